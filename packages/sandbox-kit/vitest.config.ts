@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  resolve: {
+    // Workspace packages resolve to their TypeScript sources in tests, so a test never runs
+    // against a stale build.
+    conditions: ["@relais/source"]
+  },
+  test: {
+    include: ["test/**/*.test.ts"],
+    passWithNoTests: true, // TEMPORARY until the package has its first tests
+    testTimeout: 30_000,
+    hookTimeout: 30_000
+  }
+})
