@@ -1,0 +1,207 @@
+/**
+ * A high-fidelity simulator of the AIMAIRA GraphV1 OData API: a real HTTP server on a loopback
+ * port with seeded French data, the documented business rules, OData query options, Basic and
+ * `X-ApiKey` authentication, and fault injection from `@relais/sandbox-kit`.
+ *
+ * @since 0.1.0
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Faults from "@relais/sandbox-kit/Faults"
+import type * as RequestLog from "@relais/sandbox-kit/RequestLog"
+import * as SandboxServer from "@relais/sandbox-kit/SandboxServer"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Handler from "./internal/handler.js"
+import * as Ops from "./internal/operations.js"
+import * as Seed from "./internal/seed.js"
+import type * as Store from "./internal/store.js"
+
+/**
+ * The credentials the sandbox accepts.
+ *
+ * @since 0.1.0
+ */
+export interface Credentials {
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+  readonly apiKey: Redacted.Redacted<string>
+}
+
+/**
+ * The sandbox's default credentials: `sandbox` / `sandbox-password`, API key `sandbox-api-key`.
+ * They only open a loopback sandbox.
+ *
+ * @since 0.1.0
+ */
+export const defaultCredentials: Credentials = {
+  username: "sandbox",
+  password: Redacted.make("sandbox-password"),
+  apiKey: Redacted.make("sandbox-api-key")
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Port on 127.0.0.1; `0` (the default) picks a free one. */
+  readonly port?: number | undefined
+  /** Seed of the generated data (default `1`): the same seed gives the same data. */
+  readonly seed?: number | string | undefined
+  readonly credentials?: Partial<Credentials> | undefined
+  /** Server page size of collection responses (default 100); beyond it, `@odata.nextLink`. */
+  readonly pageSize?: number | undefined
+  /** Learners to generate (default 12). */
+  readonly learners?: number | undefined
+  /** Fault rules active from the start: rules, or the kit's text syntax. */
+  readonly faults?: ReadonlyArray<Faults.FaultRule> | string | undefined
+}
+
+/**
+ * A document filed under a convention. The sandbox does not simulate the file API; documents
+ * exist so that "moving a convention back to SAISIE deletes its documents" is observable.
+ *
+ * @since 0.1.0
+ */
+export interface ConventionDocument {
+  readonly Id: number
+  readonly ConventionId: number
+  readonly Nom: string
+}
+
+/**
+ * The whole store, as `GET /__sandbox/state` returns it: every collection (hidden fields
+ * included), the documents, the modes contractuels and the counters.
+ *
+ * @since 0.1.0
+ */
+export interface State {
+  readonly counters: {
+    readonly nextId: number
+    readonly convention: number
+    readonly apprenant: number
+    readonly enseignant: number
+  }
+  readonly collections: Readonly<Record<string, ReadonlyArray<Readonly<Record<string, unknown>> & { readonly Id: number }>>>
+  readonly documents: ReadonlyArray<ConventionDocument>
+  readonly modesContractuels: ReadonlyArray<{ readonly Id: number; readonly Code: string; readonly Nom: string; readonly Ordre: number }>
+}
+
+/**
+ * A running sandbox.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Server origin, e.g. `http://127.0.0.1:53124`. */
+  readonly url: string
+  /** The API root to configure a client with: `${url}/GraphV1`. */
+  readonly apiUrl: string
+  readonly port: number
+  readonly credentials: Credentials
+  readonly pageSize: number
+  /** This sandbox's fault rules (also at `/__sandbox/faults`). */
+  readonly faults: Faults.Service
+  /** This sandbox's request log (also at `/__sandbox/requests`). */
+  readonly requests: RequestLog.Service
+  /** A snapshot of the whole store. */
+  readonly state: Effect.Effect<State>
+  /** Back to the seeded data (faults and request log are left alone). */
+  readonly reset: Effect.Effect<void>
+  /** Files a document under a convention; `undefined` when the convention does not exist. */
+  readonly addDocument: (conventionId: number, nom: string) => Effect.Effect<ConventionDocument | undefined>
+}
+
+/**
+ * The running sandbox, for code that starts it as a layer (`relais run --sandbox`, tests).
+ *
+ * @since 0.1.0
+ */
+export class AimairaSandbox extends Context.Tag("@relais/aimaira/sandbox/AimairaSandbox")<AimairaSandbox, Service>() {}
+
+const faultResponse = (rule: Faults.FaultRule, status: number): HttpServerResponse.HttpServerResponse =>
+  Handler.errorResponse({
+    status,
+    code: status === 429 ? "TooManyRequests" : status === 503 ? "ServiceUnavailable" : "ServerError",
+    message: `${status === 429 ? "Too many requests" : "The service is unavailable"} (sandbox fault ${rule.id ?? "?"}).`
+  })
+
+const seedOf = (options: Options) => () =>
+  Seed.seed({ seed: options.seed ?? 1, ...(options.learners === undefined ? {} : { learners: options.learners }) })
+
+/**
+ * Starts a sandbox for the lifetime of the scope.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Effect.Effect<Service, SandboxServer.ServerStartError | Faults.FaultSyntaxError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const fresh = seedOf(options)
+    const store: Store.Store = fresh()
+    const credentials: Credentials = { ...defaultCredentials, ...options.credentials }
+    const pageSize = Math.max(1, options.pageSize ?? 100)
+    const initialFaults = typeof options.faults === "string"
+      ? yield* Either.match(Faults.parse(options.faults), { onLeft: Effect.fail, onRight: Effect.succeed })
+      : options.faults ?? []
+
+    const state = Effect.sync((): State => store.snapshot())
+    const reset = Effect.sync(() => {
+      store.data = fresh().data
+    })
+    const addDocument = (conventionId: number, nom: string) =>
+      Effect.sync(() => {
+        const result = Ops.addDocument(store, conventionId, nom)
+        return result.ok ? result.value : undefined
+      })
+
+    const admin = HttpRouter.empty.pipe(
+      HttpRouter.get("/__sandbox/state", Effect.map(state, (snapshot) => HttpServerResponse.unsafeJson(snapshot))),
+      HttpRouter.post("/__sandbox/reset", Effect.as(reset, HttpServerResponse.unsafeJson({ reset: true }))),
+      HttpRouter.post(
+        "/__sandbox/documents",
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const body = yield* Effect.orElseSucceed(request.json, () => undefined)
+          const { ConventionId, Nom } = (body ?? {}) as { ConventionId?: unknown; Nom?: unknown }
+          if (typeof ConventionId !== "number" || typeof Nom !== "string") {
+            return Handler.errorResponse(Ops.badRequest(`Expected {"ConventionId": <id>, "Nom": "<file name>"}.`))
+          }
+          const result = yield* Effect.sync(() => Ops.addDocument(store, ConventionId, Nom))
+          return result.ok ? HttpServerResponse.unsafeJson(result.value, { status: 201 }) : Handler.errorResponse(result.error)
+        })
+      )
+    )
+
+    const server = yield* SandboxServer.make({
+      app: Handler.makeApp({ store, pageSize, credentials }),
+      admin,
+      port: options.port ?? 0,
+      faults: initialFaults,
+      faultResponse
+    })
+    return {
+      url: server.url,
+      apiUrl: `${server.url}/GraphV1`,
+      port: server.port,
+      credentials,
+      pageSize,
+      faults: server.faults,
+      requests: server.requests,
+      state,
+      reset,
+      addDocument
+    }
+  })
+
+/**
+ * The sandbox as a layer: started when the layer is built, stopped when it is released.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<AimairaSandbox, SandboxServer.ServerStartError | Faults.FaultSyntaxError> =>
+  Layer.scoped(AimairaSandbox, make(options))
