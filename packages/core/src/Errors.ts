@@ -1,0 +1,335 @@
+/**
+ * The errors of `@relais/core`. Every error that can be journaled or cross a package boundary
+ * is a `Schema.TaggedError`, so it survives a round trip through the run store.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Option, ParseResult, Predicate, Schema } from "effect"
+
+/**
+ * A serializable summary of any failure: what the journal keeps of an error raised by a
+ * provider (its `_tag`, `message`, HTTP `status` and `Retry-After` when it carries them).
+ *
+ * @since 0.1.0
+ */
+export class ErrorInfo extends Schema.Class<ErrorInfo>("@relais/core/ErrorInfo")({
+  _tag: Schema.String,
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  retryAfterMillis: Schema.optional(Schema.Number),
+  /** Structured details a provider attached (validation issues, offending items...). */
+  details: Schema.optional(Schema.Unknown)
+}) {
+  /** Summarise any value found in a failure channel or a defect. */
+  static fromUnknown(error: unknown): ErrorInfo {
+    if (error instanceof ErrorInfo) return error
+    if (Cause.isCause(error)) {
+      const failure = Cause.failureOption(error)
+      if (Option.isSome(failure)) return ErrorInfo.fromUnknown(failure.value)
+      const defect = Cause.dieOption(error)
+      if (Option.isSome(defect)) return ErrorInfo.fromUnknown(defect.value)
+      return new ErrorInfo({ _tag: "Interrupted", message: "the fiber was interrupted" })
+    }
+    if (Predicate.isObject(error)) {
+      const tag = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
+        ? error._tag
+        : error instanceof Error
+        ? error.name
+        : "UnknownError"
+      const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" &&
+          error.message.length > 0
+        ? error.message
+        : tag
+      const status = Predicate.hasProperty(error, "status") && typeof error.status === "number"
+        ? error.status
+        : undefined
+      const retryAfterMillis =
+        Predicate.hasProperty(error, "retryAfterMillis") && typeof error.retryAfterMillis === "number"
+          ? error.retryAfterMillis
+          : undefined
+      const details = Predicate.hasProperty(error, "details") ? error.details : undefined
+      return new ErrorInfo({
+        _tag: tag,
+        message,
+        ...(status !== undefined ? { status } : {}),
+        ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}),
+        ...(details !== undefined ? { details } : {})
+      })
+    }
+    return new ErrorInfo({ _tag: "UnknownError", message: String(error) })
+  }
+}
+
+/**
+ * One problem found while decoding a value: where (a path of keys and indexes) and what.
+ *
+ * @since 0.1.0
+ */
+export class Issue extends Schema.Class<Issue>("@relais/core/Issue")({
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  message: Schema.String
+}) {
+  /** `a.b[0].c`, or `(root)` for the value itself. */
+  get location(): string {
+    return formatPath(this.path)
+  }
+}
+
+/**
+ * Render a path of keys and indexes as `a.b[0].c`.
+ *
+ * @since 0.1.0
+ */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
+  if (path.length === 0) return "(root)"
+  let out = ""
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`
+    else out += out.length === 0 ? String(key) : `.${String(key)}`
+  }
+  return out
+}
+
+/**
+ * Turn a schema `ParseError` into located issues, one per failing field.
+ *
+ * @since 0.1.0
+ */
+export const issuesFromParseError = (error: ParseResult.ParseError): ReadonlyArray<Issue> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    new Issue({
+      path: issue.path.map((key) => (typeof key === "symbol" ? String(key) : key)),
+      message: issue.message
+    })
+  )
+
+const renderIssues = (issues: ReadonlyArray<Issue>): string =>
+  issues.map((issue) => `${issue.location}: ${issue.message}`).join("; ")
+
+/**
+ * The input given to a step does not match its input schema. Raised before the step runs.
+ *
+ * @since 0.1.0
+ */
+export class StepInputError extends Schema.TaggedError<StepInputError>("@relais/core/StepInputError")(
+  "StepInputError",
+  {
+    step: Schema.String,
+    path: Schema.String,
+    issues: Schema.Array(Issue)
+  }
+) {
+  override get message(): string {
+    return `invalid input for step "${this.path}" (${this.step}): ${renderIssues(this.issues)}`
+  }
+}
+
+/**
+ * A step produced a value that does not match its output schema.
+ *
+ * @since 0.1.0
+ */
+export class StepOutputError extends Schema.TaggedError<StepOutputError>("@relais/core/StepOutputError")(
+  "StepOutputError",
+  {
+    step: Schema.String,
+    path: Schema.String,
+    issues: Schema.Array(Issue)
+  }
+) {
+  override get message(): string {
+    return `step "${this.path}" (${this.step}) returned an invalid output: ${renderIssues(this.issues)}`
+  }
+}
+
+/**
+ * One attempt of a step did not finish within its timeout.
+ *
+ * @since 0.1.0
+ */
+export class StepTimeout extends Schema.TaggedError<StepTimeout>("@relais/core/StepTimeout")("StepTimeout", {
+  step: Schema.String,
+  attempt: Schema.Number,
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `step ${this.step} timed out after ${this.timeoutMillis} ms (attempt ${this.attempt})`
+  }
+}
+
+/**
+ * Why a step failed for good.
+ *
+ * @since 0.1.0
+ */
+export const FailureReason = Schema.Literal(
+  /** Every attempt allowed by the retry policy failed with a retryable error. */
+  "exhausted",
+  /** The error is not one the retry policy retries. */
+  "non_retryable",
+  /** The input did not match the step's input schema (nothing was called). */
+  "invalid_input",
+  /** The step answered with a value that does not match its output schema. */
+  "invalid_output",
+  /** A bug: the step died instead of failing. */
+  "defect"
+)
+
+/**
+ * @since 0.1.0
+ */
+export type FailureReason = typeof FailureReason.Type
+
+/**
+ * A step failed for good: its retries are exhausted, or the error was not retryable. This is
+ * the only error a workflow sees from a step, so it is journaled as is and replayed unchanged.
+ *
+ * @since 0.1.0
+ */
+export class StepFailed extends Schema.TaggedError<StepFailed>("@relais/core/StepFailed")("StepFailed", {
+  /** The registered step name, e.g. `aimaira/create-convention`. */
+  step: Schema.String,
+  /** The unique path of this invocation in the run, e.g. `contrats[3]/convention`. */
+  path: Schema.String,
+  attempts: Schema.Number,
+  reason: FailureReason,
+  error: ErrorInfo
+}) {
+  override get message(): string {
+    const attempts = this.attempts === 1 ? "1 attempt" : `${this.attempts} attempts`
+    const why = this.reason === "exhausted"
+      ? `gave up after ${attempts}`
+      : this.reason === "non_retryable"
+      ? `failed (not retryable, ${attempts})`
+      : this.reason === "invalid_input"
+      ? "was given an invalid input"
+      : this.reason === "invalid_output"
+      ? "returned an invalid output"
+      : "crashed"
+    return `step "${this.path}" (${this.step}) ${why}: ${this.error.message}`
+  }
+}
+
+/**
+ * A workflow asked for a step name that no plugin registers.
+ *
+ * @since 0.1.0
+ */
+export class UnknownStep extends Schema.TaggedError<UnknownStep>("@relais/core/UnknownStep")("UnknownStep", {
+  name: Schema.String,
+  suggestions: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    const hint = this.suggestions.length > 0 ? ` (did you mean ${this.suggestions.map((s) => `"${s}"`).join(" or ")}?)` : ""
+    return `unknown step "${this.name}"${hint}`
+  }
+}
+
+/**
+ * Two plugins (or one plugin twice) register the same step name.
+ *
+ * @since 0.1.0
+ */
+export class DuplicateStep extends Schema.TaggedError<DuplicateStep>("@relais/core/DuplicateStep")(
+  "DuplicateStep",
+  {
+    name: Schema.String,
+    plugins: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `step "${this.name}" is registered more than once (by ${this.plugins.map((p) => `"${p}"`).join(" and ")})`
+  }
+}
+
+/**
+ * A step name does not follow `provider/step-name`, or a plugin registers a step outside its
+ * own namespace.
+ *
+ * @since 0.1.0
+ */
+export class InvalidStepName extends Schema.TaggedError<InvalidStepName>("@relais/core/InvalidStepName")(
+  "InvalidStepName",
+  {
+    name: Schema.String,
+    plugin: Schema.String,
+    reason: Schema.String
+  }
+) {
+  override get message(): string {
+    return `plugin "${this.plugin}" cannot register step "${this.name}": ${this.reason}`
+  }
+}
+
+/**
+ * Two invocations in the same run resolved to the same step path. Paths key the journal, so
+ * they must be unique: give one of them an explicit `id`.
+ *
+ * @since 0.1.0
+ */
+export class DuplicateStepPath extends Schema.TaggedError<DuplicateStepPath>("@relais/core/DuplicateStepPath")(
+  "DuplicateStepPath",
+  { path: Schema.String }
+) {
+  override get message(): string {
+    return `two steps of the same run share the path "${this.path}": give one of them an explicit id`
+  }
+}
+
+/**
+ * The input of a workflow does not match its input schema.
+ *
+ * @since 0.1.0
+ */
+export class WorkflowInputError extends Schema.TaggedError<WorkflowInputError>(
+  "@relais/core/WorkflowInputError"
+)("WorkflowInputError", {
+  workflow: Schema.String,
+  issues: Schema.Array(Issue)
+}) {
+  override get message(): string {
+    return `invalid input for workflow "${this.workflow}": ${renderIssues(this.issues)}`
+  }
+}
+
+/**
+ * No run with this id exists in the run store.
+ *
+ * @since 0.1.0
+ */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>("@relais/core/RunNotFound")("RunNotFound", {
+  runId: Schema.String
+}) {
+  override get message(): string {
+    return `no run with id "${this.runId}"`
+  }
+}
+
+/**
+ * The engine has no workflow with this name (it was not registered, or the stored definition
+ * of a run cannot be resolved any more).
+ *
+ * @since 0.1.0
+ */
+export class WorkflowNotFound extends Schema.TaggedError<WorkflowNotFound>("@relais/core/WorkflowNotFound")(
+  "WorkflowNotFound",
+  { name: Schema.String, reason: Schema.optional(Schema.String) }
+) {
+  override get message(): string {
+    return `workflow "${this.name}" is not known to this engine${this.reason ? `: ${this.reason}` : ""}`
+  }
+}
+
+/**
+ * The run store or the durable engine's storage failed (disk, lock, corrupt row...).
+ *
+ * @since 0.1.0
+ */
+export class StoreError extends Schema.TaggedError<StoreError>("@relais/core/StoreError")("StoreError", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `run store: ${this.operation} failed: ${this.detail}`
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * A step is a named, documented unit of work with typed input and output: one call to a
+ * provider's API, usually. The engine runs each invocation of a step as one durable activity,
+ * retries it according to its policy, and compensates it (saga) when a later step fails.
+ *
+ * @since 0.1.0
+ */
+import type { Option } from "effect"
+import { Duration, Effect, JSONSchema, Schema } from "effect"
+import { issuesFromParseError, StepInputError, StepOutputError } from "./Errors.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * @since 0.1.0
+ * @category Symbols
+ */
+export const TypeId: unique symbol = Symbol.for("@relais/core/Step")
+
+/**
+ * @since 0.1.0
+ * @category Symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * How a step undoes its work when a later step of the run fails for good.
+ *
+ * @since 0.1.0
+ */
+export interface Compensation<I, O, R> {
+  /** What undoing means, for docs and progress output ("delete the convention"). */
+  readonly description: string
+  readonly run: (input: I, output: O) => Effect.Effect<void, unknown, R>
+  /** Compensations are retried too; a compensation that gives up is reported as left to undo. */
+  readonly retry: RetryPolicy.RetryPolicy
+  readonly timeout: Duration.Duration
+}
+
+/**
+ * A typed workflow step.
+ *
+ * `Name` follows `provider/step-name` (`aimaira/create-convention`). The input and output schemas
+ * are the contract: an input is decoded before the step runs (a wrong shape is a located error,
+ * and nothing is called), an output is encoded to be journaled and decoded on replay.
+ *
+ * @since 0.1.0
+ */
+export interface Step<out Name extends string, in out I, in out O, out E = unknown, out R = never> {
+  readonly [TypeId]: TypeId
+  readonly name: Name
+  readonly description: string
+  readonly input: Schema.Schema<I, any>
+  readonly output: Schema.Schema<O, any>
+  readonly run: (input: I) => Effect.Effect<O, E, R>
+  readonly compensation: Compensation<I, O, R> | undefined
+  /**
+   * For creates that are not idempotent (AIMAIRA has no idempotency keys): look the entity up
+   * by a natural key or a marker before creating it again. Called before every retry, before the
+   * first attempt when a run resumes after a crash, and once more after a final failure, so a
+   * create whose response was lost is found instead of duplicated.
+   */
+  readonly reconcile: ((input: I) => Effect.Effect<Option.Option<O>, E, R>) | undefined
+  readonly retry: RetryPolicy.RetryPolicy
+  /** The time one attempt may take. */
+  readonly timeout: Duration.Duration
+  /** True when running the step twice with the same input has no further effect (reads, PUTs). */
+  readonly idempotent: boolean
+}
+
+/**
+ * Any step, whatever its types: what registries and the YAML runner hold.
+ *
+ * @since 0.1.0
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface Any extends Step<string, any, any, any, any> {}
+
+/**
+ * @since 0.1.0
+ */
+export type Input<S> = S extends Step<any, infer I, any, any, any> ? I : never
+
+/**
+ * @since 0.1.0
+ */
+export type Output<S> = S extends Step<any, any, infer O, any, any> ? O : never
+
+/**
+ * @since 0.1.0
+ */
+export type Requirements<S> = S extends Step<any, any, any, any, infer R> ? R : never
+
+/**
+ * The default time one attempt of a step may take.
+ *
+ * @since 0.1.0
+ */
+export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+
+const NAME = /^[a-z][a-z0-9-]*\/[a-z][a-z0-9-]*$/
+
+/**
+ * Whether a name follows `provider/step-name` (lower case, digits and dashes).
+ *
+ * @since 0.1.0
+ */
+export const isValidName = (name: string): boolean => NAME.test(name)
+
+/**
+ * Define a step.
+ *
+ * @example
+ * ```ts
+ * const createConvention = Step.make({
+ *   name: "aimaira/create-convention",
+ *   description: "Create a convention for a learner",
+ *   input: CreateConventionInput,
+ *   output: Convention,
+ *   run: (input) => client.create("Convention", input),
+ *   compensate: {
+ *     description: "delete the convention",
+ *     run: (_input, convention) => client.delete("Convention", convention.Id)
+ *   },
+ *   reconcile: (input) => client.findConventionByMarker(input.marker)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = <const Name extends string, I, IE, O, OE, E, R>(options: {
+  readonly name: Name
+  readonly description: string
+  readonly input: Schema.Schema<I, IE>
+  readonly output: Schema.Schema<O, OE>
+  readonly run: (input: I) => Effect.Effect<O, E, R>
+  readonly compensate?: {
+    readonly description: string
+    readonly run: (input: I, output: O) => Effect.Effect<void, unknown, R>
+    readonly retry?: RetryPolicy.RetryPolicy | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+  } | undefined
+  readonly reconcile?: ((input: I) => Effect.Effect<Option.Option<O>, E, R>) | undefined
+  readonly retry?: RetryPolicy.RetryPolicy | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly idempotent?: boolean | undefined
+}): Step<Name, I, O, E, R> => {
+  if (!isValidName(options.name)) {
+    throw new TypeError(`step name "${options.name}" must look like "provider/step-name" (lower case, digits, dashes)`)
+  }
+  return {
+    [TypeId]: TypeId,
+    name: options.name,
+    description: options.description,
+    input: options.input,
+    output: options.output,
+    run: options.run,
+    compensation: options.compensate === undefined ? undefined : {
+      description: options.compensate.description,
+      run: options.compensate.run,
+      retry: options.compensate.retry ?? RetryPolicy.defaultCompensationPolicy,
+      timeout: Duration.decode(options.compensate.timeout ?? defaultTimeout)
+    },
+    reconcile: options.reconcile,
+    retry: options.retry ?? RetryPolicy.defaultPolicy,
+    timeout: Duration.decode(options.timeout ?? defaultTimeout),
+    idempotent: options.idempotent ?? false
+  }
+}
+
+/**
+ * Override the policy, timeout or compensation of a step for one use.
+ *
+ * @since 0.1.0
+ */
+export const withOptions = <Name extends string, I, O, E, R>(
+  self: Step<Name, I, O, E, R>,
+  options: {
+    readonly retry?: RetryPolicy.RetryPolicy | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+    /** `false` disables the compensation. */
+    readonly compensate?: false | Compensation<I, O, R> | undefined
+  }
+): Step<Name, I, O, E, R> => ({
+  ...self,
+  retry: options.retry ?? self.retry,
+  timeout: options.timeout !== undefined ? Duration.decode(options.timeout) : self.timeout,
+  compensation: options.compensate === false
+    ? undefined
+    : options.compensate !== undefined
+    ? options.compensate
+    : self.compensation
+})
+
+/**
+ * Decode a step input (from the encoded side, e.g. YAML values) into its typed form, or fail
+ * with every misplaced field.
+ *
+ * @since 0.1.0
+ */
+export const decodeInput = <I>(
+  step: Step<string, I, any, any, any>,
+  path: string,
+  value: unknown
+): Effect.Effect<I, StepInputError> =>
+  Schema.decodeUnknown(step.input, { errors: "all", onExcessProperty: "error" })(value).pipe(
+    Effect.mapError((error) => new StepInputError({ step: step.name, path, issues: issuesFromParseError(error) }))
+  )
+
+/**
+ * Check a typed input against the schema by encoding it (what the journal stores).
+ *
+ * @since 0.1.0
+ */
+export const encodeInput = <I>(
+  step: Step<string, I, any, any, any>,
+  path: string,
+  value: I
+): Effect.Effect<unknown, StepInputError> =>
+  Schema.encode(step.input, { errors: "all" })(value).pipe(
+    Effect.mapError((error) => new StepInputError({ step: step.name, path, issues: issuesFromParseError(error) }))
+  )
+
+/**
+ * Encode an output for the journal, or fail naming the fields that do not match.
+ *
+ * @since 0.1.0
+ */
+export const encodeOutput = <O>(
+  step: Step<string, any, O, any, any>,
+  path: string,
+  value: O
+): Effect.Effect<unknown, StepOutputError> =>
+  Schema.encode(step.output, { errors: "all" })(value).pipe(
+    Effect.mapError((error) => new StepOutputError({ step: step.name, path, issues: issuesFromParseError(error) }))
+  )
+
+/**
+ * Decode a journaled output.
+ *
+ * @since 0.1.0
+ */
+export const decodeOutput = <O>(
+  step: Step<string, any, O, any, any>,
+  path: string,
+  value: unknown
+): Effect.Effect<O, StepOutputError> =>
+  Schema.decodeUnknown(step.output, { errors: "all" })(value).pipe(
+    Effect.mapError((error) => new StepOutputError({ step: step.name, path, issues: issuesFromParseError(error) }))
+  )
+
+/**
+ * The JSON Schemas of a step's input and output (encoded side), for docs and editors.
+ *
+ * @since 0.1.0
+ */
+export const jsonSchemas = (step: Any): { readonly input: object; readonly output: object } => ({
+  input: jsonSchemaOf(step.input),
+  output: jsonSchemaOf(step.output)
+})
+
+const jsonSchemaOf = (schema: Schema.Schema<any, any>): object => {
+  try {
+    return JSONSchema.make(Schema.encodedSchema(schema)) as object
+  } catch {
+    // Declarations without a JSON Schema annotation (e.g. a Temporal value) cannot be rendered;
+    // fall back to "anything" rather than failing the whole catalogue.
+    return {}
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * The engine: runs relais workflows as `@effect/workflow` executions, records them in the run
+ * store, publishes their events, and applies saga semantics when a run fails.
+ *
+ * @internal
+ */
+import * as EWorkflow from "@effect/workflow/Workflow"
+import { WorkflowEngine, WorkflowInstance } from "@effect/workflow/WorkflowEngine"
+import {
+  Cause,
+  Clock,
+  Deferred,
+  Effect,
+  Exit,
+  FiberId,
+  Option,
+  ParseResult,
+  PubSub,
+  Random,
+  Schema,
+  Stream
+} from "effect"
+import type { Scope } from "effect"
+import {
+  ErrorInfo,
+  issuesFromParseError,
+  RunNotFound,
+  StoreError,
+  WorkflowInputError,
+  WorkflowNotFound
+} from "../Errors.js"
+import * as Redactor from "../Redactor.js"
+import {
+  type Definition,
+  Failure,
+  isFinal,
+  makeRunId,
+  Outcome,
+  type RunEvent,
+  type RunId,
+  RunRecord,
+  type RunStatus
+} from "../Run.js"
+import * as RunStore from "../RunStore.js"
+import type * as Workflow from "../Workflow.js"
+import { currentOwner } from "./owner.js"
+import { currentFrame, currentPath, makeRunContext, RunContext, SagaFrame } from "./runtime.js"
+
+/** The single `@effect/workflow` workflow every relais run executes as. */
+export const RelaisRun = EWorkflow.make({
+  name: "relais/run",
+  payload: { runId: Schema.String },
+  success: Outcome,
+  idempotencyKey: ({ runId }) => runId
+})
+
+export interface StartOptions {
+  /** Use this id instead of a fresh one (starting an existing run only waits for it). */
+  readonly runId?: string | undefined
+  /** The definition the workflow was compiled from (a YAML text), kept with the run. */
+  readonly definition?: Definition | undefined
+}
+
+export interface EngineService {
+  /** Start a run and return its id without waiting. The input is in its typed form. */
+  readonly start: <I, O>(
+    workflow: Workflow.Workflow<I, O, never>,
+    input: I,
+    options?: StartOptions
+  ) => Effect.Effect<RunId, WorkflowInputError | StoreError>
+  /** Start a run from an input in encoded (JSON) form, validated against the input schema. */
+  readonly startUnknown: (
+    workflow: Workflow.Workflow<any, any, never>,
+    input: unknown,
+    options?: StartOptions
+  ) => Effect.Effect<RunId, WorkflowInputError | StoreError>
+  /** Wait until a run reaches a final status (or stops, interrupted) and return its record. */
+  readonly await: (runId: string) => Effect.Effect<RunRecord, RunNotFound | StoreError>
+  /** Resume an interrupted run with the definition it started with, and wait for it. */
+  readonly resume: (runId: string) => Effect.Effect<RunRecord, RunNotFound | WorkflowNotFound | StoreError>
+  /** Live events of every run executing in this process (already redacted). */
+  readonly events: Stream.Stream<RunEvent>
+  /** Subscribe to live events; the subscription starts now, before anything is missed. */
+  readonly subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Scope.Scope>
+}
+
+export interface EngineOptions<R> {
+  /** Workflows this engine can resume by name (code-defined workflows). */
+  readonly workflows?: ReadonlyArray<Workflow.Workflow<any, any, R>> | undefined
+  /**
+   * Turns a stored run (its workflow name and definition) back into a workflow, for runs started
+   * from a definition (YAML). `None` when the run is not one this resolver knows.
+   */
+  readonly resolve?:
+    | ((record: RunRecord) => Effect.Effect<Option.Option<Workflow.Workflow<any, any, R>>, WorkflowNotFound>)
+    | undefined
+  /** Ask the durable storage to look for work now (resume latency), when it has such a knob. */
+  readonly kick?: Effect.Effect<void> | undefined
+}
+
+const encodeOutcomeOutput = (workflow: Workflow.Any, value: unknown) =>
+  ParseResult.encodeUnknown(workflow.output, { errors: "all" })(value)
+
+export const make = <R>(
+  options: EngineOptions<R>
+): Effect.Effect<EngineService, never, WorkflowEngine | RunStore.RunStore | Redactor.Redactor | R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const engine = yield* WorkflowEngine
+    const store = yield* RunStore.RunStore
+    const redactor = yield* Redactor.Redactor
+    const context = yield* Effect.context<R>()
+    const pubsub = yield* PubSub.unbounded<RunEvent>()
+    const byName = new Map<string, Workflow.Workflow<any, any, any>>()
+    for (const workflow of options.workflows ?? []) byName.set(workflow.name, workflow)
+    const perRun = new Map<string, Workflow.Workflow<any, any, any>>()
+    const waiters = new Map<string, Deferred.Deferred<RunRecord>>()
+    const waiter = (runId: string) => {
+      let deferred = waiters.get(runId)
+      if (deferred === undefined) {
+        deferred = Deferred.unsafeMake<RunRecord>(FiberId.none)
+        waiters.set(runId, deferred)
+      }
+      return deferred
+    }
+
+    const publish = (event: RunEvent) =>
+      Effect.zipRight(store.append(event), PubSub.publish(pubsub, redactor.redact(event)))
+
+    const resolve = (record: RunRecord): Effect.Effect<Option.Option<Workflow.Workflow<any, any, any>>> =>
+      Effect.gen(function*() {
+        const known = perRun.get(record.id)
+        if (known) return Option.some(known)
+        if (record.definition === undefined) {
+          const named = byName.get(record.workflow)
+          if (named) return Option.some(named)
+        }
+        if (options.resolve) {
+          const resolved = yield* Effect.either(options.resolve(record))
+          if (resolved._tag === "Right") return resolved.right
+          yield* Effect.logWarning(`cannot resume run ${record.id}: ${resolved.left.message}`)
+        }
+        return Option.none()
+      })
+
+    const finish = (record: RunRecord) =>
+      Effect.gen(function*() {
+        yield* store.flush.pipe(Effect.catchAll((e) => Effect.logWarning(e.message)))
+        yield* Deferred.succeed(waiter(record.id), record)
+      })
+
+    const body = (runId: string): Effect.Effect<Outcome, never, WorkflowInstance> =>
+      Effect.gen(function*() {
+        const stored = yield* store.get(runId).pipe(Effect.orDie)
+        const resolved = yield* resolve(stored)
+        if (Option.isNone(resolved)) {
+          // Not resolvable here (e.g. a run of another workflow found at start-up): leave it
+          // suspended, so that `resume` can pick it up where the workflow is known.
+          const instance = yield* WorkflowInstance
+          return yield* EWorkflow.suspend(instance)
+        }
+        const workflow = resolved.value
+        const now = yield* Clock.currentTimeMillis
+        const record = yield* store.update(runId, (r) =>
+          new RunRecord({
+            ...r,
+            status: r.status === "compensating" ? "compensating" : "running",
+            executions: r.executions + 1,
+            owner: currentOwner(),
+            updatedAt: now
+          })).pipe(Effect.orDie)
+        const context = makeRunContext({
+          runId: record.id,
+          workflow: workflow.name,
+          resumed: record.executions > 1,
+          emit: publish
+        })
+        yield* context.emit({ _tag: "RunStarted", workflow: workflow.name, execution: record.executions })
+        const frame = new SagaFrame()
+
+        const result = yield* Schema.decodeUnknown(workflow.input)(record.input).pipe(
+          Effect.mapError((error) =>
+            new WorkflowInputError({ workflow: workflow.name, issues: issuesFromParseError(error) })
+          ),
+          Effect.flatMap((input) => workflow.run(input)),
+          Effect.flatMap((output) => encodeOutcomeOutput(workflow, output)),
+          Effect.provideService(RunContext, context),
+          Effect.locally(currentFrame, frame),
+          Effect.locally(currentPath, []),
+          Effect.exit
+        )
+
+        let outcome: Outcome
+        if (Exit.isSuccess(result)) {
+          outcome = { _tag: "succeeded", output: result.value }
+        } else if (Cause.isInterruptedOnly(result.cause)) {
+          return yield* Effect.failCause(result.cause as Cause.Cause<never>)
+        } else {
+          const failure = failureOf(result.cause)
+          if (frame.entries.length === 0) {
+            outcome = { _tag: "failed", failure }
+          } else {
+            yield* store.update(runId, (r) => new RunRecord({ ...r, status: "compensating" })).pipe(Effect.orDie)
+            const undone = yield* context.compensate(frame.entries)
+            outcome = undone.remaining.length === 0
+              ? { _tag: "compensated", failure, compensated: undone.compensated }
+              : {
+                _tag: "compensation_failed",
+                failure,
+                compensated: undone.compensated,
+                remaining: undone.remaining
+              }
+          }
+        }
+        const finished = yield* Clock.currentTimeMillis
+        const status: RunStatus = outcome._tag
+        const remaining = [
+          ...context.remaining,
+          ...(outcome._tag === "compensation_failed" ? outcome.remaining : [])
+        ]
+        const final = yield* store.update(runId, (r) =>
+          new RunRecord({
+            ...r,
+            status,
+            ...(outcome._tag === "succeeded" ? { output: outcome.output } : { failure: outcome.failure }),
+            ...(outcome._tag === "compensated" || outcome._tag === "compensation_failed"
+              ? { compensated: outcome.compensated }
+              : {}),
+            ...(remaining.length > 0 ? { remaining } : {}),
+            updatedAt: finished,
+            finishedAt: finished
+          })).pipe(Effect.orDie)
+        yield* context.emit({ _tag: "RunFinished", status, durationMillis: finished - final.createdAt })
+        yield* finish(final)
+        return outcome
+      }).pipe(
+        Effect.onInterrupt(() =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const record = yield* store.update(runId, (r) =>
+              isFinal(r.status) ? r : new RunRecord({ ...r, status: "interrupted", updatedAt: now }))
+            if (!isFinal(record.status)) {
+              yield* publish({ _tag: "RunInterrupted", runId: record.id, at: now })
+              yield* finish(record)
+            }
+          }).pipe(Effect.ignore)
+        ),
+        Effect.provide(context)
+      )
+
+    yield* engine.register(RelaisRun, ({ runId }) => body(runId))
+
+    const executionIdOf = (runId: string) => RelaisRun.executionId({ runId })
+
+    const launch = (runId: string) =>
+      Effect.flatMap(executionIdOf(runId), (executionId) =>
+        engine.execute(RelaisRun, { executionId, payload: { runId }, discard: true })).pipe(
+          Effect.zipRight(options.kick ?? Effect.void),
+          Effect.asVoid
+        )
+
+    const awaitRun = (runId: string): Effect.Effect<RunRecord, RunNotFound | StoreError> =>
+      Effect.gen(function*() {
+        const deferred = waiter(runId)
+        const record = yield* store.get(runId)
+        if (isFinal(record.status) || record.status === "interrupted") return record
+        return yield* Deferred.await(deferred)
+      })
+
+    const startUnknown: EngineService["startUnknown"] = (workflow, input, startOptions) =>
+      Effect.gen(function*() {
+        const decoded = yield* Schema.decodeUnknown(workflow.input, { errors: "all", onExcessProperty: "error" })(
+          input
+        ).pipe(
+          Effect.mapError((error) =>
+            new WorkflowInputError({ workflow: workflow.name, issues: issuesFromParseError(error) })
+          )
+        )
+        const encoded = yield* Schema.encode(workflow.input)(decoded).pipe(
+          Effect.mapError((error) =>
+            new WorkflowInputError({ workflow: workflow.name, issues: issuesFromParseError(error) })
+          )
+        )
+        return yield* startEncoded(workflow, encoded, startOptions)
+      })
+
+    const startEncoded = (
+      workflow: Workflow.Workflow<any, any, never>,
+      encoded: unknown,
+      startOptions: StartOptions | undefined
+    ): Effect.Effect<RunId, StoreError> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const randoms = yield* Effect.replicateEffect(Random.next, 6)
+        const runId = (startOptions?.runId as RunId | undefined) ?? makeRunId(now, randoms)
+        const existing = yield* RunStore.find(runId).pipe(Effect.provideService(RunStore.RunStore, store))
+        perRun.set(runId, workflow)
+        if (Option.isNone(existing)) {
+          yield* store.create(
+            new RunRecord({
+              id: runId,
+              workflow: workflow.name,
+              status: "running",
+              input: encoded,
+              ...(startOptions?.definition ? { definition: startOptions.definition } : {}),
+              createdAt: now,
+              updatedAt: now,
+              executions: 0,
+              owner: currentOwner()
+            })
+          )
+        }
+        yield* launch(runId)
+        return runId
+      })
+
+    const service: EngineService = {
+      start: (workflow, input, startOptions) =>
+        Schema.encode(workflow.input)(input).pipe(
+          Effect.mapError((error) =>
+            new WorkflowInputError({ workflow: workflow.name, issues: issuesFromParseError(error) })
+          ),
+          Effect.flatMap((encoded) => startEncoded(workflow, encoded, startOptions))
+        ),
+      startUnknown,
+      await: awaitRun,
+      resume: (runId) =>
+        Effect.gen(function*() {
+          const record = yield* store.get(runId)
+          if (isFinal(record.status)) return record
+          const workflow = yield* resolve(record)
+          if (Option.isNone(workflow)) {
+            return yield* new WorkflowNotFound({
+              name: record.workflow,
+              reason: record.definition?.source
+                ? `its definition (${record.definition.source}) cannot be loaded here`
+                : "register it with the engine to resume its runs"
+            })
+          }
+          perRun.set(runId, workflow.value)
+          // The record is not final, so a settled waiter is stale (an earlier interruption).
+          const stale = waiters.get(runId)
+          if (stale !== undefined && (yield* Deferred.isDone(stale))) waiters.delete(runId)
+          const executionId = yield* executionIdOf(runId)
+          yield* engine.resume(RelaisRun, executionId)
+          yield* launch(runId)
+          return yield* Deferred.await(waiter(runId))
+        }),
+      events: Stream.fromPubSub(pubsub),
+      subscribe: Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
+    }
+    return service
+  })
+
+
+/** What the run failed with: the failing step when it is a `StepFailed`. */
+const failureOf = (cause: Cause.Cause<unknown>): Failure => {
+  const failure = Cause.failureOption(cause)
+  const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
+  const info = ErrorInfo.fromUnknown(error)
+  if (info._tag === "StepFailed" && typeof error === "object" && error !== null) {
+    const stepFailed = error as { step: string; path: string; reason: Failure["reason"]; error: ErrorInfo }
+    return new Failure({
+      error: stepFailed.error,
+      step: stepFailed.step,
+      path: stepFailed.path,
+      ...(stepFailed.reason !== undefined ? { reason: stepFailed.reason } : {})
+    })
+  }
+  return new Failure({ error: info })
+}

@@ -1,0 +1,520 @@
+/**
+ * The runtime of a workflow body: step execution (attempts, retries, timeouts, reconciliation,
+ * events), journaling through `@effect/workflow` activities, and saga frames.
+ *
+ * @internal
+ */
+import * as Activity from "@effect/workflow/Activity"
+import {
+  Clock,
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Either,
+  FiberRef,
+  Option,
+  Schedule,
+  Schema
+} from "effect"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import { DuplicateStepPath, ErrorInfo, type FailureReason, StepFailed, StepTimeout } from "../Errors.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import { Compensated, LeftToUndo, type RunEvent, type RunId } from "../Run.js"
+import * as Step from "../Step.js"
+
+// -----------------------------------------------------------------------------
+// Paths
+// -----------------------------------------------------------------------------
+
+/** The path segments of the current position in the body. */
+export const currentPath: FiberRef.FiberRef<ReadonlyArray<string>> = FiberRef.unsafeMake<ReadonlyArray<string>>([])
+
+export const withSegment = <A, E, R>(segment: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(FiberRef.get(currentPath), (path) => Effect.locally(effect, currentPath, [...path, segment]))
+
+const pathOf = (segment: string) => Effect.map(FiberRef.get(currentPath), (path) => [...path, segment].join("/"))
+
+// -----------------------------------------------------------------------------
+// Saga frames
+// -----------------------------------------------------------------------------
+
+/** A completed step with a compensation, waiting to be undone if the run fails. */
+export interface SagaEntry {
+  readonly path: string
+  readonly step: string
+  readonly description: string
+  readonly completedAt: number
+  readonly input: unknown
+  readonly output: unknown
+  readonly compensation: Step.Compensation<any, any, any>
+  readonly typedInput: unknown
+  readonly typedOutput: unknown
+}
+
+/** Where completed steps are recorded: the run, or one isolated loop item. */
+export class SagaFrame {
+  readonly entries: Array<SagaEntry> = []
+}
+
+export const currentFrame: FiberRef.FiberRef<SagaFrame | undefined> = FiberRef.unsafeMake<SagaFrame | undefined>(
+  undefined
+)
+
+let lastStamp = 0
+/** A strictly increasing completion stamp (microseconds), journaled with each step. */
+const completionStamp = Effect.map(Clock.currentTimeMillis, (millis) => {
+  lastStamp = Math.max(millis * 1000, lastStamp + 1)
+  return lastStamp
+})
+
+// -----------------------------------------------------------------------------
+// The run context
+// -----------------------------------------------------------------------------
+
+export type EventInput = RunEvent extends infer E ? E extends RunEvent ? Omit<E, "runId" | "at"> : never : never
+
+export interface StepInvocation<I, O, R> {
+  readonly id?: string | undefined
+  readonly retry?: RetryPolicy.RetryPolicy | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly compensate?: false | Step.Compensation<I, O, R> | undefined
+}
+
+export interface RunContextService {
+  readonly runId: RunId
+  readonly workflow: string
+  /** True when this execution resumes a run that executed before (crash, stop). */
+  readonly resumed: boolean
+  readonly emit: (event: EventInput) => Effect.Effect<void>
+  readonly step: <I, O, E, R>(
+    step: Step.Step<string, I, O, E, R>,
+    input: I,
+    options: StepInvocation<I, O, R>
+  ) => Effect.Effect<O, StepFailed | DuplicateStepPath, R>
+  readonly skipped: (id: string, step: string, reason: string) => Effect.Effect<void>
+  /** What isolated loop items could not undo: reported with the run. */
+  readonly remaining: Array<LeftToUndo>
+  readonly compensate: (
+    entries: ReadonlyArray<SagaEntry>
+  ) => Effect.Effect<{ readonly compensated: ReadonlyArray<Compensated>; readonly remaining: ReadonlyArray<LeftToUndo> }>
+}
+
+export class RunContext extends Context.Tag("@relais/core/Workflow/RunContext")<RunContext, RunContextService>() {}
+
+/** What the journal keeps of a completed step. */
+export const StepRecord = Schema.Struct({
+  output: Schema.Unknown,
+  attempts: Schema.Number,
+  completedAt: Schema.Number,
+  reconciled: Schema.Boolean
+})
+
+/** What the journal keeps of a compensation. */
+const CompensationRecord = Schema.Union(
+  Schema.TaggedStruct("done", { attempts: Schema.Number }),
+  Schema.TaggedStruct("gave_up", { attempts: Schema.Number, error: ErrorInfo })
+)
+
+/** A step died instead of failing: a bug, never retried unless a policy names it. */
+class StepDefect extends Data.TaggedError("StepDefect")<{ readonly message: string }> {}
+
+const defectMessage = (defect: unknown): string =>
+  defect instanceof Error ? `${defect.name}: ${defect.message}` : `unexpected error: ${String(defect)}`
+
+export const makeRunContext = (options: {
+  readonly runId: RunId
+  readonly workflow: string
+  readonly resumed: boolean
+  readonly emit: (event: RunEvent) => Effect.Effect<void>
+}): RunContextService => {
+  const usedPaths = new Set<string>()
+  const emit = (event: EventInput): Effect.Effect<void> =>
+    Effect.flatMap(
+      Clock.currentTimeMillis,
+      (at) => options.emit({ ...event, runId: options.runId, at } as RunEvent)
+    )
+
+  const attempts = <I, O, E, R>(
+    step: Step.Step<string, I, O, E, R>,
+    input: I,
+    path: string
+  ): Effect.Effect<typeof StepRecord.Type, StepFailed, R> =>
+    Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const base = { path, step: step.name } as const
+      yield* emit({ _tag: "StepStarted", ...base })
+      let attempt = 0
+      let attemptStarted = started
+      const timeoutMillis = Duration.toMillis(step.timeout)
+      const withTimeout = <A, E2, R2>(effect: Effect.Effect<A, E2, R2>) =>
+        effect.pipe(
+          Effect.catchAllDefect((defect) => Effect.fail(new StepDefect({ message: defectMessage(defect) }))),
+          Effect.timeoutFail({
+            duration: step.timeout,
+            onTimeout: () => new StepTimeout({ step: step.name, attempt, timeoutMillis })
+          })
+        )
+      const reconcile = (reconcile: NonNullable<typeof step.reconcile>) =>
+        withTimeout(reconcile(input)).pipe(
+          Effect.tap((found) => emit({ _tag: "StepReconciled", ...base, found: Option.isSome(found) }))
+        )
+      const once = Effect.gen(function*() {
+        attempt += 1
+        attemptStarted = yield* Clock.currentTimeMillis
+        if (step.reconcile !== undefined && (attempt > 1 || options.resumed)) {
+          const found = yield* reconcile(step.reconcile)
+          if (Option.isSome(found)) return { output: found.value, reconciled: true }
+        }
+        yield* emit({ _tag: "AttemptStarted", ...base, attempt })
+        const output = yield* withTimeout(step.run(input))
+        return { output, reconciled: false }
+      }).pipe(
+        Effect.tapError((error) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            emit({
+              _tag: "AttemptFailed",
+              ...base,
+              attempt,
+              durationMillis: now - attemptStarted,
+              error: ErrorInfo.fromUnknown(error),
+              retryable: attempt < step.retry.maxAttempts && RetryPolicy.isRetryable(step.retry, error)
+            }))
+        )
+      )
+      const schedule = RetryPolicy.toSchedule(step.retry).pipe(
+        Schedule.onDecision((decision, next) =>
+          ScheduleDecision.isContinue(next)
+            ? emit({
+              _tag: "RetryScheduled",
+              ...base,
+              nextAttempt: decision.nextAttempt,
+              delayMillis: decision.delayMillis
+            })
+            : Effect.void
+        )
+      )
+      const result = yield* Effect.either(Effect.retry(once, schedule))
+      const finished = yield* Clock.currentTimeMillis
+      let value: { readonly output: O; readonly reconciled: boolean }
+      if (Either.isLeft(result)) {
+        const error: unknown = result.left
+        // The last attempt may have been committed by the server before its answer was lost:
+        // look once more before declaring the step failed.
+        if (step.reconcile !== undefined && !(error instanceof StepDefect)) {
+          const found = yield* Effect.either(reconcile(step.reconcile))
+          if (Either.isRight(found) && Option.isSome(found.right)) {
+            value = { output: found.right.value, reconciled: true }
+            return yield* succeed(value)
+          }
+        }
+        const reason: FailureReason = error instanceof StepDefect
+          ? "defect"
+          : RetryPolicy.isRetryable(step.retry, error)
+          ? "exhausted"
+          : "non_retryable"
+        const info = ErrorInfo.fromUnknown(error)
+        yield* emit({
+          _tag: "StepFailed",
+          ...base,
+          attempts: attempt,
+          durationMillis: finished - started,
+          reason,
+          error: info
+        })
+        return yield* new StepFailed({ step: step.name, path, attempts: attempt, reason, error: info })
+      }
+      value = result.right
+      return yield* succeed(value)
+
+      function succeed(done: { readonly output: O; readonly reconciled: boolean }) {
+        return Effect.gen(function*() {
+          const encoded = yield* Step.encodeOutput(step, path, done.output).pipe(
+            Effect.mapError((error) =>
+              new StepFailed({
+                step: step.name,
+                path,
+                attempts: attempt,
+                reason: "invalid_output",
+                error: ErrorInfo.fromUnknown(error)
+              })
+            )
+          )
+          const end = yield* Clock.currentTimeMillis
+          yield* emit({
+            _tag: "StepSucceeded",
+            ...base,
+            attempts: attempt,
+            durationMillis: end - started,
+            output: encoded
+          })
+          const completedAt = yield* completionStamp
+          return { output: encoded, attempts: attempt, completedAt, reconciled: done.reconciled }
+        })
+      }
+    })
+
+  const service: RunContextService = {
+    runId: options.runId,
+    workflow: options.workflow,
+    resumed: options.resumed,
+    emit,
+    remaining: [],
+    skipped: (id, step, reason) =>
+      Effect.flatMap(pathOf(id), (path) => emit({ _tag: "StepSkipped", path, step, reason })),
+    step: <I, O, E, R>(
+      step: Step.Step<string, I, O, E, R>,
+      input: I,
+      stepOptions: StepInvocation<I, O, R>
+    ) =>
+      Effect.gen(function*() {
+        const path = yield* pathOf(stepOptions.id ?? step.name)
+        if (usedPaths.has(path)) return yield* new DuplicateStepPath({ path })
+        usedPaths.add(path)
+        const effective = Step.withOptions(step, {
+          retry: stepOptions.retry,
+          timeout: stepOptions.timeout,
+          compensate: stepOptions.compensate
+        })
+        const encodedInput = yield* Step.encodeInput(step, path, input).pipe(
+          Effect.mapError((error) =>
+            new StepFailed({
+              step: step.name,
+              path,
+              attempts: 0,
+              reason: "invalid_input",
+              error: ErrorInfo.fromUnknown(error)
+            })
+          ),
+          Effect.tapError((error) =>
+            emit({
+              _tag: "StepFailed",
+              path,
+              step: step.name,
+              attempts: 0,
+              durationMillis: 0,
+              reason: error.reason,
+              error: error.error
+            })
+          )
+        )
+        let executed = false
+        const activity = Activity.make({
+          name: path,
+          success: StepRecord,
+          error: StepFailed,
+          execute: Effect.suspend(() => {
+            executed = true
+            return attempts(effective, input, path)
+          })
+        })
+        const record = yield* activity
+        if (!executed) yield* emit({ _tag: "StepReplayed", path, step: step.name })
+        const output = yield* Step.decodeOutput(step, path, record.output).pipe(
+          Effect.mapError((error) =>
+            new StepFailed({
+              step: step.name,
+              path,
+              attempts: record.attempts,
+              reason: "invalid_output",
+              error: ErrorInfo.fromUnknown(error)
+            })
+          )
+        )
+        const compensation = effective.compensation
+        const frame = yield* FiberRef.get(currentFrame)
+        if (compensation !== undefined && frame !== undefined) {
+          frame.entries.push({
+            path,
+            step: step.name,
+            description: compensation.description,
+            completedAt: record.completedAt,
+            input: encodedInput,
+            output: record.output,
+            compensation,
+            typedInput: input,
+            typedOutput: output
+          })
+        }
+        return output
+      }) as Effect.Effect<O, StepFailed | DuplicateStepPath, R>,
+    compensate: (entries) =>
+      Effect.gen(function*() {
+        const ordered = [...entries].sort((a, b) => b.completedAt - a.completedAt)
+        const compensated: Array<Compensated> = []
+        const remaining: Array<LeftToUndo> = []
+        for (const entry of ordered) {
+          const result = yield* Activity.make({
+            name: `compensate:${entry.path}`,
+            success: CompensationRecord,
+            execute: runCompensation(entry)
+          })
+          if (result._tag === "done") {
+            compensated.push(new Compensated({ path: entry.path, step: entry.step, description: entry.description }))
+          } else {
+            remaining.push(
+              new LeftToUndo({
+                path: entry.path,
+                step: entry.step,
+                description: entry.description,
+                input: entry.input,
+                output: entry.output,
+                error: result.error
+              })
+            )
+          }
+        }
+        return { compensated, remaining }
+      }) as any
+  }
+
+  const runCompensation = (entry: SagaEntry): Effect.Effect<typeof CompensationRecord.Type> =>
+    Effect.gen(function*() {
+      const base = { path: entry.path, step: entry.step } as const
+      yield* emit({ _tag: "CompensationStarted", ...base, description: entry.description })
+      const policy = entry.compensation.retry
+      let attempt = 0
+      const once = Effect.suspend(() => {
+        attempt += 1
+        return entry.compensation.run(entry.typedInput, entry.typedOutput)
+      }).pipe(
+        Effect.catchAllDefect((defect) => Effect.fail(new StepDefect({ message: defectMessage(defect) }))),
+        Effect.timeoutFail({
+          duration: entry.compensation.timeout,
+          onTimeout: () =>
+            new StepTimeout({
+              step: entry.step,
+              attempt,
+              timeoutMillis: Duration.toMillis(entry.compensation.timeout)
+            })
+        })
+      )
+      const schedule = RetryPolicy.toSchedule(policy).pipe(
+        Schedule.onDecision((decision, next) =>
+          emit({
+            _tag: "CompensationAttemptFailed",
+            ...base,
+            attempt: decision.nextAttempt - 1,
+            error: ErrorInfo.fromUnknown(decision.error),
+            ...(ScheduleDecision.isContinue(next) ? { nextDelayMillis: decision.delayMillis } : {})
+          })
+        )
+      )
+      const result = yield* Effect.either(Effect.retry(once, schedule))
+      if (Either.isRight(result)) {
+        yield* emit({ _tag: "CompensationSucceeded", ...base, attempts: attempt })
+        return { _tag: "done", attempts: attempt } as const
+      }
+      const error = ErrorInfo.fromUnknown(result.left)
+      yield* emit({ _tag: "CompensationFailed", ...base, attempts: attempt, error })
+      return { _tag: "gave_up", attempts: attempt, error } as const
+    }) as Effect.Effect<typeof CompensationRecord.Type>
+
+  return service
+}
+
+// -----------------------------------------------------------------------------
+// Composition
+// -----------------------------------------------------------------------------
+
+export const parallel = (
+  branches: Record<string, Effect.Effect<unknown, unknown, unknown>>
+): Effect.Effect<Record<string, unknown>, unknown, unknown> =>
+  Effect.gen(function*() {
+    const keys = Object.keys(branches)
+    const results = yield* Effect.all(
+      keys.map((key) => Effect.either(withSegment(key, branches[key]!))),
+      { concurrency: "unbounded" }
+    )
+    const out: Record<string, unknown> = {}
+    for (let i = 0; i < keys.length; i++) {
+      const result = results[i]!
+      if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+      out[keys[i]!] = result.right
+    }
+    return out
+  })
+
+const HaltRecord = Schema.Struct({ halted: Schema.Boolean })
+
+export const forEach = <A, B, E, R>(
+  id: string,
+  items: Iterable<A>,
+  f: (item: A, index: number) => Effect.Effect<B, E, R>,
+  options?: {
+    readonly concurrency?: number | undefined
+    readonly onItemFailure?: "fail" | "compensate-item" | "continue" | undefined
+  }
+): Effect.Effect<ReadonlyArray<unknown>, unknown, R | RunContext> =>
+  Effect.gen(function*() {
+    const context = yield* RunContext
+    const list = Array.from(items)
+    const mode = options?.onItemFailure ?? "fail"
+    const concurrency = Math.max(1, options?.concurrency ?? 1)
+    const parent = yield* FiberRef.get(currentFrame)
+
+    if (mode === "fail") {
+      let halted = false
+      const prefix = yield* pathOf(id)
+      // With several items in flight, whether item i starts after another item failed depends
+      // on timing; the decision is journaled so that a replay starts exactly the same items.
+      const gate = (index: number): Effect.Effect<boolean> =>
+        concurrency === 1
+          ? Effect.sync(() => halted)
+          : Effect.map(
+            Activity.make({
+              name: `${prefix}[${index}]:start`,
+              success: HaltRecord,
+              execute: Effect.sync(() => ({ halted }))
+            }),
+            (record) => record.halted
+          ) as Effect.Effect<boolean>
+      const results = yield* Effect.forEach(list, (item, index) =>
+        Effect.flatMap(gate(index), (stop) =>
+          stop
+            ? Effect.succeed(Option.none<Either.Either<B, E>>())
+            : withSegment(`${id}[${index}]`, f(item, index)).pipe(
+              Effect.either,
+              Effect.tap((result) => {
+                if (Either.isLeft(result)) halted = true
+              }),
+              Effect.map(Option.some)
+            )), { concurrency })
+      const out: Array<B> = []
+      for (const result of results) {
+        if (Option.isNone(result)) continue
+        if (Either.isLeft(result.value)) return yield* Effect.fail(result.value.left)
+        out.push(result.value.right)
+      }
+      return out
+    }
+
+    return yield* Effect.forEach(list, (item, index) => {
+      const frame = new SagaFrame()
+      const segment = `${id}[${index}]`
+      return withSegment(segment, f(item, index)).pipe(
+        Effect.locally(currentFrame, frame),
+        Effect.either,
+        Effect.flatMap((result) =>
+          Effect.gen(function*() {
+            if (Either.isRight(result)) {
+              parent?.entries.push(...frame.entries)
+              return { _tag: "Succeeded", index, value: result.right } as const
+            }
+            const error = ErrorInfo.fromUnknown(result.left)
+            const itemPath = yield* pathOf(segment)
+            if (mode === "continue") {
+              parent?.entries.push(...frame.entries)
+              yield* context.emit({ _tag: "ItemFailed", path: itemPath, index, error, compensated: false })
+              return { _tag: "Failed", index, error, compensated: false, remaining: [] } as const
+            }
+            const undone = yield* context.compensate(frame.entries)
+            context.remaining.push(...undone.remaining)
+            const compensated = undone.remaining.length === 0
+            yield* context.emit({ _tag: "ItemFailed", path: itemPath, index, error, compensated })
+            return { _tag: "Failed", index, error, compensated, remaining: undone.remaining } as const
+          })
+        )
+      )
+    }, { concurrency })
+  })
