@@ -211,6 +211,15 @@ export const parseRule = (text: string): Either.Either<FaultRule, FaultSyntaxErr
   })
 
 /**
+ * The wildcard matching of rule paths, for sandboxes that match other names the same way
+ * (e.g. integration models by group code): `*` matches any run of characters, a lone `*`
+ * matches everything, everything else is literal.
+ *
+ * @since 0.1.0
+ */
+export const matchesPattern: (pattern: string, text: string) => boolean = internal.pathMatches
+
+/**
  * The fault service of one sandbox server.
  *
  * @since 0.1.0

@@ -130,6 +130,15 @@ describe("FaultRule.matches", () => {
   })
 })
 
+describe("Faults.matchesPattern", () => {
+  it("matches wildcards and literals", () => {
+    expect(Faults.matchesPattern("BTS*", "BTS MCO")).toBe(true)
+    expect(Faults.matchesPattern("BTS*", "Licence")).toBe(false)
+    expect(Faults.matchesPattern("G(1)", "G(1)")).toBe(true)
+    expect(Faults.matchesPattern("*", "")).toBe(true)
+  })
+})
+
 describe("Faults service", () => {
   it.effect("applies skip then times, and counts what it saw", () =>
     Effect.gen(function*() {
