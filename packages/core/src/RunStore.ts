@@ -192,6 +192,10 @@ export const migrate: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Eff
   yield* sql`CREATE INDEX IF NOT EXISTS relais_events_run ON relais_events (run_id, seq)`
 }).pipe(Effect.mapError(storeError("create tables")))
 
+/** How long the event writer waits to gather a batch. */
+const lingerMillis = 2
+const liveClock = Clock.make()
+
 interface RunRow {
   readonly id: string
   readonly record: string
@@ -254,6 +258,7 @@ export const makeSql: Effect.Effect<
     | { readonly _tag: "event"; readonly event: RunEvent }
     | { readonly _tag: "flush"; readonly done: (error: StoreError | undefined) => void }
   const queue = yield* Queue.unbounded<Item>()
+  const flushRequested = yield* Effect.makeLatch(false)
   let lastError: StoreError | undefined
   const writeBatch = (items: ReadonlyArray<Item>) => {
     const events = items.flatMap((item) => item._tag === "event" ? [item.event] : [])
@@ -271,6 +276,7 @@ export const makeSql: Effect.Effect<
       }),
       Effect.tap(() =>
         Effect.sync(() => {
+          flushRequested.unsafeClose()
           for (const item of items) if (item._tag === "flush") item.done(lastError)
           lastError = undefined
         })
@@ -278,6 +284,10 @@ export const makeSql: Effect.Effect<
     )
   }
   yield* Queue.take(queue).pipe(
+    // Linger a moment so that a batch gathers the events of several steps: one commit for
+    // them all. On the real clock even under a test clock, so that tests never stall here.
+    // A flush cuts the wait short.
+    Effect.zipLeft(Effect.raceFirst(Effect.withClock(Effect.sleep(lingerMillis), liveClock), flushRequested.await)),
     Effect.flatMap((first) => Effect.map(Queue.takeAll(queue), (rest) => [first, ...rest])),
     Effect.flatMap(writeBatch),
     Effect.forever,
@@ -327,6 +337,7 @@ export const makeSql: Effect.Effect<
         _tag: "flush",
         done: (error) => resume(error ? Effect.fail(error) : Effect.void)
       })
+      flushRequested.unsafeOpen()
     }),
     events: (id, options) =>
       sql<EventRow>`SELECT seq, data FROM relais_events WHERE run_id = ${id} AND seq > ${options?.after ?? 0}

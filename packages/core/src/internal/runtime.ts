@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import * as Activity from "@effect/workflow/Activity"
+import * as Activity from "./activity.js"
 import {
   Clock,
   Context,
@@ -166,7 +166,8 @@ export const makeRunContext = (options: {
           const found = yield* reconcile(step.reconcile)
           if (Option.isSome(found)) return { output: found.value, reconciled: true }
         }
-        yield* emit({ _tag: "AttemptStarted", ...base, attempt })
+        // StepStarted stands for the first attempt; later attempts are announced.
+        if (attempt > 1) yield* emit({ _tag: "AttemptStarted", ...base, attempt })
         const output = yield* withTimeout(step.run(input))
         return { output, reconciled: false }
       }).pipe(
@@ -299,7 +300,7 @@ export const makeRunContext = (options: {
           )
         )
         let executed = false
-        const activity = Activity.make({
+        const record = yield* Activity.run({
           name: path,
           success: StepRecord,
           error: StepFailed,
@@ -308,7 +309,6 @@ export const makeRunContext = (options: {
             return attempts(effective, input, path)
           })
         })
-        const record = yield* activity
         if (!executed) yield* emit({ _tag: "StepReplayed", path, step: step.name })
         const output = yield* Step.decodeOutput(step, path, record.output).pipe(
           Effect.mapError((error) =>
@@ -344,9 +344,10 @@ export const makeRunContext = (options: {
         const compensated: Array<Compensated> = []
         const remaining: Array<LeftToUndo> = []
         for (const entry of ordered) {
-          const result = yield* Activity.make({
+          const result = yield* Activity.run({
             name: `compensate:${entry.path}`,
             success: CompensationRecord,
+            error: Schema.Never,
             execute: runCompensation(entry)
           })
           if (result._tag === "done") {
@@ -462,9 +463,10 @@ export const forEach = <A, B, E, R>(
         concurrency === 1
           ? Effect.sync(() => halted)
           : Effect.map(
-            Activity.make({
+            Activity.run({
               name: `${prefix}[${index}]:start`,
               success: HaltRecord,
+              error: Schema.Never,
               execute: Effect.sync(() => ({ halted }))
             }),
             (record) => record.halted
