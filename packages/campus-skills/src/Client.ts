@@ -1,0 +1,110 @@
+/**
+ * The typed Campus Skills sync API client.
+ *
+ * One method per route, each an `Effect` with no requirements that fails with the package's
+ * `CampusSkillsError` union. The client never retries: retries come from the workflow step's
+ * policy, which reads `status` and `retryAfterMillis` on the errors.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Stream from "effect/Stream"
+import * as CampusSkillsConfig from "./CampusSkillsConfig.js"
+import type * as Contract from "./Contract.js"
+import type * as Errors from "./Errors.js"
+import * as internal from "./internal/client.js"
+
+/**
+ * The client's methods.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** `GET /api/sync/v1/test`: checks the token, answers the school's name. */
+  readonly test: Effect.Effect<Contract.TestResponse, Errors.CampusSkillsError>
+  /**
+   * `POST /api/sync/v1/contrats`: the full list of active contracts. Contracts left out are
+   * archived. Prefer {@link Service.diff} first.
+   */
+  readonly syncV1: (
+    contrats: ReadonlyArray<Contract.Contract>
+  ) => Effect.Effect<Contract.SyncV1Response, Errors.CampusSkillsError>
+  /**
+   * `POST /api/sync/v2/contrats`: the full list; answers the valid and the invalid contracts.
+   * Contracts left out are archived.
+   */
+  readonly syncV2: (
+    contrats: ReadonlyArray<Contract.Contract>
+  ) => Effect.Effect<Contract.SyncV2Response, Errors.CampusSkillsError>
+  /** `POST /api/sync/v2/contrats/changes`: only what changed, merged into what the service holds. */
+  readonly syncChanges: (changes: Contract.Changes) => Effect.Effect<Contract.SyncV2Response, Errors.CampusSkillsError>
+  /** `POST /api/sync/v1/contrats-diff`: what a full sync would do; changes nothing. */
+  readonly diff: (
+    contrats: ReadonlyArray<Contract.Contract>
+  ) => Effect.Effect<Contract.DiffResponse, Errors.CampusSkillsError>
+  /** `GET /api/sync/v1/contrats`: one page of the integrated contracts. */
+  readonly listIntegrated: (query?: Contract.PageQuery) => Effect.Effect<Contract.ContractPage, Errors.CampusSkillsError>
+  /** `GET /api/sync/v1/contrats-get-all`: one page of the transmitted contracts. */
+  readonly listTransmitted: (
+    query?: Contract.PageQuery
+  ) => Effect.Effect<Contract.ContractPage, Errors.CampusSkillsError>
+  /** Every integrated contract, page by page (100 per page by default). */
+  readonly integrated: (
+    options?: { readonly pageSize?: number | undefined }
+  ) => Stream.Stream<Contract.TransmittedContract, Errors.CampusSkillsError>
+  /** Every transmitted contract, page by page (100 per page by default). */
+  readonly transmitted: (
+    options?: { readonly pageSize?: number | undefined }
+  ) => Stream.Stream<Contract.TransmittedContract, Errors.CampusSkillsError>
+  /**
+   * `DELETE /api/sync/v1/contrats`: resets the sync state; contracts sent afterwards count as
+   * new (typically at a change of school year).
+   */
+  readonly resetSync: Effect.Effect<void, Errors.CampusSkillsError>
+}
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ */
+export class CampusSkillsClient extends Context.Tag("@relais/campus-skills/CampusSkillsClient")<
+  CampusSkillsClient,
+  Service
+>() {}
+
+/**
+ * Builds a client on the `HttpClient` in context. Fails when the URL is not HTTPS (loopback
+ * hosts excepted) or the token is empty.
+ *
+ * @since 0.1.0
+ */
+export const make: (
+  options: CampusSkillsConfig.Options
+) => Effect.Effect<Service, Errors.InvalidConfiguration, HttpClient.HttpClient> = internal.make
+
+/**
+ * The client from explicit options.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: CampusSkillsConfig.Options
+): Layer.Layer<CampusSkillsClient, Errors.InvalidConfiguration, HttpClient.HttpClient> =>
+  Layer.effect(CampusSkillsClient, make(options))
+
+/**
+ * The client from `Config` (by default `CAMPUS_SKILLS_URL`, `CAMPUS_SKILLS_TOKEN`,
+ * `CAMPUS_SKILLS_TIMEOUT`).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  config: Config.Config<CampusSkillsConfig.Options> = CampusSkillsConfig.config
+): Layer.Layer<CampusSkillsClient, Errors.InvalidConfiguration | ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(CampusSkillsClient, Effect.flatMap(config, make))

@@ -1,0 +1,239 @@
+/**
+ * The errors of the Campus Skills client: one tagged union for the package.
+ *
+ * Convention the retry policy of `@relais/core` relies on: every error that comes from an HTTP
+ * response carries its numeric `status`; `RateLimited` and `Unavailable` carry
+ * `retryAfterMillis` when the server sent `Retry-After`. None of them ever holds the token (nor
+ * the request, whose headers would): only the method and the path.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { InvalidContract } from "./Contract.js"
+
+const where = { method: Schema.String, path: Schema.String }
+
+const at = (e: { readonly method: string; readonly path: string }) => `${e.method} ${e.path}`
+
+/**
+ * 401 / 403: the token was refused (`{"error": "invalid token", "reason": "..."}`).
+ *
+ * @since 0.1.0
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  status: Schema.Int,
+  ...where,
+  reason: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `Campus Skills refused the token (HTTP ${this.status} on ${at(this)})${
+      this.reason === undefined ? "" : `: ${this.reason}`
+    }. Check the configured token (CAMPUS_SKILLS_TOKEN).`
+  }
+}
+
+/**
+ * 400 / 422: the request was refused, with the refused contracts when the server names them.
+ *
+ * @since 0.1.0
+ */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  status: Schema.Int,
+  ...where,
+  error: Schema.optional(Schema.String),
+  reason: Schema.optional(Schema.String),
+  invalidContrats: Schema.optional(Schema.Array(InvalidContract))
+}) {
+  override get message(): string {
+    const head = `Campus Skills refused ${at(this)} (HTTP ${this.status}): ${this.error ?? "invalid request"}${
+      this.reason === undefined ? "" : ` (${this.reason})`
+    }`
+    const invalid = this.invalidContrats ?? []
+    if (invalid.length === 0) return head
+    const shown = invalid.slice(0, 3).map((c) =>
+      `${c.codeContrat ?? `#${c.index ?? "?"}`}: ${c.reasons.map((r) => r.message).join("; ")}`
+    )
+    const more = invalid.length > 3 ? `; and ${invalid.length - 3} more` : ""
+    return `${head}. ${invalid.length} invalid contract(s): ${shown.join(" | ")}${more}`
+  }
+}
+
+/**
+ * 429: too many requests.
+ *
+ * @since 0.1.0
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  status: Schema.Int,
+  ...where,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    return `Campus Skills rate-limited ${at(this)} (HTTP ${this.status})${
+      this.retryAfterMillis === undefined ? "" : `; retry after ${this.retryAfterMillis} ms`
+    }`
+  }
+}
+
+/**
+ * 5xx: the service failed or is unavailable.
+ *
+ * @since 0.1.0
+ */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
+  status: Schema.Int,
+  ...where,
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    return `Campus Skills is unavailable: HTTP ${this.status} on ${at(this)}${
+      this.retryAfterMillis === undefined ? "" : `; retry after ${this.retryAfterMillis} ms`
+    }`
+  }
+}
+
+/**
+ * 404: no such route (a wrong base URL, usually).
+ *
+ * @since 0.1.0
+ */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
+  status: Schema.Int,
+  ...where
+}) {
+  override get message(): string {
+    return `Campus Skills has no ${at(this)} (HTTP ${this.status}): check the configured URL (CAMPUS_SKILLS_URL)`
+  }
+}
+
+/**
+ * Any other non-2xx status.
+ *
+ * @since 0.1.0
+ */
+export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()("UnexpectedStatus", {
+  status: Schema.Int,
+  ...where,
+  /** The start of the body, for diagnosis. */
+  body: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `Campus Skills answered HTTP ${this.status} on ${at(this)}${this.body ? `: ${this.body}` : ""}`
+  }
+}
+
+/**
+ * The connection failed: refused, reset (e.g. the server committed and then dropped the
+ * connection, so the outcome is unknown), timed out, or another socket error.
+ *
+ * @since 0.1.0
+ */
+export class Transport extends Schema.TaggedError<Transport>()("Transport", {
+  ...where,
+  reason: Schema.Literal("refused", "reset", "timeout", "other"),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    const what = this.reason === "timeout"
+      ? "timed out"
+      : this.reason === "refused"
+      ? "could not connect"
+      : this.reason === "reset"
+      ? "lost the connection (the request may or may not have been applied)"
+      : "failed"
+    return `Campus Skills ${at(this)} ${what}: ${this.detail}`
+  }
+}
+
+/**
+ * The server answered 2xx with a body that is not what the route documents.
+ *
+ * @since 0.1.0
+ */
+export class Decode extends Schema.TaggedError<Decode>()("Decode", {
+  status: Schema.Int,
+  ...where,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `Campus Skills answered ${at(this)} (HTTP ${this.status}) with an unexpected body: ${this.detail}`
+  }
+}
+
+/**
+ * What the caller gave the client does not encode (e.g. a plain object passed as a `Contract`).
+ *
+ * @since 0.1.0
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  ...where,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid input for Campus Skills ${at(this)}: ${this.detail}`
+  }
+}
+
+/**
+ * Every error a client method can fail with.
+ *
+ * @since 0.1.0
+ */
+export type CampusSkillsError =
+  | Unauthorized
+  | InvalidRequest
+  | RateLimited
+  | Unavailable
+  | NotFound
+  | UnexpectedStatus
+  | Transport
+  | Decode
+  | InvalidInput
+
+/**
+ * The schema of the union, to journal or decode errors.
+ *
+ * @since 0.1.0
+ */
+export const CampusSkillsError = Schema.Union(
+  Unauthorized,
+  InvalidRequest,
+  RateLimited,
+  Unavailable,
+  NotFound,
+  UnexpectedStatus,
+  Transport,
+  Decode,
+  InvalidInput
+)
+
+/**
+ * The client configuration cannot work (a missing or non-HTTPS URL, an empty token). Raised
+ * when the client layer is built, never by a method.
+ *
+ * @since 0.1.0
+ */
+export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
+  field: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid Campus Skills configuration (${this.field}): ${this.reason}`
+  }
+}
+
+/**
+ * Reads a `Retry-After` header: delay in seconds, or an HTTP date (relative to `nowMillis`).
+ * Absent or unreadable gives `undefined`; a date in the past gives 0.
+ *
+ * @since 0.1.0
+ */
+export const parseRetryAfter = (header: string | undefined, nowMillis: number): number | undefined => {
+  if (header === undefined) return undefined
+  const text = header.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  if (/^\d+\.\d+$/.test(text)) return Math.round(Number(text) * 1000)
+  const date = Date.parse(text)
+  if (Number.isNaN(date)) return undefined
+  return Math.max(0, date - nowMillis)
+}
