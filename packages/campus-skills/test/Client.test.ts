@@ -128,6 +128,15 @@ layer(TestLive)("CampusSkillsClient: routes", (it) => {
       expect(none.contrats).toEqual([])
     }))
 
+  it.effect("arguments that do not encode give InvalidInput, and nothing is sent", () =>
+    Effect.gen(function*() {
+      const { client, sandbox } = yield* setup
+      const notAContract = { ...wire(1), dateDebut: "01/09/2025" } as unknown as Contract.Contract
+      const error = yield* Effect.flip(client.syncV2([notAContract]))
+      expect(error).toMatchObject({ _tag: "InvalidInput", method: "POST", path: "/api/sync/v2/contrats" })
+      expect(yield* sandbox.requests.count()).toBe(0)
+    }))
+
   it.effect("resetSync clears the sync state", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
