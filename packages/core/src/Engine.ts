@@ -118,6 +118,9 @@ export const shardingConfig = (pollInterval: Duration.DurationInput): Partial<Sh
   simulateRemoteSerialization: false,
   entityMailboxCapacity: "unbounded",
   entityMaxIdleTime: Duration.minutes(5),
+  // On shutdown (Ctrl-C), steps in flight are interrupted after this long; the run is left
+  // interrupted and its unfinished steps are reconciled or run again when it resumes.
+  entityTerminationTimeout: Duration.seconds(2),
   refreshAssignmentsInterval: Duration.seconds(10)
 })
 
