@@ -1,8 +1,8 @@
 /**
  * OData v4 query options, parsed for real: a tokenizer and a recursive-descent parser for
  * `$filter` and `$orderby` expressions, and scanners for `$select` and `$expand` (with nested
- * options). Every malformed input becomes a `QueryError` with a message naming the problem and
- * its position; nothing here throws past `parseQueryOptions`.
+ * options). Every malformed input throws a `QueryError` naming the problem and its position; the
+ * HTTP handler turns it into a 400 OData error (anything else thrown is a bug, hence a 500).
  */
 
 export class QueryError {
@@ -495,15 +495,3 @@ export const parseQueryOptions = (params: URLSearchParams): QueryOptions =>
     [...params.entries()].filter(([name]) => name.startsWith("$")),
     TOP_OPTIONS
   )
-
-/** `parseQueryOptions` without exceptions. */
-export const parseQueryOptionsEither = (
-  params: URLSearchParams
-): { readonly _tag: "Right"; readonly options: QueryOptions } | { readonly _tag: "Left"; readonly error: QueryError } => {
-  try {
-    return { _tag: "Right", options: parseQueryOptions(params) }
-  } catch (error) {
-    if (error instanceof QueryError) return { _tag: "Left", error }
-    throw error
-  }
-}

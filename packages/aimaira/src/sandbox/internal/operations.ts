@@ -11,7 +11,7 @@
  * - `SynchronisationAffaire` creates the billing clients (company and funding bodies).
  */
 import * as Dates from "./dates.js"
-import { type CollectionName, defaults, entities, type EntityDef } from "./model.js"
+import { defaults, entities, type EntityDef } from "./model.js"
 import type { Row, Store } from "./store.js"
 
 export interface ApiError {
@@ -397,5 +397,3 @@ export const addDocument = (store: Store, conventionId: number, nom: string): Re
   store.data.documents.set(doc.Id, doc)
   return ok(doc)
 }
-
-export const collectionOf = (name: CollectionName): EntityDef => entities[name]
