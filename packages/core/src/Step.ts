@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Option } from "effect"
-import { Duration, Effect, JSONSchema, Schema } from "effect"
+import { Context, Duration, Effect, JSONSchema, Schema } from "effect"
 import { issuesFromParseError, StepInputError, StepOutputError } from "./Errors.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
@@ -266,4 +266,46 @@ const jsonSchemaOf = (schema: Schema.Schema<any, any>): object => {
     // fall back to "anything" rather than failing the whole catalogue.
     return {}
   }
+}
+
+/**
+ * Where a step is running, available to its `run`, `reconcile` and compensation: the run, the
+ * invocation's path, the attempt, and a key that is the same for every attempt of this
+ * invocation (and after a resume) but different for any other invocation. A provider without
+ * idempotency keys can store the key in a field of what it creates (a marker) and look it up
+ * in `reconcile`.
+ *
+ * @since 0.1.0
+ * @category Tags
+ */
+export class StepContext extends Context.Tag("@relais/core/Step/StepContext")<StepContext, {
+  readonly runId: string
+  readonly path: string
+  readonly attempt: number
+  /** Stable per invocation: 16 hex characters derived from the run id and the path. */
+  readonly key: string
+}>() {}
+
+/**
+ * The current step context, when running inside a step.
+ *
+ * @since 0.1.0
+ */
+export const context: Effect.Effect<Option.Option<StepContext["Type"]>> = Effect.serviceOption(StepContext)
+
+/**
+ * A stable 16-hex-character key for an invocation (FNV-1a over the run id and the path).
+ *
+ * @since 0.1.0
+ */
+export const invocationKey = (runId: string, path: string): string => {
+  let h1 = 0x811c9dc5
+  let h2 = 0x01000193
+  const text = `${runId}\u0000${path}`
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0
+    h2 = Math.imul(h2 ^ c, 0x811c9dc5) >>> 0
+  }
+  return h1.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0")
 }

@@ -145,11 +145,11 @@ export const step = <Name extends string, I, O, E, R>(
   step: Step.Step<Name, I, O, E, R>,
   input: I,
   options?: StepOptions<I, O, R>
-): Effect.Effect<O, StepFailed | DuplicateStepPath, R | RunContext> =>
+): Effect.Effect<O, StepFailed | DuplicateStepPath, Exclude<R, Step.StepContext> | RunContext> =>
   Effect.flatMap(RunContext, (context) => context.step(step, input, options ?? {})) as Effect.Effect<
     O,
     StepFailed | DuplicateStepPath,
-    R | RunContext
+    Exclude<R, Step.StepContext> | RunContext
   >
 
 /**

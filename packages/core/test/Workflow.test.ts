@@ -487,4 +487,34 @@ describe("Workflow", () => {
       const tags = [...(yield* Fiber.join(collected))].map((e) => e._tag)
       expect(tags).toEqual(["RunStarted", "StepStarted", "StepSucceeded", "RunFinished"])
     }).pipe(Effect.provide(TestEngine)))
+
+  it.scoped("gives steps a context whose key is stable across attempts and unique per invocation", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      let failures = 1
+      const marked = Step.make({
+        name: "test/marked",
+        description: "records its context",
+        input: Schema.Struct({}),
+        output: Schema.Struct({ key: Schema.String }),
+        retry: RetryPolicy.constant({ maxAttempts: 2, initialDelay: 10 }),
+        run: () =>
+          Effect.gen(function*() {
+            const context = yield* Step.StepContext
+            seen.push(`${context.path}#${context.attempt}:${context.key}`)
+            if (failures-- > 0) return yield* new Http({ status: 503, message: "busy" })
+            return { key: context.key }
+          })
+      })
+      const { record } = yield* runToEnd(wf(() =>
+        Effect.all([Workflow.step(marked, {}, { id: "one" }), Workflow.step(marked, {}, { id: "two" })])))
+      expect(record.status).toBe("succeeded")
+      const [first, retry, second] = seen.map((s) => s.split(":"))
+      expect(first![0]).toBe("one#1")
+      expect(retry![0]).toBe("one#2")
+      expect(first![1]).toBe(retry![1])
+      expect(second![0]).toBe("two#1")
+      expect(second![1]).not.toBe(first![1])
+      expect(first![1]).toMatch(/^[0-9a-f]{16}$/)
+    }).pipe(Effect.provide(TestEngine)))
 })

@@ -157,10 +157,16 @@ export const makeRunContext = (options: {
         )
       const reconcile = (reconcile: NonNullable<typeof step.reconcile>) =>
         withTimeout(reconcile(input)).pipe(
+          Effect.provideService(Step.StepContext, {
+            runId: options.runId,
+            path,
+            attempt,
+            key: Step.invocationKey(options.runId, path)
+          }),
           Effect.tap((found) => emit({ _tag: "StepReconciled", ...base, found: Option.isSome(found) }))
         )
-      const once = Effect.gen(function*() {
-        attempt += 1
+      const key = Step.invocationKey(options.runId, path)
+      const body = Effect.gen(function*() {
         attemptStarted = yield* Clock.currentTimeMillis
         if (step.reconcile !== undefined && (attempt > 1 || options.resumed)) {
           const found = yield* reconcile(step.reconcile)
@@ -170,6 +176,10 @@ export const makeRunContext = (options: {
         if (attempt > 1) yield* emit({ _tag: "AttemptStarted", ...base, attempt })
         const output = yield* withTimeout(step.run(input))
         return { output, reconciled: false }
+      })
+      const once = Effect.suspend(() => {
+        attempt += 1
+        return Effect.provideService(body, Step.StepContext, { runId: options.runId, path, attempt, key })
       }).pipe(
         Effect.tapError((error) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -377,7 +387,14 @@ export const makeRunContext = (options: {
       let attempt = 0
       const once = Effect.suspend(() => {
         attempt += 1
-        return entry.compensation.run(entry.typedInput, entry.typedOutput)
+        return entry.compensation.run(entry.typedInput, entry.typedOutput).pipe(
+          Effect.provideService(Step.StepContext, {
+            runId: options.runId,
+            path: entry.path,
+            attempt,
+            key: Step.invocationKey(options.runId, entry.path)
+          })
+        )
       }).pipe(
         Effect.catchAllDefect((defect) => Effect.fail(new StepDefect({ message: defectMessage(defect) }))),
         Effect.timeoutFail({
