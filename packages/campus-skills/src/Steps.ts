@@ -1,0 +1,499 @@
+/**
+ * The Campus Skills steps: typed units of work over the sync API, run by the relais engine
+ * (which retries them by their policy and compensates them when a later step fails). Every step
+ * needs the `Client.CampusSkillsClient` service; the runner (or a test) provides it once.
+ *
+ * Inputs decode from plain JSON (contracts in their wire form, `DD/MM/YYYY` dates), so a YAML
+ * workflow can write them or wire another step's output into them; outputs encode to JSON for
+ * the journal.
+ *
+ * | step | what | default policy | compensation |
+ * | --- | --- | --- | --- |
+ * | `campus-skills/test-token` | `GET /api/sync/v1/test`: the school's name | {@link readPolicy} | none |
+ * | `campus-skills/diff` | dry run of a sync: codes same / added / updated / removed | {@link readPolicy} | none |
+ * | `campus-skills/sync-snapshot` | diff, guard against removals, then the full sync (v2, or v1) | {@link writePolicy} | restore (changes) |
+ * | `campus-skills/send-changes` | v2 `changes` (added / updated / removed) | {@link writePolicy} | restore (changes) |
+ * | `campus-skills/list-integrated`, `list-transmitted` | every page, optionally filtered by codes | {@link readPolicy} | none |
+ * | `campus-skills/wait-integrated` | poll until codes are integrated, with a deadline | constant, see {@link makeWaitIntegrated} | none |
+ * | `campus-skills/reset-sync` | `DELETE /api/sync/v1/contrats`, sandbox only | {@link readPolicy} | none (cannot be undone) |
+ *
+ * The mapping steps (`campus-skills/map-convention`, `map-conventions`) are in `Mapping`.
+ *
+ * @since 0.1.0
+ */
+import { RetryPolicy, Step } from "@relais/core"
+import type * as Duration from "effect/Duration"
+import * as Schema from "effect/Schema"
+import * as Contract from "./Contract.js"
+import * as internal from "./internal/steps.js"
+import { RefusedContract } from "./StepErrors.js"
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Reads and dry runs (idempotent): 4 attempts, exponential from 500 ms to 10 s, jittered, on the
+ * default transient failures (408, 429, 5xx, timeouts, `Transport`, `RateLimited`,
+ * `Unavailable`). A 401 (`Unauthorized`) or a 400 fails at once.
+ *
+ * @since 0.1.0
+ */
+export const readPolicy: RetryPolicy.RetryPolicy = RetryPolicy.exponential({
+  maxAttempts: 4,
+  initialDelay: "500 millis",
+  maxDelay: "10 seconds",
+  jitter: true
+})
+
+/**
+ * Syncs and changes (idempotent given the same input: a snapshot of the same list, an upsert of
+ * the same changes): 4 attempts, exponential from 1 s to 30 s, jittered, on the default
+ * transient failures. A connection lost after the server committed (`Transport`, reason
+ * `reset`) is retried: sending the same list or the same changes again leaves the same state.
+ *
+ * @since 0.1.0
+ */
+export const writePolicy: RetryPolicy.RetryPolicy = RetryPolicy.exponential({
+  maxAttempts: 4,
+  initialDelay: "1 second",
+  maxDelay: "30 seconds",
+  jitter: true
+})
+
+// ---------------------------------------------------------------------------------------------
+// Shared schemas
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Contract codes.
+ *
+ * @since 0.1.0
+ */
+export const Codes = Schema.Array(Schema.String)
+
+/**
+ * A list of contracts in their wire form (what a sync or a diff takes).
+ *
+ * @since 0.1.0
+ */
+export const Contracts = Schema.Array(Contract.Contract)
+
+// ---------------------------------------------------------------------------------------------
+// test-token
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `campus-skills/test-token`: checks the token; answers the school's name. A refused token
+ * fails at once with `Unauthorized`, whose message never contains the token.
+ *
+ * @since 0.1.0
+ */
+export const testToken = Step.make({
+  name: "campus-skills/test-token",
+  description: "Check the Campus Skills token (GET /api/sync/v1/test) and return the school's name.",
+  input: Schema.Struct({}),
+  output: Contract.TestResponse,
+  run: internal.testToken,
+  retry: readPolicy,
+  timeout: "45 seconds",
+  idempotent: true
+})
+
+// ---------------------------------------------------------------------------------------------
+// diff
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The input of `campus-skills/diff`.
+ *
+ * @since 0.1.0
+ */
+export const DiffInput = Schema.Struct({ contrats: Contracts })
+
+/**
+ * What a full sync of a list would do, by contract code: `removed` is what it would archive.
+ *
+ * @since 0.1.0
+ */
+export const DiffSummary = Schema.Struct({
+  same: Codes,
+  added: Codes,
+  updated: Codes,
+  removed: Codes
+})
+
+/** @since 0.1.0 */
+export type DiffSummary = typeof DiffSummary.Type
+
+/**
+ * `campus-skills/diff`: a dry run (`POST /api/sync/v1/contrats-diff`); changes nothing. An
+ * invalid list fails with `InvalidContracts` naming every refused contract and why.
+ *
+ * @since 0.1.0
+ */
+export const diff = Step.make({
+  name: "campus-skills/diff",
+  description:
+    "Simulate a full sync of a list of contracts (POST /api/sync/v1/contrats-diff): the codes that are the same, " +
+    "added, updated, and removed (that a real sync would archive). Changes nothing.",
+  input: DiffInput,
+  output: DiffSummary,
+  run: internal.diff,
+  retry: readPolicy,
+  timeout: "60 seconds",
+  idempotent: true
+})
+
+// ---------------------------------------------------------------------------------------------
+// sync-snapshot
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How many contracts a snapshot sync may archive: a maximum count (default 0), or the exact
+ * codes that may be archived.
+ *
+ * @since 0.1.0
+ */
+export const AllowRemovals = Schema.Union(Schema.Int.pipe(Schema.nonNegative()), Codes)
+
+/**
+ * The input of `campus-skills/sync-snapshot`.
+ *
+ * @since 0.1.0
+ */
+export const SyncSnapshotInput = Schema.Struct({
+  /** The full list of active contracts: every held contract left out is archived. */
+  contrats: Contracts,
+  /** `v2` (default) answers the valid and invalid contracts; `v1` refuses the whole batch if one is invalid. */
+  version: Schema.optional(Schema.Literal("v1", "v2")),
+  /** Default 0: the sync is refused when it would archive anything. */
+  allowRemovals: Schema.optional(AllowRemovals),
+  /**
+   * Default false: any refused contract fails the step (and nothing is sent). True: the refused
+   * ones are reported in the output and the others synced (v2 keeps a refused contract it
+   * already held; v1 is sent without them, so a held one is archived and counted by the guard).
+   */
+  allowInvalid: Schema.optional(Schema.Boolean)
+})
+
+/** @since 0.1.0 */
+export type SyncSnapshotInput = typeof SyncSnapshotInput.Type
+
+/**
+ * The previous versions of what a sync or a change touched: what its compensation restores.
+ *
+ * @since 0.1.0
+ */
+export const Previous = Schema.Array(Contract.TransmittedContract)
+
+/**
+ * The output of `campus-skills/sync-snapshot`.
+ *
+ * @since 0.1.0
+ */
+export const SyncSnapshotOutput = Schema.Struct({
+  version: Schema.Literal("v1", "v2"),
+  /** How many contracts were sent. */
+  sent: Schema.Int,
+  /** New contracts (or archived ones made active again). */
+  added: Codes,
+  updated: Codes,
+  unchanged: Schema.Int,
+  /** What the sync archived (held contracts left out of the list). */
+  archived: Codes,
+  /** The contracts Campus Skills accepted. */
+  valid: Codes,
+  /** The contracts it refused (only with `allowInvalid: true`). */
+  invalid: Schema.Array(RefusedContract),
+  /** v1's warning, when it archived something. */
+  warning: Schema.optional(Schema.String),
+  /** Held versions of the updated and archived contracts, before the sync. */
+  previous: Previous
+})
+
+/** @since 0.1.0 */
+export type SyncSnapshotOutput = typeof SyncSnapshotOutput.Type
+
+/**
+ * `campus-skills/sync-snapshot`: the full sync, with snapshot safety. It runs the diff first and
+ * refuses (`SnapshotGuard`, not retryable, nothing sent) when the sync would archive more than
+ * `allowRemovals` allows; refused contracts fail it (`InvalidContracts`, nothing sent) unless
+ * `allowInvalid`. Compensation: the added contracts are archived again, the updated ones get
+ * their previous version back and the archived ones are sent again (one v2 `changes` call).
+ *
+ * Within one invocation the plan (diff, guard, previous versions) is made by the first attempt
+ * and reused by its retries, so a retry after a lost answer sends the same list and reports the
+ * same archived codes. A run resumed after a crash makes a new plan.
+ *
+ * @since 0.1.0
+ */
+export const syncSnapshot = Step.make({
+  name: "campus-skills/sync-snapshot",
+  description:
+    "Send the full list of active contracts (v2 by default, or v1). Runs the diff first and refuses, sending nothing, " +
+    "when the sync would archive more contracts than allowRemovals allows (default 0) or when a contract is invalid " +
+    "(unless allowInvalid). Compensation restores the previous state of the contracts it touched.",
+  input: SyncSnapshotInput,
+  output: SyncSnapshotOutput,
+  run: internal.syncSnapshot,
+  compensate: {
+    description: "archive the added contracts, restore the previous versions of the updated and archived ones",
+    run: internal.undoSnapshot
+  },
+  retry: writePolicy,
+  timeout: "2 minutes",
+  idempotent: true
+})
+
+// ---------------------------------------------------------------------------------------------
+// send-changes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The input of `campus-skills/send-changes`.
+ *
+ * @since 0.1.0
+ */
+export const SendChangesInput = Schema.Struct({
+  added: Schema.optional(Contracts),
+  updated: Schema.optional(Contracts),
+  /** Codes of the contracts to archive. */
+  removed: Schema.optional(Codes),
+  /** Default false: a refused contract fails the step, and the valid part is undone. */
+  allowInvalid: Schema.optional(Schema.Boolean)
+})
+
+/** @since 0.1.0 */
+export type SendChangesInput = typeof SendChangesInput.Type
+
+/**
+ * The output of `campus-skills/send-changes`.
+ *
+ * @since 0.1.0
+ */
+export const SendChangesOutput = Schema.Struct({
+  added: Codes,
+  updated: Codes,
+  removed: Codes,
+  /** The contracts Campus Skills accepted. */
+  valid: Codes,
+  invalid: Schema.Array(RefusedContract),
+  /** The held versions, before the call, of the contracts it touched. */
+  previous: Previous,
+  /** Touched codes that were not held (active) before the call. */
+  absent: Codes
+})
+
+/** @since 0.1.0 */
+export type SendChangesOutput = typeof SendChangesOutput.Type
+
+/**
+ * `campus-skills/send-changes`: v2 `changes`, an upsert merged into what Campus Skills holds.
+ *
+ * Before sending, the step reads the transmitted list for the touched codes (the previous
+ * versions). Compensation undoes what can be undone in one `changes` call: contracts that were
+ * not held before are archived again, updated ones get their previous version back, removed ones
+ * are sent again. A previous version that v2 refuses (e.g. sent through v1 without dates) cannot
+ * be restored: the compensation then fails with `CannotRestore`, naming it.
+ *
+ * @since 0.1.0
+ */
+export const sendChanges = Step.make({
+  name: "campus-skills/send-changes",
+  description:
+    "Send changes (POST /api/sync/v2/contrats/changes: added, updated, removed codes), merged into what Campus Skills " +
+    "holds. Refused contracts fail the step (its valid part is undone) unless allowInvalid. Compensation restores the " +
+    "previous versions read before sending.",
+  input: SendChangesInput,
+  output: SendChangesOutput,
+  run: internal.sendChanges,
+  compensate: {
+    description: "archive the contracts it added, restore the previous versions of those it updated or removed",
+    run: internal.undoChanges
+  },
+  retry: writePolicy,
+  timeout: "2 minutes",
+  idempotent: true
+})
+
+// ---------------------------------------------------------------------------------------------
+// list-integrated, list-transmitted
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The input of the list steps.
+ *
+ * @since 0.1.0
+ */
+export const ListInput = Schema.Struct({
+  /** Only these contracts (default: all). */
+  codes: Schema.optional(Codes),
+  /** Contracts per page request (default 100). */
+  pageSize: Schema.optional(Schema.Int.pipe(Schema.positive()))
+})
+
+/**
+ * The output of the list steps.
+ *
+ * @since 0.1.0
+ */
+export const ListOutput = Schema.Struct({
+  /** How many contracts the whole list holds. */
+  total: Schema.Int,
+  /** The contracts (those in `codes` when given). */
+  contrats: Schema.Array(Contract.TransmittedContract),
+  /** The requested codes that are not in the list. */
+  missing: Codes
+})
+
+/** @since 0.1.0 */
+export type ListOutput = typeof ListOutput.Type
+
+/**
+ * `campus-skills/list-integrated`: every integrated contract (on the platform), all pages.
+ *
+ * @since 0.1.0
+ */
+export const listIntegrated = Step.make({
+  name: "campus-skills/list-integrated",
+  description: "List the integrated contracts (GET /api/sync/v1/contrats, every page), optionally only some codes.",
+  input: ListInput,
+  output: ListOutput,
+  run: internal.list("integrated"),
+  retry: readPolicy,
+  timeout: "2 minutes",
+  idempotent: true
+})
+
+/**
+ * `campus-skills/list-transmitted`: every transmitted (active) contract, all pages.
+ *
+ * @since 0.1.0
+ */
+export const listTransmitted = Step.make({
+  name: "campus-skills/list-transmitted",
+  description:
+    "List the transmitted contracts (GET /api/sync/v1/contrats-get-all, every page), optionally only some codes.",
+  input: ListInput,
+  output: ListOutput,
+  run: internal.list("transmitted"),
+  retry: readPolicy,
+  timeout: "2 minutes",
+  idempotent: true
+})
+
+// ---------------------------------------------------------------------------------------------
+// wait-integrated
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The input of `campus-skills/wait-integrated`.
+ *
+ * @since 0.1.0
+ */
+export const WaitIntegratedInput = Schema.Struct({ codes: Schema.NonEmptyArray(Schema.String) })
+
+/**
+ * The output of `campus-skills/wait-integrated`.
+ *
+ * @since 0.1.0
+ */
+export const WaitIntegratedOutput = Schema.Struct({
+  integrated: Codes,
+  /** From the first poll of this invocation to the one that found them all. */
+  waitedMillis: Schema.Number
+})
+
+/**
+ * Polling parameters of `campus-skills/wait-integrated`.
+ *
+ * @since 0.1.0
+ */
+export interface WaitOptions {
+  /** Between two polls (default 5 seconds). */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  /** How long to wait in all (default 5 minutes). */
+  readonly deadline?: Duration.DurationInput | undefined
+}
+
+/**
+ * The default polling parameters: every 5 s for 5 minutes (61 polls).
+ *
+ * @since 0.1.0
+ */
+export const defaultWait = { pollInterval: "5 seconds", deadline: "5 minutes" } as const
+
+/**
+ * Builds `campus-skills/wait-integrated` for given polling parameters.
+ *
+ * Durable polling through the engine: one attempt checks the integrated list once. When some
+ * codes are missing it fails with `NotYetIntegrated` ("2 of 3 contracts not integrated yet: X,
+ * Y"), which the step's policy retries at a constant `pollInterval`, so every poll is an
+ * `AttemptFailed` event in the run history. Once `deadline` has passed since the first poll of
+ * the invocation, the attempt fails with `IntegrationTimeout` instead (not retryable), saying for
+ * each code whether it was transmitted (then no integration model matches its group) or not.
+ *
+ * The policy allows `ceil(deadline / pollInterval) + 1` attempts (at most 100: a longer deadline
+ * needs a longer interval). A run resumed after a crash starts its deadline again.
+ *
+ * @since 0.1.0
+ */
+export const makeWaitIntegrated = (options: WaitOptions = {}) => {
+  const { deadlineMillis, policy } = internal.waitPolicy(
+    options.pollInterval ?? defaultWait.pollInterval,
+    options.deadline ?? defaultWait.deadline
+  )
+  return Step.make({
+    name: "campus-skills/wait-integrated",
+    description:
+      `Wait until the given contracts are integrated (polls GET /api/sync/v1/contrats ${RetryPolicy.describe(policy)}); ` +
+      `fails with IntegrationTimeout after ${deadlineMillis / 1000} s, naming what is still missing and why.`,
+    input: WaitIntegratedInput,
+    output: WaitIntegratedOutput,
+    run: internal.waitIntegrated(deadlineMillis),
+    retry: policy,
+    timeout: "60 seconds",
+    idempotent: true
+  })
+}
+
+/**
+ * `campus-skills/wait-integrated` with the default parameters ({@link defaultWait}).
+ *
+ * @since 0.1.0
+ */
+export const waitIntegrated = makeWaitIntegrated()
+
+// ---------------------------------------------------------------------------------------------
+// reset-sync
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Builds `campus-skills/reset-sync`. Unless `sandbox` is true it always fails with
+ * `ResetRefused`, before anything is sent: the vendor reserves the route for the sandbox.
+ *
+ * @since 0.1.0
+ */
+export const makeResetSync = (options: { readonly sandbox: boolean }) =>
+  Step.make({
+    name: "campus-skills/reset-sync",
+    description:
+      "Reset the Campus Skills sync state (DELETE /api/sync/v1/contrats): contracts sent afterwards count as new. " +
+      (options.sandbox
+        ? "Enabled: the plugin was created for a sandbox."
+        : "Refused: only allowed when the plugin is created with { sandbox: true }."),
+    input: Schema.Struct({}),
+    output: Schema.Struct({ reset: Schema.Literal(true) }),
+    run: internal.resetSync(options.sandbox),
+    retry: readPolicy,
+    timeout: "45 seconds",
+    idempotent: true
+  })
+
+/**
+ * `campus-skills/reset-sync` as registered by default: refused.
+ *
+ * @since 0.1.0
+ */
+export const resetSync = makeResetSync({ sandbox: false })
