@@ -169,12 +169,19 @@ export const group = <A, E, R>(id: string, effect: Effect.Effect<A, E, R>): Effe
  * @since 0.1.0
  */
 export const parallel = <const Branches extends Record<string, Effect.Effect<any, any, any>>>(
-  branches: Branches
+  branches: Branches,
+  options?: {
+    /**
+     * Name the steps of each branch `key/...` (default). Turn it off when the steps already have
+     * unique ids (as in YAML workflows).
+     */
+    readonly segments?: boolean | undefined
+  }
 ): Effect.Effect<
   { -readonly [K in keyof Branches]: Effect.Effect.Success<Branches[K]> },
   Effect.Effect.Error<Branches[keyof Branches]>,
   Effect.Effect.Context<Branches[keyof Branches]>
-> => runtime.parallel(branches) as any
+> => runtime.parallel(branches, options) as any
 
 /**
  * What happens to the other items of a `forEach` when one fails for good:

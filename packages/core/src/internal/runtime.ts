@@ -436,12 +436,14 @@ export const makeRunContext = (options: {
 // -----------------------------------------------------------------------------
 
 export const parallel = (
-  branches: Record<string, Effect.Effect<unknown, unknown, unknown>>
+  branches: Record<string, Effect.Effect<unknown, unknown, unknown>>,
+  options?: { readonly segments?: boolean | undefined }
 ): Effect.Effect<Record<string, unknown>, unknown, unknown> =>
   Effect.gen(function*() {
     const keys = Object.keys(branches)
+    const segments = options?.segments ?? true
     const results = yield* Effect.all(
-      keys.map((key) => Effect.either(withSegment(key, branches[key]!))),
+      keys.map((key) => Effect.either(segments ? withSegment(key, branches[key]!) : branches[key]!)),
       { concurrency: "unbounded" }
     )
     const out: Record<string, unknown> = {}

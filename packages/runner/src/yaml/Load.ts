@@ -4,9 +4,17 @@
  *
  * @since 0.1.0
  */
-import type { Plugin, Workflow } from "@relais/core"
-import { Run } from "@relais/core"
+import type { Workflow } from "@relais/core"
+import { Plugin, Run, Suggest } from "@relais/core"
 import { Effect, Schema } from "effect"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Check from "./Check.js"
+import * as Compile from "./Compile.js"
+import * as Graph from "./Graph.js"
+import * as JsonSchemaModule from "./JsonSchema.js"
+import * as Model from "./Model.js"
+import * as Source from "./Source.js"
 
 /**
  * One problem in a workflow file, located.
@@ -15,7 +23,7 @@ import { Effect, Schema } from "effect"
  */
 export class Diagnostic extends Schema.Class<Diagnostic>("@relais/runner/Diagnostic")({
   file: Schema.String,
-  /** 1-based. */
+  /** 1-based; 0 when the problem has no place in a file (a command-line input). */
   line: Schema.Number,
   /** 1-based. */
   column: Schema.Number,
@@ -23,7 +31,7 @@ export class Diagnostic extends Schema.Class<Diagnostic>("@relais/runner/Diagnos
 }) {
   /** `file:line:col: message` */
   override toString(): string {
-    return `${this.file}:${this.line}:${this.column}: ${this.message}`
+    return this.line === 0 ? `${this.file}: ${this.message}` : `${this.file}:${this.line}:${this.column}: ${this.message}`
   }
 }
 
@@ -82,10 +90,70 @@ export interface LoadedWorkflow {
   /** The text and hash the run stores, so that `resume` uses the same definition. */
   readonly definition: Run.Definition
   /** The core workflow: its input is the object of workflow inputs (JSON values). */
-  readonly workflow: Workflow.Workflow<Record<string, unknown>, unknown, any>
+  readonly workflow: Workflow.Workflow<Record<string, unknown>, Record<string, unknown>, any>
   /** A Mermaid flowchart of the steps. */
   readonly mermaid: string
 }
+
+/**
+ * The hash a run stores with its definition.
+ *
+ * @since 0.1.0
+ */
+export const hashOf = (text: string): string => Crypto.createHash("sha256").update(text, "utf8").digest("hex")
+
+/**
+ * Load, check and compile a workflow from its text (`source` names it in messages).
+ *
+ * @since 0.1.0
+ */
+export const loadText = (
+  text: string,
+  source: string
+): Effect.Effect<LoadedWorkflow, InvalidWorkflow, Plugin.PluginRegistry> =>
+  Effect.gen(function*() {
+    const registry = yield* Plugin.PluginRegistry
+    const parsed = Source.parse(text)
+    const problems: Array<Model.Problem> = [...parsed.problems]
+    let loaded: LoadedWorkflow | undefined
+    if (parsed.problems.length === 0) {
+      const read = Model.read(parsed.root)
+      problems.push(...read.problems)
+      if (read.model !== undefined) {
+        const checked = Check.check(read.model, registry)
+        problems.push(...checked.problems)
+        if (problems.length === 0) {
+          const model = read.model
+          loaded = {
+            name: model.name,
+            description: model.description,
+            file: source,
+            inputs: model.inputs.map((input) => ({
+              name: input.name,
+              type: input.type,
+              required: input.required,
+              ...(input.default !== undefined ? { default: input.default } : {}),
+              description: input.description
+            })),
+            definition: new Run.Definition({ hash: hashOf(text), text, source }),
+            workflow: Compile.compile(model, checked.resolved, source),
+            mermaid: Graph.mermaid(model)
+          }
+        }
+      }
+    }
+    if (loaded === undefined || problems.length > 0) {
+      const sorted = [...problems].sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column)
+      const unique = sorted.filter((p, i) =>
+        i === 0 || p.message !== sorted[i - 1]!.message || p.pos.line !== sorted[i - 1]!.pos.line
+      )
+      return yield* new InvalidWorkflow({
+        file: source,
+        diagnostics: unique.map((p) => new Diagnostic({ file: source, line: p.pos.line, column: p.pos.column, message: p.message }))
+      })
+    }
+    return loaded
+  })
 
 /**
  * Load, check and compile a workflow file.
@@ -95,23 +163,45 @@ export interface LoadedWorkflow {
 export const loadFile = (
   path: string
 ): Effect.Effect<LoadedWorkflow, InvalidWorkflow | WorkflowFileError, Plugin.PluginRegistry> =>
-  Effect.fail(new WorkflowFileError({ file: path, reason: "the YAML loader is being written (see issue 5)" }))
+  Effect.try({
+    try: () => Fs.readFileSync(path, "utf8"),
+    catch: (error) => {
+      const code = (error as { code?: string }).code
+      return new WorkflowFileError({
+        file: path,
+        reason: code === "ENOENT"
+          ? "no such file"
+          : code === "EISDIR"
+          ? "it is a directory"
+          : code === "EACCES"
+          ? "permission denied"
+          : String((error as Error).message ?? error)
+      })
+    }
+  }).pipe(Effect.flatMap((text) => loadText(text, path)))
 
-/**
- * Load, check and compile a workflow from its text (`source` names it in messages).
- *
- * @since 0.1.0
- */
-export const loadText = (
-  _text: string,
-  source: string
-): Effect.Effect<LoadedWorkflow, InvalidWorkflow, Plugin.PluginRegistry> =>
-  Effect.fail(
-    new InvalidWorkflow({
-      file: source,
-      diagnostics: [new Diagnostic({ file: source, line: 1, column: 1, message: "the YAML loader is being written" })]
-    })
-  )
+const convertInput = (spec: InputSpec, raw: string): { readonly value: unknown } | { readonly error: string } => {
+  switch (spec.type) {
+    case "string":
+      return { value: raw }
+    case "integer":
+      return /^-?\d+$/.test(raw.trim()) ? { value: Number(raw.trim()) } : { error: `expects a whole number, not "${raw}"` }
+    case "number": {
+      const n = Number(raw.trim())
+      return raw.trim() !== "" && Number.isFinite(n) ? { value: n } : { error: `expects a number, not "${raw}"` }
+    }
+    case "boolean":
+      return raw === "true" ? { value: true } : raw === "false" ? { value: false } : { error: `expects true or false, not "${raw}"` }
+    case "array":
+    case "object":
+      try {
+        const value = JSON.parse(raw)
+        return Model.matchesInputType(value, spec.type) ? { value } : { error: `expects a JSON ${spec.type}` }
+      } catch {
+        return { error: `expects a JSON ${spec.type}, e.g. ${spec.type === "array" ? "[1,2]" : "{\"a\":1}"}` }
+      }
+  }
+}
 
 /**
  * Turn `--input k=v` pairs and an `--input-file` object into the workflow's input object,
@@ -120,17 +210,62 @@ export const loadText = (
  * @since 0.1.0
  */
 export const parseInputs = (
-  _loaded: LoadedWorkflow,
-  _pairs: ReadonlyArray<readonly [string, string]>,
-  _fromFile: Record<string, unknown> | undefined
-): Effect.Effect<Record<string, unknown>, InvalidWorkflow> => Effect.succeed({})
+  loaded: LoadedWorkflow,
+  pairs: ReadonlyArray<readonly [string, string]>,
+  fromFile: Record<string, unknown> | undefined
+): Effect.Effect<Record<string, unknown>, InvalidWorkflow> =>
+  Effect.gen(function*() {
+    const problems: Array<string> = []
+    const values: Record<string, unknown> = {}
+    const specs = new Map(loaded.inputs.map((input) => [input.name, input]))
+    const unknown = (name: string, where: string) => {
+      const suggestions = Suggest.closest(name, specs.keys(), 1)
+      problems.push(
+        `${where}: ${loaded.name} has no input "${name}"${suggestions.length ? ` (did you mean "${suggestions[0]}"?)` : specs.size ? `; its inputs are ${[...specs.keys()].join(", ")}` : "; it takes no input"}`
+      )
+    }
+    for (const [name, value] of Object.entries(fromFile ?? {})) {
+      const spec = specs.get(name)
+      if (spec === undefined) unknown(name, "--input-file")
+      else if (!Model.matchesInputType(value, spec.type)) {
+        problems.push(`--input-file: input "${name}" expects ${spec.type === "integer" ? "an integer" : `a ${spec.type}`}, not ${JSON.stringify(value)}`)
+      } else values[name] = value
+    }
+    for (const [name, raw] of pairs) {
+      const spec = specs.get(name)
+      if (spec === undefined) {
+        unknown(name, `--input ${name}`)
+        continue
+      }
+      const converted = convertInput(spec, raw)
+      if ("error" in converted) problems.push(`--input ${name}: ${converted.error}`)
+      else values[name] = converted.value
+    }
+    for (const spec of loaded.inputs) {
+      if (values[spec.name] !== undefined) continue
+      if (spec.default !== undefined) values[spec.name] = spec.default
+      else if (spec.required) {
+        problems.push(`the input "${spec.name}" (${spec.type}${spec.description ? `: ${spec.description}` : ""}) is required: pass --input ${spec.name}=...`)
+      }
+    }
+    if (problems.length > 0) {
+      return yield* new InvalidWorkflow({
+        file: loaded.file,
+        diagnostics: problems.map((message) => new Diagnostic({ file: loaded.file, line: 0, column: 0, message }))
+      })
+    }
+    return values
+  })
 
 /**
  * The JSON Schema of the workflow format, including each registered step's `with`.
  *
  * @since 0.1.0
  */
-export const jsonSchema: Effect.Effect<object, never, Plugin.PluginRegistry> = Effect.succeed({})
+export const jsonSchema: Effect.Effect<object, never, Plugin.PluginRegistry> = Effect.map(
+  Plugin.PluginRegistry,
+  JsonSchemaModule.make
+)
 
 /**
  * For the engine's `resolve` option: compile a stored run's definition again.
@@ -144,7 +279,7 @@ export const resolveRun = (
     ? Effect.fail(
       new InvalidWorkflow({
         file: record.workflow,
-        diagnostics: [new Diagnostic({ file: record.workflow, line: 1, column: 1, message: "the run has no stored definition" })]
+        diagnostics: [new Diagnostic({ file: record.workflow, line: 0, column: 0, message: "the run has no stored definition" })]
       })
     )
     : loadText(record.definition.text, record.definition.source ?? record.workflow)

@@ -1,0 +1,439 @@
+/**
+ * The semantic checks of a workflow, before anything runs: unknown steps, duplicate ids,
+ * `with` against each step's input schema, references to steps that do not exist, come later,
+ * run in parallel or sit inside a loop, and the type of every expression against the step
+ * output schemas (`steps.convention.output.Idd` is an error with a suggestion).
+ *
+ * @since 0.1.0
+ */
+import type { Plugin, Step } from "@relais/core"
+import { Suggest } from "@relais/core"
+import { Either, ParseResult, Schema } from "effect"
+import * as Expression from "./Expression.js"
+import * as Model from "./Model.js"
+import * as Source from "./Source.js"
+import * as T from "./Types.js"
+
+/**
+ * What the checker resolved, for the compiler.
+ *
+ * @since 0.1.0
+ */
+export interface Resolved {
+  /** The step of each `uses` node, by node id. */
+  readonly steps: ReadonlyMap<string, Step.Any>
+  /** The step of each `compensate: { uses }`, by node id. */
+  readonly compensations: ReadonlyMap<string, Step.Any>
+}
+
+interface Declared {
+  readonly id: string
+  readonly pos: Source.Pos
+  /** Ids of the forEach bodies this node is inside, outermost first. */
+  readonly loops: ReadonlyArray<string>
+  /** For each parallel this node is inside: the parallel id and the branch index. */
+  readonly branches: ReadonlyArray<readonly [string, number]>
+  readonly order: number
+}
+
+const inputType = (input: Model.Input): T.Type => {
+  if (input.enum !== undefined) return T.union(input.enum.map(T.literal))
+  switch (input.type) {
+    case "string":
+      return T.string
+    case "integer":
+      return T.integer
+    case "number":
+      return T.number
+    case "boolean":
+      return T.boolean
+    case "array":
+      return T.array(T.unknown)
+    case "object":
+      return T.object({}, T.unknown)
+  }
+}
+
+/**
+ * The type of `inputs` in expressions.
+ *
+ * @since 0.1.0
+ */
+export const inputsType = (inputs: ReadonlyArray<Model.Input>): T.Type =>
+  ({
+    _tag: "Object",
+    fields: new Map(
+      inputs.map((input) => [input.name, {
+        type: input.required || input.default !== undefined ? inputType(input) : T.nullable(inputType(input)),
+        optional: false,
+        description: input.description
+      }])
+    ),
+    rest: undefined
+  })
+
+/**
+ * Check a read workflow against the registry.
+ *
+ * @since 0.1.0
+ */
+export const check = (
+  model: Model.WorkflowModel,
+  registry: Plugin.Registry
+): { readonly problems: ReadonlyArray<Model.Problem>; readonly resolved: Resolved } => {
+  const problems: Array<Model.Problem> = []
+  const problem = (pos: Source.Pos, message: string) => problems.push({ pos, message })
+  const steps = new Map<string, Step.Any>()
+  const compensations = new Map<string, Step.Any>()
+
+  // 1. Every id, where it is, and duplicates.
+  const declared = new Map<string, Declared>()
+  let order = 0
+  const declare = (
+    nodes: ReadonlyArray<Model.Node>,
+    loops: ReadonlyArray<string>,
+    branches: ReadonlyArray<readonly [string, number]>
+  ) => {
+    for (const node of nodes) {
+      if (node.id !== "") {
+        const first = declared.get(node.id)
+        if (first) {
+          problem(node.idPos, `the id "${node.id}" is already used at line ${first.pos.line}: ids are unique in a file`)
+        } else {
+          declared.set(node.id, { id: node.id, pos: node.idPos, loops, branches, order: order++ })
+        }
+      }
+      if (node.kind === "forEach") declare(node.steps, [...loops, node.id], branches)
+      if (node.kind === "group") declare(node.steps, loops, branches)
+      if (node.kind === "parallel") {
+        node.branches.forEach((branch, index) => declare([branch], loops, [...branches, [node.id, index]]))
+      }
+    }
+  }
+  declare(model.steps, [], [])
+
+  // 2. Walk in order with the names visible at each point.
+  interface Env {
+    readonly visible: Map<string, T.Type>
+    readonly loopVars: ReadonlyMap<string, T.Type>
+    readonly current: Declared | undefined
+  }
+
+  const scopeOf = (env: Env, selfId?: string): Expression.Scope => {
+    const stepsFields = new Map<string, T.Field>()
+    for (const [id, type] of env.visible) stepsFields.set(id, { type, optional: false })
+    const names = new Map<string, T.Type>([
+      ["inputs", inputsType(model.inputs)],
+      ["steps", { _tag: "Object", fields: stepsFields, rest: undefined }],
+      ...env.loopVars
+    ])
+    return {
+      names,
+      explain: (path) => {
+        if (path[0] !== "steps" || path.length < 2) return undefined
+        const id = path[1]!
+        if (env.visible.has(id)) return undefined
+        const target = declared.get(id)
+        if (target === undefined) {
+          const suggestions = Suggest.closest(id, declared.keys())
+          return `there is no step "${id}"${suggestions.length ? ` (did you mean "${suggestions[0]}"?)` : ""}`
+        }
+        if (id === selfId || (env.current && id === env.current.id)) {
+          return `step "${id}" cannot use its own output (a step that refers to itself is a cycle)`
+        }
+        const current = env.current
+        const innerLoop = target.loops.find((loop) => !(current?.loops ?? []).includes(loop))
+        if (innerLoop !== undefined) {
+          return `step "${id}" runs inside forEach "${innerLoop}": use steps.${innerLoop}.output (a list with one entry per item)`
+        }
+        const parallel = target.branches.find(([p, b]) =>
+          (current?.branches ?? []).some(([cp, cb]) => cp === p && cb !== b)
+        )
+        if (parallel !== undefined) {
+          return `step "${id}" runs in parallel with this one (in "${parallel[0]}"), so its output is not known here`
+        }
+        if (current === undefined || target.order > current.order) {
+          return `step "${id}" comes later (line ${target.pos.line}): a step can only use the outputs of steps before it`
+        }
+        return `step "${id}" is not available here`
+      }
+    }
+  }
+
+  const checkTemplate = (text: Model.Text, value: Source.Value, scope: Expression.Scope): T.Type => {
+    const result = Expression.typeOfTemplate(text.template, scope)
+    for (const error of result.errors) problem(Model.offsetPos(value, error.at), error.message)
+    return result.errors.length > 0 ? T.unknown : result.type
+  }
+
+  const templateOf = (value: Source.ScalarValue & { value: string }): Model.Text | undefined => {
+    const parsed = Expression.parseTemplate(value.value)
+    if ("error" in parsed) {
+      problem(Model.offsetPos(value, parsed.error.at), parsed.error.message)
+      return undefined
+    }
+    return { pos: value.pos, quoted: value.quoted, raw: value.value, template: parsed.template }
+  }
+
+  /** The type of a value of the file (a literal, an expression, or a structure of them). */
+  const typeOfValue = (value: Source.Value, scope: Expression.Scope): T.Type => {
+    switch (value.kind) {
+      case "scalar": {
+        if (typeof value.value === "string") {
+          const text = templateOf(value as Source.ScalarValue & { value: string })
+          if (text === undefined) return T.unknown
+          return text.template._tag === "Text" ? T.literal(value.value) : checkTemplate(text, value, scope)
+        }
+        return value.value === null ? T.nullType : T.literal(value.value)
+      }
+      case "seq":
+        return T.array(T.union(value.items.map((item) => typeOfValue(item, scope))))
+      case "map":
+        return T.object(Object.fromEntries(value.entries.map((e) => [e.key, typeOfValue(e.value, scope)])))
+    }
+  }
+
+  /** Check a `with` value against the type the step expects, reporting at the right places. */
+  const checkValue = (value: Source.Value, expected: T.Type, where: string, scope: Expression.Scope): boolean => {
+    if (expected._tag === "Unknown") {
+      typeOfValue(value, scope)
+      return true
+    }
+    const isExpression = value.kind === "scalar" && typeof value.value === "string" && Expression.hasExpression(value.value)
+    if (value.kind === "map" && !isExpression) {
+      const candidates = expected._tag === "Object"
+        ? [expected]
+        : expected._tag === "Union"
+        ? expected.members.filter((m): m is Extract<T.Type, { _tag: "Object" }> => m._tag === "Object")
+        : []
+      if (candidates.length === 0) {
+        problem(value.pos, `${where}: expected ${T.show(expected)}, got a mapping`)
+        return false
+      }
+      const keys = value.entries.map((e) => e.key)
+      const target = candidates.reduce((best, c) =>
+        keys.filter((k) => c.fields.has(k)).length > keys.filter((k) => best.fields.has(k)).length ? c : best
+      )
+      let ok = true
+      for (const entry of value.entries) {
+        const field = target.fields.get(entry.key)
+        if (field === undefined) {
+          if (target.rest !== undefined) {
+            ok = checkValue(entry.value, target.rest, `${where}.${entry.key}`, scope) && ok
+            continue
+          }
+          const suggestions = Suggest.closest(entry.key, target.fields.keys(), 1)
+          problem(
+            entry.keyPos,
+            `${where} has no field "${entry.key}"${suggestions.length ? ` (did you mean "${suggestions[0]}"?)` : `; its fields are ${[...target.fields.keys()].join(", ")}`}`
+          )
+          ok = false
+          continue
+        }
+        const nullValue = entry.value.kind === "scalar" && entry.value.value === null
+        if (nullValue && field.optional) continue
+        ok = checkValue(entry.value, field.type, `${where}.${entry.key}`, scope) && ok
+      }
+      const missing = [...target.fields.entries()].filter(([k, f]) => !f.optional && !keys.includes(k)).map(([k]) => k)
+      if (missing.length > 0) {
+        problem(value.pos, `${where} is missing ${missing.length === 1 ? "the field" : "the fields"} ${missing.join(", ")}`)
+        ok = false
+      }
+      return ok
+    }
+    if (value.kind === "seq" && !isExpression) {
+      const element = expected._tag === "Array"
+        ? expected.element
+        : expected._tag === "Union"
+        ? T.union(expected.members.flatMap((m) => (m._tag === "Array" ? [m.element] : [])))
+        : undefined
+      if (element === undefined || element._tag === "Never") {
+        problem(value.pos, `${where}: expected ${T.show(expected)}, got a list`)
+        return false
+      }
+      return value.items.map((item, i) => checkValue(item, element, `${where}[${i}]`, scope)).every(Boolean)
+    }
+    const actual = typeOfValue(value, scope)
+    const why = T.mismatch(actual, expected)
+    if (why !== undefined) {
+      const source = isExpression ? ` (${(value as Source.ScalarValue).value})` : ""
+      problem(value.pos, `${where}: ${why}${source}`)
+      return false
+    }
+    return true
+  }
+
+  /** Static values can be decoded already: refinements (patterns, ranges) are checked too. */
+  const checkStatic = (step: Step.Any, value: Source.Value | undefined, where: string) => {
+    if (value !== undefined && containsExpression(value)) return
+    const js = value === undefined ? {} : Source.toJs(value)
+    const result = Schema.decodeUnknownEither(step.input as Schema.Schema<unknown, unknown>, { errors: "all" })(js)
+    if (Either.isRight(result)) return
+    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
+      const at = value === undefined ? undefined : locate(value, issue.path)
+      const path = issue.path.map(String).join(".")
+      problem(at ?? value?.pos ?? { line: 1, column: 1 }, `${where}${path ? `.${path}` : ""}: ${issue.message}`)
+    }
+  }
+
+  const checkStep = (node: Model.StepNode, env: Env) => {
+    const step = registry.find(node.uses)
+    if (step === undefined) {
+      const suggestions = Suggest.closest(node.uses, registry.steps.map((s) => s.name))
+      const hint = suggestions.length > 0
+        ? ` (did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?)`
+        : node.uses.includes("/")
+        ? "; `relais steps` lists the available steps"
+        : "; step names look like provider/step-name (see `relais steps`)"
+      problem(node.usesPos, `unknown step "${node.uses}"${hint}`)
+      return T.unknown
+    }
+    steps.set(node.id, step)
+    const scope = scopeOf(env)
+    const before = problems.length
+    const expected = T.fromSchema(step.input)
+    if (node.with === undefined) {
+      const missing = expected._tag === "Object"
+        ? [...expected.fields.entries()].filter(([, f]) => !f.optional).map(([k]) => k)
+        : []
+      if (missing.length > 0) {
+        problem(node.usesPos, `${node.uses} needs \`with:\` ${missing.join(", ")}`)
+      }
+    } else {
+      checkValue(node.with, expected, "with", scope)
+    }
+    if (problems.length === before) checkStatic(step, node.with, "with")
+
+    const output = T.fromSchema(step.output)
+    if (typeof node.compensate === "object") {
+      const compensation = registry.find(node.compensate.uses)
+      if (compensation === undefined) {
+        const suggestions = Suggest.closest(node.compensate.uses, registry.steps.map((s) => s.name))
+        problem(node.compensate.usesPos, `unknown step "${node.compensate.uses}"${suggestions.length ? ` (did you mean "${suggestions[0]}"?)` : ""}`)
+      } else {
+        compensations.set(node.id, compensation)
+        const visible = new Map(env.visible)
+        visible.set(node.id, T.object({ output }))
+        const compensationScope = scopeOf({ ...env, visible })
+        const expectedCompensation = T.fromSchema(compensation.input)
+        if (node.compensate.with === undefined) {
+          if (expectedCompensation._tag === "Object" && [...expectedCompensation.fields.values()].some((f) => !f.optional)) {
+            problem(node.compensate.usesPos, `${node.compensate.uses} needs \`with:\``)
+          }
+        } else checkValue(node.compensate.with, expectedCompensation, "compensate.with", compensationScope)
+      }
+    }
+    return output
+  }
+
+  const walk = (nodes: ReadonlyArray<Model.Node>, env: Env): void => {
+    for (const node of nodes) {
+      const current = declared.get(node.id)
+      const here: Env = { ...env, current: current ?? env.current }
+      if (node.if !== undefined) checkTemplate(node.if, scalarAt(node.if), scopeOf(here, node.id))
+      const output = nodeType(node, here)
+      if (node.id !== "") {
+        env.visible.set(node.id, node.if !== undefined ? T.nullable(output) : output)
+      }
+    }
+  }
+
+  /** Check a node and return the type of `steps.<id>` after it. */
+  const nodeType = (node: Model.Node, env: Env): T.Type => {
+    switch (node.kind) {
+      case "step":
+        return T.object({ output: checkStep(node, env) })
+      case "group": {
+        const inner: Env = { ...env, visible: new Map(env.visible) }
+        walk(node.steps, inner)
+        for (const [id, t] of inner.visible) env.visible.set(id, t)
+        return T.object({ output: T.object(Object.fromEntries(node.steps.map((s) => [s.id, outputOf(inner.visible.get(s.id))]))) })
+      }
+      case "parallel": {
+        const outputs: Record<string, T.Type> = {}
+        const after = new Map<string, T.Type>()
+        for (const branch of node.branches) {
+          const inner: Env = { ...env, visible: new Map(env.visible) }
+          walk([branch], inner)
+          for (const [id, t] of inner.visible) if (!env.visible.has(id)) after.set(id, t)
+          outputs[branch.id] = outputOf(inner.visible.get(branch.id))
+        }
+        for (const [id, t] of after) env.visible.set(id, t)
+        return T.object({ output: T.object(outputs) })
+      }
+      case "forEach": {
+        const overValue = scalarAt(node.over)
+        const overType = checkTemplate(node.over, overValue, scopeOf(env))
+        const element = T.element(overType)
+        let itemType: T.Type = T.unknown
+        if ("error" in element) {
+          problem(node.over.pos, `forEach needs a list, but ${node.over.template._tag === "Whole" ? node.over.template.source : "this"} ${element.error}`)
+        } else {
+          itemType = element.type._tag === "Union"
+            ? T.union(element.type.members.filter((m) => m._tag !== "Null"))
+            : element.type
+        }
+        const loopVars = new Map(env.loopVars)
+        loopVars.set(node.as, itemType)
+        loopVars.set("loop", T.object({ index: T.integer }))
+        const inner: Env = { ...env, visible: new Map(env.visible), loopVars }
+        walk(node.steps, inner)
+        const item = T.object(Object.fromEntries(node.steps.map((s) => [s.id, outputOf(inner.visible.get(s.id))])))
+        const failed = T.array(T.object({ index: T.integer, item: itemType, error: T.object({ message: T.string }, T.unknown) }))
+        return T.object({ output: T.array(item), failed })
+      }
+    }
+  }
+
+  const top: Env = { visible: new Map(), loopVars: new Map(), current: undefined }
+  walk(model.steps, top)
+
+  // 3. Outputs see every step of the top level.
+  const outputScope = scopeOf(top)
+  for (const output of model.outputs) typeOfValue(output.value, outputScope)
+
+  return { problems, resolved: { steps, compensations } }
+}
+
+const outputOf = (t: T.Type | undefined): T.Type => {
+  if (t === undefined) return T.unknown
+  const nullableResult = t._tag === "Union" && t.members.some((m) => m._tag === "Null")
+  const base = t._tag === "Union" ? T.union(t.members.filter((m) => m._tag !== "Null")) : t
+  const output = T.property(base, "output")
+  const type = "type" in output ? output.type : T.unknown
+  return nullableResult ? T.nullable(type) : type
+}
+
+const scalarAt = (text: Model.Text): Source.Value => ({ kind: "scalar", pos: text.pos, value: text.raw, quoted: text.quoted })
+
+const containsExpression = (value: Source.Value): boolean => {
+  switch (value.kind) {
+    case "scalar":
+      return typeof value.value === "string" && Expression.hasExpression(value.value)
+    case "seq":
+      return value.items.some(containsExpression)
+    case "map":
+      return value.entries.some((e) => containsExpression(e.value))
+  }
+}
+
+const locate = (value: Source.Value, path: ReadonlyArray<PropertyKey>): Source.Pos | undefined => {
+  let current: Source.Value = value
+  let pos: Source.Pos = value.pos
+  for (const key of path) {
+    if (current.kind === "map") {
+      const entry = current.entries.find((e) => e.key === String(key))
+      if (entry === undefined) return pos
+      pos = entry.keyPos
+      current = entry.value
+    } else if (current.kind === "seq" && typeof key === "number") {
+      const item = current.items[key]
+      if (item === undefined) return pos
+      current = item
+      pos = item.pos
+    } else {
+      return pos
+    }
+  }
+  return current.kind === "scalar" ? current.pos : pos
+}

@@ -1,0 +1,290 @@
+/**
+ * A checked workflow file to a core `Workflow`. Values flow between steps in their encoded
+ * (JSON) form: a step's output is encoded with its schema, expressions read it, and the next
+ * step's `with` is decoded by that step's input schema.
+ *
+ * @since 0.1.0
+ */
+import { RetryPolicy, Step, Workflow } from "@relais/core"
+import { Effect, Schema } from "effect"
+import type { Resolved } from "./Check.js"
+import * as Expression from "./Expression.js"
+import type * as Model from "./Model.js"
+import type * as Source from "./Source.js"
+
+/**
+ * An expression failed while the workflow ran, or a step's `with` did not decode: located in
+ * the workflow file.
+ *
+ * @since 0.1.0
+ */
+export class WorkflowRuntimeError extends Schema.TaggedError<WorkflowRuntimeError>("@relais/runner/WorkflowRuntimeError")(
+  "WorkflowRuntimeError",
+  { location: Schema.String, detail: Schema.String }
+) {
+  override get message(): string {
+    return `${this.location}: ${this.detail}`
+  }
+}
+
+interface Scope {
+  readonly inputs: unknown
+  readonly steps: Map<string, { readonly output: unknown; readonly failed?: unknown }>
+  readonly loopVars: ReadonlyMap<string, unknown>
+}
+
+const child = (scope: Scope, loopVars: ReadonlyMap<string, unknown>): Scope => ({
+  inputs: scope.inputs,
+  steps: new Map(scope.steps),
+  loopVars
+})
+
+const namesOf = (scope: Scope): Map<string, unknown> =>
+  new Map<string, unknown>([
+    ["inputs", scope.inputs],
+    ["steps", Object.fromEntries(scope.steps)],
+    ...scope.loopVars
+  ])
+
+/**
+ * The core schema of a workflow's inputs.
+ *
+ * @since 0.1.0
+ */
+export const inputSchema = (inputs: ReadonlyArray<Model.Input>): Schema.Schema<Record<string, unknown>, any> => {
+  const fields: Record<string, Schema.Schema.All | Schema.PropertySignature.All> = {}
+  for (const input of inputs) {
+    const base: Schema.Schema.Any = input.enum !== undefined
+      ? Schema.Literal(...(input.enum as Array<string | number>))
+      : input.type === "string"
+      ? Schema.String
+      : input.type === "integer"
+      ? Schema.Int
+      : input.type === "number"
+      ? Schema.Number
+      : input.type === "boolean"
+      ? Schema.Boolean
+      : input.type === "array"
+      ? Schema.Array(Schema.Unknown)
+      : Schema.Record({ key: Schema.String, value: Schema.Unknown })
+    fields[input.name] = input.required ? base : Schema.optional(base)
+  }
+  return Schema.Struct(fields as Schema.Struct.Fields) as unknown as Schema.Schema<Record<string, unknown>, any>
+}
+
+const retryFor = (step: Step.Any, defaults: Model.RetryPatch | undefined, own: Model.RetryPatch | undefined) => {
+  let policy = step.retry
+  for (const patch of [defaults, own]) {
+    if (patch === undefined) continue
+    policy = RetryPolicy.merge(policy, {
+      ...(patch.maxAttempts !== undefined ? { maxAttempts: patch.maxAttempts } : {}),
+      ...(patch.backoff !== undefined ? { backoff: patch.backoff } : {}),
+      ...(patch.initialDelayMillis !== undefined ? { initialDelay: patch.initialDelayMillis } : {}),
+      ...(patch.maxDelayMillis !== undefined ? { maxDelay: patch.maxDelayMillis } : {}),
+      ...(patch.factor !== undefined ? { factor: patch.factor } : {}),
+      ...(patch.jitter !== undefined ? { jitter: patch.jitter } : {}),
+      ...(patch.retryOn !== undefined ? { retryOn: patch.retryOn as ReadonlyArray<RetryPolicy.RetryOn> } : {})
+    })
+  }
+  return policy
+}
+
+/**
+ * Compile a checked workflow.
+ *
+ * @since 0.1.0
+ */
+export const compile = (
+  model: Model.WorkflowModel,
+  resolved: Resolved,
+  file: string
+): Workflow.Workflow<Record<string, unknown>, Record<string, unknown>, any> => {
+  const templates = new WeakMap<Source.Value, Expression.Template>()
+  const at = (pos: Source.Pos) => `${file}:${pos.line}:${pos.column}`
+
+  const templateOf = (value: Source.ScalarValue & { value: string }): Expression.Template => {
+    let template = templates.get(value)
+    if (template === undefined) {
+      const parsed = Expression.parseTemplate(value.value)
+      // The checker refused files with syntax errors.
+      template = "template" in parsed ? parsed.template : { _tag: "Text", text: value.value }
+      templates.set(value, template)
+    }
+    return template
+  }
+
+  const evaluate = (value: Source.Value, names: ReadonlyMap<string, unknown>): unknown => {
+    switch (value.kind) {
+      case "scalar":
+        if (typeof value.value !== "string") return value.value
+        try {
+          return Expression.evaluateTemplate(templateOf(value as Source.ScalarValue & { value: string }), names)
+        } catch (error) {
+          throw new WorkflowRuntimeError({
+            location: at(value.pos),
+            detail: error instanceof Error ? error.message : String(error)
+          })
+        }
+      case "seq":
+        return value.items.map((item) => evaluate(item, names))
+      case "map":
+        return Object.fromEntries(value.entries.map((e) => [e.key, evaluate(e.value, names)]))
+    }
+  }
+
+  const evaluateIn = (value: Source.Value, scope: Scope) =>
+    Effect.try({
+      try: () => evaluate(value, namesOf(scope)),
+      catch: (error) =>
+        error instanceof WorkflowRuntimeError
+          ? error
+          : new WorkflowRuntimeError({ location: at(value.pos), detail: String(error) })
+    })
+
+  const scalarOf = (text: Model.Text): Source.Value => ({ kind: "scalar", pos: text.pos, value: text.raw, quoted: text.quoted })
+
+  const truthy = (value: unknown) =>
+    !(value === null || value === undefined || value === false || value === 0 || value === "")
+
+  const decodeWith = (step: Step.Any, node: { readonly id: string; readonly pos: Source.Pos }, raw: unknown) =>
+    Step.decodeInput(step, node.id, raw).pipe(
+      Effect.mapError((error) =>
+        new WorkflowRuntimeError({
+          location: at(node.pos),
+          detail: `the values given to ${step.name} do not fit its input: ${error.issues.map((i) => `${i.location}: ${i.message}`).join("; ")}`
+        })
+      )
+    )
+
+  const runStep = (node: Model.StepNode, scope: Scope) =>
+    Effect.gen(function*() {
+      const step = resolved.steps.get(node.id)!
+      const raw = node.with === undefined ? {} : yield* evaluateIn(node.with, scope)
+      const input = yield* decodeWith(step, node, raw)
+      const compensationStep = resolved.compensations.get(node.id)
+      const compensate: false | Step.Compensation<unknown, unknown, unknown> | undefined = node.compensate === "off"
+        ? false
+        : typeof node.compensate === "object" && compensationStep !== undefined
+        ? compensationWith(node, node.compensate, compensationStep, step, scope)
+        : undefined
+      const output = yield* Workflow.step(step, input, {
+        id: node.id,
+        retry: retryFor(step, model.defaults.retry, node.retry),
+        timeout: node.timeoutMillis ?? model.defaults.timeoutMillis ?? step.timeout,
+        compensate
+      })
+      const encoded = yield* Schema.encode(step.output as Schema.Schema<unknown, unknown>)(output).pipe(Effect.orDie)
+      scope.steps.set(node.id, { output: encoded })
+    })
+
+  /** A compensation that runs another step, its `with` evaluated when it runs. */
+  const compensationWith = (
+    node: Model.StepNode,
+    spec: Model.CompensateWith,
+    compensation: Step.Any,
+    step: Step.Any,
+    scope: Scope
+  ): Step.Compensation<unknown, unknown, unknown> => ({
+    description: `${compensation.name}: ${compensation.description}`,
+    retry: compensation.retry,
+    timeout: compensation.timeout,
+    run: (_input, output) =>
+      Effect.gen(function*() {
+        const encoded = yield* Schema.encode(step.output as Schema.Schema<unknown, unknown>)(output).pipe(Effect.orDie)
+        const own = child(scope, scope.loopVars)
+        own.steps.set(node.id, { output: encoded })
+        const raw = spec.with === undefined ? {} : yield* evaluateIn(spec.with, own)
+        const input = yield* decodeWith(compensation, { id: `${node.id} (compensation)`, pos: spec.pos }, raw)
+        yield* compensation.run(input)
+      })
+  })
+
+  const runNodes = (nodes: ReadonlyArray<Model.Node>, scope: Scope): Effect.Effect<void, unknown, any> =>
+    Effect.forEach(nodes, (node) => runNode(node, scope), { discard: true })
+
+  const runNode = (node: Model.Node, scope: Scope): Effect.Effect<void, unknown, any> =>
+    Effect.gen(function*() {
+      if (node.if !== undefined) {
+        const condition = yield* evaluateIn(scalarOf(node.if), scope)
+        if (!truthy(condition)) {
+          const source = node.if.template._tag === "Whole" ? node.if.template.source : node.if.raw
+          yield* Workflow.skipped(node.id, node.kind === "step" ? node.uses : node.kind, `if ${source} was false`)
+          scope.steps.set(node.id, { output: null })
+          return
+        }
+      }
+      switch (node.kind) {
+        case "step":
+          return yield* runStep(node, scope)
+        case "group": {
+          const inner = child(scope, scope.loopVars)
+          yield* runNodes(node.steps, inner)
+          for (const [id, value] of inner.steps) scope.steps.set(id, value)
+          scope.steps.set(node.id, {
+            output: Object.fromEntries(node.steps.map((s) => [s.id, inner.steps.get(s.id)?.output ?? null]))
+          })
+          return
+        }
+        case "parallel": {
+          const inners = node.branches.map(() => child(scope, scope.loopVars))
+          yield* Workflow.parallel(
+            Object.fromEntries(node.branches.map((branch, i) => [branch.id, runNode(branch, inners[i]!)])),
+            { segments: false }
+          )
+          const output: Record<string, unknown> = {}
+          node.branches.forEach((branch, i) => {
+            for (const [id, value] of inners[i]!.steps) scope.steps.set(id, value)
+            output[branch.id] = inners[i]!.steps.get(branch.id)?.output ?? null
+          })
+          scope.steps.set(node.id, { output })
+          return
+        }
+        case "forEach": {
+          const items = yield* evaluateIn(scalarOf(node.over), scope)
+          if (!Array.isArray(items)) {
+            return yield* new WorkflowRuntimeError({
+              location: at(node.over.pos),
+              detail: `forEach needs a list, but ${node.over.template._tag === "Whole" ? node.over.template.source : "the value"} is ${JSON.stringify(items)?.slice(0, 80)}`
+            })
+          }
+          const body = (item: unknown, index: number) =>
+            Effect.gen(function*() {
+              const inner = child(scope, new Map([...scope.loopVars, [node.as, item], ["loop", { index }]]))
+              yield* runNodes(node.steps, inner)
+              return Object.fromEntries(node.steps.map((s) => [s.id, inner.steps.get(s.id)?.output ?? null]))
+            })
+          const options = { concurrency: node.concurrency }
+          if (node.onItemFailure === "fail") {
+            const outputs = yield* Workflow.forEach(node.id, items, body, options)
+            scope.steps.set(node.id, { output: outputs, failed: [] })
+          } else {
+            const outcomes = yield* Workflow.forEach(node.id, items, body, { ...options, onItemFailure: node.onItemFailure })
+            scope.steps.set(node.id, {
+              output: outcomes.flatMap((o) => (o._tag === "Succeeded" ? [o.value] : [])),
+              failed: outcomes.flatMap((o) =>
+                o._tag === "Failed"
+                  ? [{ index: o.index, item: items[o.index], error: { ...o.error }, compensated: o.compensated }]
+                  : []
+              )
+            })
+          }
+          return
+        }
+      }
+    })
+
+  return Workflow.make({
+    name: model.name,
+    description: model.description,
+    input: inputSchema(model.inputs),
+    output: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+    run: (inputs) =>
+      Effect.gen(function*() {
+        const scope: Scope = { inputs, steps: new Map(), loopVars: new Map() }
+        yield* runNodes(model.steps, scope)
+        const outputs: Record<string, unknown> = {}
+        for (const output of model.outputs) outputs[output.name] = yield* evaluateIn(output.value, scope)
+        return outputs
+      })
+  })
+}

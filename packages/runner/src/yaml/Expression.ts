@@ -1,0 +1,858 @@
+/**
+ * The expression language of `${{ … }}`: data in, data out. Paths over `inputs`, `steps`,
+ * loop variables; literals; comparison, boolean, arithmetic and `??` operators; a fixed set of
+ * pure functions. Expressions are parsed when the file is loaded and type-checked against the
+ * step schemas; they never evaluate JavaScript and cannot reach prototypes, globals or the
+ * environment: a member access reads only an own property of a JSON object or an array item.
+ *
+ * @since 0.1.0
+ */
+import { Suggest } from "@relais/core"
+import * as T from "./Types.js"
+
+// -----------------------------------------------------------------------------
+// Syntax
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ */
+export type Expr =
+  | { readonly _tag: "Literal"; readonly at: number; readonly value: string | number | boolean | null }
+  | { readonly _tag: "Name"; readonly at: number; readonly name: string }
+  | { readonly _tag: "Member"; readonly at: number; readonly object: Expr; readonly name: string }
+  | { readonly _tag: "Index"; readonly at: number; readonly object: Expr; readonly index: Expr }
+  | { readonly _tag: "Call"; readonly at: number; readonly name: string; readonly args: ReadonlyArray<Expr> }
+  | { readonly _tag: "Unary"; readonly at: number; readonly op: "!" | "-"; readonly operand: Expr }
+  | { readonly _tag: "Binary"; readonly at: number; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr }
+  | { readonly _tag: "Conditional"; readonly at: number; readonly test: Expr; readonly then: Expr; readonly else: Expr }
+  | { readonly _tag: "List"; readonly at: number; readonly items: ReadonlyArray<Expr> }
+
+/**
+ * @since 0.1.0
+ */
+export type BinaryOp = "??" | "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%"
+
+/**
+ * A syntax or type error, at an offset in the expression text.
+ *
+ * @since 0.1.0
+ */
+export interface ExprError {
+  readonly at: number
+  readonly message: string
+}
+
+type Token =
+  | { readonly kind: "num"; readonly at: number; readonly value: number }
+  | { readonly kind: "str"; readonly at: number; readonly value: string }
+  | { readonly kind: "ident"; readonly at: number; readonly value: string }
+  | { readonly kind: "op"; readonly at: number; readonly value: string }
+  | { readonly kind: "end"; readonly at: number }
+
+const OPERATORS = ["??", "||", "&&", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "!", ".", "(", ")", "[", "]", ",", "?", ":"]
+
+/** Names that would reach into JavaScript objects: refused everywhere. */
+const FORBIDDEN = new Set(["__proto__", "constructor", "prototype", "__defineGetter__", "__lookupGetter__"])
+
+class SyntaxError extends Error {
+  constructor(readonly at: number, message: string) {
+    super(message)
+  }
+}
+
+const tokenize = (text: string): Array<Token> => {
+  const tokens: Array<Token> = []
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]!
+    if (/\s/.test(c)) {
+      i++
+      continue
+    }
+    if (/[0-9]/.test(c)) {
+      const match = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i))!
+      tokens.push({ kind: "num", at: i, value: Number(match[0]) })
+      i += match[0].length
+      continue
+    }
+    if (c === "'" || c === "\"") {
+      let j = i + 1
+      let value = ""
+      while (j < text.length && text[j] !== c) {
+        if (text[j] === "\\" && j + 1 < text.length) {
+          const next = text[j + 1]!
+          value += next === "n" ? "\n" : next === "t" ? "\t" : next
+          j += 2
+        } else if (c === "'" && text[j] === "'" && text[j + 1] === "'") {
+          value += "'"
+          j += 2
+        } else {
+          value += text[j]
+          j++
+        }
+      }
+      if (j >= text.length) throw new SyntaxError(i, "this text is not closed: add the closing quote")
+      tokens.push({ kind: "str", at: i, value })
+      i = j + 1
+      continue
+    }
+    if (/[A-Za-z_]/.test(c)) {
+      const match = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(text.slice(i))!
+      // A trailing dash belongs to an operator (`a -1`), not to the name.
+      const name = match[0].replace(/-+$/, "")
+      tokens.push({ kind: "ident", at: i, value: name })
+      i += name.length
+      continue
+    }
+    const op = OPERATORS.find((o) => text.startsWith(o, i))
+    if (op === undefined) {
+      if (c === "=") throw new SyntaxError(i, "use == to compare (a single = is not an operator)")
+      if (c === "&" || c === "|") throw new SyntaxError(i, `use ${c}${c} (a single ${c} is not an operator)`)
+      throw new SyntaxError(i, `unexpected character ${JSON.stringify(c)}`)
+    }
+    tokens.push({ kind: "op", at: i, value: op })
+    i += op.length
+  }
+  tokens.push({ kind: "end", at: text.length })
+  return tokens
+}
+
+const PRECEDENCE: ReadonlyArray<ReadonlyArray<BinaryOp>> = [
+  ["??"],
+  ["||"],
+  ["&&"],
+  ["==", "!="],
+  ["<", "<=", ">", ">="],
+  ["+", "-"],
+  ["*", "/", "%"]
+]
+
+/**
+ * Parse an expression (the text between `${{` and `}}`).
+ *
+ * @since 0.1.0
+ */
+export const parse = (text: string): { readonly expr: Expr } | { readonly error: ExprError } => {
+  try {
+    const tokens = tokenize(text)
+    let p = 0
+    const peek = () => tokens[p]!
+    const isOp = (value: string) => {
+      const t = peek()
+      return t.kind === "op" && t.value === value
+    }
+    const expectOp = (value: string, what: string) => {
+      if (!isOp(value)) throw new SyntaxError(peek().at, `expected ${what}`)
+      p++
+    }
+    const conditional = (): Expr => {
+      const test = binary(0)
+      if (!isOp("?")) return test
+      const at = peek().at
+      p++
+      const then = conditional()
+      expectOp(":", "':' (a ? b : c)")
+      return { _tag: "Conditional", at, test, then, else: conditional() }
+    }
+    const binary = (level: number): Expr => {
+      if (level >= PRECEDENCE.length) return unary()
+      let left = binary(level + 1)
+      for (;;) {
+        const t = peek()
+        if (t.kind === "op" && (PRECEDENCE[level] as ReadonlyArray<string>).includes(t.value)) {
+          p++
+          left = { _tag: "Binary", at: t.at, op: t.value as BinaryOp, left, right: binary(level + 1) }
+        } else {
+          return left
+        }
+      }
+    }
+    const unary = (): Expr => {
+      const t = peek()
+      if (t.kind === "op" && (t.value === "!" || t.value === "-")) {
+        p++
+        return { _tag: "Unary", at: t.at, op: t.value, operand: unary() }
+      }
+      return postfix()
+    }
+    const postfix = (): Expr => {
+      let expr = primary()
+      for (;;) {
+        const t = peek()
+        if (t.kind === "op" && t.value === ".") {
+          p++
+          const name = peek()
+          if (name.kind !== "ident") throw new SyntaxError(name.at, "expected a field name after '.'")
+          if (FORBIDDEN.has(name.value)) throw new SyntaxError(name.at, `"${name.value}" cannot be used in expressions`)
+          p++
+          expr = { _tag: "Member", at: name.at, object: expr, name: name.value }
+        } else if (t.kind === "op" && t.value === "[") {
+          p++
+          const index = conditional()
+          expectOp("]", "']'")
+          if (index._tag === "Literal" && typeof index.value === "string" && FORBIDDEN.has(index.value)) {
+            throw new SyntaxError(index.at, `"${index.value}" cannot be used in expressions`)
+          }
+          expr = { _tag: "Index", at: t.at, object: expr, index }
+        } else {
+          return expr
+        }
+      }
+    }
+    const primary = (): Expr => {
+      const t = peek()
+      switch (t.kind) {
+        case "num":
+          p++
+          return { _tag: "Literal", at: t.at, value: t.value }
+        case "str":
+          p++
+          return { _tag: "Literal", at: t.at, value: t.value }
+        case "ident": {
+          p++
+          if (t.value === "true" || t.value === "false") return { _tag: "Literal", at: t.at, value: t.value === "true" }
+          if (t.value === "null") return { _tag: "Literal", at: t.at, value: null }
+          if (FORBIDDEN.has(t.value)) throw new SyntaxError(t.at, `"${t.value}" cannot be used in expressions`)
+          if (isOp("(")) {
+            p++
+            const args: Array<Expr> = []
+            if (!isOp(")")) {
+              for (;;) {
+                args.push(conditional())
+                if (isOp(",")) {
+                  p++
+                  continue
+                }
+                break
+              }
+            }
+            expectOp(")", "')' to close the call")
+            return { _tag: "Call", at: t.at, name: t.value, args }
+          }
+          return { _tag: "Name", at: t.at, name: t.value }
+        }
+        case "op":
+          if (t.value === "(") {
+            p++
+            const inner = conditional()
+            expectOp(")", "')'")
+            return inner
+          }
+          if (t.value === "[") {
+            p++
+            const items: Array<Expr> = []
+            if (!isOp("]")) {
+              for (;;) {
+                items.push(conditional())
+                if (isOp(",")) {
+                  p++
+                  continue
+                }
+                break
+              }
+            }
+            expectOp("]", "']' to close the list")
+            return { _tag: "List", at: t.at, items }
+          }
+          throw new SyntaxError(t.at, `unexpected '${t.value}'`)
+        case "end":
+          throw new SyntaxError(t.at, "the expression is empty or incomplete")
+      }
+    }
+    const expr = conditional()
+    const rest = peek()
+    if (rest.kind !== "end") {
+      throw new SyntaxError(rest.at, `unexpected ${rest.kind === "op" ? `'${rest.value}'` : "text"} after the expression`)
+    }
+    return { expr }
+  } catch (error) {
+    if (error instanceof SyntaxError) return { error: { at: error.at, message: error.message } }
+    throw error
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Templates: text with ${{ … }} inside
+// -----------------------------------------------------------------------------
+
+/**
+ * A string value from the file: plain text, one whole expression (which keeps its type), or
+ * text with expressions inside (always a string).
+ *
+ * @since 0.1.0
+ */
+export type Template =
+  | { readonly _tag: "Text"; readonly text: string }
+  | { readonly _tag: "Whole"; readonly expr: Expr; readonly offset: number; readonly source: string }
+  | {
+    readonly _tag: "Interpolated"
+    readonly parts: ReadonlyArray<
+      { readonly _tag: "Text"; readonly text: string } | {
+        readonly _tag: "Expr"
+        readonly expr: Expr
+        readonly offset: number
+        readonly source: string
+      }
+    >
+  }
+
+/**
+ * Whether a string contains an expression.
+ *
+ * @since 0.1.0
+ */
+export const hasExpression = (text: string): boolean => text.includes("${{")
+
+/**
+ * Parse a string value into a template. Offsets are positions in `text`.
+ *
+ * @since 0.1.0
+ */
+export const parseTemplate = (text: string): { readonly template: Template } | { readonly error: ExprError } => {
+  if (!hasExpression(text)) {
+    if (/\$\{[^{]/.test(text) || /\{\{/.test(text)) {
+      const at = Math.max(text.indexOf("${"), text.indexOf("{{"))
+      return { error: { at, message: "expressions are written ${{ … }} (a dollar sign and two braces)" } }
+    }
+    return { template: { _tag: "Text", text } }
+  }
+  const parts: Array<
+    { _tag: "Text"; text: string } | { _tag: "Expr"; expr: Expr; offset: number; source: string }
+  > = []
+  let i = 0
+  while (i < text.length) {
+    const start = text.indexOf("${{", i)
+    if (start < 0) {
+      parts.push({ _tag: "Text", text: text.slice(i) })
+      break
+    }
+    if (start > i) parts.push({ _tag: "Text", text: text.slice(i, start) })
+    const end = text.indexOf("}}", start + 3)
+    if (end < 0) return { error: { at: start, message: "this expression is not closed: add }}" } }
+    const source = text.slice(start + 3, end)
+    const parsed = parse(source)
+    if ("error" in parsed) return { error: { at: start + 3 + parsed.error.at, message: parsed.error.message } }
+    parts.push({ _tag: "Expr", expr: parsed.expr, offset: start + 3, source: source.trim() })
+    i = end + 2
+  }
+  const only = parts[0]
+  if (parts.length === 1 && only !== undefined && only._tag === "Expr") {
+    return { template: { _tag: "Whole", expr: only.expr, offset: only.offset, source: only.source } }
+  }
+  return { template: { _tag: "Interpolated", parts } }
+}
+
+// -----------------------------------------------------------------------------
+// Functions
+// -----------------------------------------------------------------------------
+
+interface FunctionSpec {
+  readonly arity: readonly [number, number]
+  readonly describe: string
+  readonly type: (args: ReadonlyArray<T.Type>) => T.Type | string
+  readonly apply: (args: ReadonlyArray<unknown>) => unknown
+}
+
+const isList = (t: T.Type) => t._tag === "Array" || t._tag === "Unknown"
+const isText = (t: T.Type) => t._tag === "String" || t._tag === "Unknown" || (t._tag === "Literal" && typeof t.value === "string")
+const stripNull = (t: T.Type) => t._tag === "Union" ? T.union(t.members.filter((m) => m._tag !== "Null")) : t
+
+const text = (value: unknown): string =>
+  value === null || value === undefined ? "" : typeof value === "string" ? value : typeof value === "object"
+    ? JSON.stringify(value)
+    : String(value)
+
+const FUNCTIONS: Record<string, FunctionSpec> = {
+  length: {
+    arity: [1, 1],
+    describe: "length(list or text)",
+    type: ([a]) => isList(stripNull(a!)) || isText(stripNull(a!)) || stripNull(a!)._tag === "Object" ? T.integer : "expects a list, a text or an object",
+    apply: ([a]) =>
+      Array.isArray(a) ? a.length : typeof a === "string" ? a.length : a !== null && typeof a === "object" ? Object.keys(a).length : 0
+  },
+  contains: {
+    arity: [2, 2],
+    describe: "contains(list or text, value)",
+    type: ([a]) => isList(stripNull(a!)) || isText(stripNull(a!)) ? T.boolean : "expects a list or a text first",
+    apply: ([a, b]) =>
+      Array.isArray(a) ? a.some((x) => deepEqual(x, b)) : typeof a === "string" ? a.includes(text(b)) : false
+  },
+  startsWith: {
+    arity: [2, 2],
+    describe: "startsWith(text, prefix)",
+    type: ([a]) => isText(stripNull(a!)) ? T.boolean : "expects a text",
+    apply: ([a, b]) => text(a).startsWith(text(b))
+  },
+  endsWith: {
+    arity: [2, 2],
+    describe: "endsWith(text, suffix)",
+    type: ([a]) => isText(stripNull(a!)) ? T.boolean : "expects a text",
+    apply: ([a, b]) => text(a).endsWith(text(b))
+  },
+  lower: { arity: [1, 1], describe: "lower(text)", type: () => T.string, apply: ([a]) => text(a).toLowerCase() },
+  upper: { arity: [1, 1], describe: "upper(text)", type: () => T.string, apply: ([a]) => text(a).toUpperCase() },
+  trim: { arity: [1, 1], describe: "trim(text)", type: () => T.string, apply: ([a]) => text(a).trim() },
+  string: { arity: [1, 1], describe: "string(value)", type: () => T.string, apply: ([a]) => text(a) },
+  number: {
+    arity: [1, 1],
+    describe: "number(text)",
+    type: () => T.number,
+    apply: ([a]) => {
+      const n = typeof a === "number" ? a : Number(text(a))
+      if (Number.isNaN(n)) throw new EvalError(`number(): ${JSON.stringify(a)} is not a number`)
+      return n
+    }
+  },
+  json: { arity: [1, 1], describe: "json(value)", type: () => T.string, apply: ([a]) => JSON.stringify(a ?? null) },
+  join: {
+    arity: [1, 2],
+    describe: "join(list, separator)",
+    type: ([a]) => isList(stripNull(a!)) ? T.string : "expects a list",
+    apply: ([a, sep]) => (Array.isArray(a) ? a.map(text).join(sep === undefined ? "," : text(sep)) : "")
+  },
+  first: {
+    arity: [1, 1],
+    describe: "first(list)",
+    type: ([a]) => {
+      const r = T.element(stripNull(a!))
+      return "type" in r ? r.type : "expects a list"
+    },
+    apply: ([a]) => (Array.isArray(a) && a.length > 0 ? a[0] : null)
+  },
+  last: {
+    arity: [1, 1],
+    describe: "last(list)",
+    type: ([a]) => {
+      const r = T.element(stripNull(a!))
+      return "type" in r ? r.type : "expects a list"
+    },
+    apply: ([a]) => (Array.isArray(a) && a.length > 0 ? a[a.length - 1] : null)
+  },
+  pluck: {
+    arity: [2, 2],
+    describe: "pluck(list of objects, 'field')",
+    type: ([a, b]) => {
+      const list = stripNull(a!)
+      const item = T.element(list)
+      if (!("type" in item)) return "expects a list"
+      if (b!._tag === "Literal" && typeof b!.value === "string") {
+        const field = T.property(stripNull(item.type), b!.value)
+        if ("error" in field) return `the items ${field.error}`
+        return T.array(field.type)
+      }
+      return T.array(T.unknown)
+    },
+    apply: ([a, b]) => (Array.isArray(a) ? a.map((item) => read(item, text(b))) : [])
+  }
+}
+
+/**
+ * The functions expressions may call, with their usage.
+ *
+ * @since 0.1.0
+ */
+export const functions: ReadonlyArray<string> = Object.values(FUNCTIONS).map((f) => f.describe)
+
+// -----------------------------------------------------------------------------
+// Types
+// -----------------------------------------------------------------------------
+
+/**
+ * What names mean while checking an expression.
+ *
+ * @since 0.1.0
+ */
+export interface Scope {
+  readonly names: ReadonlyMap<string, T.Type>
+  /** Why a name is not available here, for names that exist elsewhere (a later step...). */
+  readonly explain?: ((path: ReadonlyArray<string>) => string | undefined) | undefined
+}
+
+/**
+ * The type of an expression, or the problems found in it (offsets in the expression text).
+ *
+ * @since 0.1.0
+ */
+export const typeOf = (expr: Expr, scope: Scope): { readonly type: T.Type; readonly errors: ReadonlyArray<ExprError> } => {
+  const errors: Array<ExprError> = []
+  const pathOf = (e: Expr): Array<string> | undefined => {
+    if (e._tag === "Name") return [e.name]
+    if (e._tag === "Member") {
+      const base = pathOf(e.object)
+      return base ? [...base, e.name] : undefined
+    }
+    if (e._tag === "Index" && e.index._tag === "Literal") {
+      const base = pathOf(e.object)
+      return base ? [...base, String(e.index.value)] : undefined
+    }
+    return undefined
+  }
+  const display = (e: Expr): string | undefined => {
+    if (e._tag === "Name") return e.name
+    if (e._tag === "Member") {
+      const base = display(e.object)
+      return base === undefined ? undefined : `${base}.${e.name}`
+    }
+    if (e._tag === "Index") {
+      const base = display(e.object)
+      if (base === undefined) return undefined
+      if (e.index._tag === "Literal") {
+        return typeof e.index.value === "number" ? `${base}[${e.index.value}]` : `${base}[${JSON.stringify(e.index.value)}]`
+      }
+      return `${base}[…]`
+    }
+    return undefined
+  }
+  const go = (e: Expr): T.Type => {
+    switch (e._tag) {
+      case "Literal":
+        return e.value === null ? T.nullType : T.literal(e.value)
+      case "List":
+        return T.array(T.union(e.items.map(go)))
+      case "Name": {
+        const t = scope.names.get(e.name)
+        if (t !== undefined) return t
+        const suggestions = Suggest.closest(e.name, scope.names.keys())
+        errors.push({
+          at: e.at,
+          message: `unknown name "${e.name}"${suggestions.length > 0 ? ` (did you mean ${suggestions.join(" or ")}?)` : ""}; expressions start with ${[...scope.names.keys()].join(", ")}`
+        })
+        return T.unknown
+      }
+      case "Member": {
+        const base = go(e.object)
+        const result = T.property(base, e.name)
+        if ("type" in result) return result.type
+        const path = pathOf(e)
+        const explained = path && scope.explain?.(path)
+        if (explained) {
+          errors.push({ at: e.at, message: explained })
+          return T.unknown
+        }
+        const suggestions = Suggest.closest(e.name, result.candidates)
+        const where = display(e.object) ?? "this value"
+        errors.push({
+          at: e.at,
+          message: `${where} ${result.error}${suggestions.length > 0 ? ` (did you mean "${suggestions[0]}"?)` : ""}`
+        })
+        return T.unknown
+      }
+      case "Index": {
+        const base = go(e.object)
+        const index = go(e.index)
+        if (index._tag === "Literal" && typeof index.value === "string") {
+          const result = T.property(base, index.value)
+          if ("type" in result) return result.type
+          errors.push({ at: e.at, message: `${display(e.object) ?? "this value"} ${result.error}` })
+          return T.unknown
+        }
+        const result = T.element(base)
+        if ("type" in result) return result.type
+        errors.push({ at: e.at, message: `${display(e.object) ?? "this value"} ${result.error}` })
+        return T.unknown
+      }
+      case "Call": {
+        const spec = FUNCTIONS[e.name]
+        const args = e.args.map(go)
+        if (spec === undefined) {
+          const suggestions = Suggest.closest(e.name, Object.keys(FUNCTIONS))
+          errors.push({
+            at: e.at,
+            message: `unknown function "${e.name}"${suggestions.length > 0 ? ` (did you mean ${suggestions[0]}?)` : ""}; available: ${functions.join(", ")}`
+          })
+          return T.unknown
+        }
+        if (args.length < spec.arity[0] || args.length > spec.arity[1]) {
+          errors.push({ at: e.at, message: `${e.name} takes ${spec.arity[0] === spec.arity[1] ? spec.arity[0] : `${spec.arity[0]} or ${spec.arity[1]}`} argument(s): ${spec.describe}` })
+          return T.unknown
+        }
+        const result = spec.type(args)
+        if (typeof result === "string") {
+          errors.push({ at: e.at, message: `${e.name} ${result}: ${spec.describe}` })
+          return T.unknown
+        }
+        return result
+      }
+      case "Unary": {
+        const operand = go(e.operand)
+        if (e.op === "!") return T.boolean
+        if (!numeric(operand)) errors.push({ at: e.at, message: `- expects a number, got ${T.show(operand)}` })
+        return T.number
+      }
+      case "Conditional": {
+        go(e.test)
+        return T.union([go(e.then), go(e.else)])
+      }
+      case "Binary": {
+        const left = go(e.left)
+        const right = go(e.right)
+        switch (e.op) {
+          case "??":
+            return T.union([stripNull(left), right])
+          case "||":
+          case "&&":
+          case "==":
+          case "!=":
+            return T.boolean
+          case "<":
+          case "<=":
+          case ">":
+          case ">=":
+            if (!(numeric(left) && numeric(right)) && !(isText(stripNull(left)) && isText(stripNull(right)))) {
+              errors.push({ at: e.at, message: `${e.op} compares two numbers or two texts, not ${T.show(left)} and ${T.show(right)}` })
+            }
+            return T.boolean
+          case "+":
+            if (isText(stripNull(left)) && isText(stripNull(right)) && left._tag !== "Unknown") return T.string
+            if (numeric(left) && numeric(right)) return T.number
+            if (left._tag === "Unknown" || right._tag === "Unknown") return T.unknown
+            errors.push({ at: e.at, message: `+ adds two numbers or joins two texts, not ${T.show(left)} and ${T.show(right)} (use string() to convert)` })
+            return T.unknown
+          default:
+            if (!numeric(left) || !numeric(right)) {
+              errors.push({ at: e.at, message: `${e.op} expects numbers, not ${T.show(left)} and ${T.show(right)}` })
+            }
+            return T.number
+        }
+      }
+    }
+  }
+  const type = go(expr)
+  return { type, errors }
+}
+
+const numeric = (t: T.Type): boolean => {
+  const s = stripNull(t)
+  return s._tag === "Number" || s._tag === "Unknown" || (s._tag === "Literal" && typeof s.value === "number")
+}
+
+// -----------------------------------------------------------------------------
+// Evaluation
+// -----------------------------------------------------------------------------
+
+/**
+ * An expression failed while the workflow ran (a value of an unexpected shape).
+ *
+ * @since 0.1.0
+ */
+export class EvalError extends Error {}
+
+const own = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key)
+
+/** Read a field of a JSON value: own properties only, null when absent. */
+const read = (value: unknown, key: string): unknown => {
+  if (FORBIDDEN.has(key)) throw new EvalError(`"${key}" cannot be read`)
+  if (value === null || value === undefined) return null
+  if (Array.isArray(value)) {
+    if (key === "length") return value.length
+    const index = Number(key)
+    return Number.isInteger(index) && index >= 0 && index < value.length ? value[index] : null
+  }
+  if (typeof value === "object") return own(value, key) ? (value as Record<string, unknown>)[key] ?? null : null
+  return null
+}
+
+const truthy = (value: unknown): boolean =>
+  !(value === null || value === undefined || value === false || value === 0 || value === "" || Number.isNaN(value))
+
+const deepEqual = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/**
+ * Evaluate an expression over plain JSON values.
+ *
+ * @since 0.1.0
+ */
+export const evaluate = (expr: Expr, names: ReadonlyMap<string, unknown>): unknown => {
+  switch (expr._tag) {
+    case "Literal":
+      return expr.value
+    case "List":
+      return expr.items.map((item) => evaluate(item, names))
+    case "Name":
+      if (!names.has(expr.name)) throw new EvalError(`unknown name "${expr.name}"`)
+      return names.get(expr.name) ?? null
+    case "Member":
+      return read(evaluate(expr.object, names), expr.name)
+    case "Index": {
+      const base = evaluate(expr.object, names)
+      const index = evaluate(expr.index, names)
+      if (typeof index === "number") return read(base, String(index < 0 && Array.isArray(base) ? base.length + index : index))
+      if (typeof index === "string") return read(base, index)
+      throw new EvalError(`an index must be a number or a text, not ${JSON.stringify(index)}`)
+    }
+    case "Call": {
+      const spec = FUNCTIONS[expr.name]
+      if (spec === undefined) throw new EvalError(`unknown function "${expr.name}"`)
+      return spec.apply(expr.args.map((arg) => evaluate(arg, names)))
+    }
+    case "Unary": {
+      const value = evaluate(expr.operand, names)
+      if (expr.op === "!") return !truthy(value)
+      if (typeof value !== "number") throw new EvalError(`- expects a number, got ${JSON.stringify(value)}`)
+      return -value
+    }
+    case "Conditional":
+      return truthy(evaluate(expr.test, names)) ? evaluate(expr.then, names) : evaluate(expr.else, names)
+    case "Binary": {
+      if (expr.op === "&&") return truthy(evaluate(expr.left, names)) && truthy(evaluate(expr.right, names))
+      if (expr.op === "||") return truthy(evaluate(expr.left, names)) || truthy(evaluate(expr.right, names))
+      const left = evaluate(expr.left, names)
+      if (expr.op === "??") return left === null || left === undefined ? evaluate(expr.right, names) : left
+      const right = evaluate(expr.right, names)
+      switch (expr.op) {
+        case "==":
+          return deepEqual(left, right)
+        case "!=":
+          return !deepEqual(left, right)
+        case "<":
+        case "<=":
+        case ">":
+        case ">=": {
+          if (!((typeof left === "number" && typeof right === "number") || (typeof left === "string" && typeof right === "string"))) {
+            throw new EvalError(`${expr.op} compares two numbers or two texts, not ${JSON.stringify(left)} and ${JSON.stringify(right)}`)
+          }
+          const l = left as number | string
+          const r = right as number | string
+          return expr.op === "<" ? l < r : expr.op === "<=" ? l <= r : expr.op === ">" ? l > r : l >= r
+        }
+        case "+":
+          if (typeof left === "number" && typeof right === "number") return left + right
+          if (typeof left === "string" && typeof right === "string") return left + right
+          throw new EvalError(`+ adds two numbers or joins two texts, not ${JSON.stringify(left)} and ${JSON.stringify(right)}`)
+        default: {
+          if (typeof left !== "number" || typeof right !== "number") {
+            throw new EvalError(`${expr.op} expects numbers, not ${JSON.stringify(left)} and ${JSON.stringify(right)}`)
+          }
+          if ((expr.op === "/" || expr.op === "%") && right === 0) throw new EvalError("division by zero")
+          return expr.op === "-" ? left - right : expr.op === "*" ? left * right : expr.op === "/" ? left / right : left % right
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Evaluate a template: a whole expression keeps its value, interpolation gives a string.
+ *
+ * @since 0.1.0
+ */
+export const evaluateTemplate = (template: Template, names: ReadonlyMap<string, unknown>): unknown => {
+  switch (template._tag) {
+    case "Text":
+      return template.text
+    case "Whole":
+      return evaluate(template.expr, names)
+    case "Interpolated":
+      return template.parts.map((part) => (part._tag === "Text" ? part.text : text(evaluate(part.expr, names)))).join("")
+  }
+}
+
+/**
+ * The type of a template.
+ *
+ * @since 0.1.0
+ */
+export const typeOfTemplate = (
+  template: Template,
+  scope: Scope
+): { readonly type: T.Type; readonly errors: ReadonlyArray<ExprError> } => {
+  switch (template._tag) {
+    case "Text":
+      return { type: T.literal(template.text), errors: [] }
+    case "Whole": {
+      const result = typeOf(template.expr, scope)
+      return { type: result.type, errors: result.errors.map((e) => ({ ...e, at: e.at + template.offset })) }
+    }
+    case "Interpolated": {
+      const errors: Array<ExprError> = []
+      for (const part of template.parts) {
+        if (part._tag === "Expr") {
+          errors.push(...typeOf(part.expr, scope).errors.map((e) => ({ ...e, at: e.at + part.offset })))
+        }
+      }
+      return { type: T.string, errors }
+    }
+  }
+}
+
+/**
+ * The names an expression reads from the root (`steps.x.output.Id` reads `steps.x`), for
+ * dependency checks and graphs.
+ *
+ * @since 0.1.0
+ */
+export const references = (expr: Expr): ReadonlyArray<{ readonly path: ReadonlyArray<string>; readonly at: number }> => {
+  const out: Array<{ path: Array<string>; at: number }> = []
+  const chain = (e: Expr): { path: Array<string>; at: number } | undefined => {
+    if (e._tag === "Name") return { path: [e.name], at: e.at }
+    if (e._tag === "Member") {
+      const base = chain(e.object)
+      if (base) return { path: [...base.path, e.name], at: base.at }
+    }
+    if (e._tag === "Index") {
+      const base = chain(e.object)
+      visit(e.index)
+      if (base) return { path: [...base.path, e.index._tag === "Literal" ? String(e.index.value) : "*"], at: base.at }
+    }
+    return undefined
+  }
+  const visit = (e: Expr): void => {
+    switch (e._tag) {
+      case "Name":
+      case "Member":
+      case "Index": {
+        const c = chain(e)
+        if (c) out.push(c)
+        else if (e._tag !== "Name") visit(e.object)
+        return
+      }
+      case "Call":
+        e.args.forEach(visit)
+        return
+      case "List":
+        e.items.forEach(visit)
+        return
+      case "Unary":
+        visit(e.operand)
+        return
+      case "Binary":
+        visit(e.left)
+        visit(e.right)
+        return
+      case "Conditional":
+        visit(e.test)
+        visit(e.then)
+        visit(e.else)
+        return
+      case "Literal":
+        return
+    }
+  }
+  visit(expr)
+  return out
+}
+
+/**
+ * The references of a template, with offsets in the template's text.
+ *
+ * @since 0.1.0
+ */
+export const templateReferences = (
+  template: Template
+): ReadonlyArray<{ readonly path: ReadonlyArray<string>; readonly at: number }> => {
+  switch (template._tag) {
+    case "Text":
+      return []
+    case "Whole":
+      return references(template.expr).map((r) => ({ ...r, at: r.at + template.offset }))
+    case "Interpolated":
+      return template.parts.flatMap((part) =>
+        part._tag === "Expr" ? references(part.expr).map((r) => ({ ...r, at: r.at + part.offset })) : []
+      )
+  }
+}
