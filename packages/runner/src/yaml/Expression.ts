@@ -79,13 +79,19 @@ const tokenize = (text: string): Array<Token> => {
     if (c === "'" || c === "\"") {
       let j = i + 1
       let value = ""
-      while (j < text.length && text[j] !== c) {
+      while (j < text.length) {
+        if (text[j] === c) {
+          // '' inside a single-quoted text is one quote, as in YAML and SQL.
+          if (c === "'" && text[j + 1] === "'") {
+            value += "'"
+            j += 2
+            continue
+          }
+          break
+        }
         if (text[j] === "\\" && j + 1 < text.length) {
           const next = text[j + 1]!
           value += next === "n" ? "\n" : next === "t" ? "\t" : next
-          j += 2
-        } else if (c === "'" && text[j] === "'" && text[j + 1] === "'") {
-          value += "'"
           j += 2
         } else {
           value += text[j]
