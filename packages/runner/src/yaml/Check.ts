@@ -214,6 +214,8 @@ export const check = (
       const target = candidates.reduce((best, c) =>
         keys.filter((k) => c.fields.has(k)).length > keys.filter((k) => best.fields.has(k)).length ? c : best
       )
+      /** Fields an unknown key was taken for (a typo): not reported missing as well. */
+      const suggested = new Set<string>()
       let ok = true
       for (const entry of value.entries) {
         const field = target.fields.get(entry.key)
@@ -223,6 +225,7 @@ export const check = (
             continue
           }
           const suggestions = Suggest.closest(entry.key, target.fields.keys(), 1)
+          suggestions.forEach((s) => suggested.add(s))
           problem(
             entry.keyPos,
             `${where} has no field "${entry.key}"${suggestions.length ? ` (did you mean "${suggestions[0]}"?)` : `; its fields are ${[...target.fields.keys()].join(", ")}`}`
@@ -234,7 +237,9 @@ export const check = (
         if (nullValue && field.optional) continue
         ok = checkValue(entry.value, field.type, `${where}.${entry.key}`, scope) && ok
       }
-      const missing = [...target.fields.entries()].filter(([k, f]) => !f.optional && !keys.includes(k)).map(([k]) => k)
+      const missing = [...target.fields.entries()]
+        .filter(([k, f]) => !f.optional && !keys.includes(k) && !suggested.has(k))
+        .map(([k]) => k)
       if (missing.length > 0) {
         problem(value.pos, `${where} is missing ${missing.length === 1 ? "the field" : "the fields"} ${missing.join(", ")}`)
         ok = false
@@ -292,17 +297,19 @@ export const check = (
     const scope = scopeOf(env)
     const before = problems.length
     const expected = T.fromSchema(step.input)
-    if (node.with === undefined) {
+    if (node.with === undefined && node.withPos === undefined) {
       const missing = expected._tag === "Object"
         ? [...expected.fields.entries()].filter(([, f]) => !f.optional).map(([k]) => k)
         : []
       if (missing.length > 0) {
         problem(node.usesPos, `${node.uses} needs \`with:\` ${missing.join(", ")}`)
       }
-    } else {
+    } else if (node.with !== undefined) {
       checkValue(node.with, expected, "with", scope)
     }
-    if (problems.length === before) checkStatic(step, node.with, "with")
+    if (problems.length === before && !(node.with === undefined && node.withPos !== undefined)) {
+      checkStatic(step, node.with, "with")
+    }
 
     const output = T.fromSchema(step.output)
     if (typeof node.compensate === "object") {

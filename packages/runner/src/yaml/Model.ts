@@ -96,6 +96,8 @@ export interface StepNode extends NodeBase {
   readonly uses: string
   readonly usesPos: Pos
   readonly with: Source.Value | undefined
+  /** Where `with:` is, when present (even if it is not a mapping). */
+  readonly withPos?: Pos | undefined
   readonly retry?: RetryPatch | undefined
   readonly timeoutMillis?: number | undefined
   readonly compensate: "default" | "off" | CompensateWith
@@ -450,6 +452,7 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
         uses,
         usesPos: usesEntry.value.pos,
         with: withEntry && withEntry.value.kind === "map" ? withEntry.value : undefined,
+        withPos: withEntry?.keyPos,
         retry: get("retry") ? retry(get("retry")!.value) : undefined,
         timeoutMillis: get("timeout") ? duration(get("timeout")!.value, "timeout") : undefined,
         compensate

@@ -153,11 +153,16 @@ export const parse = (text: string): Parsed => {
       })
       continue
     }
+    // One problem per line: the parser often reports the consequences of the first one.
+    if (seenLines.has(pos.line)) continue
+    seenLines.add(pos.line)
+    const detail = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+.*$/, "")
+    const indentation = /indent|Nested mappings|Implicit keys|compact mapping/i.test(detail)
     const message = error.code === "DUPLICATE_KEY"
       ? "this key appears twice in the same mapping"
       : error.code === "TAB_AS_INDENT"
       ? "tabs cannot indent YAML: use spaces"
-      : `invalid YAML: ${error.message.split("\n")[0]!.replace(/ at line \d+, column \d+.*$/, "")}`
+      : `invalid YAML: ${detail}${indentation ? " (check the indentation around here)" : ""}`
     problems.push({ pos, message })
   }
   if (problems.length > 0) return { root: undefined, problems }
