@@ -20,4 +20,4 @@ process.on("exit", () => {
   console.log("prepares:")
   for (const [k, v] of [...prepares.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(String(v).padStart(6), k)
 })
-await import("./profile.ts")
+await import(process.env.PROFILE_SCRIPT ?? "./profile.ts")

@@ -249,7 +249,9 @@ export const make = <R>(
 
     yield* engine.register(RelaisRun, ({ runId }) => body(runId))
 
-    const executionIdOf = (runId: string) => RelaisRun.executionId({ runId })
+    // The run id is unique already: it is the execution id as it is (hashing it, as
+    // `Workflow.execute` does, costs an asynchronous digest per call).
+    const executionIdOf = (runId: string) => Effect.succeed(runId)
 
     const launch = (runId: string) =>
       Effect.flatMap(executionIdOf(runId), (executionId) =>

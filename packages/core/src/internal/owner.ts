@@ -1,7 +1,9 @@
 import * as Os from "node:os"
 
+const host = Os.hostname()
+
 /** `host:pid` of this process: who executes a run. */
-export const currentOwner = (): string => `${Os.hostname()}:${process.pid}`
+export const currentOwner = (): string => `${host}:${process.pid}`
 
 /**
  * Whether the process named by an owner string is still alive. Only processes of this host can
@@ -10,9 +12,8 @@ export const currentOwner = (): string => `${Os.hostname()}:${process.pid}`
 export const isOwnerAlive = (owner: string): boolean => {
   const at = owner.lastIndexOf(":")
   if (at < 0) return true
-  const host = owner.slice(0, at)
   const pid = Number(owner.slice(at + 1))
-  if (host !== Os.hostname() || !Number.isInteger(pid) || pid <= 0) return true
+  if (owner.slice(0, at) !== host || !Number.isInteger(pid) || pid <= 0) return true
   if (pid === process.pid) return true
   try {
     process.kill(pid, 0)
