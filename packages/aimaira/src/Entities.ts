@@ -324,6 +324,9 @@ export class ConventionOrganismeFinanceur extends Schema.Class<ConventionOrganis
  */
 export class Remuneration extends Schema.Class<Remuneration>("@relais/aimaira/Remuneration")({
   Id: Ids.RemunerationId,
+  Nom: Schema.String,
+  /** Empty in every documented sample; `aimaira/create-remuneration` stores its marker here. */
+  Code: Schema.String,
   ConventionId: Ids.Ref(Ids.ConventionId),
   Annee: Schema.Number,
   Debut1: NullableDate,

@@ -1,0 +1,633 @@
+/**
+ * Steps of the convention lifecycle ("Créer une nouvelle convention"): reference lists (types,
+ * états, eligible sequences), creating the convention, its company and the professionals of
+ * the company, completing it with a get-modify-write, and moving it between états.
+ *
+ * Inputs are plain JSON a YAML author can write (ids as numbers, codes such as `APP` or
+ * `SAISIE`, dates as `2025-09-01`); outputs are the entities' declared fields in AIMAIRA's wire
+ * form, so later steps read `${{ steps.convention.output.Id }}`.
+ *
+ * @since 0.1.0
+ */
+import { Step } from "@relais/core"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { AimairaClient } from "./AimairaClient.js"
+import * as Entities from "./Entities.js"
+import type * as Errors from "./Errors.js"
+import * as Ids from "./Ids.js"
+import {
+  all,
+  byField,
+  collect,
+  DateInput,
+  deleteIfExists,
+  exactlyOne,
+  forgetPrevious,
+  marker,
+  optional,
+  readPolicy,
+  rememberPrevious,
+  RequiredId,
+  Text,
+  view,
+  viewFields,
+  writePolicy
+} from "./internal/steps.js"
+import * as Query from "./Query.js"
+import * as StepErrors from "./StepErrors.js"
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+/**
+ * A convention as the steps output it.
+ *
+ * @since 0.1.0
+ */
+export const Convention = view(Entities.Convention)
+
+/**
+ * @since 0.1.0
+ */
+export type Convention = typeof Convention.Type
+
+/** @since 0.1.0 */
+export const TypeConvention = view(Entities.TypeConvention)
+/** @since 0.1.0 */
+export type TypeConvention = typeof TypeConvention.Type
+/** @since 0.1.0 */
+export const EtatConvention = view(Entities.EtatConvention)
+/** @since 0.1.0 */
+export type EtatConvention = typeof EtatConvention.Type
+/** @since 0.1.0 */
+export const Sequence = view(Entities.Sequence)
+/** @since 0.1.0 */
+export type Sequence = typeof Sequence.Type
+/** @since 0.1.0 */
+export const Entreprise = view(Entities.Entreprise)
+/** @since 0.1.0 */
+export type Entreprise = typeof Entreprise.Type
+/** @since 0.1.0 */
+export const Professionnel = view(Entities.Professionnel)
+/** @since 0.1.0 */
+export type Professionnel = typeof Professionnel.Type
+
+const Empty = Schema.Struct({})
+
+// ---------------------------------------------------------------------------------------------
+// Reference lists
+
+/**
+ * Lists the types de convention (`STG`, `PRO`, `APP`, `STA`, ...).
+ *
+ * @since 0.1.0
+ */
+export const listTypesConvention = Step.make({
+  name: "aimaira/list-types-convention",
+  description: "List the types de convention (STG, PRO, APP, STA...)",
+  input: Empty,
+  output: Schema.Array(TypeConvention),
+  retry: readPolicy,
+  idempotent: true,
+  run: () => all(Entities.TypeConvention)
+})
+
+/**
+ * Lists the états de convention in workflow order (`Ordre`, then id): the first one is where a
+ * new convention is placed.
+ *
+ * @since 0.1.0
+ */
+export const listEtatsConvention = Step.make({
+  name: "aimaira/list-etats-convention",
+  description: "List the états de convention in workflow order (SAISIE first)",
+  input: Empty,
+  output: Schema.Array(EtatConvention),
+  retry: readPolicy,
+  idempotent: true,
+  run: () => all(Entities.EtatConvention, Query.from(Entities.EtatConvention).orderBy("Ordre").orderBy("Id"))
+})
+
+/**
+ * The input of `aimaira/list-eligible-sequences`: an inscription, or a learner (every one of
+ * their inscriptions).
+ *
+ * @since 0.1.0
+ */
+export const ListEligibleSequencesInput = Schema.Struct({
+  ApprenantId: optional(RequiredId(Ids.ApprenantId).annotations({ description: "every inscription of this learner" })),
+  InscriptionId: optional(RequiredId(Ids.InscriptionId).annotations({ description: "one inscription" }))
+}).pipe(exactlyOne(["ApprenantId", "InscriptionId"]))
+
+const EligibleRow = Schema.Struct({ Sequence: Entities.wire(Entities.Sequence) })
+
+const eligibleOf = (inscriptionId: Ids.InscriptionId) =>
+  Effect.flatMap(AimairaClient, (client) =>
+    collect(client.streamAs(
+      Entities.InscriptionSequence,
+      EligibleRow,
+      // The documented query, with the inscription id as the GET body.
+      Query.from(Entities.InscriptionSequence)
+        .expand("Sequence")
+        .select("Sequence")
+        .where((f) => f.startsWith(f.path("Sequence/TypeSequence/Code"), "S")),
+      { body: { Id: inscriptionId } }
+    )))
+
+/**
+ * Lists the sequences a convention can be created on, with the documented query
+ * (`InscriptionSequence?$expand=Sequence&$select=Sequence&$filter=startswith(Sequence/TypeSequence/Code, 'S')`
+ * with `{"Id": <inscription>}` as GET body). Given a learner, every inscription of the learner
+ * is queried (oldest first); a sequence appears once.
+ *
+ * @since 0.1.0
+ */
+export const listEligibleSequences = Step.make({
+  name: "aimaira/list-eligible-sequences",
+  description: "List the sequences eligible for a convention (type S), for an inscription or every inscription of a learner",
+  input: ListEligibleSequencesInput,
+  output: Schema.Array(Sequence),
+  retry: readPolicy,
+  idempotent: true,
+  run: (input): Effect.Effect<ReadonlyArray<Sequence>, Errors.AimairaError, AimairaClient> =>
+    Effect.gen(function*() {
+      const inscriptions = input.InscriptionId !== undefined
+        ? [input.InscriptionId]
+        : (yield* all(
+          Entities.Inscription,
+          Query.from(Entities.Inscription).where((f) => f.eq("ApprenantId", input.ApprenantId!)).orderBy("Id")
+        )).map((i) => i.Id)
+      const seen = new Set<number>()
+      const out: Array<Sequence> = []
+      for (const id of inscriptions) {
+        for (const row of yield* eligibleOf(id)) {
+          if (seen.has(row.Sequence.Id)) continue
+          seen.add(row.Sequence.Id)
+          out.push(row.Sequence)
+        }
+      }
+      return out
+    })
+})
+
+// ---------------------------------------------------------------------------------------------
+// aimaira/create-convention
+
+/**
+ * The input of `aimaira/create-convention`: the three documented required fields, the type by
+ * id or by code (`TypeConventionCode: APP`).
+ *
+ * @since 0.1.0
+ */
+export const CreateConventionInput = Schema.Struct({
+  ApprenantId: RequiredId(Ids.ApprenantId),
+  SequenceId: RequiredId(Ids.SequenceId).annotations({ description: "an eligible sequence (aimaira/list-eligible-sequences)" }),
+  TypeConventionId: optional(RequiredId(Ids.TypeConventionId)),
+  TypeConventionCode: optional(Text.annotations({ description: "STG, PRO, APP, STA..., instead of TypeConventionId" }))
+}).pipe(exactlyOne(["TypeConventionId", "TypeConventionCode"]))
+
+/**
+ * @since 0.1.0
+ */
+export type CreateConventionInput = typeof CreateConventionInput.Type
+
+const typeOf = (input: CreateConventionInput) =>
+  input.TypeConventionId !== undefined
+    ? Effect.succeed(input.TypeConventionId)
+    : Effect.map(byField(Entities.TypeConvention, "Code", input.TypeConventionCode!), (t) => t.Id)
+
+/**
+ * Creates a convention for a learner on a sequence; AIMAIRA places it in the first état and,
+ * for an apprenticeship contract, selects the first mode contractuel. Complete it with
+ * `aimaira/update-convention`, as the documentation does.
+ *
+ * Reconciliation by natural key: a convention of this learner, on this sequence, of this type,
+ * that is still as a create leaves it (in the first état, no company, no professional); the
+ * most recent one. A convention someone has started to complete is never adopted.
+ *
+ * Compensation: deletes the billing clients `SynchronisationAffaire` made for it (`Client`
+ * with `ReferenceId` = the convention), then the convention (AIMAIRA deletes its documents,
+ * funding bodies and pay with it).
+ *
+ * @since 0.1.0
+ */
+export const createConvention = Step.make({
+  name: "aimaira/create-convention",
+  description: "Create a convention for a learner on a sequence (placed in the first état by AIMAIRA)",
+  input: CreateConventionInput,
+  output: Convention,
+  retry: writePolicy,
+  run: (input): Effect.Effect<Convention, Errors.AimairaError | StepErrors.StepError, AimairaClient> =>
+    Effect.gen(function*() {
+      const client = yield* AimairaClient
+      const TypeConventionId = yield* typeOf(input)
+      return yield* client.create(Entities.Convention, {
+        ApprenantId: input.ApprenantId,
+        SequenceId: input.SequenceId,
+        TypeConventionId
+      })
+    }),
+  reconcile: (input) =>
+    Effect.gen(function*() {
+      const TypeConventionId = yield* typeOf(input)
+      const matches = yield* all(
+        Entities.Convention,
+        Query.from(Entities.Convention).where((f) =>
+          f.and(
+            f.eq("ApprenantId", input.ApprenantId),
+            f.eq("SequenceId", input.SequenceId),
+            f.eq("TypeConventionId", TypeConventionId)
+          )
+        )
+      )
+      const fresh = matches.filter((c) =>
+        !Ids.isSet(c.EntrepriseId) && !Ids.isSet(c.MaitreId) && !Ids.isSet(c.MaitreBisId) &&
+        !Ids.isSet(c.SignataireId) && !Ids.isSet(c.ReferentId)
+      )
+      if (fresh.length === 0) return Option.none<Convention>()
+      const etats = yield* all(Entities.EtatConvention)
+      const first = Math.min(...etats.map((e) => e.Ordre))
+      const firstEtats = new Set<number>(etats.filter((e) => e.Ordre === first).map((e) => e.Id))
+      const candidate: Convention | undefined = fresh.filter((c) => c.EtatConventionId !== null && firstEtats.has(c.EtatConventionId))
+        .sort((a, b) => b.Id - a.Id)[0]
+      return Option.fromNullable(candidate)
+    }),
+  compensate: {
+    description: "delete the convention (with its documents, funding bodies and pay) and its billing clients",
+    run: (_input, convention) =>
+      Effect.gen(function*() {
+        const clients = yield* all(Entities.Client, Query.from(Entities.Client).where((f) => f.eq("ReferenceId", convention.Id)))
+        for (const client of clients) yield* deleteIfExists(Entities.Client, client.Id)
+        yield* deleteIfExists(Entities.Convention, convention.Id)
+      })
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// aimaira/create-entreprise
+
+/**
+ * The input of `aimaira/create-entreprise`. Every field is optional (AIMAIRA creates an empty
+ * company). `Code` is not accepted: the step stores its marker there.
+ *
+ * @since 0.1.0
+ */
+export const CreateEntrepriseInput = Schema.Struct({
+  Nom: optional(Schema.String),
+  SIRET: optional(Schema.String.pipe(Schema.pattern(/^\d{14}$/, { message: () => "expected 14 digits" }))),
+  NAF: optional(Schema.String),
+  TVAintracommunautaire: optional(Schema.String),
+  IDCC: optional(Schema.String),
+  ConventionCollective: optional(Schema.String),
+  Effectif: optional(Schema.String),
+  CaisseRetraite: optional(Schema.String),
+  AdresseId: optional(RequiredId(Schema.Int)),
+  MailId: optional(RequiredId(Ids.MailId)),
+  TelephoneId: optional(RequiredId(Schema.Int))
+})
+
+/**
+ * @since 0.1.0
+ */
+export type CreateEntrepriseInput = typeof CreateEntrepriseInput.Type
+
+const byMarker = <A extends Entities.Entity>(entity: Entities.EntitySet<A>) =>
+  Effect.gen(function*() {
+    const context = yield* Step.StepContext
+    const matches = yield* all(entity, Query.from(entity).where((f) => f.eq(f.path("Code"), marker(context.key))))
+    return Option.fromNullable([...matches].sort((a, b) => a.Id - b.Id)[0])
+  })
+
+/**
+ * Creates the company of one convention (AIMAIRA has no company directory: each convention has
+ * its own `Entreprise`, even for the same physical company). Attach it with
+ * `aimaira/update-convention` (`EntrepriseId`).
+ *
+ * Reconciliation by marker: the step writes `relais-<invocation key>` in the company's `Code`
+ * (empty in every documented sample) and looks it up.
+ *
+ * Compensation: deletes the company.
+ *
+ * @since 0.1.0
+ */
+export const createEntreprise = Step.make({
+  name: "aimaira/create-entreprise",
+  description: "Create the company (Entreprise) of a convention",
+  input: CreateEntrepriseInput,
+  output: Entreprise,
+  retry: writePolicy,
+  run: (input): Effect.Effect<Entreprise, Errors.AimairaError, AimairaClient | Step.StepContext> =>
+    Effect.gen(function*() {
+      const context = yield* Step.StepContext
+      const client = yield* AimairaClient
+      return yield* client.create(Entities.Entreprise, { ...input, Code: marker(context.key) })
+    }),
+  reconcile: () => byMarker(Entities.Entreprise),
+  compensate: {
+    description: "delete the company",
+    run: (_input, entreprise) => deleteIfExists(Entities.Entreprise, entreprise.Id)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// aimaira/create-professionnel
+
+/**
+ * The input of `aimaira/create-professionnel`. Role-agnostic: whether the person is the
+ * maître d'apprentissage, the signataire or the other contact is a field of the convention.
+ * `Code` is not accepted: the step stores its marker there.
+ *
+ * @since 0.1.0
+ */
+export const CreateProfessionnelInput = Schema.Struct({
+  CiviliteId: optional(RequiredId(Ids.CiviliteId)),
+  CiviliteCode: optional(Text.annotations({ description: "a civilité code: M, MME, MLE" })),
+  Nom: Text,
+  Prenoms: Text,
+  NomUsage: optional(Text.annotations({ description: "default: Nom" })),
+  PrenomUsage: optional(Text.annotations({ description: "default: Prenoms" })),
+  Fonction: optional(Schema.String.annotations({ description: "AIMAIRA's default: Dirigeant" })),
+  EntrepriseId: optional(RequiredId(Ids.EntrepriseId)),
+  MailId: optional(RequiredId(Ids.MailId)),
+  DateNaissance: optional(DateInput)
+}).pipe(exactlyOne(["CiviliteId", "CiviliteCode"]))
+
+/**
+ * @since 0.1.0
+ */
+export type CreateProfessionnelInput = typeof CreateProfessionnelInput.Type
+
+/**
+ * Creates a professional of the company: a master, tutor, signatory or other contact. The
+ * documentation requires a distinct professional per role, even for the same person.
+ *
+ * Reconciliation by marker: `relais-<invocation key>` in the professional's `Code` (empty in
+ * the documented create response).
+ *
+ * Compensation: deletes the professional.
+ *
+ * @since 0.1.0
+ */
+export const createProfessionnel = Step.make({
+  name: "aimaira/create-professionnel",
+  description: "Create a professional (maître, tuteur, signataire, autre contact: the role is a field of the convention)",
+  input: CreateProfessionnelInput,
+  output: Professionnel,
+  retry: writePolicy,
+  run: (input): Effect.Effect<Professionnel, Errors.AimairaError | StepErrors.StepError, AimairaClient | Step.StepContext> =>
+    Effect.gen(function*() {
+      const context = yield* Step.StepContext
+      const client = yield* AimairaClient
+      const CiviliteId = input.CiviliteId ??
+        (yield* byField(Entities.Civilite, "Code", input.CiviliteCode!)).Id
+      const { CiviliteCode: _code, ...fields } = input
+      return yield* client.create(Entities.Professionnel, {
+        ...fields,
+        CiviliteId,
+        NomUsage: input.NomUsage ?? input.Nom,
+        PrenomUsage: input.PrenomUsage ?? input.Prenoms,
+        Code: marker(context.key)
+      })
+    }),
+  reconcile: () => byMarker(Entities.Professionnel),
+  compensate: {
+    description: "delete the professional",
+    run: (_input, professionnel) => deleteIfExists(Entities.Professionnel, professionnel.Id)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// aimaira/update-convention
+
+/**
+ * The fields `aimaira/update-convention` can change. An absent field is left as it is; `null`
+ * (or `0` for a reference) clears it.
+ *
+ * @since 0.1.0
+ */
+export const ConventionChanges = Schema.Struct({
+  SequenceId: optional(Ids.Ref(Ids.SequenceId)),
+  EntrepriseId: optional(Ids.Ref(Ids.EntrepriseId).annotations({ description: "the convention's own company" })),
+  EnseignantId: optional(Ids.Ref(Ids.EnseignantId).annotations({ description: "enseignant (stage)" })),
+  SignataireId: optional(Ids.Ref(Ids.ProfessionnelId).annotations({ description: "signataire" })),
+  MaitreId: optional(
+    Ids.Ref(Ids.ProfessionnelId).annotations({ description: "tuteur (stage), maître d'apprentissage 1, tuteur employeur (pro)" })
+  ),
+  MaitreBisId: optional(
+    Ids.Ref(Ids.ProfessionnelId).annotations({ description: "maître d'apprentissage 2, tuteur entreprise utilisatrice (pro)" })
+  ),
+  ReferentId: optional(Ids.Ref(Ids.ProfessionnelId).annotations({ description: "autre contact" })),
+  NatureContratId: optional(Schema.NullOr(Schema.Int)),
+  Remuneration: optional(Schema.NullOr(Schema.Number).annotations({ description: "gross monthly pay at hiring" })),
+  AvantageNourriture: optional(Schema.NullOr(Schema.Number)),
+  AvantageLogement: optional(Schema.NullOr(Schema.Number)),
+  AvantageAutre: optional(Schema.NullOr(Schema.String)),
+  CaisseRetraite: optional(Schema.NullOr(Schema.String)),
+  Poste: optional(Schema.NullOr(Schema.String)),
+  NbHeureFormation: optional(Schema.NullOr(Schema.Number)),
+  Devise: optional(Schema.NullOr(Schema.String)),
+  NumContrat: optional(Schema.NullOr(Schema.String)),
+  DateDebut: optional(Schema.NullOr(DateInput)),
+  DateFin: optional(Schema.NullOr(DateInput)),
+  DebutFormation: optional(Schema.NullOr(DateInput)),
+  FinFormation: optional(Schema.NullOr(DateInput)),
+  DateConclusion: optional(Schema.NullOr(DateInput)),
+  DateRupture: optional(Schema.NullOr(DateInput))
+})
+
+/**
+ * @since 0.1.0
+ */
+export type ConventionChanges = typeof ConventionChanges.Type
+
+/**
+ * The input of `aimaira/update-convention`: the convention and the fields to change.
+ *
+ * @since 0.1.0
+ */
+export const UpdateConventionInput = Schema.Struct({
+  ConventionId: RequiredId(Ids.ConventionId),
+  ...ConventionChanges.fields
+})
+
+/**
+ * @since 0.1.0
+ */
+export type UpdateConventionInput = typeof UpdateConventionInput.Type
+
+/**
+ * The convention after an update, with `Previous`: the values the changed fields had before
+ * (what the compensation restores).
+ *
+ * @since 0.1.0
+ */
+export const UpdatedConvention = Schema.Struct({ ...viewFields(Entities.Convention), Previous: ConventionChanges })
+
+/**
+ * @since 0.1.0
+ */
+export type UpdatedConvention = typeof UpdatedConvention.Type
+
+const changeKeys = Object.keys(ConventionChanges.fields) as ReadonlyArray<keyof ConventionChanges>
+
+const changesOf = (input: UpdateConventionInput): ConventionChanges => {
+  const out: Record<string, unknown> = {}
+  for (const key of changeKeys) if (input[key] !== undefined) out[key] = input[key]
+  return out as ConventionChanges
+}
+
+type Changes = { readonly [K in Exclude<Entities.FieldOf<Entities.Convention>, "Id">]?: Entities.Convention[K] }
+
+/**
+ * Writes `changes` with a get-modify-write and reports the values the changed fields had
+ * before (remembered across the attempts of one invocation, so that a retry after a lost
+ * answer does not report its own values).
+ */
+const modifyConvention = <C extends Changes>(id: Ids.ConventionId, changes: C) =>
+  Effect.gen(function*() {
+    const context = yield* Step.StepContext
+    const client = yield* AimairaClient
+    const keys = Object.keys(changes) as ReadonlyArray<keyof C & keyof Entities.Convention>
+    let previous: C | undefined
+    const convention = yield* client.modify(Entities.Convention, id, (current) => {
+      previous = rememberPrevious(context.key, () => {
+        const out: Record<string, unknown> = {}
+        // A property the entity did not carry is reset by a full update: `null` is what it was.
+        for (const key of keys) out[key as string] = current[key] ?? null
+        return out as C
+      })
+      return Entities.copy(current, changes)
+    })
+    yield* forgetPrevious(context.key)
+    return { convention, previous: previous! }
+  })
+
+/**
+ * Changes some fields of a convention and nothing else: a get-modify-write through
+ * `AimairaClient.modify`, since AIMAIRA resets every property a full update omits.
+ *
+ * Output: the convention after the update, and `Previous`, the changed fields' values before.
+ *
+ * Compensation: a get-modify-write that puts the `Previous` values back (only those fields).
+ *
+ * @since 0.1.0
+ */
+export const updateConvention = Step.make({
+  name: "aimaira/update-convention",
+  description: "Change some fields of a convention (company, professionals, dates, pay...), leaving the others as they are",
+  input: UpdateConventionInput,
+  output: UpdatedConvention,
+  retry: writePolicy,
+  idempotent: true,
+  run: (input): Effect.Effect<UpdatedConvention, Errors.AimairaError, AimairaClient | Step.StepContext> =>
+    Effect.map(
+      modifyConvention(input.ConventionId, changesOf(input)),
+      ({ convention, previous }) => ({ ...convention, Previous: previous })
+    ),
+  compensate: {
+    description: "put the changed fields back to their previous values",
+    run: (input, output) =>
+      Effect.flatMap(AimairaClient, (client) =>
+        client.modify(Entities.Convention, input.ConventionId, (current) => Entities.copy(current, output.Previous)))
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// aimaira/set-convention-etat
+
+/**
+ * The input of `aimaira/set-convention-etat`: the convention and the état, by code
+ * (`EtatConventionCode: SAISIE`) or id.
+ *
+ * @since 0.1.0
+ */
+export const SetConventionEtatInput = Schema.Struct({
+  ConventionId: RequiredId(Ids.ConventionId),
+  EtatConventionCode: optional(Text.annotations({ description: "SAISIE, APPRENANT, DOCUSIGN, ENTR, COMPLET, RUPTURE..." })),
+  EtatConventionId: optional(RequiredId(Ids.EtatConventionId))
+}).pipe(exactlyOne(["EtatConventionCode", "EtatConventionId"]))
+
+/**
+ * The convention after the change, with the previous état in `Previous`.
+ *
+ * @since 0.1.0
+ */
+export const ConventionEtatChanged = Schema.Struct({
+  ...viewFields(Entities.Convention),
+  Previous: Schema.Struct({ EtatConventionId: Ids.Ref(Ids.EtatConventionId) })
+})
+
+/**
+ * @since 0.1.0
+ */
+export type ConventionEtatChanged = typeof ConventionEtatChanged.Type
+
+/**
+ * Moves a convention to another état. When several états share the code (the documentation
+ * lists one set per programme and type), the one with the convention's current
+ * `ProgrammeTypeConventionId` is taken, then the lowest `Ordre` and id.
+ *
+ * Moving a convention into `SAISIE` from another état makes AIMAIRA delete its documents
+ * (documented); neither this step nor its compensation can bring them back.
+ *
+ * Compensation: puts the previous état back (with a get-modify-write).
+ *
+ * @since 0.1.0
+ */
+export const setConventionEtat = Step.make({
+  name: "aimaira/set-convention-etat",
+  description: "Move a convention to another état, by code (moving into SAISIE deletes its documents)",
+  input: SetConventionEtatInput,
+  output: ConventionEtatChanged,
+  retry: writePolicy,
+  idempotent: true,
+  run: (input): Effect.Effect<ConventionEtatChanged, Errors.AimairaError | StepErrors.StepError, AimairaClient | Step.StepContext> =>
+    Effect.gen(function*() {
+      const client = yield* AimairaClient
+      let EtatConventionId: Ids.EtatConventionId
+      if (input.EtatConventionId !== undefined) {
+        EtatConventionId = input.EtatConventionId
+      } else {
+        const current = yield* client.get(Entities.Convention, input.ConventionId)
+        const etat = yield* byField(Entities.EtatConvention, "Code", input.EtatConventionCode!, (matches) =>
+          Effect.gen(function*() {
+            if (matches.length === 1 || !Ids.isSet(current.EtatConventionId)) return matches[0]!
+            const from = yield* client.get(Entities.EtatConvention, current.EtatConventionId)
+            const group = from.extra.ProgrammeTypeConventionId
+            const same = matches.filter((m) => m.extra.ProgrammeTypeConventionId === group)
+            return [...(same.length > 0 ? same : matches)].sort((a, b) => a.Ordre - b.Ordre || a.Id - b.Id)[0]!
+          }))
+        EtatConventionId = etat.Id
+      }
+      const { convention, previous } = yield* modifyConvention(input.ConventionId, { EtatConventionId })
+      return { ...convention, Previous: { EtatConventionId: previous.EtatConventionId ?? null } }
+    }),
+  compensate: {
+    description: "put the previous état back",
+    run: (input, output) =>
+      Effect.flatMap(AimairaClient, (client) =>
+        client.modify(
+          Entities.Convention,
+          input.ConventionId,
+          (current) => Entities.copy(current, { EtatConventionId: output.Previous.EtatConventionId })
+        ))
+  }
+})
+
+/**
+ * Every step of this module.
+ *
+ * @since 0.1.0
+ */
+export const steps = [
+  listTypesConvention,
+  listEtatsConvention,
+  listEligibleSequences,
+  createConvention,
+  createEntreprise,
+  createProfessionnel,
+  updateConvention,
+  setConventionEtat
+] as const

@@ -1,0 +1,227 @@
+/**
+ * What the AIMAIRA steps share: output views of entities, YAML-friendly input schemas (dates,
+ * ids), retry policies, markers, code look-ups with suggestions, and the memory of previous
+ * values for get-modify-write steps.
+ */
+import { RetryPolicy, Suggest } from "@relais/core"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Temporal } from "temporal-polyfill"
+import { AimairaClient } from "../AimairaClient.js"
+import type { Entity, EntitySet } from "../Entities.js"
+import type * as Errors from "../Errors.js"
+import { format, ParisDate, timeZone } from "../ParisDate.js"
+import * as Query from "../Query.js"
+import * as StepErrors from "../StepErrors.js"
+
+// ---------------------------------------------------------------------------------------------
+// Views: what a step outputs of an entity
+
+/** The declared fields of an entity class, without `extra`. */
+export const viewFields = <F extends Schema.Struct.Fields>(cls: { readonly fields: F }): Omit<F, "extra"> => {
+  const { extra: _extra, ...fields } = cls.fields as Schema.Struct.Fields
+  return fields as Omit<F, "extra">
+}
+
+/**
+ * An entity as a step outputs it: its declared fields in AIMAIRA's wire form (ids as numbers,
+ * dates with the Paris offset). Undeclared properties are not journaled: a step that writes
+ * reads the entity again first.
+ */
+export const view = <F extends Schema.Struct.Fields>(cls: { readonly fields: F }): Schema.Struct<Omit<F, "extra">> =>
+  Schema.Struct(viewFields(cls)) as unknown as Schema.Struct<Omit<F, "extra">>
+
+// ---------------------------------------------------------------------------------------------
+// Input schemas
+
+/** An optional key (absent, never `undefined`). */
+export const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/** An id that must point at something: a positive integer. */
+export const RequiredId = <A extends number, I, R>(schema: Schema.Schema<A, I, R>) =>
+  schema.pipe(Schema.greaterThan(0, { message: () => "expected an id (a positive integer)" }))
+
+/** A non-empty string, surrounding spaces not counted. */
+export const Text = Schema.String.pipe(
+  Schema.filter((s) => s.trim().length > 0, { message: () => "expected a non-empty string" })
+)
+
+const PlainDateFromSelf = Schema.declare(
+  (u: unknown): u is Temporal.PlainDate => u instanceof Temporal.PlainDate,
+  { identifier: "PlainDate", pretty: () => (value) => value.toString() }
+)
+
+const ZonedDateTimeFromSelf = Schema.declare(
+  (u: unknown): u is Temporal.ZonedDateTime => u instanceof Temporal.ZonedDateTime,
+  { identifier: "ZonedDateTime", pretty: () => (value) => value.toString() }
+)
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/
+
+const decodeParisDate = Schema.decodeUnknownEither(ParisDate)
+
+/**
+ * A calendar date written as a YAML author would: `2025-09-01`, or AIMAIRA's form
+ * `2025-09-01T00:00:00+02:00` (a Paris midnight). Encodes as `2025-09-01`.
+ */
+export const DateInput: Schema.Schema<Temporal.PlainDate, string> = Schema.transformOrFail(
+  Schema.String.annotations({
+    description: "a date: 2025-09-01, or AIMAIRA's form 2025-09-01T00:00:00+02:00 (midnight in Paris)"
+  }),
+  PlainDateFromSelf,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      if (DATE_ONLY.test(input)) {
+        try {
+          return ParseResult.succeed(Temporal.PlainDate.from(input, { overflow: "reject" }))
+        } catch {
+          return ParseResult.fail(new ParseResult.Type(ast, input, `Expected a valid date, got ${JSON.stringify(input)}`))
+        }
+      }
+      const decoded = decodeParisDate(input)
+      return decoded._tag === "Right"
+        ? ParseResult.succeed(decoded.right)
+        : ParseResult.fail(
+          new ParseResult.Type(ast, input, `Expected a date such as 2025-09-01 or 2025-09-01T00:00:00+02:00, got ${JSON.stringify(input)}`)
+        )
+    },
+    encode: (date) => ParseResult.succeed(date.toString())
+  }
+).annotations({ identifier: "DateInput" })
+
+/**
+ * A date-time: with an offset or `Z` (`2023-11-20T12:00:00.000Z`), a local date-time read as
+ * Paris time (`2023-11-20T13:00`), or a date (midnight in Paris). Encodes in AIMAIRA's form.
+ */
+export const DateTimeInput: Schema.Schema<Temporal.ZonedDateTime, string> = Schema.transformOrFail(
+  Schema.String.annotations({
+    description: "a date-time: 2023-11-20T12:00:00Z, 2023-11-20T13:00:00+01:00, 2023-11-20T13:00 (Paris time) or 2023-11-20 (midnight in Paris)"
+  }),
+  ZonedDateTimeFromSelf,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      try {
+        if (DATE_ONLY.test(input)) {
+          return ParseResult.succeed(Temporal.PlainDate.from(input, { overflow: "reject" }).toZonedDateTime(timeZone))
+        }
+        if (LOCAL_DATE_TIME.test(input)) {
+          return ParseResult.succeed(Temporal.PlainDateTime.from(input, { overflow: "reject" }).toZonedDateTime(timeZone))
+        }
+        return ParseResult.succeed(Temporal.Instant.from(input).toZonedDateTimeISO(timeZone))
+      } catch {
+        return ParseResult.fail(
+          new ParseResult.Type(ast, input, `Expected a date-time such as 2023-11-20T13:00:00+01:00, got ${JSON.stringify(input)}`)
+        )
+      }
+    },
+    encode: (value) => ParseResult.succeed(format(value))
+  }
+).annotations({ identifier: "DateTimeInput" })
+
+/** A struct refinement: exactly one of `keys` is given. */
+export const exactlyOne = <A extends object>(keys: ReadonlyArray<keyof A & string>) =>
+  Schema.filter<Schema.Schema<A, any, never>>((value) => {
+    const given = keys.filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+    if (given.length === 1) return true
+    return {
+      path: [keys[0]!],
+      message: given.length === 0
+        ? `give one of ${keys.join(", ")}`
+        : `give only one of ${keys.join(", ")} (got ${given.join(" and ")})`
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+
+/** Reads: cheap and safe to repeat. */
+export const readPolicy: RetryPolicy.RetryPolicy = RetryPolicy.exponential({
+  maxAttempts: 5,
+  initialDelay: "200 millis",
+  maxDelay: "5 seconds",
+  jitter: true
+})
+
+/** Writes: creates reconcile before every retry, updates are get-modify-writes. */
+export const writePolicy: RetryPolicy.RetryPolicy = RetryPolicy.exponential({
+  maxAttempts: 4,
+  initialDelay: "500 millis",
+  maxDelay: "10 seconds",
+  jitter: true
+})
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/** Every row of a stream. */
+export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>): Effect.Effect<ReadonlyArray<A>, E, R> =>
+  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+
+/** Every entity matching a query (all pages). */
+export const all = <A extends Entity>(entity: EntitySet<A>, query?: Query.Query<A>) =>
+  Effect.flatMap(AimairaClient, (client) => collect(client.stream(entity, query)))
+
+/** `DELETE`, where an entity already gone counts as deleted (a compensation may run twice). */
+export const deleteIfExists = <A extends Entity>(entity: EntitySet<A>, id: A["Id"]) =>
+  Effect.flatMap(AimairaClient, (client) =>
+    client.delete(entity, id).pipe(Effect.catchTag("NotFound", () => Effect.void)))
+
+/**
+ * The marker a create step stores in the entity it creates, from the step invocation's key
+ * (`Step.StepContext`): the same for every attempt and after a resume, unique per invocation.
+ */
+export const marker = (key: string): string => `relais-${key}`
+
+/**
+ * The entity whose `field` equals `value`. None: `UnknownCode` with suggestions. Several:
+ * `choose` picks (the lowest id by default).
+ */
+export const byField = <A extends Entity>(
+  entity: EntitySet<A>,
+  field: string,
+  value: string,
+  choose: (matches: ReadonlyArray<A>) => Effect.Effect<A, Errors.AimairaError> = (matches) => Effect.succeed(matches[0]!)
+): Effect.Effect<A, Errors.AimairaError | StepErrors.UnknownCode, AimairaClient> =>
+  Effect.gen(function*() {
+    const matches = yield* all(entity, Query.from(entity).where((f) => f.eq(f.path(field), value)))
+    if (matches.length > 0) return yield* choose([...matches].sort((a, b) => a.Id - b.Id))
+    const every = yield* all(entity)
+    const known = [...new Set(every.map((row) => String((row as unknown as Record<string, unknown>)[field] ?? "")))]
+      .filter((s) => s !== "")
+    return yield* new StepErrors.UnknownCode({
+      entitySet: entity.entitySet,
+      field,
+      value,
+      suggestions: Suggest.closest(value, known),
+      known: known.slice(0, 30)
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Previous values of get-modify-write steps
+
+const MEMORY_LIMIT = 1000
+const memory = new Map<string, unknown>()
+
+/**
+ * The values an update step found before its first attempt, kept by invocation key so that a
+ * retry after a lost response (the write committed, the answer lost) still reports the values
+ * from before the write, not its own. In-process only: after a crash between the write and
+ * the journal, the next attempt reports what it finds.
+ */
+export const rememberPrevious = <A>(key: string, compute: () => A): A => {
+  if (memory.has(key)) return memory.get(key) as A
+  const value = compute()
+  memory.set(key, value)
+  if (memory.size > MEMORY_LIMIT) memory.delete(memory.keys().next().value!)
+  return value
+}
+
+/** Forgets the previous values of a finished invocation. */
+export const forgetPrevious = (key: string): Effect.Effect<void> => Effect.sync(() => memory.delete(key))
