@@ -1,0 +1,165 @@
+/**
+ * `relais resume <runId>`: continue an interrupted run with the definition it started with,
+ * against the same target. Completed steps are replayed from the journal; a step that was in
+ * flight is reconciled (or run again) before the run goes on.
+ *
+ * @since 0.1.0
+ */
+import { Args, Command } from "@effect/cli"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Engine, Errors, Plugin, Run, RunStore, type Workflow } from "@relais/core"
+import { Effect, Layer, Option } from "effect"
+import { TargetMismatch, UsageError } from "../Errors.js"
+import * as Execute from "../Execute.js"
+import * as ExitCode from "../ExitCode.js"
+import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
+import * as Providers from "../Providers.js"
+import * as Report from "../Report.js"
+import * as Setup from "../Setup.js"
+import * as Targets from "../Targets.js"
+import * as Load from "../yaml/Load.js"
+import * as Common from "./Common.js"
+import { checkTargetFlags } from "./Run.js"
+import { layerStore, storeExists } from "./Runs.js"
+
+/**
+ * The flags of `relais resume`.
+ *
+ * @since 0.1.0
+ */
+export interface Flags {
+  readonly runId: string
+  readonly profile: Option.Option<string>
+  readonly config: Option.Option<string>
+  readonly sandbox: boolean
+  readonly seed: Option.Option<number>
+  readonly fault: ReadonlyArray<string>
+  readonly store: Option.Option<string>
+  readonly json: boolean
+}
+
+/**
+ * Whether the file a run came from still holds the definition it started with.
+ *
+ * @since 0.1.0
+ */
+export const definitionDrift = (
+  definition: Run.Definition
+): Effect.Effect<Option.Option<string>, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const source = definition.source
+    if (source === undefined) return Option.none()
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* Effect.either(fs.readFileString(source))
+    if (text._tag === "Left") {
+      return Option.some(`${source} cannot be read any more; resuming with the definition stored with the run (sha256 ${definition.hash.slice(0, 12)})`)
+    }
+    if (text.right === definition.text || Load.hashOf(text.right) === definition.hash) return Option.none()
+    return Option.some(
+      `${source} has changed since the run started: resuming with the definition stored with the run (sha256 ${definition.hash.slice(0, 12)}), not with the file (sha256 ${Load.hashOf(text.right).slice(0, 12)})`
+    )
+  })
+
+/**
+ * The handler of `relais resume`.
+ *
+ * @since 0.1.0
+ */
+export const handler = (flags: Flags) =>
+  Effect.gen(function*() {
+    const faults = yield* checkTargetFlags(flags)
+    const store = yield* Common.storeFile(flags.store)
+    const mode = Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive })
+    if (!(yield* storeExists(store.file))) return yield* new Errors.RunNotFound({ runId: flags.runId })
+    const { record, started } = yield* Effect.gen(function*() {
+      const runs = yield* RunStore.RunStore
+      return { record: yield* runs.get(flags.runId), started: yield* Targets.find(flags.runId) }
+    }).pipe(Effect.provide(layerStore(store.file)))
+    const hints = (flagsText: string): Pick<Execute.Options, "resumeCommand" | "showCommand"> => ({
+      resumeCommand: (id) => `relais resume ${id}${Common.storeFlag(store)}${flagsText}`,
+      showCommand: (id) => `relais runs show ${id}${Common.storeFlag(store)}`
+    })
+    if (Run.isFinal(record.status)) {
+      yield* Output.note(`run ${record.id} has already finished (${record.status}); nothing to resume`)
+      yield* Execute.report(record, { mode, ...hints("") })
+      yield* ExitCode.set(ExitCode.ofRecord(record))
+      return
+    }
+    if (record.status !== "interrupted") {
+      return yield* new UsageError({
+        reason: `run ${record.id} is ${record.status} in another process (${record.owner ?? "unknown"}); wait for it, or stop that process first`
+      })
+    }
+    const definition = record.definition
+    if (definition === undefined) {
+      return yield* new UsageError({
+        reason: `run ${record.id} (${record.workflow}) was not started from a workflow file; resume it from the program that started it`
+      })
+    }
+    const loaded = yield* Load.resolveRun(record)
+    const drift = yield* definitionDrift(definition)
+    if (Option.isSome(drift)) yield* Output.warn(drift.value)
+    const needed = Providers.providersUsed(definition.text)
+    const plan = yield* Setup.plan(
+      { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config },
+      needed
+    )
+    if (Option.isSome(started)) {
+      const mismatch = Targets.compare(started.value, plan.info)
+      if (Option.isSome(mismatch)) {
+        return yield* new TargetMismatch({
+          runId: record.id,
+          started: Report.targetText(started.value),
+          requested: Report.targetText(plan.info),
+          hint: mismatch.value
+        })
+      }
+    } else {
+      yield* Output.warn(`relais does not know which target run ${record.id} started on; make sure it is ${Report.targetText(plan.info)}`)
+    }
+    if (plan.info.kind === "sandbox") {
+      yield* Output.warn("the sandboxes are started afresh: what the first execution created in them is gone")
+    }
+    const registry = yield* Plugin.PluginRegistry
+    const code = yield* Effect.gen(function*() {
+      yield* Setup.announce(plan.info, `resuming ${record.workflow}`)
+      const workflow = loaded.workflow as unknown as Workflow.Workflow<any, any, never>
+      // Only this run is resolved, and only once we follow it: other unfinished runs found in
+      // the store stay suspended (they may belong to another target).
+      let following = false
+      const providers = yield* Layer.build(plan.layer)
+      const engine = yield* Layer.build(
+        Engine.layerSqlite({
+          filename: store.file,
+          resolve: (r) => Effect.succeed(following && r.id === record.id ? Option.some(workflow) : Option.none())
+        }).pipe(Layer.provide(Layer.succeedContext(providers)))
+      )
+      return yield* Execute.follow(
+        { mode, live: { maxAttempts: (step) => registry.find(step)?.retry.maxAttempts }, ...hints(plan.flags) },
+        (engine) =>
+          Effect.sync(() => {
+            following = true
+          }).pipe(Effect.as({ runId: record.id, done: engine.resume(record.id) }))
+      ).pipe(Effect.provide(engine))
+    }).pipe(Effect.scoped)
+    yield* ExitCode.set(code)
+  }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox }))
+
+/**
+ * @since 0.1.0
+ */
+export const command = Command.make(
+  "resume",
+  {
+    runId: Args.text({ name: "runId" }).pipe(Args.withDescription("The interrupted run (see relais runs list --status interrupted)")),
+    profile: Common.profile,
+    config: Common.config,
+    sandbox: Common.sandbox,
+    seed: Common.seed,
+    fault: Common.fault,
+    store: Common.store,
+    json: Common.json
+  },
+  handler
+).pipe(Command.withDescription("Resume an interrupted run with the definition it started with"))

@@ -1,0 +1,255 @@
+/**
+ * `relais run <file>`: check the workflow, start a run on the durable engine, show its progress
+ * and report its outcome.
+ *
+ * @since 0.1.0
+ */
+import { Args, Command, Options } from "@effect/cli"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Engine, Plugin, Run, RunStore, type Workflow } from "@relais/core"
+import { Clock, Effect, Either, Layer, Option, Random } from "effect"
+import * as Yaml from "yaml"
+import { FileError, TargetMismatch, UsageError } from "../Errors.js"
+import * as Execute from "../Execute.js"
+import * as ExitCode from "../ExitCode.js"
+import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
+import * as Providers from "../Providers.js"
+import * as Setup from "../Setup.js"
+import * as Targets from "../Targets.js"
+import * as Load from "../yaml/Load.js"
+import * as Common from "./Common.js"
+
+const file = Args.text({ name: "file" }).pipe(Args.withDescription("The workflow file (YAML)"))
+
+const input = Options.text("input").pipe(
+  Options.withDescription("A workflow input, name=value (repeatable); the value is read as the input's declared type"),
+  Options.repeated
+)
+
+const inputFile = Options.text("input-file").pipe(
+  Options.withDescription("Workflow inputs from a JSON or YAML file holding an object; --input values win"),
+  Options.optional
+)
+
+const runId = Options.text("run-id").pipe(
+  Options.withDescription("Use this run id (letters, digits, - _ .); running again with the same id shows or continues that run"),
+  Options.optional
+)
+
+/**
+ * `--input name=value` pairs, split at the first `=`.
+ *
+ * @since 0.1.0
+ */
+export const parsePairs = (
+  flags: ReadonlyArray<string>
+): Either.Either<ReadonlyArray<readonly [string, string]>, UsageError> => {
+  const pairs: Array<readonly [string, string]> = []
+  for (const flag of flags) {
+    const eq = flag.indexOf("=")
+    const name = eq < 0 ? "" : flag.slice(0, eq).trim()
+    if (name === "") {
+      return Either.left(new UsageError({ reason: `--input ${JSON.stringify(flag)}: expected name=value, e.g. --input apprenantId=1234` }))
+    }
+    pairs.push([name, flag.slice(eq + 1)])
+  }
+  return Either.right(pairs)
+}
+
+/**
+ * Read an `--input-file`: a JSON or YAML object.
+ *
+ * @since 0.1.0
+ */
+export const readInputFile = (path: string): Effect.Effect<Record<string, unknown>, FileError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(
+      Effect.mapError((e) => new FileError({ file: path, reason: e._tag === "SystemError" && e.reason === "NotFound" ? "no such file" : e.message }))
+    )
+    let value: unknown
+    try {
+      value = /\.json$/i.test(path) ? JSON.parse(text) : Yaml.parse(text)
+    } catch (cause) {
+      return yield* new FileError({ file: path, reason: `not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}` })
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      return yield* new FileError({ file: path, reason: "expected an object of input names and values" })
+    }
+    return value as Record<string, unknown>
+  })
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
+
+/**
+ * The flags of `relais run`.
+ *
+ * @since 0.1.0
+ */
+export interface Flags {
+  readonly file: string
+  readonly input: ReadonlyArray<string>
+  readonly inputFile: Option.Option<string>
+  readonly profile: Option.Option<string>
+  readonly config: Option.Option<string>
+  readonly sandbox: boolean
+  readonly seed: Option.Option<number>
+  readonly fault: ReadonlyArray<string>
+  readonly store: Option.Option<string>
+  readonly json: boolean
+  readonly runId: Option.Option<string>
+}
+
+/**
+ * Check the flags that only make sense together.
+ *
+ * @since 0.1.0
+ */
+export const checkTargetFlags = (flags: {
+  readonly sandbox: boolean
+  readonly profile: Option.Option<string>
+  readonly fault: ReadonlyArray<string>
+  readonly seed: Option.Option<number>
+}): Effect.Effect<Providers.SandboxFaults, UsageError> =>
+  Effect.gen(function*() {
+    if (flags.sandbox && Option.isSome(flags.profile)) {
+      return yield* new UsageError({ reason: "--sandbox runs against the in-process simulators; it cannot be combined with --profile" })
+    }
+    if (!flags.sandbox && flags.fault.length > 0) {
+      return yield* new UsageError({ reason: "--fault injects faults into the sandboxes: add --sandbox (or use `relais sandbox --fault ...`)" })
+    }
+    if (!flags.sandbox && Option.isSome(flags.seed)) {
+      return yield* new UsageError({ reason: "--seed only applies with --sandbox" })
+    }
+    return yield* Providers.parseFaults(flags.fault)
+  })
+
+/**
+ * The handler of `relais run`.
+ *
+ * @since 0.1.0
+ */
+export const handler = (flags: Flags) =>
+  Effect.gen(function*() {
+    const faults = yield* checkTargetFlags(flags)
+    const pairs = yield* parsePairs(flags.input)
+    if (Option.isSome(flags.runId) && !RUN_ID.test(flags.runId.value)) {
+      return yield* new UsageError({ reason: `--run-id ${JSON.stringify(flags.runId.value)}: use letters, digits, "-", "_" and "." (at most 128)` })
+    }
+    const store = yield* Common.storeFile(flags.store)
+    const loaded = yield* Load.loadFile(flags.file)
+    const fromFile = Option.isSome(flags.inputFile) ? yield* readInputFile(flags.inputFile.value) : undefined
+    const inputs = yield* Load.parseInputs(loaded, pairs, fromFile)
+    const needed = Providers.providersUsed(loaded.definition.text)
+    const plan = yield* Setup.plan(
+      { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config },
+      needed
+    )
+    const code = yield* runLoaded({
+      loaded,
+      inputs,
+      plan,
+      store,
+      mode: Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive }),
+      runId: Option.getOrUndefined(flags.runId)
+    })
+    yield* ExitCode.set(code)
+  }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox }))
+
+/**
+ * Start a loaded workflow on the engine of the store and follow it to its end: the part of
+ * `run` after the checks, also used by tests with code-defined workflows.
+ *
+ * @since 0.1.0
+ */
+export const runLoaded = (options: {
+  readonly loaded: Pick<Load.LoadedWorkflow, "workflow" | "definition" | "file">
+  readonly inputs: Record<string, unknown>
+  readonly plan: Setup.Plan
+  readonly store: { readonly file: string; readonly explicit: boolean }
+  readonly mode: Progress.Mode
+  readonly runId?: string | undefined
+}) =>
+  Effect.gen(function*() {
+    const registry = yield* Plugin.PluginRegistry
+    const { loaded, plan, store } = options
+    const workflow = loaded.workflow as unknown as Workflow.Workflow<any, any, never>
+    yield* Setup.announce(plan.info, `running ${workflow.name}`)
+    const providers = yield* Layer.build(plan.layer)
+    const engine = yield* Layer.build(
+      Engine.layerSqlite({ filename: store.file }).pipe(Layer.provide(Layer.succeedContext(providers)))
+    )
+    const hints: Pick<Execute.Options, "resumeCommand" | "showCommand"> = {
+      resumeCommand: (id) => `relais resume ${id}${Common.storeFlag(store)}${plan.flags}`,
+      showCommand: (id) => `relais runs show ${id}${Common.storeFlag(store)}`
+    }
+    return yield* Effect.gen(function*() {
+      const runId = options.runId ?? (yield* freshRunId)
+      const existing = yield* RunStore.find(runId)
+      if (Option.isSome(existing)) {
+        const record = existing.value
+        if (record.workflow !== workflow.name || record.definition?.hash !== loaded.definition.hash) {
+          return yield* new UsageError({
+            reason: `run id ${runId} is already used by a run of ${record.workflow}${record.definition?.source ? ` (${record.definition.source})` : ""} with another definition; choose another --run-id`
+          })
+        }
+        const started = yield* Targets.find(runId)
+        if (Option.isSome(started)) {
+          const mismatch = Targets.compare(started.value, plan.info)
+          if (Option.isSome(mismatch)) {
+            return yield* new TargetMismatch({ runId, started: targetWords(started.value), requested: targetWords(plan.info), hint: mismatch.value })
+          }
+        }
+        if (Run.isFinal(record.status)) {
+          yield* Output.note(`run ${runId} already exists and has finished; its outcome:`)
+          yield* Execute.report(record, { mode: options.mode, ...hints })
+          return ExitCode.ofRecord(record)
+        }
+        yield* Output.note(`run ${runId} already exists (${record.status}); continuing it`)
+      }
+      yield* Targets.record(runId, plan.info)
+      yield* Output.note(`run ${runId}: ${workflow.name} (${loaded.file}), store ${store.file}`)
+      return yield* Execute.follow(
+        {
+          mode: options.mode,
+          live: { maxAttempts: (step) => registry.find(step)?.retry.maxAttempts },
+          ...hints
+        },
+        (engine) =>
+          engine.startUnknown(workflow, options.inputs, { runId, definition: loaded.definition }).pipe(
+            Effect.map((id) => ({ runId: id, done: engine.await(id) }))
+          )
+      )
+    }).pipe(Effect.provide(engine))
+  }).pipe(Effect.scoped)
+
+const targetWords = (info: Setup.Plan["info"]) =>
+  info.kind === "profile" ? `profile ${info.profile}` : info.kind === "sandbox" ? "the sandboxes" : "the environment variables"
+
+const freshRunId = Effect.gen(function*() {
+  const now = yield* Clock.currentTimeMillis
+  const randoms = yield* Effect.replicateEffect(Random.next, 6)
+  return Run.makeRunId(now, randoms)
+})
+
+/**
+ * @since 0.1.0
+ */
+export const command = Command.make(
+  "run",
+  {
+    file,
+    input,
+    inputFile,
+    profile: Common.profile,
+    config: Common.config,
+    sandbox: Common.sandbox,
+    seed: Common.seed,
+    fault: Common.fault,
+    store: Common.store,
+    json: Common.json,
+    runId
+  },
+  handler
+).pipe(Command.withDescription("Check a workflow file, run it durably, show its progress and its outcome"))
