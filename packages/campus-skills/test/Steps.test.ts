@@ -315,7 +315,7 @@ describe("campus-skills/wait-integrated", () => {
         expect(record.status).toBe("succeeded")
         expect(record.output).toMatchObject({ integrated: ["C1", "C2", "C3"] })
         const polls = ofTag(events, "AttemptFailed")
-        expect(polls.length).toBeGreaterThanOrEqual(2)
+        expect(polls.length).toBeGreaterThanOrEqual(1)
         expect(polls[0]!.error).toMatchObject({ _tag: "NotYetIntegrated", details: { missing: ["C2", "C3"] } })
         expect(polls[0]!.error.message).toBe("2 of 3 contracts not integrated yet: C2, C3")
         expect(polls.every((p) => p.retryable)).toBe(true)
@@ -335,7 +335,7 @@ describe("campus-skills/wait-integrated", () => {
             "configure one); C9 (not in the transmitted list: never sent, or archived)"
         )
         const polls = ofTag(events, "AttemptFailed")
-        expect(polls.length).toBeGreaterThanOrEqual(5)
+        expect(polls.length).toBeGreaterThanOrEqual(3)
         expect(polls.slice(0, -1).every((p) => p.error.message === "2 of 3 contracts not integrated yet: C5, C9")).toBe(true)
       })))
 })
