@@ -1,12 +1,13 @@
 /**
  * The implementation of the Campus Skills steps (`Steps.ts` holds their definitions and docs).
  */
-import { RetryPolicy } from "@relais/core"
+import { RetryPolicy, Step } from "@relais/core"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -59,19 +60,31 @@ const summary = (diff: Contract.DiffResponse): DiffSummary => ({
 })
 
 /**
- * State shared by the attempts of one invocation, keyed by its input object (the engine passes
- * the same object to every attempt of an invocation). Lost on a resume after a crash, where the
- * input is decoded again: the first attempt of the resumed run computes it anew.
+ * State shared by the attempts of one invocation: kept with its input object (the engine passes
+ * the same object to every attempt) and tagged with core's invocation key, so that another
+ * invocation given the same object never sees it. In memory only: a run resumed after a crash
+ * starts afresh.
  */
-const remember = <K extends object, V, E, R>(
-  cache: WeakMap<K, V>,
-  key: K,
+interface Memo<V> {
+  readonly key: string
+  readonly value: V
+}
+
+const invocationKey = Effect.map(Step.context, Option.match({ onNone: () => "", onSome: (context) => context.key }))
+
+const remember = <V, E, R>(
+  cache: WeakMap<object, Memo<V>>,
+  input: object,
   make: Effect.Effect<V, E, R>
 ): Effect.Effect<V, E, R> =>
-  Effect.suspend(() => {
-    const hit = cache.get(key)
-    return hit !== undefined ? Effect.succeed(hit) : Effect.tap(make, (value) => Effect.sync(() => cache.set(key, value)))
+  Effect.flatMap(invocationKey, (key) => {
+    const hit = cache.get(input)
+    return hit !== undefined && hit.key === key
+      ? Effect.succeed(hit.value)
+      : Effect.tap(make, (value) => Effect.sync(() => cache.set(input, { key, value })))
   })
+
+const forget = (cache: WeakMap<object, Memo<unknown>>, input: object) => Effect.sync(() => cache.delete(input))
 
 /** A 400 naming refused contracts, as the step's `InvalidContracts`; other errors unchanged. */
 const refusal = (operation: string) => (error: Errors.CampusSkillsError) =>
@@ -180,7 +193,7 @@ interface SnapshotPlan {
   readonly previous: ReadonlyArray<Contract.TransmittedContract>
 }
 
-const snapshotPlans = new WeakMap<object, SnapshotPlan>()
+const snapshotPlans = new WeakMap<object, Memo<SnapshotPlan>>()
 
 const tryDiff = (client: ClientService, contrats: ReadonlyArray<Contract.Contract>) =>
   client.diff(contrats).pipe(
@@ -267,7 +280,7 @@ export const syncSnapshot = (input: SyncSnapshotInput) =>
     }
     if (version === "v1") {
       const response = yield* client.syncV1(plan.send).pipe(Effect.mapError(refusal("sync-snapshot")))
-      snapshotPlans.delete(input)
+      yield* forget(snapshotPlans, input)
       return outputFor(codesOf(response.contrats), plan.skipped, response.warning)
     }
     const response = yield* client.syncV2(plan.send)
@@ -277,7 +290,7 @@ export const syncSnapshot = (input: SyncSnapshotInput) =>
       // The diff accepted the list, but the sync refused some (the data changed in between):
       // the valid part was applied; undo it so that the failed step leaves nothing behind.
       const undone = yield* Effect.either(undoSnapshot(input, output))
-      snapshotPlans.delete(input)
+      yield* forget(snapshotPlans, input)
       return yield* new InvalidContracts({
         operation: "sync-snapshot",
         outcome: Either.isRight(undone) ? "undone" : "undo-failed",
@@ -285,7 +298,7 @@ export const syncSnapshot = (input: SyncSnapshotInput) =>
         ...(Either.isLeft(undone) ? { undoError: undone.left.message } : {})
       })
     }
-    snapshotPlans.delete(input)
+    yield* forget(snapshotPlans, input)
     return output
   })
 
@@ -309,7 +322,7 @@ interface Capture {
   readonly absent: ReadonlyArray<string>
 }
 
-const captures = new WeakMap<object, Capture>()
+const captures = new WeakMap<object, Memo<Capture>>()
 
 export const sendChanges = (input: SendChangesInput) =>
   Effect.gen(function*() {
@@ -346,7 +359,7 @@ export const sendChanges = (input: SendChangesInput) =>
     }
     if (invalid.length > 0 && !(input.allowInvalid ?? false)) {
       const undone = yield* Effect.either(undoChanges(input, output))
-      captures.delete(input)
+      yield* forget(captures, input)
       return yield* new InvalidContracts({
         operation: "send-changes",
         outcome: Either.isRight(undone) ? "undone" : "undo-failed",
@@ -354,7 +367,7 @@ export const sendChanges = (input: SendChangesInput) =>
         ...(Either.isLeft(undone) ? { undoError: undone.left.message } : {})
       })
     }
-    captures.delete(input)
+    yield* forget(captures, input)
     return output
   })
 
@@ -434,25 +447,23 @@ export const waitPolicy = (pollInterval: Duration.DurationInput, deadline: Durat
 }
 
 export const waitIntegrated = (deadlineMillis: number) => {
-  const firstPoll = new WeakMap<object, number>()
+  const firstPoll = new WeakMap<object, Memo<number>>()
   return (input: { readonly codes: ReadonlyArray<string> }) =>
     Effect.gen(function*() {
       const client = yield* CampusSkillsClient
       const codes = unique(input.codes)
-      const now = yield* Clock.currentTimeMillis
-      const start = firstPoll.get(input) ?? now
-      firstPoll.set(input, start)
+      const start = yield* remember(firstPoll, input, Clock.currentTimeMillis)
       const integrated = new Set(codesOf(yield* collect(client.integrated())))
       const missing = codes.filter((code) => !integrated.has(code))
       const elapsedMillis = (yield* Clock.currentTimeMillis) - start
       if (missing.length === 0) {
-        firstPoll.delete(input)
+        yield* forget(firstPoll, input)
         return { integrated: codes, waitedMillis: elapsedMillis }
       }
       if (elapsedMillis < deadlineMillis) {
         return yield* new NotYetIntegrated({ missing, total: codes.length, elapsedMillis })
       }
-      firstPoll.delete(input)
+      yield* forget(firstPoll, input)
       const transmitted = new Map((yield* held(client, missing)).map((c) => [c.codeContrat, c] as const))
       return yield* new IntegrationTimeout({
         deadlineMillis,
