@@ -74,7 +74,7 @@ export const Professionnel = view(Entities.Professionnel)
 /** @since 0.1.0 */
 export type Professionnel = typeof Professionnel.Type
 
-const Empty = Schema.Struct({})
+const ByCode = Schema.Struct({ Code: optional(Text.annotations({ description: "only the entries with this Code" })) })
 
 // ---------------------------------------------------------------------------------------------
 // Reference lists
@@ -86,12 +86,15 @@ const Empty = Schema.Struct({})
  */
 export const listTypesConvention = Step.make({
   name: "aimaira/list-types-convention",
-  description: "List the types de convention (STG, PRO, APP, STA...)",
-  input: Empty,
+  description: "List the types de convention (STG, PRO, APP, STA...), or the one with a given Code",
+  input: ByCode,
   output: Schema.Array(TypeConvention),
   retry: readPolicy,
   idempotent: true,
-  run: () => all(Entities.TypeConvention)
+  run: ({ Code }) => {
+    const query = Query.from(Entities.TypeConvention)
+    return all(Entities.TypeConvention, Code === undefined ? query : query.where((f) => f.eq("Code", Code)))
+  }
 })
 
 /**
@@ -102,12 +105,15 @@ export const listTypesConvention = Step.make({
  */
 export const listEtatsConvention = Step.make({
   name: "aimaira/list-etats-convention",
-  description: "List the états de convention in workflow order (SAISIE first)",
-  input: Empty,
+  description: "List the états de convention in workflow order (SAISIE first), or those with a given Code",
+  input: ByCode,
   output: Schema.Array(EtatConvention),
   retry: readPolicy,
   idempotent: true,
-  run: () => all(Entities.EtatConvention, Query.from(Entities.EtatConvention).orderBy("Ordre").orderBy("Id"))
+  run: ({ Code }) => {
+    const query = Query.from(Entities.EtatConvention).orderBy("Ordre").orderBy("Id")
+    return all(Entities.EtatConvention, Code === undefined ? query : query.where((f) => f.eq("Code", Code)))
+  }
 })
 
 /**

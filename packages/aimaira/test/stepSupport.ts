@@ -4,13 +4,14 @@
  * their stored record and events.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Engine, Redactor, RetryPolicy, type Run, RunStore, Workflow } from "@relais/core"
+import { Engine, Redactor, RetryPolicy, type Run, RunStore, Step, Workflow } from "@relais/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { AimairaClient } from "../src/AimairaClient.js"
 import * as AimairaConfig from "../src/AimairaConfig.js"
 import * as AimairaPlugin from "../src/AimairaPlugin.js"
+import * as Errors from "../src/Errors.js"
 import { AimairaSandbox } from "../src/sandbox/index.js"
 
 /** The sandbox, a client for it (Basic auth, secrets registered), the memory engine, a redactor. */
@@ -29,6 +30,15 @@ export const stepsLayer = (options: AimairaSandbox.Options = {}, auth?: (sandbox
     Layer.orDie
   )
 }
+
+/** A step that always fails for good (a 400), to make a run compensate. */
+export const failStep = Step.make({
+  name: "test/fail",
+  description: "fails with a validation error",
+  input: Schema.Struct({}),
+  output: Schema.Struct({}),
+  run: () => Effect.fail(new Errors.Validation({ status: 400, method: "POST", path: "/test", detail: "refused on purpose" }))
+})
 
 /** Short retries for fault tests. */
 export const fast = { retry: RetryPolicy.constant({ maxAttempts: 3, initialDelay: 50 }) } as const

@@ -1,0 +1,92 @@
+/**
+ * Every fault kind of the sandbox, handled by the steps' retry policies through the core
+ * engine on the real clock: 429 with Retry-After, 5xx (recovered and exhausted), a dropped
+ * connection before the handler, and a hanging request cut by the step timeout.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Workflow } from "@relais/core"
+import * as Effect from "effect/Effect"
+import { BillingSteps, ConventionSteps, type Ids, LearnerSteps } from "../src/index.js"
+import { clearFaults, fast, fault, journaled, ofTag, runFlow, stepsLayer, table } from "./stepSupport.js"
+
+layer(stepsLayer(), { excludeTestServices: true })("AIMAIRA steps under faults", (it) => {
+  describe("429 Too Many Requests", () => {
+    it.effect("waits for Retry-After (longer than the policy's delay), then creates exactly once", () =>
+      Effect.gen(function*() {
+        const before = (yield* table("Entreprise")).length
+        yield* fault("POST /GraphV1/Entreprise 429:1 x1")
+        const started = Date.now()
+        const { events, record } = yield* runFlow(Workflow.step(ConventionSteps.createEntreprise, { Nom: "Fromagerie Roux" }, fast))
+        expect(record.status).toBe("succeeded")
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+        expect(ofTag(events, "AttemptFailed")).toMatchObject([
+          { error: { _tag: "RateLimited", status: 429, retryAfterMillis: 1000 }, retryable: true }
+        ])
+        expect(ofTag(events, "RetryScheduled").map((e) => e.delayMillis)).toEqual([1000])
+        // Before the retry, the marker look-up found nothing (the 429 committed nothing).
+        expect(ofTag(events, "StepReconciled").map((e) => e.found)).toEqual([false])
+        expect((yield* table("Entreprise")).length).toBe(before + 1)
+      }))
+  })
+
+  describe("5xx", () => {
+    it.effect("a 503 is retried by the step's own default policy", () =>
+      Effect.gen(function*() {
+        const [learner] = yield* table("Apprenant")
+        yield* fault("GET /GraphV1/Inscription 503 x1")
+        const { events, record } = yield* runFlow(
+          Workflow.step(LearnerSteps.listInscriptions, { ApprenantId: learner!.Id as Ids.ApprenantId })
+        )
+        expect(record.status).toBe("succeeded")
+        expect(ofTag(events, "AttemptFailed").map((e) => [e.error._tag, e.error.status])).toEqual([["Unavailable", 503]])
+        expect(journaled(events, "aimaira/list-inscriptions")).toHaveLength(1)
+      }))
+
+    it.effect("502 and 504 are retried; a 503 that persists exhausts the policy", () =>
+      Effect.gen(function*() {
+        yield* fault("GET /GraphV1/TypeConvention 502 x1\nGET /GraphV1/TypeConvention 504 x1")
+        const recovered = yield* runFlow(Workflow.step(ConventionSteps.listTypesConvention, {}, fast))
+        expect(recovered.record.status).toBe("succeeded")
+        expect(ofTag(recovered.events, "StepSucceeded")[0]!.attempts).toBe(3)
+
+        yield* fault("GET /GraphV1/EtatConvention 503")
+        const exhausted = yield* runFlow(Workflow.step(ConventionSteps.listEtatsConvention, {}, fast))
+        yield* clearFaults
+        expect(exhausted.record.status).toBe("failed")
+        expect(exhausted.record.failure).toMatchObject({ reason: "exhausted", error: { _tag: "Unavailable", status: 503 } })
+        expect(ofTag(exhausted.events, "AttemptFailed")).toHaveLength(3)
+      }))
+  })
+
+  describe("connection dropped before the server handled the request", () => {
+    it.effect("the look-up finds nothing, the create runs again: exactly one professional", () =>
+      Effect.gen(function*() {
+        const before = (yield* table("Professionnel")).length
+        yield* fault("POST /GraphV1/Professionnel drop x1")
+        const { events, record } = yield* runFlow(Workflow.step(ConventionSteps.createProfessionnel, {
+          CiviliteCode: "M",
+          Nom: "ROUX",
+          Prenoms: "Marc"
+        }, fast))
+        expect(record.status).toBe("succeeded")
+        expect(ofTag(events, "AttemptFailed").map((e) => e.error._tag)).toEqual(["Transport"])
+        expect(ofTag(events, "StepReconciled").map((e) => e.found)).toEqual([false])
+        expect((yield* table("Professionnel")).length).toBe(before + 1)
+      }))
+  })
+
+  describe("a request that never answers", () => {
+    it.effect("is cut by the step timeout and retried", () =>
+      Effect.gen(function*() {
+        yield* fault("GET /GraphV1/OPCA hang x1")
+        const { events, record } = yield* runFlow(
+          Workflow.step(BillingSteps.listOrganismesFinanceurs, {}, { ...fast, timeout: "300 millis" })
+        )
+        expect(record.status).toBe("succeeded")
+        expect(ofTag(events, "AttemptFailed")).toMatchObject([
+          { path: "aimaira/list-organismes-financeurs", error: { _tag: "StepTimeout" }, retryable: true }
+        ])
+        expect(journaled(events, "aimaira/list-organismes-financeurs")).toHaveLength(11)
+      }))
+  })
+})
