@@ -23,7 +23,7 @@
  * | `codeGroupe` | `sequence.Code`, or `SEQ-<sequence.Id>` when blank; `nomGroupe`: `sequence.Nom` (or `LibelleExterne`) |
  * | `codePeriode` = `nomPeriode` | `periode.Code` / `periode.Nom` when given, else `sequence.LibellePeriode` |
  * | `codeFormation` | `programme.Code`, or `PRG-<programme.Id>`; `nomFormation`: `programme.LibelleExterne` (or `Nom`) |
- * | `codeSite` | slug of `nomSite` = `sequence.Campus`, or `programme.Campus` |
+ * | `codeSite`, `nomSite` | `site.Code` / `site.Nom` when given; else `nomSite` = `sequence.Campus`, or `programme.Campus`, and `codeSite` its slug |
  * | `codeAnnee`, `nomAnnee` | `annee.Code` / `annee.Nom` when given, else the group's code and name |
  * | `codeMarque`, `nomMarque` | slug of / `sequence.Marque` or `programme.Marque`, when set |
  * | `rncp` | `programme.CodeRNCP`, when set; `missionTitle`: `convention.Poste`, when set |
@@ -190,6 +190,17 @@ export const Annee = Schema.Struct({ Code: Text, Nom: Text })
 /** @since 0.1.0 */
 export type Annee = typeof Annee.Type
 
+/**
+ * An explicit site (optional): `Nom`, and `Code` (default: the slug of `Nom`). For when the
+ * AIMAIRA entities at hand do not carry `Campus` (the AIMAIRA steps journal declared fields only).
+ *
+ * @since 0.1.0
+ */
+export const Site = Schema.Struct({ Code: Text, Nom: Text })
+
+/** @since 0.1.0 */
+export type Site = typeof Site.Type
+
 const slot = <A, I>(schema: Schema.Schema<A, I>) => Schema.optional(Schema.NullOr(schema))
 
 /**
@@ -215,7 +226,8 @@ export const ConventionAggregate = Schema.Struct({
   sequence: slot(Sequence),
   programme: slot(Programme),
   periode: slot(Periode),
-  annee: slot(Annee)
+  annee: slot(Annee),
+  site: slot(Site)
 }).annotations({ identifier: "ConventionAggregate" })
 
 /** @since 0.1.0 */

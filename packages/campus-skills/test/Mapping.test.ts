@@ -158,6 +158,15 @@ describe("Mapping.toContract", () => {
       })
     })
 
+    it("takes an explicit site over the Campus properties", () => {
+      expect(mapped(1, { site: { Nom: "Lyon Part-Dieu" } })).toMatchObject({ codeSite: "LYON-PART-DIEU", nomSite: "Lyon Part-Dieu" })
+      expect(mapped(1, { site: { Code: "LYS", Nom: "Lyon" }, programme: { Campus: null } })).toMatchObject({
+        codeSite: "LYS",
+        nomSite: "Lyon"
+      })
+      expect(issues(1, { site: { Code: "LYS" } }).issues.map((i) => i.path)).toEqual(["site.Nom"])
+    })
+
     it("prefers usage names, and the explicit Email over the expanded Mail", () => {
       const contract = mapped(1, {
         apprenant: { NomUsage: "DURAND", PrenomUsage: "", Prenoms: "Léa", Email: "lea.durand@mail.fr" }
@@ -198,7 +207,7 @@ describe("Mapping.toContract", () => {
         "enseignant.Email: \"not-an-email\" is not an e-mail address",
         "entreprise: missing",
         "sequence.LibellePeriode: missing (or give periode)",
-        "programme.Campus: missing (the site: sequence.Campus or programme.Campus)"
+        "programme.Campus: missing (the site: give site, sequence.Campus or programme.Campus)"
       ])
       expect(error.message).toContain("Cannot map convention CS00000001 to a Campus Skills contract (7 problems)")
       expect(error.message).toContain("maitre.Email: missing")

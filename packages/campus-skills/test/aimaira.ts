@@ -17,6 +17,7 @@ export interface Overrides {
   readonly programme?: Record<string, unknown> | null
   readonly periode?: Record<string, unknown> | null
   readonly annee?: Record<string, unknown> | null
+  readonly site?: Record<string, unknown> | null
 }
 
 const merge = (base: Record<string, unknown>, patch: Record<string, unknown> | null | undefined) =>
@@ -122,6 +123,7 @@ export const aggregateWire = (n: number, overrides: Overrides = {}): Record<stri
   if (overrides.referent !== undefined) wire.referent = overrides.referent
   if (overrides.periode !== undefined) wire.periode = overrides.periode
   if (overrides.annee !== undefined) wire.annee = overrides.annee
+  if (overrides.site !== undefined) wire.site = overrides.site
   return wire
 }
 

@@ -243,13 +243,23 @@ export const toContract = (a: ConventionAggregate, prefix: string): Either.Eithe
       if (id !== undefined) codeFormation = `PRG-${id}`
     }
     nomFormation = c.text([["programme.LibelleExterne", programme.LibelleExterne], ["programme.Nom", programme.Nom]])
-    const campus = optional(sequence?.Campus, programme.Campus)
-    if (campus === undefined) c.add("programme.Campus", "missing (the site: sequence.Campus or programme.Campus)")
-    else if (slug(campus) === "") c.add("programme.Campus", `${JSON.stringify(campus)} gives no site code`)
-    else site = { code: slug(campus), nom: campus }
+    if (a.site === undefined || a.site === null) {
+      const campus = optional(sequence?.Campus, programme.Campus)
+      if (campus === undefined) {
+        c.add("programme.Campus", "missing (the site: give site, sequence.Campus or programme.Campus)")
+      } else if (slug(campus) === "") c.add("programme.Campus", `${JSON.stringify(campus)} gives no site code`)
+      else site = { code: slug(campus), nom: campus }
+    }
     const brand = optional(sequence?.Marque, programme.Marque)
     if (brand !== undefined && slug(brand) !== "") marque = { code: slug(brand), nom: brand }
     rncp = optional(programme.CodeRNCP)
+  }
+
+  if (a.site !== undefined && a.site !== null) {
+    const nom = c.text([["site.Nom", a.site.Nom]])
+    const code = optional(a.site.Code) ?? (nom === undefined ? undefined : slug(nom))
+    if (nom !== undefined && (code === undefined || code === "")) c.add("site.Code", "missing (and site.Nom gives no code)")
+    else if (nom !== undefined && code !== undefined) site = { code, nom }
   }
 
   let annee: { code: string; nom: string } | undefined
