@@ -711,10 +711,15 @@ export const resolve = (
       : Option.isSome(fromEnv)
       ? Option.some([fromEnv.value, "RELAIS_PROFILE"] as const)
       : Option.flatMap(config, (c) => c.defaultProfile !== undefined ? Option.some([c.defaultProfile, "defaultProfile"] as const) : Option.none())
-    const warnings = Option.match(config, { onNone: () => [], onSome: (c) => c.warnings })
+    // Warnings about a profile are only worth repeating when that profile is used.
+    const warningsFor = (profile: string | undefined) =>
+      Option.match(config, {
+        onNone: () => [],
+        onSome: (c) => c.warnings.filter((w) => profile === undefined || (w.path ?? "").startsWith(`profiles.${profile}.`))
+      })
     if (Option.isNone(chosen)) {
       return {
-        warnings,
+        warnings: [],
         target: {
           kind: "environment",
           production: false,
@@ -738,7 +743,7 @@ export const resolve = (
       })
     }
     return {
-      warnings,
+      warnings: warningsFor(name),
       target: {
         kind: "profile",
         profile: name,

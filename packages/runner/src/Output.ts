@@ -103,7 +103,7 @@ export const layerNode: Layer.Layer<Output, never, Redactor.Redactor> = Layer.ef
       interactive: process.stderr.isTTY === true && !dumb,
       styleOut: colors && process.stdout.isTTY === true ? Style.ansi : Style.plain,
       styleErr: colors && process.stderr.isTTY === true ? Style.ansi : Style.plain,
-      columns: process.stderr.columns ?? 80
+      columns: process.stderr.columns !== undefined && process.stderr.columns > 0 ? process.stderr.columns : 80
     }
   })
 )

@@ -17,43 +17,8 @@ import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
 import { Redactor, Suggest } from "@relais/core"
 import { Faults } from "@relais/sandbox-kit"
 import { Effect, Either, Layer } from "effect"
-import * as Yaml from "yaml"
 import * as Config from "./Config.js"
 import { ProviderSetupError, UsageError } from "./Errors.js"
-
-/**
- * The providers whose steps a workflow definition uses, from the namespaces of its `uses:`
- * values (`aimaira/create-convention` uses `aimaira`). The definition has been checked by the
- * loader already; a text that does not parse uses nothing.
- *
- * @since 0.1.0
- */
-export const providersUsed = (definitionText: string): ReadonlySet<Config.Provider> => {
-  const used = new Set<Config.Provider>()
-  let doc: unknown
-  try {
-    doc = Yaml.parse(definitionText)
-  } catch {
-    return used
-  }
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      value.forEach(visit)
-      return
-    }
-    if (value === null || typeof value !== "object") return
-    for (const [key, field] of Object.entries(value)) {
-      if (key === "uses" && typeof field === "string") {
-        const namespace = field.split("/")[0]
-        if (namespace === "aimaira" || namespace === "campus-skills") used.add(namespace)
-      } else {
-        visit(field)
-      }
-    }
-  }
-  visit(doc)
-  return used
-}
 
 /**
  * Fault rules for the sandboxes, from `--fault <target>:<rule>` flags.

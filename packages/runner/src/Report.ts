@@ -129,7 +129,7 @@ export const outcomeLines = (record: Run.RunRecord, style: Style, options: Outco
     case "failed":
       lines.push(`${style.red("✗")} ${style.bold("failed")}${took} ${style.dim(`(run ${record.id})`)}`)
       if (record.failure) lines.push(`cause: ${failureText(record.failure)}`)
-      lines.push("nothing was completed before the failure, so nothing had to be undone")
+      lines.push("nothing had to be undone (no completed step has a compensation)")
       break
     case "compensated":
       lines.push(`${style.red("✗")} ${style.bold("failed and compensated")}${took} ${style.dim(`(run ${record.id})`)}`)
@@ -187,14 +187,14 @@ export const eventLine = (event: Run.RunEvent): string | undefined => {
       return event.attempt > 1 ? `step ${event.path} attempt ${event.attempt} started` : undefined
     case "AttemptFailed":
       return `step ${event.path} attempt ${event.attempt} failed after ${formatMillis(event.durationMillis)}: ${errorText(event.error)}${
-        event.retryable ? "" : " (not retryable)"
+        event.retryable ? "" : " (no retry)"
       }`
     case "RetryScheduled":
       return `step ${event.path} retry: attempt ${event.nextAttempt} in ${formatMillis(event.delayMillis)}`
     case "StepReconciled":
       return event.found
         ? `step ${event.path} reconciled: an earlier attempt had succeeded, its result is used`
-        : `step ${event.path} reconciled: nothing found, running it`
+        : `step ${event.path} reconciled: no result of an earlier attempt`
     case "StepSucceeded":
       return `step ${event.path} succeeded (${event.attempts} attempt${event.attempts === 1 ? "" : "s"}, ${formatMillis(event.durationMillis)})`
     case "StepFailed":

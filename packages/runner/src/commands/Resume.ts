@@ -10,11 +10,11 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { Engine, Errors, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Effect, Layer, Option } from "effect"
 import { TargetMismatch, UsageError } from "../Errors.js"
+import * as Definition from "../Definition.js"
 import * as Execute from "../Execute.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
-import * as Providers from "../Providers.js"
 import * as Report from "../Report.js"
 import * as Setup from "../Setup.js"
 import * as Targets from "../Targets.js"
@@ -100,7 +100,8 @@ export const handler = (flags: Flags) =>
     const loaded = yield* Load.resolveRun(record)
     const drift = yield* definitionDrift(definition)
     if (Option.isSome(drift)) yield* Output.warn(drift.value)
-    const needed = Providers.providersUsed(definition.text)
+    const needed = Definition.providersUsed(definition.text)
+    const attempts = Definition.attempts(definition.text)
     const plan = yield* Setup.plan(
       { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config },
       needed
@@ -136,7 +137,11 @@ export const handler = (flags: Flags) =>
         }).pipe(Layer.provide(Layer.succeedContext(providers)))
       )
       return yield* Execute.follow(
-        { mode, live: { maxAttempts: (step) => registry.find(step)?.retry.maxAttempts }, ...hints(plan.flags) },
+        {
+          mode,
+          live: { maxAttempts: (step, path) => Definition.attemptsAt(attempts, path, registry.find(step)?.retry.maxAttempts) },
+          ...hints(plan.flags)
+        },
         (engine) =>
           Effect.sync(() => {
             following = true

@@ -10,6 +10,7 @@ import { Engine, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Clock, Effect, Either, Layer, Option, Random } from "effect"
 import * as Yaml from "yaml"
 import { FileError, TargetMismatch, UsageError } from "../Errors.js"
+import * as Definition from "../Definition.js"
 import * as Execute from "../Execute.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Output from "../Output.js"
@@ -141,7 +142,7 @@ export const handler = (flags: Flags) =>
     const loaded = yield* Load.loadFile(flags.file)
     const fromFile = Option.isSome(flags.inputFile) ? yield* readInputFile(flags.inputFile.value) : undefined
     const inputs = yield* Load.parseInputs(loaded, pairs, fromFile)
-    const needed = Providers.providersUsed(loaded.definition.text)
+    const needed = Definition.providersUsed(loaded.definition.text)
     const plan = yield* Setup.plan(
       { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config },
       needed
@@ -175,6 +176,7 @@ export const runLoaded = (options: {
     const registry = yield* Plugin.PluginRegistry
     const { loaded, plan, store } = options
     const workflow = loaded.workflow as unknown as Workflow.Workflow<any, any, never>
+    const attempts = Definition.attempts(loaded.definition.text)
     yield* Setup.announce(plan.info, `running ${workflow.name}`)
     const providers = yield* Layer.build(plan.layer)
     const engine = yield* Layer.build(
@@ -213,7 +215,9 @@ export const runLoaded = (options: {
       return yield* Execute.follow(
         {
           mode: options.mode,
-          live: { maxAttempts: (step) => registry.find(step)?.retry.maxAttempts },
+          live: {
+            maxAttempts: (step, path) => Definition.attemptsAt(attempts, path, registry.find(step)?.retry.maxAttempts)
+          },
           ...hints
         },
         (engine) =>

@@ -34,7 +34,7 @@ export const command = Command.make("schema", { output: outputFile }, ({ output 
       Effect.mapError((e) => new FileError({ file: output, reason: `cannot write it: ${e.message}` }))
     )
     yield* Output.err(`wrote ${output}; point your editor at it with the first line of a workflow:`)
-    yield* Output.err(`# yaml-language-server: $schema=./${output}`)
+    yield* Output.err(`# yaml-language-server: $schema=${output.startsWith("/") || output.startsWith(".") ? output : `./${output}`}`)
   }).pipe(Common.provideRegistry({ sandbox: false }))).pipe(
     Command.withDescription("Write the JSON Schema of workflow files (with every step's inputs) for editors")
   )
