@@ -335,7 +335,8 @@ describe("campus-skills/wait-integrated", () => {
             "configure one); C9 (not in the transmitted list: never sent, or archived)"
         )
         const polls = ofTag(events, "AttemptFailed")
-        expect(polls.length).toBeGreaterThanOrEqual(3)
+        // Timing on a loaded machine varies: at least one poll before the deadline, then the last.
+        expect(polls.length).toBeGreaterThanOrEqual(2)
         expect(polls.slice(0, -1).every((p) => p.error.message === "2 of 3 contracts not integrated yet: C5, C9")).toBe(true)
       })))
 })

@@ -98,7 +98,7 @@ export const compile = (
   model: Model.WorkflowModel,
   resolved: Resolved,
   file: string
-): Workflow.Workflow<Record<string, unknown>, Record<string, unknown>, any> => {
+): Workflow.Workflow<Record<string, unknown>, Record<string, unknown>, never> => {
   const templates = new WeakMap<Source.Value, Expression.Template>()
   const at = (pos: Source.Pos) => `${file}:${pos.line}:${pos.column}`
 
@@ -273,7 +273,8 @@ export const compile = (
       }
     })
 
-  return Workflow.make({
+  // The steps' services come from the engine's context (see `LoadedWorkflow.workflow`).
+  return Workflow.make<Record<string, unknown>, any, Record<string, unknown>, any, never>({
     name: model.name,
     description: model.description,
     input: inputSchema(model.inputs),
@@ -285,6 +286,6 @@ export const compile = (
         const outputs: Record<string, unknown> = {}
         for (const output of model.outputs) outputs[output.name] = yield* evaluateIn(output.value, scope)
         return outputs
-      })
+      }) as Effect.Effect<Record<string, unknown>, unknown, never>
   })
 }

@@ -89,8 +89,12 @@ export interface LoadedWorkflow {
   readonly inputs: ReadonlyArray<InputSpec>
   /** The text and hash the run stores, so that `resume` uses the same definition. */
   readonly definition: Run.Definition
-  /** The core workflow: its input is the object of workflow inputs (JSON values). */
-  readonly workflow: Workflow.Workflow<Record<string, unknown>, Record<string, unknown>, any>
+  /**
+   * The core workflow: its input is the object of workflow inputs (JSON values). Its steps need
+   * the providers' services, which the engine provides from its own layer: build the engine
+   * with the providers' client layers in context.
+   */
+  readonly workflow: Workflow.Workflow<Record<string, unknown>, Record<string, unknown>, never>
   /** A Mermaid flowchart of the steps. */
   readonly mermaid: string
 }
