@@ -5,7 +5,8 @@
  * the creates when a response is lost after commit.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Workflow } from "@relais/core"
+import { Step, Workflow } from "@relais/core"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import { Temporal } from "temporal-polyfill"
 import { AimairaSandbox } from "../src/sandbox/index.js"
@@ -356,6 +357,35 @@ layer(stepsLayer(), { excludeTestServices: true })("ConventionSteps", (it) => {
           `AIMAIRA has no TypeConvention with Code "APPP" (did you mean "APP"?); known values: STG, PRO, APP, STA`
         )
       }))
+  })
+
+  describe("inputs in their YAML form", () => {
+    const decode = (step: Step.Any, value: unknown) => {
+      const result = Step.decodeInput(step, "step", value).pipe(Effect.either, Effect.runSync)
+      return Either.isLeft(result) ? result.left.message : result.right
+    }
+
+    it("decodes ids, codes, dates and nulls; refuses unknown keys and double choices", () => {
+      expect(decode(ConventionSteps.createConvention, { ApprenantId: 12, SequenceId: 34, TypeConventionCode: "APP" }))
+        .toEqual({ ApprenantId: 12, SequenceId: 34, TypeConventionCode: "APP" })
+      expect(decode(ConventionSteps.createConvention, { ApprenantId: 12, SequenceId: 34, TypeConventionId: 5, TypeConventionCode: "APP" }))
+        .toContain("give only one of TypeConventionId, TypeConventionCode")
+      expect(decode(ConventionSteps.createConvention, { ApprenantId: 0, SequenceId: 34, TypeConventionCode: "APP" }))
+        .toContain("expected an id (a positive integer)")
+      const update = decode(ConventionSteps.updateConvention, {
+        ConventionId: 7,
+        DateDebut: "2025-09-15",
+        DateFin: "2027-08-31T00:00:00+02:00",
+        EntrepriseId: null,
+        Remuneration: 1261.76
+      }) as any
+      expect([update.DateDebut.toString(), update.DateFin.toString(), update.EntrepriseId]).toEqual(["2025-09-15", "2027-08-31", null])
+      expect(decode(ConventionSteps.updateConvention, { ConventionId: 7, DateFin: "2027-08-31T12:00:00+02:00" }))
+        .toContain("DateFin")
+      expect(decode(ConventionSteps.updateConvention, { ConventionId: 7, Entreprise: 3 })).toContain("Entreprise")
+      expect(decode(ConventionSteps.setConventionEtat, { ConventionId: 7, EtatConventionCode: "SAISIE" }))
+        .toEqual({ ConventionId: 7, EtatConventionCode: "SAISIE" })
+    })
   })
 
   describe("lost responses (drop-after-commit)", () => {
