@@ -8,7 +8,6 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    passWithNoTests: true, // TEMPORARY until the package has its first tests
     testTimeout: 30_000,
     hookTimeout: 30_000
   }

@@ -349,7 +349,11 @@ export const parse = (
       )
     }
   }
-  if (problems.length > 0) return Either.left(new ConfigError({ problems }))
+  if (problems.length > 0) {
+    // In file order, like the workflow diagnostics.
+    const ordered = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+    return Either.left(new ConfigError({ problems: ordered }))
+  }
   return Either.right({
     file,
     directory,

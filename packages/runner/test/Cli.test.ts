@@ -1,0 +1,338 @@
+/**
+ * The CLI in-process, end to end with real YAML, a real SQLite engine and the test plugin:
+ * outcomes and exit codes, JSON output, run ids, interruption and resume, the run history, and
+ * secrets kept out of the output and the store.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Cli from "../src/Cli.js"
+import { inProcess, type InProcessOptions, edge, storeBytes, tmpDir, writeFile } from "./harness/Cli.js"
+import { Ledger, makePlugin } from "./harness/Plugin.js"
+
+const flow = (steps: string, extra = "") => `version: 1
+name: demo-flow
+inputs:
+  name: { type: string, default: alpha }
+${extra}steps:
+${steps}`
+
+const createThenFail = flow(`  - id: record
+    uses: demo/create
+    with: { name: "\${{ inputs.name }}" }
+  - id: boom
+    uses: demo/fail
+    with: { message: "the service is down" }
+`)
+
+const setup = (text: string) => {
+  const dir = tmpDir()
+  const file = writeFile(dir, "flow.yaml", text)
+  const db = Path.join(dir, "relais.db")
+  const ledger = new Ledger()
+  const options: InProcessOptions = { plugins: [makePlugin(ledger)] }
+  return { dir, file, db, ledger, options }
+}
+
+describe("relais run (in-process)", () => {
+  it.live("runs a workflow to success: exit 0, the outputs on stdout, plain progress on stderr", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: record
+    uses: demo/create
+    with: { name: "\${{ inputs.name }}" }
+`) + "outputs:\n  recordId: ${{ steps.record.output.Id }}\n")
+      const result = yield* inProcess(["run", t.file, "--input", "name=beta", "--store", t.db], t.options)
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/✓ succeeded in .* \(run run_/)
+      expect(result.stdout).toMatch(/recordId\s+1/)
+      expect(result.stderr).toContain("step record started (demo/create)")
+      expect(result.stderr).toContain("step record succeeded (1 attempt")
+      expect(result.stderr).toMatch(/run run_\w+ finished: succeeded/)
+      expect(t.ledger.log).toEqual(["create 1 beta"])
+    }))
+
+  it.live("a failure after a completed step is compensated: exit 1, what was undone", () =>
+    Effect.gen(function*() {
+      const t = setup(createThenFail)
+      const result = yield* inProcess(["run", t.file, "--store", t.db], t.options)
+      expect(result.code).toBe(1)
+      expect(result.stdout).toContain("failed and compensated")
+      expect(result.stdout).toContain("cause: step boom (demo/fail) gave up after its retries: HTTP 503: the service is down")
+      expect(result.stdout).toMatch(/↺ record \(demo\/create\): delete the record/)
+      expect(result.stderr).toContain("step boom attempt 1 failed")
+      expect(result.stderr).toContain("step boom retry: attempt 2 in")
+      expect(result.stderr).toContain("undo record succeeded")
+      expect(t.ledger.log).toEqual(["create 1 alpha", "delete 1"])
+    }))
+
+  it.live("a compensation that fails leaves work to undo by hand: exit 3 with the ids", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: sticky
+    uses: demo/create-sticky
+    with: { name: keep-me }
+  - id: boom
+    uses: demo/fail
+    with: { message: down }
+`))
+      const result = yield* inProcess(["run", t.file, "--store", t.db], t.options)
+      expect(result.code).toBe(3)
+      expect(result.stdout).toContain("COMPENSATION INCOMPLETE")
+      expect(result.stdout).toContain("left to undo by hand (1):")
+      expect(result.stdout).toContain("to undo:   delete the sticky record")
+      expect(result.stdout).toContain(`result:    {"Id":1,"name":"keep-me"}`)
+      expect(result.stdout).toContain("undo error: HTTP 500: the record is locked")
+      expect(result.stdout).toMatch(/details: relais runs show run_\w+ --store /)
+    }))
+
+  it.live("an invalid workflow: exit 2, every problem as file:line:col, nothing run", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: record
+    uses: demo/creat
+    with: { name: x }
+  - id: echo
+    uses: demo/echo
+    with: { mesage: hi }
+`))
+      const result = yield* inProcess(["run", t.file, "--store", t.db], t.options)
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(new RegExp(`${t.file.replace(/[.]/g, "\\.")}:7:\\d+: .*demo/create`))
+      expect(result.stderr).toMatch(/:\d+:\d+: .*mesage/)
+      expect(result.stderr).toMatch(/✗ \d+ problems in /)
+      expect(result.stdout).toBe("")
+      expect(t.ledger.log).toEqual([])
+    }))
+
+  it.live("bad inputs are usage errors: exit 2 naming the input", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: echo
+    uses: demo/echo
+    with: { message: "\${{ inputs.name }}" }
+`))
+      const unknown = yield* inProcess(["run", t.file, "--input", "nme=x", "--store", t.db], t.options)
+      expect(unknown.code).toBe(2)
+      expect(unknown.stderr).toContain(`did you mean "name"`)
+      const malformed = yield* inProcess(["run", t.file, "--input", "oops", "--store", t.db], t.options)
+      expect(malformed.code).toBe(2)
+      expect(malformed.stderr).toContain(`--input "oops": expected name=value`)
+      const inputFile = writeFile(t.dir, "inputs.json", "[1, 2]")
+      const notObject = yield* inProcess(["run", t.file, "--input-file", inputFile, "--store", t.db], t.options)
+      expect(notObject.code).toBe(2)
+      expect(notObject.stderr).toContain("expected an object of input names and values")
+    }))
+
+  it.live("--input-file (YAML) gives inputs; --input wins over it", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: echo
+    uses: demo/echo
+    with: { message: "\${{ inputs.name }}" }
+`) + "outputs:\n  said: ${{ steps.echo.output.message }}\n")
+      const inputFile = writeFile(t.dir, "inputs.yaml", "name: from-file\n")
+      const fromFile = yield* inProcess(["run", t.file, "--input-file", inputFile, "--store", t.db], t.options)
+      expect(fromFile.code).toBe(0)
+      expect(fromFile.stdout).toMatch(/said\s+"from-file"/)
+      const both = yield* inProcess(["run", t.file, "--input-file", inputFile, "--input", "name=flag", "--store", t.db], t.options)
+      expect(both.stdout).toMatch(/said\s+"flag"/)
+    }))
+
+  it.live("--json: stdout is only JSON lines, events then the result", () =>
+    Effect.gen(function*() {
+      const t = setup(createThenFail)
+      const result = yield* inProcess(["run", t.file, "--store", t.db, "--json"], t.options)
+      expect(result.code).toBe(1)
+      const lines = result.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+      expect(lines.slice(0, -1).every((l) => l.type === "event")).toBe(true)
+      expect(lines[0]).toMatchObject({ type: "event", _tag: "RunStarted", workflow: "demo-flow" })
+      expect(lines.map((l) => l._tag)).toContain("CompensationSucceeded")
+      const last = lines[lines.length - 1]!
+      expect(last).toMatchObject({ type: "result", status: "compensated", exitCode: 1, workflow: "demo-flow" })
+      expect(last.compensated).toEqual([{ path: "record", step: "demo/create", description: "delete the record" }])
+    }))
+
+  it.live("--json on an invalid workflow ends with an error object on stdout", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: record
+    uses: demo/nope
+    with: {}
+`))
+      const result = yield* inProcess(["run", t.file, "--store", t.db, "--json"], t.options)
+      expect(result.code).toBe(2)
+      const last = JSON.parse(result.stdout.trim()) as { type: string; exitCode: number; error: { diagnostics: Array<{ line: number }> } }
+      expect(last.type).toBe("error")
+      expect(last.exitCode).toBe(2)
+      expect(last.error.diagnostics[0]!.line).toBe(7)
+    }))
+
+  it.live("--run-id: a finished run is shown again, not run twice; another workflow cannot reuse the id", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: record
+    uses: demo/create
+    with: { name: once }
+`))
+      const first = yield* inProcess(["run", t.file, "--store", t.db, "--run-id", "nightly-1"], t.options)
+      expect(first.code).toBe(0)
+      const again = yield* inProcess(["run", t.file, "--store", t.db, "--run-id", "nightly-1"], t.options)
+      expect(again.code).toBe(0)
+      expect(again.stderr).toContain("run nightly-1 already exists and has finished")
+      expect(t.ledger.log).toEqual(["create 1 once"])
+      const other = writeFile(t.dir, "other.yaml", flow(`  - id: echo
+    uses: demo/echo
+    with: { message: hi }
+`).replace("demo-flow", "other-flow"))
+      const clash = yield* inProcess(["run", other, "--store", t.db, "--run-id", "nightly-1"], t.options)
+      expect(clash.code).toBe(2)
+      expect(clash.stderr).toContain("run id nightly-1 is already used by a run of demo-flow")
+    }))
+
+  it.live("Ctrl-C leaves the run interrupted and says how to resume; resume finishes it", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: record
+    uses: demo/create
+    with: { name: before }
+  - id: wait
+    uses: demo/wait
+    with: {}
+`) + "outputs:\n  recordId: ${{ steps.record.output.Id }}\n")
+      t.ledger.gate = yield* Deferred.make<void>()
+      t.ledger.entered = yield* Deferred.make<void>()
+      const { capture, layer } = edge(t.options)
+      const fiber = yield* Cli.main(["node", "relais", "run", t.file, "--store", t.db]).pipe(
+        Effect.provide(layer),
+        Effect.fork
+      )
+      yield* Deferred.await(t.ledger.entered)
+      yield* Fiber.interrupt(fiber)
+      expect(capture.stderr()).toMatch(/■ interrupted: run (run_\w+) stops here/)
+      const runId = /■ interrupted: run (run_\w+)/.exec(capture.stderr())![1]!
+      expect(capture.stderr()).toContain(`resume it with: relais resume ${runId} --store ${t.db}`)
+
+      const listed = yield* inProcess(["runs", "list", "--store", t.db, "--status", "interrupted", "--json"], t.options)
+      expect((JSON.parse(listed.stdout) as Array<{ id: string }>).map((r) => r.id)).toEqual([runId])
+
+      yield* Deferred.succeed(t.ledger.gate, undefined)
+      const resumed = yield* inProcess(["resume", runId, "--store", t.db], t.options)
+      expect(resumed.code).toBe(0)
+      expect(resumed.stderr).toContain("step record replayed from the journal")
+      expect(resumed.stdout).toMatch(/recordId\s+1/)
+      expect(t.ledger.log).toEqual(["create 1 before"])
+
+      const again = yield* inProcess(["resume", runId, "--store", t.db], t.options)
+      expect(again.code).toBe(0)
+      expect(again.stderr).toContain("has already finished (succeeded); nothing to resume")
+    }))
+
+  it.live("resume warns when the workflow file changed, and uses the stored definition", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: wait
+    uses: demo/wait
+    with: {}
+`))
+      t.ledger.gate = yield* Deferred.make<void>()
+      t.ledger.entered = yield* Deferred.make<void>()
+      const { capture, layer } = edge(t.options)
+      const fiber = yield* Cli.main(["node", "relais", "run", t.file, "--store", t.db]).pipe(Effect.provide(layer), Effect.fork)
+      yield* Deferred.await(t.ledger.entered)
+      yield* Fiber.interrupt(fiber)
+      const runId = /■ interrupted: run (run_\w+)/.exec(capture.stderr())![1]!
+      writeFile(t.dir, "flow.yaml", flow(`  - id: echo
+    uses: demo/echo
+    with: { message: changed }
+`))
+      yield* Deferred.succeed(t.ledger.gate, undefined)
+      const resumed = yield* inProcess(["resume", runId, "--store", t.db], t.options)
+      expect(resumed.code).toBe(0)
+      expect(resumed.stderr).toMatch(/has changed since the run started: resuming with the definition stored with the run/)
+      expect(resumed.stderr).toContain("step wait")
+      expect(resumed.stderr).not.toContain("step echo")
+    }))
+})
+
+describe("relais runs (in-process)", () => {
+  it.live("list and show read the history: records, a timeline with attempts and compensations", () =>
+    Effect.gen(function*() {
+      const t = setup(createThenFail)
+      const run = yield* inProcess(["run", t.file, "--store", t.db, "--run-id", "r-1"], t.options)
+      expect(run.code).toBe(1)
+      const list = yield* inProcess(["runs", "list", "--store", t.db], t.options)
+      expect(list.code).toBe(0)
+      expect(list.stdout).toMatch(/^RUN\s+WORKFLOW\s+STATUS\s+STARTED\s+DURATION/)
+      expect(list.stdout).toMatch(/r-1\s+demo-flow\s+compensated/)
+      const filtered = yield* inProcess(["runs", "list", "--store", t.db, "--status", "succeeded"], t.options)
+      expect(filtered.stdout).toBe("no runs\n")
+
+      const show = yield* inProcess(["runs", "show", "r-1", "--store", t.db], t.options)
+      expect(show.code).toBe(0)
+      expect(show.stdout).toMatch(/run r-1\s+demo-flow\s+compensated/)
+      expect(show.stdout).toMatch(/target\s+environment variables/)
+      expect(show.stdout).toMatch(/definition\s+.*flow\.yaml \(sha256 [0-9a-f]{12}\)/)
+      expect(show.stdout).toMatch(/\+\d+\.\d{3}s\s+step boom attempt 1 failed after \d+ ms: HTTP 503: the service is down/)
+      expect(show.stdout).toMatch(/step boom retry: attempt 2 in \d+ ms/)
+      expect(show.stdout).toMatch(/undo record started: delete the record/)
+      expect(show.stdout).toMatch(/undo record succeeded/)
+      expect(show.stdout).toContain("failed and compensated")
+
+      const json = yield* inProcess(["runs", "show", "r-1", "--store", t.db, "--json"], t.options)
+      const parsed = JSON.parse(json.stdout) as { run: { status: string }; events: Array<{ _tag: string; seq: number }> }
+      expect(parsed.run.status).toBe("compensated")
+      expect(parsed.events.map((e) => e._tag)).toContain("RetryScheduled")
+
+      const missing = yield* inProcess(["runs", "show", "r-404", "--store", t.db], t.options)
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain(`no run with id "r-404"`)
+    }))
+
+  it.live("list on a store that does not exist creates nothing", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const db = Path.join(dir, "none", "relais.db")
+      const result = yield* inProcess(["runs", "list", "--store", db])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("no runs (there is no run store at")
+      expect(Fs.existsSync(Path.dirname(db))).toBe(false)
+    }))
+
+  it.live("RELAIS_STORE chooses the store when --store is absent", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: echo
+    uses: demo/echo
+    with: { message: hi }
+`))
+      const run = yield* inProcess(["run", t.file, "--run-id", "env-store"], { ...t.options, env: { RELAIS_STORE: t.db } })
+      expect(run.code).toBe(0)
+      const list = yield* inProcess(["runs", "list", "--json"], { ...t.options, env: { RELAIS_STORE: t.db } })
+      expect((JSON.parse(list.stdout) as Array<{ id: string }>).map((r) => r.id)).toEqual(["env-store"])
+    }))
+})
+
+describe("secrets", () => {
+  it.live("a secret from the configuration never reaches the output or the SQLite files", () =>
+    Effect.gen(function*() {
+      const canary = "canary-Zx81-never-print-me"
+      const t = setup(flow(`  - id: echo
+    uses: demo/echo
+    with: { message: "token is \${{ inputs.name }}" }
+  - id: boom
+    uses: demo/fail
+    with: { message: "rejected \${{ inputs.name }}" }
+`))
+      const config = writeFile(t.dir, "relais.config.yaml", `profiles:
+  preprod:
+    aimaira: { url: https://x-preprod.aimaira.net, username: api, password: { env: AIMAIRA_PASSWORD } }
+`)
+      const result = yield* inProcess(
+        ["run", t.file, "--store", t.db, "--config", config, "--profile", "preprod", "--input", `name=${canary}`, "--json"],
+        { ...t.options, env: { AIMAIRA_PASSWORD: canary } }
+      )
+      expect(result.code).toBe(1)
+      // The run happened and recorded the (masked) values.
+      expect(result.stdout).toContain("rejected [redacted]")
+      expect(result.stdout).not.toContain(canary)
+      expect(result.stderr).not.toContain(canary)
+      const show = yield* inProcess(["runs", "show", "--store", t.db, JSON.parse(result.stdout.trim().split("\n").pop()!).id as string])
+      expect(show.stdout).not.toContain(canary)
+      const bytes = storeBytes(t.db)
+      expect(bytes).toContain("rejected [redacted]")
+      expect(bytes).not.toContain(canary)
+      expect(bytes).not.toContain(Buffer.from(canary).toString("base64").replace(/=+$/, ""))
+    }))
+})
