@@ -247,6 +247,83 @@ describe("relais run (in-process)", () => {
     }))
 })
 
+describe("resume against another target (in-process)", () => {
+  it.live("a run started on a profile is not resumed on the sandboxes or another profile: exit 4 with the way to resume", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: wait
+    uses: demo/wait
+    with: {}
+`))
+      const config = writeFile(t.dir, "relais.config.yaml", `profiles:
+  preprod: {}
+  other: {}
+`)
+      t.ledger.gate = yield* Deferred.make<void>()
+      t.ledger.entered = yield* Deferred.make<void>()
+      const { capture, layer } = edge(t.options)
+      const fiber = yield* Cli.main(["node", "relais", "run", t.file, "--store", t.db, "--config", config, "--profile", "preprod"]).pipe(
+        Effect.provide(layer),
+        Effect.fork
+      )
+      yield* Deferred.await(t.ledger.entered)
+      yield* Fiber.interrupt(fiber)
+      const runId = /■ interrupted: run (run_\w+)/.exec(capture.stderr())![1]!
+      expect(capture.stderr()).toContain(`resume it with: relais resume ${runId} --store ${t.db} --profile preprod`)
+      yield* Deferred.succeed(t.ledger.gate, undefined)
+      const onSandbox = yield* inProcess(["resume", runId, "--store", t.db, "--sandbox"], t.options)
+      expect(onSandbox.code).toBe(4)
+      expect(onSandbox.stderr).toContain(`run ${runId} was started against profile preprod, not the in-process sandboxes: resume it with --profile preprod`)
+      const onOther = yield* inProcess(["resume", runId, "--store", t.db, "--config", config, "--profile", "other"], t.options)
+      expect(onOther.code).toBe(4)
+      const same = yield* inProcess(["resume", runId, "--store", t.db, "--config", config, "--profile", "preprod"], t.options)
+      expect(same.code).toBe(0)
+    }))
+})
+
+describe("graph, schema, steps, validate (in-process)", () => {
+  it.live("graph prints the Mermaid flowchart; schema writes the JSON Schema with the steps' inputs", () =>
+    Effect.gen(function*() {
+      const t = setup(createThenFail)
+      const graph = yield* inProcess(["graph", t.file], t.options)
+      expect(graph.code).toBe(0)
+      expect(graph.stdout).toMatch(/^flowchart TD\n/)
+      expect(graph.stdout).toContain("demo/create")
+      const out = Path.join(t.dir, "relais.schema.json")
+      const schema = yield* inProcess(["schema", "--output", out], t.options)
+      expect(schema.code).toBe(0)
+      expect(schema.stderr).toContain(`# yaml-language-server: $schema=${out}`)
+      expect(Fs.readFileSync(out, "utf8")).toContain("demo/create")
+      const stdout = yield* inProcess(["schema", "-o", "-"], t.options)
+      expect(JSON.parse(stdout.stdout)).toHaveProperty("$schema")
+    }))
+
+  it.live("steps lists the catalogue and shows one step's fields; --json for machines", () =>
+    Effect.gen(function*() {
+      const t = setup(createThenFail)
+      const list = yield* inProcess(["steps"], t.options)
+      expect(list.stdout).toMatch(/^demo\/create  create a record\n    retry: up to 2 attempts, every 5 ms/)
+      expect(list.stdout).toContain("undo: delete the record")
+      const one = yield* inProcess(["steps", "demo/create"], t.options)
+      expect(one.stdout).toContain("compensation  delete the record")
+      expect(one.stdout).toMatch(/input \(with:\)\n  name  string  required/)
+      expect(one.stdout).toMatch(/output \(steps.<id>.output\)\n  Id\s+number\s+required\n  name\s+string\s+required/)
+      const json = yield* inProcess(["steps", "--json"], t.options)
+      const steps = JSON.parse(json.stdout) as Array<{ name: string; compensation: string | null; retry: { maxAttempts: number } }>
+      expect(steps.find((s) => s.name === "demo/create")).toMatchObject({ compensation: "delete the record", retry: { maxAttempts: 2 } })
+    }))
+
+  it.live("validate --json: one line per file", () =>
+    Effect.gen(function*() {
+      const t = setup(createThenFail)
+      const bad = writeFile(t.dir, "bad.yaml", "version: 2\n")
+      const result = yield* inProcess(["validate", t.file, bad, "--json"], t.options)
+      expect(result.code).toBe(2)
+      const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l) as { file: string; ok: boolean; diagnostics?: Array<unknown> })
+      expect(lines.map((l) => [l.file, l.ok])).toEqual([[t.file, true], [bad, false]])
+      expect(lines[1]!.diagnostics!.length).toBeGreaterThan(0)
+    }))
+})
+
 describe("relais runs (in-process)", () => {
   it.live("list and show read the history: records, a timeline with attempts and compensations", () =>
     Effect.gen(function*() {
