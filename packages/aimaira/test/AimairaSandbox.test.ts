@@ -433,7 +433,7 @@ describe("AimairaSandbox", () => {
           const sandbox = yield* AimairaSandbox.AimairaSandbox
           const before = yield* call("GET", `${sandbox.url}/__sandbox/state`, { auth: "none" })
           expect(before.status).toBe(200)
-          expect(before.json.collections.Convention.length).toBeGreaterThan(3)
+          expect(before.json.collections.Convention.length).toBeGreaterThan(5)
           const doc = yield* call("POST", `${sandbox.url}/__sandbox/documents`, {
             auth: "none",
             body: { ConventionId: before.json.collections.Convention[0].Id, Nom: "a.pdf" }
@@ -442,8 +442,8 @@ describe("AimairaSandbox", () => {
           const reset = yield* call("POST", `${sandbox.url}/__sandbox/reset`, { auth: "none" })
           expect(reset.status).toBe(200)
           const after = (yield* call("GET", `${sandbox.url}/__sandbox/state`, { auth: "none" })).json
-          expect(after.collections.Convention).toHaveLength(3)
-          expect(after.documents).toHaveLength(4)
+          expect(after.collections.Convention).toHaveLength(5)
+          expect(after.documents).toHaveLength(8)
         }))
     })
   })

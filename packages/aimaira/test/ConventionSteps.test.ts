@@ -432,7 +432,7 @@ layer(stepsLayer(), { excludeTestServices: true })("ConventionSteps", (it) => {
         expect([added("Entreprise"), added("Professionnel")]).toEqual([1, 1])
         const out = output as any
         expect(after.collections.Entreprise!.filter((e) => e.Nom === "Menuiserie Dubois").map((e) => e.Id)).toEqual([out.entreprise.Id])
-        expect(after.collections.Professionnel!.filter((p) => p.Nom === "DUBOIS").map((p) => p.Id)).toEqual([out.maitre.Id])
+        expect(after.collections.Professionnel!.filter((p) => p.Nom === "DUBOIS" && p.Prenoms === "Claire").map((p) => p.Id)).toEqual([out.maitre.Id])
       }))
   })
 })

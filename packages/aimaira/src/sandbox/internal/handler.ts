@@ -165,6 +165,18 @@ const attempt = <A>(f: () => A): { readonly ok: true; readonly value: A } | { re
 
 const SINGLE_ENTITY_OPTIONS = ["filter", "orderby", "top", "skip", "count"] as const
 
+/** The rows of a set the API shows (a voie d'entrée needs a référence externe). */
+const visibleRows = (store: Store, entity: EntityDef): ReadonlyArray<Row> => {
+  const rows = store.rows(entity.collection)
+  return entity.visible === undefined ? rows : rows.filter(entity.visible)
+}
+
+/** One row, when it exists and the API shows it. */
+const visibleRow = (store: Store, entity: EntityDef, id: number): Row | undefined => {
+  const row = store.get(entity.collection, id)
+  return row === undefined || (entity.visible !== undefined && !entity.visible(row)) ? undefined : row
+}
+
 const entityResponse = (
   store: Store,
   entity: EntityDef,
@@ -233,7 +245,7 @@ const handleGraph = (config: HandlerConfig, incoming: Incoming, segments: Readon
       if (method !== "GET") return errorResponse(methodNotAllowed(method, `${path.setName}/$count`))
       const counted = attempt(() => {
         Engine.check(entity, options)
-        return Engine.filterRows(store, entity, store.rows(path.collection), options.filter).length
+        return Engine.filterRows(store, entity, visibleRows(store, entity), options.filter).length
       })
       if (!counted.ok) return errorResponse(counted.error)
       return HttpServerResponse.text(String(counted.value), { headers: { "OData-Version": "4.0" } })
@@ -241,7 +253,7 @@ const handleGraph = (config: HandlerConfig, incoming: Incoming, segments: Readon
     if (segment !== undefined) return errorResponse(notFoundSegment(segment))
     switch (method) {
       case "GET": {
-        let candidates = store.rows(path.collection)
+        let candidates = visibleRows(store, entity)
         let extraFilter: string | undefined
         // The documented InscriptionSequence query sends `{"Id": <inscription>}` as the body of a GET.
         if (path.collection === "InscriptionSequence") {
@@ -295,7 +307,7 @@ const handleGraph = (config: HandlerConfig, incoming: Incoming, segments: Readon
         }
         const checked = attempt(() => Engine.check(entity, options))
         if (!checked.ok) return errorResponse(checked.error)
-        const row = store.get(path.collection, id)
+        const row = visibleRow(store, entity, id)
         if (row === undefined) return errorResponse(Ops.notFound(entity, id))
         return entityResponse(store, entity, row, options, `${base}/$metadata#${path.setName}${Engine.contextProjection(options)}/$entity`)
       }
@@ -335,7 +347,7 @@ const handleGraph = (config: HandlerConfig, incoming: Incoming, segments: Readon
   }
 
   // Navigation properties and single properties.
-  const row = store.get(path.collection, id)
+  const row = visibleRow(store, entity, id)
   const navigation = entity.navigation[segment]
   const field = entity.fields[segment]
   if (navigation === undefined && (field === undefined || field.hidden === true) && segment !== "Id") {

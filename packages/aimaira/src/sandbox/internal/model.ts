@@ -38,6 +38,8 @@ export interface EntityDef {
   readonly readOnly: boolean
   /** Navigation properties expanded in collection responses without `$expand`. */
   readonly defaultCollectionExpand?: ReadonlyArray<string>
+  /** Rows the API shows; the others exist (other rows may point at them) but answer 404. */
+  readonly visible?: (row: Readonly<Record<string, unknown>>) => boolean
 }
 
 export type CollectionName =
@@ -61,6 +63,12 @@ export type CollectionName =
   | "NatureClient"
   | "Enseignant"
   | "ProgrammeParametre"
+  | "Periode"
+  | "Parcours"
+  | "ParcoursPeriode"
+  | "ParcoursPeriodeSequence"
+  | "Recrutement"
+  | "InscriptionPeriode"
 
 const str = (d: string | null = ""): FieldSpec => ({ kind: "string", default: d })
 const int = (d: number | null = 0): FieldSpec => ({ kind: "int", default: d })
@@ -167,7 +175,8 @@ export const entities: Readonly<Record<CollectionName, EntityDef>> = {
     navigation: {
       Apprenant: { kind: "one", target: "Apprenant", fk: "ApprenantId" },
       Programme: { kind: "one", target: "Programme", fk: "ProgrammeId" },
-      InscriptionSequences: { kind: "many", target: "InscriptionSequence", fk: "InscriptionId" }
+      InscriptionSequences: { kind: "many", target: "InscriptionSequence", fk: "InscriptionId" },
+      InscriptionPeriodes: { kind: "many", target: "InscriptionPeriode", fk: "InscriptionId" }
     }
   }),
   TypeSequence: def({
@@ -278,7 +287,7 @@ export const entities: Readonly<Record<CollectionName, EntityDef>> = {
       ApprenantId: "Apprenant", TypeConventionId: "TypeConvention", SequenceId: "Sequence",
       EtatConventionId: "EtatConvention", EntrepriseId: "Entreprise", EnseignantId: "Enseignant",
       SignataireId: "Professionnel", MaitreId: "Professionnel", MaitreBisId: "Professionnel",
-      ReferentId: "Professionnel"
+      ReferentId: "Professionnel", ReferentEcoleId: "Enseignant"
     },
     navigation: {
       Apprenant: { kind: "one", target: "Apprenant", fk: "ApprenantId" },
@@ -291,6 +300,8 @@ export const entities: Readonly<Record<CollectionName, EntityDef>> = {
       Maitre: { kind: "one", target: "Professionnel", fk: "MaitreId" },
       MaitreBis: { kind: "one", target: "Professionnel", fk: "MaitreBisId" },
       Referent: { kind: "one", target: "Professionnel", fk: "ReferentId" },
+      // Assumed: the référent école is a member of the school's staff, an Enseignant.
+      ReferentEcole: { kind: "one", target: "Enseignant", fk: "ReferentEcoleId" },
       ConventionOrganismeFinanceurs: { kind: "many", target: "ConventionOrganismeFinanceur", fk: "ConventionId" },
       Remunerations: { kind: "many", target: "Remuneration", fk: "ConventionId" }
     }
@@ -392,13 +403,95 @@ export const entities: Readonly<Record<CollectionName, EntityDef>> = {
     },
     readOnly: true,
     navigation: { Mail: { kind: "one", target: "Mail", fk: "MailId" } }
+  }),
+  Periode: def({
+    name: "Periode",
+    collection: "Periode",
+    fields: { Nom: str(), Code: str(), Debut: date(), Fin: date(), LibelleExterne: str(), EnCours: bool() },
+    readOnly: true
+  }),
+  Parcours: def({
+    name: "Parcours",
+    collection: "Parcours",
+    fields: { Nom: str(), Code: str(), ProgrammeId: int() },
+    readOnly: true,
+    navigation: {
+      ParcoursPeriodes: { kind: "many", target: "ParcoursPeriode", fk: "ParcoursId" },
+      Programme: { kind: "one", target: "Programme", fk: "ProgrammeId" }
+    }
+  }),
+  /** Only reachable through `Parcours`' `ParcoursPeriodes` (the documented `$expand`). */
+  ParcoursPeriode: def({
+    name: "ParcoursPeriode",
+    collection: "ParcoursPeriode",
+    fields: {
+      Nom: str(), Code: str(), ParcoursId: int(), PeriodeId: int(), AnneeScolaire: int(), LibellePeriode: str(),
+      Debut: date(), Fin: date(), LibellePeriodeSpecifique: str(), SpecialiteId: int()
+    },
+    readOnly: true,
+    navigation: {
+      Parcours: { kind: "one", target: "Parcours", fk: "ParcoursId" },
+      Periode: { kind: "one", target: "Periode", fk: "PeriodeId" }
+    }
+  }),
+  /**
+   * Which sequences a period of a parcours holds. The API does not expose it (not an entity set,
+   * no navigation property): it is what linking an inscription to a period enrols the learner in.
+   */
+  ParcoursPeriodeSequence: def({
+    name: "ParcoursPeriodeSequence",
+    collection: "ParcoursPeriodeSequence",
+    fields: { ParcoursPeriodeId: int(), SequenceId: int() },
+    readOnly: true
+  }),
+  /** A voie d'entrée; the documented entity set is `Recrutement`. */
+  Recrutement: def({
+    name: "Recrutement",
+    collection: "Recrutement",
+    fields: {
+      Nom: str(), Code: str(), ProgrammeId: int(), ParcoursId: int(), TypeRecrutementId: int(), EtablissementId: int(),
+      TemplateIsic: int(), Racine: str(), LibelleExterne: str(), PayePar: str(), CodesPieces: str(),
+      CodesPiecesOptionnelles: str(), Debut: date(), Fin: date(), Rentree: date(), Accompte: dec(), Payant: bool(),
+      Reinscription: bool(), Passage: bool(), Diplomant: bool(), EntiteJuridiqueId: int(null), DebutFormation: date(),
+      FinFormation: date(), EnqueteSISE: bool(), EnqueteCTI: bool(), EnqueteSISEDiplom: str(), EnqueteSISECompos: str(),
+      ReferenceExterneId: int(), Parametres: list()
+    },
+    readOnly: true,
+    // "Pour s'afficher dans l'API, une voie d'entrée doit disposer d'une référence externe."
+    visible: (row) => typeof row.ReferenceExterneId === "number" && row.ReferenceExterneId !== 0,
+    navigation: {
+      Programme: { kind: "one", target: "Programme", fk: "ProgrammeId" },
+      Parcours: { kind: "one", target: "Parcours", fk: "ParcoursId" }
+    }
+  }),
+  InscriptionPeriode: def({
+    name: "InscriptionPeriode",
+    collection: "InscriptionPeriode",
+    fields: {
+      Nom: str(), Code: str(), InscriptionId: int(), DecisionJuryId: int(), PeriodeId: int(), RegimeInscriptionId: int(),
+      DateInscriptionMutuelle: date(), EchelonBourseId: int(), MutuelleId: int(), Issue: str(),
+      MotifExonerationMutuelle: str(), Boursier: bool(), AttestationBourse: bool(), AttestationExonerationSS: bool(),
+      Cesure: bool(), Redoublant: bool(), AnneeScolaire: int(), DateEnvoiCertificat: date(), DateEnvoiBulletin: date(),
+      DateFinResponsabiliteCivile: date(), EtatInscriptionId: int(), RecrutementId: int(), SpecialiteId: int(),
+      DateReinscription: date(), LibellePeriode: str(), Debut: date(), Fin: date(), DisplayLibellePeriode: str(),
+      LibellePeriodeSpecifique: str(), CVEC: str(), CVECnomrenseigne: str(), CVECNumeroINE: str(null),
+      ModalitePaiementId: int(), TypePaiementAcompteId: int(), TypePaiementId: int(), AlternanceSouhaitee: bool(),
+      FraisValider: bool(), Acompte: dec(null), DatePremiereConnexionReinscriptionIntranet: date()
+    },
+    required: ["InscriptionId", "PeriodeId"],
+    references: { InscriptionId: "Inscription", PeriodeId: "Periode" },
+    navigation: {
+      Inscription: { kind: "one", target: "Inscription", fk: "InscriptionId" },
+      Periode: { kind: "one", target: "Periode", fk: "PeriodeId" }
+    }
   })
 }
 
 /**
  * Entity sets as they appear in URLs. `OPCA` is the name the documentation uses to list
  * organismes financeurs (`GET /GraphV1/OPCA`); both names reach the same rows.
- * `ProgrammeParametre` is only reachable through `Programme`'s `Parametres`.
+ * `ProgrammeParametre` is only reachable through `Programme`'s `Parametres`, `ParcoursPeriode`
+ * through `Parcours`' `ParcoursPeriodes`; `ParcoursPeriodeSequence` is not reachable at all.
  */
 export const entitySets: Readonly<Record<string, CollectionName>> = {
   Mail: "Mail",
@@ -420,7 +513,11 @@ export const entitySets: Readonly<Record<string, CollectionName>> = {
   Remuneration: "Remuneration",
   Client: "Client",
   NatureClient: "NatureClient",
-  Enseignant: "Enseignant"
+  Enseignant: "Enseignant",
+  Periode: "Periode",
+  Parcours: "Parcours",
+  Recrutement: "Recrutement",
+  InscriptionPeriode: "InscriptionPeriode"
 }
 
 export const collectionNames = Object.keys(entities) as ReadonlyArray<CollectionName>

@@ -8,7 +8,10 @@
  *   contract gets the first mode contractuel;
  * - two conventions cannot share an `EntrepriseId`;
  * - moving a convention into the `SAISIE` état from another état deletes its documents;
- * - `SynchronisationAffaire` creates the billing clients (company and funding bodies).
+ * - `SynchronisationAffaire` creates the billing clients (company and funding bodies);
+ * - linking an inscription to a period (`InscriptionPeriode`) enrols the learner in the sequences
+ *   that period of the inscription's parcours holds (`InscriptionSequence`), and deleting the
+ *   link takes them back.
  */
 import * as Dates from "./dates.js"
 import { defaults, entities, type EntityDef } from "./model.js"
@@ -239,7 +242,9 @@ export const create = (store: Store, entity: EntityDef, body: unknown): Result<R
       break
   }
   const id = store.nextId()
-  return ok(store.put(entity.collection, ordered(entity, row, id)))
+  const stored = store.put(entity.collection, ordered(entity, row, id))
+  if (entity.collection === "InscriptionPeriode") enrol(store, stored)
+  return ok(stored)
 }
 
 const readOnly = (entity: EntityDef): ApiError => ({
@@ -287,7 +292,9 @@ export const update = (store: Store, entity: EntityDef, id: number, body: unknow
 /** Deletes a row; a convention takes its documents, funding bodies and remunerations with it. */
 export const remove = (store: Store, entity: EntityDef, id: number): Result<void> => {
   if (entity.readOnly) return fail(readOnly(entity))
-  if (!store.delete(entity.collection, id)) return fail(notFound(entity, id))
+  const previous = store.get(entity.collection, id)
+  if (previous === undefined || !store.delete(entity.collection, id)) return fail(notFound(entity, id))
+  if (entity.collection === "InscriptionPeriode") unenrol(store, previous)
   if (entity.collection === "Convention") {
     deleteDocuments(store, id)
     for (const owned of ["ConventionOrganismeFinanceur", "Remuneration"] as const) {
@@ -295,6 +302,70 @@ export const remove = (store: Store, entity: EntityDef, id: number): Result<void
     }
   }
   return ok(undefined)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enrolment on the periods of a parcours
+
+/**
+ * The period of a parcours a link of `inscription` to the period `periodeId` stands for: the
+ * one of the parcours of the inscription's voie d'entrée, else one of a parcours of the
+ * inscription's programme (lowest id), else none (the link then enrols in nothing).
+ */
+export const parcoursPeriodeOf = (store: Store, inscription: Row, periodeId: unknown): Row | undefined => {
+  const candidates = store.rows("ParcoursPeriode").filter((row) => row.PeriodeId === periodeId)
+  const recrutement = store.get("Recrutement", inscription.RecrutementId)
+  const own = recrutement === undefined ? undefined : candidates.find((row) => row.ParcoursId === recrutement.ParcoursId)
+  return own ?? candidates.find((row) => store.get("Parcours", row.ParcoursId)?.ProgrammeId === inscription.ProgrammeId)
+}
+
+/** The sequences a period of a parcours holds, in id order. */
+export const sequencesOf = (store: Store, parcoursPeriode: Row): ReadonlyArray<number> =>
+  store.rows("ParcoursPeriodeSequence")
+    .filter((row) => row.ParcoursPeriodeId === parcoursPeriode.Id)
+    .map((row) => row.SequenceId as number)
+
+const heldSequences = (store: Store, inscription: Row, link: Row): ReadonlyArray<number> => {
+  const parcoursPeriode = parcoursPeriodeOf(store, inscription, link.PeriodeId)
+  return parcoursPeriode === undefined ? [] : sequencesOf(store, parcoursPeriode)
+}
+
+/**
+ * "Lier l'inscription à une période": the learner gets an `InscriptionSequence` for each
+ * sequence of the period that the inscription does not have yet (linking twice adds nothing).
+ */
+const enrol = (store: Store, link: Row): void => {
+  const inscription = store.get("Inscription", link.InscriptionId)
+  if (inscription === undefined) return
+  const has = new Set(
+    store.rows("InscriptionSequence").filter((row) => row.InscriptionId === inscription.Id).map((row) => row.SequenceId)
+  )
+  for (const sequenceId of heldSequences(store, inscription, link)) {
+    if (has.has(sequenceId)) continue
+    has.add(sequenceId)
+    store.put(
+      "InscriptionSequence",
+      makeRow(
+        entities.InscriptionSequence,
+        { ApprenantId: inscription.ApprenantId, SequenceId: sequenceId, InscriptionId: inscription.Id },
+        store.nextId()
+      )
+    )
+  }
+}
+
+/** Deleting a link takes back the sequences of its period that no other link of the inscription holds. */
+const unenrol = (store: Store, link: Row): void => {
+  const inscription = store.get("Inscription", link.InscriptionId)
+  if (inscription === undefined) return
+  const kept = new Set<number>()
+  for (const other of store.rows("InscriptionPeriode")) {
+    if (other.InscriptionId === inscription.Id) for (const id of heldSequences(store, inscription, other)) kept.add(id)
+  }
+  const released = new Set(heldSequences(store, inscription, link).filter((id) => !kept.has(id)))
+  for (const row of store.rows("InscriptionSequence")) {
+    if (row.InscriptionId === inscription.Id && released.has(row.SequenceId as number)) store.delete("InscriptionSequence", row.Id)
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

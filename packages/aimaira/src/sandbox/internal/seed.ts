@@ -1,8 +1,9 @@
 /**
  * Seeded, realistic French data: the reference lists the documentation shows (civilités, types
- * and états de convention, types de séquence, natures de client, OPCOs), three programmes with
- * their sequences, learners with their e-mail, inscription and inscription-séquences, teachers,
- * and a few existing conventions with companies, masters and documents. The same seed always
+ * and états de convention, types de séquence, natures de client, OPCOs, périodes), three
+ * programmes with their parcours (one period per year, each holding its sequences) and voies
+ * d'entrée, teachers, learners with their e-mail and an inscription linked to the first period
+ * of its parcours, and a few existing conventions with companies, masters, tutors and documents. The same seed always
  * gives the same data; ids come from the store's single counter.
  */
 import * as Names from "@relais/sandbox-kit/Names"
@@ -10,7 +11,7 @@ import * as Prng from "@relais/sandbox-kit/Prng"
 import * as Siret from "@relais/sandbox-kit/Siret"
 import * as Dates from "./dates.js"
 import { entities } from "./model.js"
-import { addDocument, makeRow, synchronisationAffaire } from "./operations.js"
+import { addDocument, create, makeRow, synchronisationAffaire } from "./operations.js"
 import { emptyData, type Row, Store } from "./store.js"
 import type { CollectionName } from "./model.js"
 
@@ -24,6 +25,12 @@ const COMPANIES = [
   ["Pharmacie de l'Hôtel de Ville", "4773Z", "Commerce de détail de produits pharmaceutiques"],
   ["Transports Rhône-Alpes Logistique", "4941A", "Transports routiers de fret interurbains"],
   ["Cabinet Moreau & Associés", "6920Z", "Activités comptables"]
+] as const
+
+/** The parameter codes of the documented voie d'entrée sample. */
+const RECRUTEMENT_PARAMETRES = [
+  "templatePreInscription", "templateIdentifiant", "templateComplet", "templateConfirmation", "nomContact",
+  "telephoneContact", "mailContact", "templateAcompte", "ouvertAlternance"
 ] as const
 
 const ascii = (text: string): string => Names.slug(text).replace(/-/g, "")
@@ -139,10 +146,26 @@ export const seed = (options: SeedOptions): Store => {
     )
   }
 
-  // Programmes, with their parameters and their 2025/2026 sequences.
-  const programmes: Array<{ programme: Row; sequences: Array<Row> }> = []
+  // Périodes (school years); 2025/2026 is the current one.
+  const periodes = new Map<number, Row>()
+  for (let year = 2023; year <= 2027; year++) {
+    const nom = `${year}/${year + 1}`
+    periodes.set(
+      year,
+      insert("Periode", {
+        Nom: nom, Code: nom, Debut: Dates.parisMidnight(year, 9, 1), Fin: Dates.parisMidnight(year + 1, 8, 31),
+        LibelleExterne: nom, EnCours: year === 2025
+      })
+    )
+  }
+
+  // Programmes with their parameters, and for each the parcours of the 2025 intake: one period
+  // per year of the programme, each holding that year's sequences (enseignement, période en
+  // entreprise, césure), and the voie d'entrée that leads to it.
+  const programmes: Array<{ programme: Row; recrutement: Row; first: Row; sequences: Array<Row> }> = []
   const ecoleId = store.nextId()
   const random = root.fork("programmes")
+  const yy = (year: number) => String(year % 100).padStart(2, "0")
   for (const [Code, Nom, Intitule, niveau, NbAnnee] of [
     ["PGE", "PGE", "Programme Grande Ecole", "Niveau 7", 3],
     ["BTSMCO", "BTS MCO", "BTS Management Commercial Opérationnel", "Niveau 5", 2],
@@ -156,46 +179,75 @@ export const seed = (options: SeedOptions): Store => {
     })
     insert("ProgrammeParametre", { Code: "DIPLOM", Valeur: "", ProgrammeId: programme.Id })
     insert("ProgrammeParametre", { Code: "COMPOS", Valeur: "", ProgrammeId: programme.Id })
-    const sequences: Array<Row> = []
-    for (const [type, label] of [
-      ["COURS", "ENSEIGNEMENT"],
-      ["S", "PÉRIODE EN ENTREPRISE"],
-      ["C", "CÉSURE"]
-    ] as const) {
-      sequences.push(
-        insert("Sequence", {
-          Nom: `25-26 ${Nom} 1 - ${label}`,
+    const parcours = insert("Parcours", { Nom: `25-${yy(2025 + NbAnnee)} Parcours ${Nom}`, ProgrammeId: programme.Id })
+    let first: Row | undefined
+    let firstSequences: Array<Row> = []
+    for (let annee = 1; annee <= NbAnnee; annee++) {
+      const year = 2024 + annee
+      const periode = periodes.get(year)!
+      const parcoursPeriode = insert("ParcoursPeriode", {
+        Nom: periode.Nom, ParcoursId: parcours.Id, PeriodeId: periode.Id, AnneeScolaire: annee,
+        LibellePeriode: periode.Nom, Debut: periode.Debut, Fin: periode.Fin
+      })
+      const sequences: Array<Row> = []
+      for (const [type, label] of [
+        ["COURS", "ENSEIGNEMENT"],
+        ["S", "PÉRIODE EN ENTREPRISE"],
+        ["C", "CÉSURE"]
+      ] as const) {
+        const sequence = insert("Sequence", {
+          Nom: `${yy(year)}-${yy(year + 1)} ${Nom} ${annee} - ${label}`,
           ProgrammeId: programme.Id,
           TypeSequenceId: typesSequence[type]!.Id,
-          Debut: Dates.parisMidnight(2025, 9, 1),
-          Fin: Dates.parisMidnight(2026, 8, 31),
+          Debut: Dates.parisMidnight(year, 9, 1),
+          Fin: Dates.parisMidnight(year + 1, 8, 31),
           LibelleExterne: `${Intitule} - ${label.toLowerCase()}`,
-          DebutPeriodeCandidature: Dates.parisMidnight(2025, 1, 15),
-          FinPeriodeCandidature: Dates.parisMidnight(2025, 7, 6),
-          MobiliteDebut: Dates.parisMidnight(2025, 9, 1),
-          MobiliteFin: Dates.parisMidnight(2026, 8, 31),
-          LibellePeriode: "2025/2026"
+          DebutPeriodeCandidature: Dates.parisMidnight(year, 1, 15),
+          FinPeriodeCandidature: Dates.parisMidnight(year, 7, 6),
+          MobiliteDebut: Dates.parisMidnight(year, 9, 1),
+          MobiliteFin: Dates.parisMidnight(year + 1, 8, 31),
+          LibellePeriode: String(periode.Nom)
         })
-      )
+        insert("ParcoursPeriodeSequence", { ParcoursPeriodeId: parcoursPeriode.Id, SequenceId: sequence.Id })
+        sequences.push(sequence)
+      }
+      if (annee === 1) {
+        first = periode
+        firstSequences = sequences
+      }
     }
-    programmes.push({ programme, sequences })
+    const recrutement = insert("Recrutement", {
+      Nom: `25-${yy(2025 + NbAnnee)} Voie d’entrée ${Nom}`, ProgrammeId: programme.Id, ParcoursId: parcours.Id,
+      LibelleExterne: `Inscription Rentrée 2025 - ${Intitule}`, CodesPieces: "NOTES/", CodesPiecesOptionnelles: "RQTH/",
+      Debut: Dates.parisMidnight(2025, 4, 1), Fin: Dates.parisMidnight(2025, 12, 1), Rentree: Dates.parisMidnight(2025, 10, 2),
+      Diplomant: true, ReferenceExterneId: store.nextId(), Parametres: RECRUTEMENT_PARAMETRES.map((code) => ({ Code: code }))
+    })
+    programmes.push({ programme, recrutement, first: first!, sequences: firstSequences })
   }
+  // A voie d'entrée without a référence externe: AIMAIRA does not show it in the API.
+  insert("Recrutement", {
+    Nom: "Voie d’entrée interne", ProgrammeId: programmes[0]!.programme.Id, ParcoursId: 0, LibelleExterne: "Interne",
+    Debut: Dates.parisMidnight(2025, 4, 1), Fin: Dates.parisMidnight(2025, 12, 1), Diplomant: false
+  })
 
   // Teachers.
-  const teachers = root.fork("enseignants")
+  const staff = root.fork("enseignants")
+  const teachers: Array<Row> = []
   for (let i = 0; i < 4; i++) {
-    const { male, prenom, nom } = person(teachers)
+    const { male, prenom, nom } = person(staff)
     const mail = insert("Mail", { Adresse: `${ascii(prenom)}.${ascii(nom)}@ecole-exemple.fr` })
-    insert("Enseignant", {
+    teachers.push(insert("Enseignant", {
       Nom: nom, Code: store.nextCode("enseignant"), Login: `${ascii(prenom)[0]}${ascii(nom)}`, NomUsage: nom,
       PrenomUsage: prenom, Prenoms: prenom, CiviliteId: (male ? civilites.M : civilites.MME).Id, MailId: mail.Id,
       GenreMale: male, IndividuId: store.nextId()
-    })
+    }))
   }
 
-  // Learners with an e-mail, an inscription and its inscription-séquences.
+  // Learners with an e-mail and an inscription linked to the first period of its parcours (so
+  // with the inscription-séquences of that period); later years are linked at re-enrolment.
   const learners: Array<{ apprenant: Row; inscription: Row; sequences: Array<Row> }> = []
   const usedMails = new Set<string>()
+  const etatInscription = store.nextId()
   const count = options.learners ?? 12
   const people = root.fork("apprenants")
   for (let i = 0; i < count; i++) {
@@ -210,24 +262,37 @@ export const seed = (options: SeedOptions): Store => {
       DateNaissance: Dates.parisMidnight(people.int(1998, 2007), people.int(1, 12), people.int(1, 28)),
       GenreMale: male, IndividuId: store.nextId(), NumeroIne: ""
     })
-    const { programme, sequences } = programmes[i % programmes.length]!
+    const { first, programme, recrutement, sequences } = programmes[i % programmes.length]!
     const inscription = insert("Inscription", {
       EntiteJuridiqueId: entiteJuridiqueId, AffaireId: store.nextId(), ApprenantId: apprenant.Id,
-      ProgrammeId: programme.Id, RecrutementId: store.nextId(), EtatInscriptionId: store.nextId(),
+      ProgrammeId: programme.Id, RecrutementId: recrutement.Id, EtatInscriptionId: etatInscription,
       RegimeInscriptionId: regimeStage,
       DateInscription: Dates.parisDateTime(2025, people.int(6, 9), people.int(1, 28), people.int(9, 17))
     })
-    for (const sequence of sequences) {
-      insert("InscriptionSequence", { ApprenantId: apprenant.Id, SequenceId: sequence.Id, InscriptionId: inscription.Id })
-    }
+    const linked = create(store, entities.InscriptionPeriode, {
+      InscriptionId: inscription.Id, PeriodeId: first.Id, LibellePeriode: first.Nom, Debut: first.Debut, Fin: first.Fin,
+      AnneeScolaire: 1, RegimeInscriptionId: regimeStage, EtatInscriptionId: etatInscription
+    })
+    if (!linked.ok) throw new Error(`seed: ${linked.error.message}`)
     learners.push({ apprenant, inscription, sequences })
   }
 
-  // A few existing conventions, each with its own company and master.
-  const existing = [
-    { type: types.APP, etat: "SIGNEDOCUSIGN", opco: true },
-    { type: types.PRO, etat: "ENTR", opco: true },
-    { type: types.STG, etat: "SAISIE", opco: false }
+  // Existing conventions of 2025/2026, each with its own company. Complete ones have a master
+  // with an e-mail and a school tutor (an enseignant, or a référent école); the stage in SAISIE
+  // has no master yet.
+  const existing: ReadonlyArray<{
+    readonly type: Row
+    readonly etat: string
+    readonly opco: boolean
+    readonly maitre: boolean
+    readonly enseignant?: number
+    readonly referentEcole?: number
+  }> = [
+    { type: types.APP, etat: "SIGNEDOCUSIGN", opco: true, maitre: true, enseignant: 0 },
+    { type: types.PRO, etat: "ENTR", opco: true, maitre: true, referentEcole: 1 },
+    { type: types.STG, etat: "SAISIE", opco: false, maitre: false, enseignant: 2 },
+    { type: types.APP, etat: "SIGNEDOCUSIGN", opco: true, maitre: true, enseignant: 2 },
+    { type: types.PRO, etat: "COMPLET", opco: true, maitre: true, enseignant: 3 }
   ]
   const companies = root.fork("entreprises")
   for (const [index, spec] of existing.entries()) {
@@ -242,16 +307,21 @@ export const seed = (options: SeedOptions): Store => {
       Effectif: String(companies.int(3, 250)), MailId: insert("Mail", { Adresse: `contact@${ascii(Nom)}.fr` }).Id
     })
     const { male, prenom, nom: nomMaitre } = person(companies)
-    const maitre = insert("Professionnel", {
-      Nom: nomMaitre, Prenoms: prenom, NomUsage: nomMaitre, PrenomUsage: prenom,
-      CiviliteId: (male ? civilites.M : civilites.MME).Id, GenreMale: male, IndividuId: store.nextId(),
-      EntrepriseId: entreprise.Id
-    })
+    const maitre = spec.maitre
+      ? insert("Professionnel", {
+        Nom: nomMaitre, Prenoms: prenom, NomUsage: nomMaitre, PrenomUsage: prenom,
+        CiviliteId: (male ? civilites.M : civilites.MME).Id, GenreMale: male, IndividuId: store.nextId(),
+        EntrepriseId: entreprise.Id, Fonction: "Maître d'apprentissage",
+        MailId: insert("Mail", { Adresse: `${ascii(prenom)}.${ascii(nomMaitre)}@${ascii(Nom)}.fr` }).Id
+      })
+      : undefined
     const sequence = learner.sequences.find((s) => s.TypeSequenceId === typesSequence.S!.Id)!
     const convention = insert("Convention", {
       Code: store.nextCode("convention"), ApprenantId: learner.apprenant.Id, SequenceId: sequence.Id,
       TypeConventionId: spec.type.Id, EtatConventionId: etats[spec.etat]!.Id, EntrepriseId: entreprise.Id,
-      MaitreId: maitre.Id, NatureContratId: spec.type === types.APP ? store.data.modesContractuels[0]!.Id : 0,
+      MaitreId: maitre?.Id ?? 0, NatureContratId: spec.type === types.APP ? store.data.modesContractuels[0]!.Id : 0,
+      EnseignantId: spec.enseignant === undefined ? 0 : teachers[spec.enseignant]!.Id,
+      ReferentEcoleId: spec.referentEcole === undefined ? 0 : teachers[spec.referentEcole]!.Id,
       DateDebut: Dates.parisMidnight(2025, 9, 15), DateFin: Dates.parisMidnight(2027, 8, 31),
       DebutFormation: Dates.parisMidnight(2025, 9, 1), FinFormation: Dates.parisMidnight(2027, 8, 31),
       DateConclusion: Dates.parisMidnight(2025, 9, 1), Remuneration: spec.type === types.STG ? 0 : 1_261.76,
