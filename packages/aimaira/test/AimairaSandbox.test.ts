@@ -427,6 +427,112 @@ describe("AimairaSandbox", () => {
         }))
     })
 
+    describe("enrolment on a parcours", () => {
+      /** A new inscription of a learner without one in the PGE programme, through its voie d'entrée. */
+      const freshInscription = Effect.gen(function*() {
+        const programme = (yield* rows("Programme")).find((p) => p.Code === "PGE")!
+        const recrutement = (yield* rows("Recrutement")).find((r) => r.ProgrammeId === programme.Id && r.ReferenceExterneId !== 0)!
+        const inscriptions = yield* rows("Inscription")
+        const learner = (yield* rows("Apprenant")).find((a) => !inscriptions.some((i) => i.ApprenantId === a.Id && i.ProgrammeId === programme.Id))!
+        const created = yield* call("POST", "/Inscription", {
+          body: {
+            ApprenantId: learner.Id, ProgrammeId: programme.Id, RegimeInscriptionId: 544, RecrutementId: recrutement.Id,
+            EtatInscriptionId: 78736, DateInscription: "2025-09-08T09:30:00+02:00"
+          }
+        })
+        expect(created.status).toBe(201)
+        return { inscription: created.json, recrutement }
+      })
+
+      const eligible = (inscriptionId: number) =>
+        Effect.map(
+          call("GET", "/InscriptionSequence", {
+            query: { $expand: "Sequence", $select: "Sequence", $filter: "startswith(Sequence/TypeSequence/Code, 'S')", $top: "50" },
+            body: { Id: inscriptionId }
+          }),
+          (reply) => (reply.json.value as Array<{ Sequence: { Nom: string } }>).map((row) => row.Sequence.Nom)
+        )
+
+      it.effect("shows only the voies d'entrée with a référence externe; each leads to a parcours of its programme", () =>
+        Effect.gen(function*() {
+          const listed = yield* call("GET", "/Recrutement")
+          expect(listed.json["@odata.context"]).toMatch(/#Recrutement$/)
+          const all = yield* rows("Recrutement")
+          const hidden = all.find((r) => r.ReferenceExterneId === 0)!
+          expect(listed.json.value.map((r: { Id: number }) => r.Id)).toEqual(all.filter((r) => r !== hidden).map((r) => r.Id))
+          expect((yield* call("GET", `/Recrutement/${hidden.Id}`)).status).toBe(404)
+          expect((yield* call("GET", "/Recrutement/$count")).text).toBe(String(all.length - 1))
+          for (const voie of listed.json.value as Array<{ ParcoursId: number; ProgrammeId: number }>) {
+            const parcours = yield* call("GET", `/Parcours/${voie.ParcoursId}`)
+            expect(parcours.json["@odata.context"]).toMatch(/#Parcours\/\$entity$/)
+            expect(parcours.json.ProgrammeId).toBe(voie.ProgrammeId)
+          }
+          expect((yield* call("POST", "/Parcours", { body: { Nom: "x" } })).status).toBe(405)
+          expect((yield* call("GET", "/ParcoursPeriode")).status).toBe(404)
+          expect((yield* call("GET", "/ParcoursPeriodeSequence")).status).toBe(404)
+        }))
+
+      it.effect("linking an inscription to the periods of its parcours gives it their sequences; linking twice adds none", () =>
+        Effect.gen(function*() {
+          const { inscription, recrutement } = yield* freshInscription
+          expect(yield* eligible(inscription.Id)).toEqual([])
+          const parcours = yield* call("GET", `/Parcours/${recrutement.ParcoursId}`, { query: { $expand: "ParcoursPeriodes" } })
+          const periods = parcours.json.ParcoursPeriodes as Array<Record<string, unknown>>
+          expect(periods.map((p) => [p.AnneeScolaire, p.LibellePeriode])).toEqual([[1, "2025/2026"], [2, "2026/2027"], [3, "2027/2028"]])
+          const link = (period: Record<string, unknown>) =>
+            call("POST", "/InscriptionPeriode", {
+              body: {
+                InscriptionId: inscription.Id, PeriodeId: period.PeriodeId, LibellePeriode: period.LibellePeriode,
+                Debut: period.Debut, Fin: period.Fin, AnneeScolaire: period.AnneeScolaire,
+                RegimeInscriptionId: inscription.RegimeInscriptionId, EtatInscriptionId: inscription.EtatInscriptionId
+              }
+            })
+          const links = []
+          for (const period of periods) {
+            const reply = yield* link(period)
+            expect(reply.status).toBe(201)
+            expect(reply.headers["location"]).toMatch(new RegExp(`/InscriptionPeriode\\(${reply.json.Id}\\)$`))
+            links.push(reply.json)
+          }
+          expect(yield* eligible(inscription.Id)).toEqual([
+            "25-26 PGE 1 - PÉRIODE EN ENTREPRISE",
+            "26-27 PGE 2 - PÉRIODE EN ENTREPRISE",
+            "27-28 PGE 3 - PÉRIODE EN ENTREPRISE"
+          ])
+          const own = () => Effect.map(rows("InscriptionSequence"), (list) => list.filter((r) => r.InscriptionId === inscription.Id))
+          expect(yield* own()).toHaveLength(9)
+          const linked = yield* call("GET", `/Inscription/${inscription.Id}/InscriptionPeriodes`)
+          expect(linked.json.value.map((l: { PeriodeId: number }) => l.PeriodeId)).toEqual(periods.map((p) => p.PeriodeId))
+
+          // A second link to the same period is stored, and adds no sequence.
+          const twice = yield* link(periods[0]!)
+          expect(twice.status).toBe(201)
+          expect(yield* own()).toHaveLength(9)
+          // Deleting one of the two keeps the sequences; deleting the other takes them back.
+          expect((yield* call("DELETE", `/InscriptionPeriode/${twice.json.Id}`)).status).toBe(204)
+          expect(yield* own()).toHaveLength(9)
+          expect((yield* call("DELETE", `/InscriptionPeriode/${links[0].Id}`)).status).toBe(204)
+          expect(yield* own()).toHaveLength(6)
+          expect(yield* eligible(inscription.Id)).toEqual(["26-27 PGE 2 - PÉRIODE EN ENTREPRISE", "27-28 PGE 3 - PÉRIODE EN ENTREPRISE"])
+
+          const unknown = yield* call("POST", "/InscriptionPeriode", { body: { InscriptionId: inscription.Id, PeriodeId: 1 } })
+          expect(unknown.status).toBe(400)
+          expect(unknown.json.error.target).toBe("PeriodeId")
+          const missing = yield* call("POST", "/InscriptionPeriode", { body: { PeriodeId: periods[0]!.PeriodeId } })
+          expect(missing.json.error.target).toBe("InscriptionId")
+        }))
+
+      it.effect("a period outside the inscription's programme's parcours is linked without sequences", () =>
+        Effect.gen(function*() {
+          const { inscription } = yield* freshInscription
+          const old = (yield* rows("Periode")).find((p) => p.Nom === "2023/2024")!
+          const reply = yield* call("POST", "/InscriptionPeriode", { body: { InscriptionId: inscription.Id, PeriodeId: old.Id } })
+          expect(reply.status).toBe(201)
+          expect(reply.json.LibellePeriode).toBe("")
+          expect((yield* rows("InscriptionSequence")).filter((r) => r.InscriptionId === inscription.Id)).toEqual([])
+        }))
+    })
+
     describe("admin routes", () => {
       it.effect("exposes the state and resets to the seeded data", () =>
         Effect.gen(function*() {

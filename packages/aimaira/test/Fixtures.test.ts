@@ -24,12 +24,16 @@ const setOf: Record<string, string> = {
   entreprise: "Entreprise",
   "etat-convention": "EtatConvention",
   "inscription-sequence": "InscriptionSequence",
+  "inscription-periode": "InscriptionPeriode",
   inscription: "Inscription",
   mail: "Mail",
   "nature-client": "NatureClient",
   opca: "OPCA",
+  parcours: "Parcours",
+  periode: "Periode",
   professionnel: "Professionnel",
   programme: "Programme",
+  recrutement: "Recrutement",
   remuneration: "Remuneration",
   sequence: "Sequence",
   "type-convention": "TypeConvention",
@@ -44,6 +48,9 @@ const documentedRows = (set: string): ReadonlyArray<Json> =>
   Object.entries(fixtures).flatMap(([name, fixture]) => {
     if (name === "inscription-sequence.expand-sequence") {
       return set === "Sequence" ? rowsOf(fixture).map((row) => row.Sequence as Json) : []
+    }
+    if (name === "parcours.expand-periodes" && set === "ParcoursPeriode") {
+      return (fixture.ParcoursPeriodes as Array<Json>)
     }
     return setOf[name.split(".")[0]!] === set ? rowsOf(fixture) : []
   })
@@ -85,10 +92,15 @@ describe("the sandbox answers like the documentation's samples", () => {
     it.effect("lists and entities have the documented keys and types", () =>
       Effect.gen(function*() {
         for (const [name, fixture] of Object.entries(fixtures)) {
-          if (name === "inscription-sequence.expand-sequence") continue
+          // Projected samples have their own tests below.
+          if (name === "inscription-sequence.expand-sequence" || name === "parcours.expand-periodes") continue
           const set = setOf[name.split(".")[0]!]!
           let actual: Json
-          if (set === "Remuneration" && Array.isArray(fixture.value)) {
+          if (name === "inscription-periode.by-inscription") {
+            // The documented route: "Récupérer les périodes liées à une inscription".
+            const [inscription] = yield* rows("Inscription")
+            actual = (yield* call("GET", `/Inscription/${inscription!.Id}/InscriptionPeriodes`)).json
+          } else if (set === "Remuneration" && Array.isArray(fixture.value)) {
             const [remuneration] = yield* rows("Remuneration")
             const reply = yield* call("GET", "/Remuneration", { query: { $filter: `ConventionId eq ${remuneration!.ConventionId}` } })
             actual = reply.json
@@ -124,6 +136,20 @@ describe("the sandbox answers like the documentation's samples", () => {
         const [row] = reply.json.value as Array<Json>
         expect(Object.keys(row!)).toEqual(["Sequence"])
         expectSameShape("Sequence", rowsOf(documented)[0]!.Sequence as Json, row!.Sequence as Json, "eligible sequences")
+      }))
+
+    it.effect("a parcours with its periods ($expand=ParcoursPeriodes) has the documented shape", () =>
+      Effect.gen(function*() {
+        const [parcours] = yield* rows("Parcours")
+        const reply = yield* call("GET", `/Parcours/${parcours!.Id}`, { query: { $expand: "ParcoursPeriodes" } })
+        const documented = fixtures["parcours.expand-periodes"]!
+        expect(String(reply.json["@odata.context"]).split("#")[1]).toBe(String(documented["@odata.context"]).split("#")[1])
+        expectSameShape("Parcours", documented, reply.json, "parcours with periods")
+        const periods = reply.json.ParcoursPeriodes as Array<Json>
+        expect(periods.length).toBeGreaterThan(0)
+        for (const period of periods) {
+          expectSameShape("ParcoursPeriode", (documented.ParcoursPeriodes as Array<Json>)[0]!, period, "parcours period")
+        }
       }))
 
     it.effect("documented create requests give the documented defaults", () =>
@@ -189,6 +215,16 @@ describe("the sandbox answers like the documentation's samples", () => {
             fixture: "client.create",
             path: "/Client",
             body: { Nom: "ARTHURO", Prenoms: "Valentin", EntiteJuridiqueId: 2215501, NatureClientId: yield* id("NatureClient", "APPRENANT") },
+            generated: []
+          },
+          {
+            fixture: "inscription-periode.create",
+            path: "/InscriptionPeriode",
+            body: {
+              InscriptionId: (yield* rows("Inscription"))[0]!.Id, PeriodeId: yield* id("Periode", "2023/2024"),
+              LibellePeriode: "2023/2024", Debut: "2023-09-01T00:00:00+02:00", Fin: "2024-08-31T00:00:00+02:00",
+              AnneeScolaire: 1, RegimeInscriptionId: 544, EtatInscriptionId: 78736
+            },
             generated: []
           },
           {
