@@ -66,6 +66,27 @@ export interface Service {
   readonly apiUrl: string
   /** `GET {set}/{id}`. */
   readonly get: <A extends Entity>(entity: EntitySet<A>, id: IdOf<A>) => Effect.Effect<A, Errors.AimairaError>
+  /**
+   * `GET {set}/{id}?$select=…&$expand=…`: one entity with its navigation properties, decoded with
+   * your schema (e.g. the documented `Parcours/{id}?$expand=ParcoursPeriodes`).
+   */
+  readonly getAs: <A extends Entity, B, I>(
+    entity: EntitySet<A>,
+    id: IdOf<A>,
+    schema: Schema.Schema<B, I>,
+    query?: Query<A, boolean>
+  ) => Effect.Effect<B, Errors.AimairaError>
+  /**
+   * `GET {set}/{id}/{navigation}`: a collection-valued navigation property, every page (e.g. the
+   * documented `Inscription/{id}/InscriptionPeriodes`).
+   */
+  readonly streamRelated: <A extends Entity, B extends Entity>(
+    entity: EntitySet<A>,
+    id: IdOf<A>,
+    navigation: string,
+    target: EntitySet<B>,
+    query?: Query<B>
+  ) => Stream.Stream<B, Errors.AimairaError>
   /** One page of `GET {set}?…`. */
   readonly list: <A extends Entity>(entity: EntitySet<A>, query?: Query<A>) => Effect.Effect<Page<A>, Errors.AimairaError>
   /** Every entity, page after page, following `@odata.nextLink`. */
@@ -220,14 +241,37 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
     const listAs: Service["listAs"] = (entity, schema, query, listOptions) =>
       fetchPage(entity.entitySet, schema, firstTarget(entity.entitySet, query), listOptions?.body)
 
-    const streamAs: Service["streamAs"] = (entity, schema, query, listOptions) =>
-      Stream.paginateChunkEffect(firstTarget(entity.entitySet, query), (target) =>
+    /** Every page from `first`, following `@odata.nextLink`; `body` goes with the first request only. */
+    const pages = <B, I>(set: string, schema: Schema.Schema<B, I>, first: string, body: unknown) =>
+      Stream.paginateChunkEffect(first, (target) =>
         Effect.map(
           // The GET body of the first request restricts the query; the server carries that
           // restriction into its nextLink, so later pages are plain GETs.
-          fetchPage(entity.entitySet, schema, target, target === firstTarget(entity.entitySet, query) ? listOptions?.body : undefined),
+          fetchPage(set, schema, target, target === first ? body : undefined),
           (page) => [Chunk.fromIterable(page.value), Option.fromNullable(page.next)] as const
         ))
+
+    const streamAs: Service["streamAs"] = (entity, schema, query, listOptions) =>
+      pages(entity.entitySet, schema, firstTarget(entity.entitySet, query), listOptions?.body)
+
+    const streamRelated: Service["streamRelated"] = (entity, id, navigation, target, query) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(navigation)) {
+        throw new RangeError(`Invalid OData navigation property ${JSON.stringify(navigation)}`)
+      }
+      const search = query?.toSearch() ?? ""
+      const path = `${entityPath(entity.entitySet, id)}/${navigation}`
+      return pages(entity.entitySet, wireSchema(target), search === "" ? path : `${path}?${search}`, undefined)
+    }
+
+    const getAs: Service["getAs"] = (entity, id, schema, query) => {
+      const search = query?.toSearch() ?? ""
+      const path = entityPath(entity.entitySet, id)
+      const ctx = ctxOf("GET", path, entity.entitySet, id)
+      return Effect.gen(function*() {
+        const reply = yield* send(HttpClientRequest.get(search === "" ? path : `${path}?${search}`), ctx)
+        return yield* Effect.flatMap(parseJson(reply, ctx), decodeWith(schema, reply, ctx))
+      })
+    }
 
     const get: Service["get"] = (entity, id) => {
       const path = entityPath(entity.entitySet, id)
@@ -254,6 +298,8 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
     const service: Service = {
       apiUrl,
       get,
+      getAs,
+      streamRelated,
       list: (entity, query) => listAs(entity, wireSchema(entity), query),
       stream: (entity, query) => streamAs(entity, wireSchema(entity), query),
       listAs,

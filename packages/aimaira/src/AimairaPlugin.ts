@@ -27,6 +27,7 @@ import * as AimairaConfig from "./AimairaConfig.js"
 import * as BillingSteps from "./BillingSteps.js"
 import * as ConventionSteps from "./ConventionSteps.js"
 import type * as Errors from "./Errors.js"
+import * as ExportSteps from "./ExportSteps.js"
 import * as LearnerSteps from "./LearnerSteps.js"
 
 /**
@@ -37,7 +38,8 @@ import * as LearnerSteps from "./LearnerSteps.js"
 export const steps: ReadonlyArray<Step.Any> = [
   ...LearnerSteps.steps,
   ...ConventionSteps.steps,
-  ...BillingSteps.steps
+  ...BillingSteps.steps,
+  ...ExportSteps.steps
 ]
 
 /**
@@ -46,15 +48,15 @@ export const steps: ReadonlyArray<Step.Any> = [
  * @since 0.1.0
  */
 export interface Options {
-  /** The retry policy of every read (lists, look-ups). */
+  /** The retry policy of every read (`list-*`, `get-*`). */
   readonly readRetry?: RetryPolicy.RetryPolicy | undefined
-  /** The retry policy of every write (creates, updates, SynchronisationAffaire). */
+  /** The retry policy of every write (creates, updates, enrolment, SynchronisationAffaire). */
   readonly writeRetry?: RetryPolicy.RetryPolicy | undefined
   /** The time one attempt of any step may take. */
   readonly timeout?: Duration.DurationInput | undefined
 }
 
-const isRead = (step: Step.Any) => step.name.startsWith("aimaira/list-")
+const isRead = (step: Step.Any) => step.name.startsWith("aimaira/list-") || step.name.startsWith("aimaira/get-")
 
 /**
  * The plugin: a plain object with the `aimaira` name and its steps.
@@ -64,7 +66,9 @@ const isRead = (step: Step.Any) => step.name.startsWith("aimaira/list-")
 export const make = (options: Options = {}): Plugin.Plugin =>
   Plugin.make({
     name: "aimaira",
-    description: "AIMAIRA ERP (GraphV1 OData API): learners, inscriptions, conventions, companies, funding bodies, pay, billing",
+    description:
+      "AIMAIRA ERP (GraphV1 OData API): learners, inscriptions and parcours, conventions, companies, funding bodies, pay, " +
+      "billing, and convention aggregates for other systems",
     steps: steps.map((step) =>
       Step.withOptions(step, {
         retry: isRead(step) ? options.readRetry : options.writeRetry,

@@ -20,9 +20,9 @@ import * as Ids from "./Ids.js"
 import {
   all,
   byField,
-  collect,
   DateInput,
   deleteIfExists,
+  eligibleOf,
   exactlyOne,
   forgetPrevious,
   marker,
@@ -127,20 +127,6 @@ export const ListEligibleSequencesInput = Schema.Struct({
   InscriptionId: optional(RequiredId(Ids.InscriptionId).annotations({ description: "one inscription" }))
 }).pipe(exactlyOne(["ApprenantId", "InscriptionId"]))
 
-const EligibleRow = Schema.Struct({ Sequence: Entities.wire(Entities.Sequence) })
-
-const eligibleOf = (inscriptionId: Ids.InscriptionId) =>
-  Effect.flatMap(AimairaClient, (client) =>
-    collect(client.streamAs(
-      Entities.InscriptionSequence,
-      EligibleRow,
-      // The documented query, with the inscription id as the GET body.
-      Query.from(Entities.InscriptionSequence)
-        .expand("Sequence")
-        .select("Sequence")
-        .where((f) => f.startsWith(f.path("Sequence/TypeSequence/Code"), "S")),
-      { body: { Id: inscriptionId } }
-    )))
 
 /**
  * Lists the sequences a convention can be created on, with the documented query

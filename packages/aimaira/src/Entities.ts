@@ -10,7 +10,7 @@
  */
 import * as Schema from "effect/Schema"
 import * as Ids from "./Ids.js"
-import { Extra, wireSchema } from "./internal/wire.js"
+import { type ClassLike, Extra, wireSchema } from "./internal/wire.js"
 import { ParisDate, ParisDateTime } from "./ParisDate.js"
 
 const extra = Schema.optionalWith(Extra, { default: () => ({}) })
@@ -66,11 +66,12 @@ export type CreateInput<A extends Entity> = { readonly [K in Exclude<FieldOf<A>,
 /**
  * The JSON form of an entity class: declared properties decoded, the others kept in `extra`,
  * `@odata.*` annotations dropped. For `listAs` with `$expand`, e.g.
- * `Schema.Struct({ Sequence: Entities.wire(Entities.Sequence) })`.
+ * `Schema.Struct({ Sequence: Entities.wire(Entities.Sequence) })`. Also takes the classes of
+ * entities only reachable through a navigation property (`ParcoursPeriode`).
  *
  * @since 0.1.0
  */
-export const wire = <A extends Entity>(entity: EntitySet<A>): Schema.Schema<A, Record<string, unknown>> => wireSchema(entity)
+export const wire = <A extends Entity>(entity: ClassLike<A>): Schema.Schema<A, Record<string, unknown>> => wireSchema(entity)
 
 /**
  * A copy of an entity with some declared fields changed (`extra` kept), validated by the class.
@@ -224,6 +225,8 @@ export class Convention extends Schema.Class<Convention>("@relais/aimaira/Conven
   MaitreBisId: Ids.Ref(Ids.ProfessionnelId),
   /** Autre contact. */
   ReferentId: Ids.Ref(Ids.ProfessionnelId),
+  /** Référent école: assumed to be a member of the school's staff, an `Enseignant`. */
+  ReferentEcoleId: Ids.Ref(Ids.EnseignantId),
   NatureContratId: NullableNumber,
   /** Gross monthly pay at hiring. */
   Remuneration: NullableNumber,
@@ -399,4 +402,96 @@ export class Programme extends Schema.Class<Programme>("@relais/aimaira/Programm
   extra
 }) {
   static readonly entitySet = "Programme"
+}
+
+/** A school year (`2025/2026`). @since 0.1.0 */
+export class Periode extends Schema.Class<Periode>("@relais/aimaira/Periode")({
+  Id: Ids.PeriodeId,
+  Nom: Schema.String,
+  Code: Schema.String,
+  Debut: NullableDate,
+  Fin: NullableDate,
+  LibelleExterne: Schema.String,
+  EnCours: Schema.Boolean,
+  extra
+}) {
+  static readonly entitySet = "Periode"
+}
+
+/** A parcours: the succession of periods (school years) a programme is taught over. @since 0.1.0 */
+export class Parcours extends Schema.Class<Parcours>("@relais/aimaira/Parcours")({
+  Id: Ids.ParcoursId,
+  Nom: Schema.String,
+  Code: Schema.String,
+  ProgrammeId: Ids.Ref(Ids.ProgrammeId),
+  extra
+}) {
+  static readonly entitySet = "Parcours"
+}
+
+/**
+ * One period of a parcours (`Parcours?$expand=ParcoursPeriodes`): which `Periode`, which year of
+ * the programme (`AnneeScolaire`). Not an entity set: only reachable through its parcours.
+ *
+ * @since 0.1.0
+ */
+export class ParcoursPeriode extends Schema.Class<ParcoursPeriode>("@relais/aimaira/ParcoursPeriode")({
+  Id: Ids.ParcoursPeriodeId,
+  Nom: Schema.String,
+  Code: Schema.String,
+  ParcoursId: Ids.Ref(Ids.ParcoursId),
+  PeriodeId: Ids.Ref(Ids.PeriodeId),
+  AnneeScolaire: NullableNumber,
+  LibellePeriode: Schema.String,
+  Debut: NullableDate,
+  Fin: NullableDate,
+  extra
+}) {}
+
+/**
+ * A voie d'entrée: how a learner enters a programme, and the parcours that follows (`ParcoursId`).
+ * The documented entity set is `Recrutement`; AIMAIRA only shows those with a référence externe.
+ *
+ * @since 0.1.0
+ */
+export class VoieEntree extends Schema.Class<VoieEntree>("@relais/aimaira/VoieEntree")({
+  Id: Ids.RecrutementId,
+  Nom: Schema.String,
+  Code: Schema.String,
+  ProgrammeId: Ids.Ref(Ids.ProgrammeId),
+  ParcoursId: Ids.Ref(Ids.ParcoursId),
+  LibelleExterne: Schema.String,
+  Debut: NullableDate,
+  Fin: NullableDate,
+  Rentree: NullableDate,
+  Reinscription: Schema.Boolean,
+  ReferenceExterneId: NullableNumber,
+  extra
+}) {
+  static readonly entitySet = "Recrutement"
+}
+
+/**
+ * The link of an inscription to a period ("Lier l'inscription à une période"); AIMAIRA then
+ * enrols the learner in the sequences of that period of the parcours.
+ *
+ * @since 0.1.0
+ */
+export class InscriptionPeriode extends Schema.Class<InscriptionPeriode>("@relais/aimaira/InscriptionPeriode")({
+  Id: Ids.InscriptionPeriodeId,
+  Nom: Schema.String,
+  /** Empty in the documented samples; `aimaira/enrol-parcours` stores its marker here. */
+  Code: Schema.String,
+  InscriptionId: Ids.Ref(Ids.InscriptionId),
+  PeriodeId: Ids.Ref(Ids.PeriodeId),
+  AnneeScolaire: NullableNumber,
+  LibellePeriode: Schema.String,
+  Debut: NullableDate,
+  Fin: NullableDate,
+  RegimeInscriptionId: NullableNumber,
+  EtatInscriptionId: NullableNumber,
+  RecrutementId: NullableNumber,
+  extra
+}) {
+  static readonly entitySet = "InscriptionPeriode"
 }

@@ -88,6 +88,27 @@ export const ProgrammeId = id("@relais/aimaira/ProgrammeId")
 /** @since 0.1.0 */
 export type ProgrammeId = typeof ProgrammeId.Type
 
+/** @since 0.1.0 */
+export const PeriodeId = id("@relais/aimaira/PeriodeId")
+/** @since 0.1.0 */
+export type PeriodeId = typeof PeriodeId.Type
+/** @since 0.1.0 */
+export const ParcoursId = id("@relais/aimaira/ParcoursId")
+/** @since 0.1.0 */
+export type ParcoursId = typeof ParcoursId.Type
+/** @since 0.1.0 */
+export const ParcoursPeriodeId = id("@relais/aimaira/ParcoursPeriodeId")
+/** @since 0.1.0 */
+export type ParcoursPeriodeId = typeof ParcoursPeriodeId.Type
+/** A voie d'entrée (entity set `Recrutement`, field `RecrutementId` of an inscription). @since 0.1.0 */
+export const RecrutementId = id("@relais/aimaira/RecrutementId")
+/** @since 0.1.0 */
+export type RecrutementId = typeof RecrutementId.Type
+/** @since 0.1.0 */
+export const InscriptionPeriodeId = id("@relais/aimaira/InscriptionPeriodeId")
+/** @since 0.1.0 */
+export type InscriptionPeriodeId = typeof InscriptionPeriodeId.Type
+
 /**
  * A reference field: the id, or `null`. (`0` also means "not set" on the wire; see `isSet`.)
  *

@@ -1,7 +1,7 @@
 /**
  * Steps for learners and their registration files ("Créer un nouveau dossier d'inscription"):
- * find or create a learner with their e-mail, create an inscription, list a learner's
- * inscriptions.
+ * find or create a learner with their e-mail, create an inscription, enrol it on the periods of
+ * its parcours, list a learner's inscriptions.
  *
  * Inputs are plain JSON a YAML author can write (ids as numbers, codes as strings, dates as
  * `2025-09-01`); outputs are the entities' declared fields in AIMAIRA's wire form, so later
@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Step } from "@relais/core"
+import { Step, Suggest } from "@relais/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -20,10 +20,13 @@ import * as Ids from "./Ids.js"
 import {
   all,
   byField,
+  collect,
   DateInput,
   DateTimeInput,
   deleteIfExists,
+  eligibleOf,
   exactlyOne,
+  marker,
   optional,
   readPolicy,
   RequiredId,
@@ -274,9 +277,195 @@ export const listInscriptions = Step.make({
     all(Entities.Inscription, Query.from(Entities.Inscription).where((f) => f.eq("ApprenantId", ApprenantId)).orderBy("Id"))
 })
 
+// ---------------------------------------------------------------------------------------------
+// aimaira/enrol-parcours
+
+/**
+ * The input of `aimaira/enrol-parcours`: the inscription, and optionally the parcours (default:
+ * the parcours of the inscription's voie d'entrée) and which of its periods.
+ *
+ * @since 0.1.0
+ */
+export const EnrolParcoursInput = Schema.Struct({
+  InscriptionId: RequiredId(Ids.InscriptionId),
+  ParcoursId: optional(
+    RequiredId(Ids.ParcoursId).annotations({
+      description: "default: the parcours of the inscription's voie d'entrée (RecrutementId → ParcoursId)"
+    })
+  ),
+  LibellePeriodes: optional(
+    Schema.NonEmptyArray(Text).annotations({
+      description: "only these periods of the parcours, by LibellePeriode (e.g. [2025/2026]); default: every period"
+    })
+  )
+})
+
+/**
+ * @since 0.1.0
+ */
+export type EnrolParcoursInput = typeof EnrolParcoursInput.Type
+
+/**
+ * A link of an inscription to a period, as the steps output it.
+ *
+ * @since 0.1.0
+ */
+export const InscriptionPeriode = view(Entities.InscriptionPeriode)
+
+/**
+ * @since 0.1.0
+ */
+export type InscriptionPeriode = typeof InscriptionPeriode.Type
+
+/**
+ * The output of `aimaira/enrol-parcours`.
+ *
+ * @since 0.1.0
+ */
+export const EnrolledParcours = Schema.Struct({
+  InscriptionId: Ids.InscriptionId,
+  ParcoursId: Ids.ParcoursId,
+  /** The inscription's links to the chosen periods of the parcours, in the parcours' order. */
+  Periodes: Schema.Array(InscriptionPeriode),
+  /** The links this invocation created (what the compensation deletes). */
+  Linked: Schema.Array(Ids.InscriptionPeriodeId),
+  /** How many sequences the inscription is now eligible for (the documented eligible-sequences query). */
+  EligibleSequences: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ */
+export type EnrolledParcours = typeof EnrolledParcours.Type
+
+const ParcoursWithPeriodes = Schema.Struct({
+  Id: Ids.ParcoursId,
+  ProgrammeId: Ids.Ref(Ids.ProgrammeId),
+  ParcoursPeriodes: Schema.Array(Entities.wire(Entities.ParcoursPeriode))
+})
+
+/** The parcours of an inscription's voie d'entrée (`RecrutementId` → `Recrutement.ParcoursId`). */
+const parcoursOfVoieEntree = (inscription: Entities.Inscription) =>
+  Effect.gen(function*() {
+    const client = yield* AimairaClient
+    const InscriptionId = inscription.Id
+    const recrutementId = inscription.RecrutementId
+    if (!Ids.isSet(recrutementId)) return yield* new StepErrors.NoParcours({ InscriptionId, reason: "no-voie-d-entree" })
+    const voie = yield* client.get(Entities.VoieEntree, recrutementId as Ids.RecrutementId).pipe(
+      Effect.catchTag("NotFound", () =>
+        new StepErrors.NoParcours({ InscriptionId, reason: "voie-d-entree-hidden", id: recrutementId }))
+    )
+    if (!Ids.isSet(voie.ParcoursId)) {
+      return yield* new StepErrors.NoParcours({ InscriptionId, reason: "no-parcours", id: recrutementId })
+    }
+    return voie.ParcoursId
+  })
+
+const linksOf = (inscriptionId: Ids.InscriptionId) =>
+  Effect.flatMap(AimairaClient, (client) =>
+    // The documented "Récupérer les périodes liées à une inscription".
+    collect(client.streamRelated(Entities.Inscription, inscriptionId, "InscriptionPeriodes", Entities.InscriptionPeriode)))
+
+/**
+ * Enrols an inscription on the periods of its parcours, as "Créer un nouveau dossier
+ * d'inscription" documents: the parcours of the voie d'entrée (`ParcoursId`), its periods
+ * (`Parcours?$expand=ParcoursPeriodes`), then "Lier l'inscription à une période"
+ * (`POST InscriptionPeriode`) for each one the inscription is not linked to yet. AIMAIRA then
+ * enrols the learner in the sequences of those periods, which makes them eligible for a
+ * convention.
+ *
+ * Idempotent: periods already linked (by anyone) are skipped, so a retry after a lost answer
+ * links nothing twice. Each link this step creates carries `relais-<invocation key>` in its
+ * `Code` (empty in the documented samples), so `Linked` lists exactly what this invocation
+ * created, also after a lost answer.
+ *
+ * Compensation: deletes the links in `Linked` (AIMAIRA takes back the sequences they gave).
+ *
+ * @since 0.1.0
+ */
+export const enrolParcours = Step.make({
+  name: "aimaira/enrol-parcours",
+  description:
+    "Enrol an inscription on the periods of its parcours (voie d'entrée → parcours → periods → InscriptionPeriode), " +
+    "which gives it the sequences eligible for a convention",
+  input: EnrolParcoursInput,
+  output: EnrolledParcours,
+  retry: writePolicy,
+  idempotent: true,
+  run: (input): Effect.Effect<EnrolledParcours, Errors.AimairaError | StepErrors.StepError, AimairaClient | Step.StepContext> =>
+    Effect.gen(function*() {
+      const context = yield* Step.StepContext
+      const client = yield* AimairaClient
+      const inscription = yield* client.get(Entities.Inscription, input.InscriptionId)
+      const ParcoursId = input.ParcoursId ?? (yield* parcoursOfVoieEntree(inscription))
+      const parcours = yield* client.getAs(
+        Entities.Parcours,
+        ParcoursId,
+        ParcoursWithPeriodes,
+        Query.from(Entities.Parcours).expand("ParcoursPeriodes")
+      )
+      if (Ids.isSet(parcours.ProgrammeId) && Ids.isSet(inscription.ProgrammeId) && parcours.ProgrammeId !== inscription.ProgrammeId) {
+        return yield* new StepErrors.NoParcours({ InscriptionId: inscription.Id, reason: "other-programme", id: ParcoursId })
+      }
+      const ordered = [...parcours.ParcoursPeriodes]
+        .filter((period) => Ids.isSet(period.PeriodeId))
+        .sort((a, b) => (a.AnneeScolaire ?? 0) - (b.AnneeScolaire ?? 0) || a.Id - b.Id)
+      let periods = ordered
+      if (input.LibellePeriodes !== undefined) {
+        const known = ordered.map((period) => period.LibellePeriode)
+        for (const wanted of input.LibellePeriodes) {
+          if (!known.includes(wanted)) {
+            return yield* new StepErrors.UnknownCode({
+              entitySet: `Parcours(${ParcoursId})/ParcoursPeriodes`,
+              field: "LibellePeriode",
+              value: wanted,
+              suggestions: Suggest.closest(wanted, known),
+              known
+            })
+          }
+        }
+        periods = ordered.filter((period) => input.LibellePeriodes!.includes(period.LibellePeriode))
+      }
+
+      const mark = marker(context.key)
+      const linked = new Set<number>((yield* linksOf(inscription.Id)).map((link) => link.PeriodeId ?? 0))
+      for (const period of periods) {
+        if (linked.has(period.PeriodeId!)) continue
+        yield* client.create(Entities.InscriptionPeriode, {
+          InscriptionId: inscription.Id,
+          PeriodeId: period.PeriodeId,
+          LibellePeriode: period.LibellePeriode,
+          Debut: period.Debut,
+          Fin: period.Fin,
+          AnneeScolaire: period.AnneeScolaire,
+          RegimeInscriptionId: inscription.RegimeInscriptionId,
+          EtatInscriptionId: inscription.EtatInscriptionId,
+          Code: mark
+        })
+        linked.add(period.PeriodeId!)
+      }
+
+      const links = [...(yield* linksOf(inscription.Id))].sort((a, b) => a.Id - b.Id)
+      const Periodes = periods.flatMap((period) => links.find((link) => link.PeriodeId === period.PeriodeId) ?? [])
+      const eligible = yield* eligibleOf(inscription.Id)
+      return {
+        InscriptionId: inscription.Id,
+        ParcoursId,
+        Periodes,
+        Linked: links.filter((link) => link.Code === mark).map((link) => link.Id),
+        EligibleSequences: eligible.length
+      }
+    }),
+  compensate: {
+    description: "unlink the periods this step linked (AIMAIRA takes their sequences back)",
+    run: (_input, output) =>
+      Effect.forEach(output.Linked, (id) => deleteIfExists(Entities.InscriptionPeriode, id), { discard: true })
+  }
+})
+
 /**
  * Every step of this module.
  *
  * @since 0.1.0
  */
-export const steps = [findOrCreateLearner, createInscription, listInscriptions] as const
+export const steps = [findOrCreateLearner, createInscription, enrolParcours, listInscriptions] as const

@@ -1,7 +1,7 @@
 /**
  * The errors the AIMAIRA steps add to the client's (`Errors.AimairaError`): a code or a name
- * that matches nothing, and a natural key that matches several entities. Both are definitive
- * answers (no `status`), so no retry policy retries them.
+ * that matches nothing, a natural key that matches several entities, an inscription without a
+ * parcours. All are definitive answers (no `status`), so no retry policy retries them.
  *
  * @since 0.1.0
  */
@@ -51,11 +51,41 @@ export class Ambiguous extends Schema.TaggedError<Ambiguous>("@relais/aimaira/Am
 }
 
 /**
+ * An inscription cannot be enrolled on a parcours: it has no voie d'entrée, its voie d'entrée is
+ * not visible in the API (AIMAIRA only shows those with a référence externe) or leads to no
+ * parcours, or the parcours given belongs to another programme. Give `ParcoursId`, or fix the
+ * inscription in AIMAIRA.
+ *
+ * @since 0.1.0
+ */
+export class NoParcours extends Schema.TaggedError<NoParcours>("@relais/aimaira/NoParcours")("NoParcours", {
+  InscriptionId: Schema.Number,
+  reason: Schema.Literal("no-voie-d-entree", "voie-d-entree-hidden", "no-parcours", "other-programme"),
+  /** The voie d'entrée (`RecrutementId`) or the parcours concerned, when there is one. */
+  id: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    const which = `the inscription ${this.InscriptionId}`
+    switch (this.reason) {
+      case "no-voie-d-entree":
+        return `AIMAIRA: ${which} has no voie d'entrée (RecrutementId), so no parcours to enrol it on; give ParcoursId`
+      case "voie-d-entree-hidden":
+        return `AIMAIRA: the voie d'entrée ${this.id} of ${which} is not visible in the API ` +
+          `(AIMAIRA only shows voies d'entrée with a référence externe); add one in Manage, or give ParcoursId`
+      case "no-parcours":
+        return `AIMAIRA: the voie d'entrée ${this.id} of ${which} leads to no parcours (ParcoursId is empty); give ParcoursId`
+      case "other-programme":
+        return `AIMAIRA: the parcours ${this.id} belongs to another programme than ${which}`
+    }
+  }
+}
+
+/**
  * Every error of the steps beyond the client's.
  *
  * @since 0.1.0
  */
-export const StepError = Schema.Union(UnknownCode, Ambiguous)
+export const StepError = Schema.Union(UnknownCode, Ambiguous, NoParcours)
 
 /**
  * @since 0.1.0

@@ -34,8 +34,11 @@ describe("AimairaPlugin", () => {
         "aimaira/create-inscription",
         "aimaira/create-professionnel",
         "aimaira/create-remuneration",
+        "aimaira/enrol-parcours",
         "aimaira/find-or-create-learner",
+        "aimaira/get-convention-aggregate",
         "aimaira/list-billing-clients",
+        "aimaira/list-conventions",
         "aimaira/list-eligible-sequences",
         "aimaira/list-etats-convention",
         "aimaira/list-inscriptions",
@@ -50,7 +53,7 @@ describe("AimairaPlugin", () => {
         expect([info.name, info.reconciles]).toEqual([info.name, isCreate])
         expect([info.name, info.compensation !== undefined]).toEqual([
           info.name,
-          isCreate || info.name === "aimaira/update-convention" || info.name === "aimaira/set-convention-etat"
+          isCreate || ["aimaira/update-convention", "aimaira/set-convention-etat", "aimaira/enrol-parcours"].includes(info.name)
         ])
         expect([info.name, info.idempotent]).toEqual([info.name, !isCreate])
         expect(info.description.length).toBeGreaterThan(10)
@@ -59,8 +62,9 @@ describe("AimairaPlugin", () => {
         expect(schemas.input).toMatchObject({ type: "object" })
         expect(Object.keys(schemas.output).length).toBeGreaterThan(0)
       }
-      const reads = registry.steps.filter((s) => s.name.startsWith("aimaira/list-"))
+      const reads = registry.steps.filter((s) => s.name.startsWith("aimaira/list-") || s.name.startsWith("aimaira/get-"))
       expect(new Set(reads.map((s) => s.step.retry.maxAttempts))).toEqual(new Set([5]))
+      expect(registry.find("aimaira/enrol-parcours")!.retry).toMatchObject({ maxAttempts: 4, backoff: "exponential" })
       expect(registry.find("aimaira/create-convention")!.retry).toMatchObject({ maxAttempts: 4, backoff: "exponential", jitter: true })
     }))
 
@@ -70,6 +74,8 @@ describe("AimairaPlugin", () => {
       const writeRetry = RetryPolicy.none
       const registry = yield* Plugin.makeRegistry([AimairaPlugin.make({ readRetry, writeRetry, timeout: "5 seconds" })])
       expect(registry.find("aimaira/list-inscriptions")!.retry).toBe(readRetry)
+      expect(registry.find("aimaira/get-convention-aggregate")!.retry).toBe(readRetry)
+      expect(registry.find("aimaira/enrol-parcours")!.retry).toBe(writeRetry)
       expect(registry.find("aimaira/update-convention")!.retry).toBe(writeRetry)
       expect(new Set(registry.steps.map((s) => Duration.toMillis(s.step.timeout)))).toEqual(new Set([5000]))
     }))

@@ -1,6 +1,7 @@
 /**
  * The learner steps against the sandbox, through the core engine: find or create (natural key
- * by e-mail), what the compensation deletes, lost create responses, inscriptions, and inputs
+ * by e-mail), what the compensation deletes, lost create responses, inscriptions, enrolment on
+ * a parcours (new learner to convention, idempotence, compensation, refusals), and inputs
  * decoded from their YAML (JSON) form.
  */
 import { describe, expect, layer } from "@effect/vitest"
@@ -8,7 +9,7 @@ import { Step, Workflow } from "@relais/core"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { Temporal } from "temporal-polyfill"
-import { type Ids, LearnerSteps } from "../src/index.js"
+import { ConventionSteps, type Ids, LearnerSteps } from "../src/index.js"
 import { call } from "./support.js"
 import { data, failStep, fast, fault, journaled, ofTag, runFlow, stepsLayer, table } from "./stepSupport.js"
 
@@ -142,6 +143,148 @@ layer(stepsLayer(), { excludeTestServices: true })("LearnerSteps", (it) => {
       }))
   })
 
+  describe("enrol-parcours", () => {
+    /** The voie d'entrée of a programme, and the régime / état of a seeded inscription. */
+    const programmeSetup = (code: string) =>
+      Effect.gen(function*() {
+        const programme = (yield* table("Programme")).find((p) => p.Code === code)!
+        const voie = (yield* table("Recrutement")).find((r) => r.ProgrammeId === programme.Id && r.ReferenceExterneId !== 0)!
+        const [seeded] = yield* table("Inscription")
+        return { programme, voie, seeded: seeded! }
+      })
+
+    it.effect("a new learner: inscription, enrolment on the parcours, eligible sequences, then a convention", () =>
+      Effect.gen(function*() {
+        const { seeded, voie } = yield* programmeSetup("PGE")
+        const { events, output, record } = yield* runFlow(Effect.gen(function*() {
+          const learner = yield* Workflow.step(LearnerSteps.findOrCreateLearner, {
+            Adresse: "hugo.lefevre@etudiant-exemple.fr",
+            Nom: "LEFEVRE",
+            Prenoms: "Hugo",
+            CiviliteCode: "M"
+          }, { id: "learner" })
+          const inscription = yield* Workflow.step(LearnerSteps.createInscription, {
+            ApprenantId: learner.Id,
+            ProgrammeCode: "PGE",
+            RegimeInscriptionId: seeded.RegimeInscriptionId as number,
+            RecrutementId: voie.Id,
+            EtatInscriptionId: seeded.EtatInscriptionId as number,
+            DateInscription: Temporal.ZonedDateTime.from("2025-09-08T09:30:00+02:00[Europe/Paris]")
+          }, { id: "inscription" })
+          const before = yield* Workflow.step(ConventionSteps.listEligibleSequences, { InscriptionId: inscription.Id }, { id: "before" })
+          const enrolled = yield* Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: inscription.Id }, { id: "enrol" })
+          const sequences = yield* Workflow.step(ConventionSteps.listEligibleSequences, { ApprenantId: learner.Id }, { id: "sequences" })
+          const convention = yield* Workflow.step(ConventionSteps.createConvention, {
+            ApprenantId: learner.Id,
+            SequenceId: sequences[0]!.Id,
+            TypeConventionCode: "APP"
+          }, { id: "convention" })
+          return { learner, inscription, before, enrolled, sequences, convention }
+        }))
+        expect(record.status).toBe("succeeded")
+        const out = output as any
+        expect(out.before).toEqual([])
+        const enrolled = journaled(events, "enrol")
+        expect(enrolled.ParcoursId).toBe(voie.ParcoursId)
+        expect(enrolled.Periodes.map((p: any) => [p.AnneeScolaire, p.LibellePeriode, p.Debut])).toEqual([
+          [1, "2025/2026", "2025-09-01T00:00:00+02:00"],
+          [2, "2026/2027", "2026-09-01T00:00:00+02:00"],
+          [3, "2027/2028", "2027-09-01T00:00:00+02:00"]
+        ])
+        expect(enrolled.Linked).toEqual(enrolled.Periodes.map((p: any) => p.Id))
+        expect(enrolled.EligibleSequences).toBe(3)
+        expect(out.sequences.map((s: any) => s.Nom)).toEqual([
+          "25-26 PGE 1 - PÉRIODE EN ENTREPRISE",
+          "26-27 PGE 2 - PÉRIODE EN ENTREPRISE",
+          "27-28 PGE 3 - PÉRIODE EN ENTREPRISE"
+        ])
+        expect(out.convention).toMatchObject({ ApprenantId: out.learner.Id, SequenceId: out.sequences[0].Id })
+
+        // In the sandbox: three links carrying this invocation's marker, the régime and état of
+        // the inscription, and the nine sequences of the three periods.
+        const links = (yield* table("InscriptionPeriode")).filter((l) => l.InscriptionId === out.inscription.Id)
+        expect(links.map((l) => l.Id)).toEqual(enrolled.Linked)
+        expect(new Set(links.map((l) => l.Code))).toEqual(new Set([enrolled.Periodes[0].Code]))
+        expect(enrolled.Periodes[0].Code).toMatch(/^relais-[0-9a-f]{16}$/)
+        expect(links[0]).toMatchObject({ RegimeInscriptionId: seeded.RegimeInscriptionId, EtatInscriptionId: seeded.EtatInscriptionId })
+        const enrolments = (yield* table("InscriptionSequence")).filter((r) => r.InscriptionId === out.inscription.Id)
+        expect(enrolments).toHaveLength(9)
+
+        // Again: everything is linked already, nothing is created, nothing to undo.
+        const again = yield* runFlow(Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: out.inscription.Id }))
+        const second = journaled(again.events, "aimaira/enrol-parcours")
+        expect(second.Linked).toEqual([])
+        expect(second.Periodes.map((p: any) => p.Id)).toEqual(enrolled.Linked)
+        expect((yield* table("InscriptionPeriode")).filter((l) => l.InscriptionId === out.inscription.Id)).toHaveLength(3)
+      }))
+
+    it.effect("skips the periods already linked; the compensation unlinks only what it linked", () =>
+      Effect.gen(function*() {
+        const { seeded } = yield* programmeSetup("PGE")
+        const before = yield* data
+        const { events, record } = yield* runFlow(Effect.gen(function*() {
+          yield* Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: seeded.Id as Ids.InscriptionId })
+          yield* Workflow.step(failStep, {})
+        }))
+        expect(record.status).toBe("compensated")
+        const enrolled = journaled(events, "aimaira/enrol-parcours")
+        // The seeded inscription was linked to its first year: only the two others were linked.
+        expect(enrolled.Periodes.map((p: any) => p.LibellePeriode)).toEqual(["2025/2026", "2026/2027", "2027/2028"])
+        expect(enrolled.Linked).toEqual(enrolled.Periodes.slice(1).map((p: any) => p.Id))
+        expect(enrolled.EligibleSequences).toBe(3)
+        expect(record.compensated!.map((c) => c.path)).toEqual(["aimaira/enrol-parcours"])
+        expect(yield* data).toEqual(before)
+      }))
+
+    it.effect("links only the chosen periods; refuses unknown periods, hidden voies d'entrée and other programmes", () =>
+      Effect.gen(function*() {
+        const { seeded, voie } = yield* programmeSetup("PGE")
+        const learners = yield* table("Apprenant")
+        const inscriptions = yield* table("Inscription")
+        const free = learners.filter((a) => !inscriptions.some((i) => i.ApprenantId === a.Id && i.RecrutementId === voie.Id))
+        const newInscription = (apprenantId: number, recrutementId: number) =>
+          Effect.map(
+            call("POST", "/Inscription", {
+              body: {
+                ApprenantId: apprenantId, ProgrammeId: voie.ProgrammeId, RegimeInscriptionId: seeded.RegimeInscriptionId,
+                RecrutementId: recrutementId, EtatInscriptionId: seeded.EtatInscriptionId, DateInscription: "2026-09-01"
+              }
+            }),
+            (reply) => reply.json.Id as Ids.InscriptionId
+          )
+        const chosen = yield* newInscription(free[0]!.Id, voie.Id)
+        const one = yield* runFlow(Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: chosen, LibellePeriodes: ["2026/2027"] }))
+        expect(journaled(one.events, "aimaira/enrol-parcours")).toMatchObject({
+          Periodes: [{ LibellePeriode: "2026/2027", AnneeScolaire: 2 }],
+          EligibleSequences: 1
+        })
+
+        const typo = yield* runFlow(Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: chosen, LibellePeriodes: ["2026-2027"] }))
+        expect(typo.record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "UnknownCode" } })
+        expect(typo.record.failure!.error.message).toContain(`LibellePeriode "2026-2027" (did you mean "2026/2027"`)
+
+        const hiddenVoie = (yield* table("Recrutement")).find((r) => r.ReferenceExterneId === 0)!
+        const hidden = yield* newInscription(free[1]!.Id, hiddenVoie.Id)
+        const refused = yield* runFlow(Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: hidden }))
+        expect(refused.record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "NoParcours" } })
+        expect(refused.record.failure!.error.message).toContain("only shows voies d'entrée with a référence externe")
+        // Given explicitly, the parcours of the programme is used.
+        const explicit = yield* runFlow(
+          Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: hidden, ParcoursId: voie.ParcoursId as Ids.ParcoursId })
+        )
+        expect(journaled(explicit.events, "aimaira/enrol-parcours").EligibleSequences).toBe(3)
+
+        const otherParcours = (yield* table("Parcours")).find((p) => p.Id !== voie.ParcoursId)!
+        const other = yield* runFlow(
+          Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: chosen, ParcoursId: otherParcours.Id as Ids.ParcoursId })
+        )
+        expect(other.record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "NoParcours" } })
+        expect(other.record.failure!.error.message).toBe(
+          `AIMAIRA: the parcours ${otherParcours.Id} belongs to another programme than the inscription ${chosen}`
+        )
+      }))
+  })
+
   describe("inputs in their YAML form", () => {
     const decode = (value: unknown) =>
       Step.decodeInput(LearnerSteps.findOrCreateLearner, "learner", value).pipe(Effect.either, Effect.runSync)
@@ -168,6 +311,18 @@ layer(stepsLayer(), { excludeTestServices: true })("LearnerSteps", (it) => {
       expect(messages({ Adresse: "a@b.fr", Nom: "A", Prenoms: "B", CiviliteCode: "M", DateNaissance: "12/04/2006" }))
         .toContain("DateNaissance")
       expect(messages({ Adresse: "a@b.fr", Nom: "A", Prenoms: "B", CiviliteCode: "M", Civilite: "M" })).toContain("Civilite")
+    })
+
+    it("enrol-parcours takes an inscription, an optional parcours and period names", () => {
+      const decodeEnrol = (value: unknown) => {
+        const result = Step.decodeInput(LearnerSteps.enrolParcours, "enrol", value).pipe(Effect.either, Effect.runSync)
+        return Either.isLeft(result) ? result.left.message : result.right
+      }
+      expect(decodeEnrol({ InscriptionId: 12, LibellePeriodes: ["2025/2026"] })).toEqual({ InscriptionId: 12, LibellePeriodes: ["2025/2026"] })
+      expect(decodeEnrol({ InscriptionId: 12, ParcoursId: 5 })).toEqual({ InscriptionId: 12, ParcoursId: 5 })
+      expect(decodeEnrol({ InscriptionId: 12, LibellePeriodes: [] })).toContain("LibellePeriodes")
+      expect(decodeEnrol({ InscriptionId: 0 })).toContain("expected an id (a positive integer)")
+      expect(decodeEnrol({ InscriptionId: 12, Periodes: ["2025/2026"] })).toContain("Periodes")
     })
   })
 })

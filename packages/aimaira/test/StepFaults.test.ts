@@ -1,12 +1,14 @@
 /**
  * Every fault kind of the sandbox, handled by the steps' retry policies through the core
  * engine on the real clock: 429 with Retry-After, 5xx (recovered and exhausted), a dropped
- * connection before the handler, and a hanging request cut by the step timeout.
+ * connection before the handler, a hanging request cut by the step timeout; and faults on the
+ * routes of enrolment (linking periods) and of the export steps.
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Workflow } from "@relais/core"
 import * as Effect from "effect/Effect"
-import { BillingSteps, ConventionSteps, type Ids, LearnerSteps } from "../src/index.js"
+import { Temporal } from "temporal-polyfill"
+import { BillingSteps, ConventionSteps, ExportSteps, type Ids, LearnerSteps } from "../src/index.js"
 import { clearFaults, fast, fault, journaled, ofTag, runFlow, stepsLayer, table } from "./stepSupport.js"
 
 layer(stepsLayer(), { excludeTestServices: true })("AIMAIRA steps under faults", (it) => {
@@ -87,6 +89,56 @@ layer(stepsLayer(), { excludeTestServices: true })("AIMAIRA steps under faults",
           { path: "aimaira/list-organismes-financeurs", error: { _tag: "StepTimeout" }, retryable: true }
         ])
         expect(journaled(events, "aimaira/list-organismes-financeurs")).toHaveLength(11)
+      }))
+  })
+
+  describe("the routes of enrolment and export", () => {
+    it.effect("a 503 then a lost answer on the link call: each period is linked once, by the step's own policy", () =>
+      Effect.gen(function*() {
+        const programme = (yield* table("Programme")).find((p) => p.Code === "PGE")!
+        const voie = (yield* table("Recrutement")).find((r) => r.ProgrammeId === programme.Id && r.ReferenceExterneId !== 0)!
+        const [seeded] = yield* table("Inscription")
+        const { output: created } = yield* runFlow(Workflow.step(LearnerSteps.createInscription, {
+          ApprenantId: (yield* table("Apprenant"))[5]!.Id as Ids.ApprenantId,
+          ProgrammeId: programme.Id as Ids.ProgrammeId,
+          RegimeInscriptionId: seeded!.RegimeInscriptionId as number,
+          RecrutementId: voie.Id,
+          EtatInscriptionId: seeded!.EtatInscriptionId as number,
+          DateInscription: Temporal.ZonedDateTime.from("2025-09-10T10:00:00+02:00[Europe/Paris]")
+        }))
+        const inscriptionId = (created as any).Id as Ids.InscriptionId
+        // The first link answers 503 (nothing stored); the second is stored, then its answer is lost.
+        yield* fault("POST /GraphV1/InscriptionPeriode 503 x1\nPOST /GraphV1/InscriptionPeriode drop-after-commit x1 after 1")
+        yield* fault("GET /GraphV1/Parcours/* 502 x1")
+        const { events, record } = yield* runFlow(Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: inscriptionId }))
+        yield* clearFaults
+        expect(record.status).toBe("succeeded")
+        expect(ofTag(events, "AttemptFailed").map((e) => [e.error._tag, e.error.status])).toEqual([
+          ["Unavailable", 502],
+          ["Unavailable", 503],
+          ["Transport", undefined]
+        ])
+        const enrolled = journaled(events, "aimaira/enrol-parcours")
+        const links = (yield* table("InscriptionPeriode")).filter((l) => l.InscriptionId === inscriptionId)
+        expect(links.map((l) => l.PeriodeId)).toEqual(enrolled.Periodes.map((p: any) => p.PeriodeId))
+        expect(new Set(links.map((l) => l.PeriodeId)).size).toBe(3)
+        // The link whose answer was lost carries the marker: the step reports it as its own.
+        expect(enrolled.Linked).toEqual(links.map((l) => l.Id))
+        const sequences = (yield* table("InscriptionSequence")).filter((r) => r.InscriptionId === inscriptionId)
+        expect(sequences).toHaveLength(9)
+        expect(new Set(sequences.map((r) => r.SequenceId)).size).toBe(9)
+      }))
+
+    it.effect("a 503 on a convention read is retried", () =>
+      Effect.gen(function*() {
+        const [convention] = yield* table("Convention")
+        yield* fault(`GET /GraphV1/Convention/${convention!.Id} 503 x1`)
+        const read = yield* runFlow(
+          Workflow.step(ExportSteps.getConventionAggregate, { ConventionId: convention!.Id as Ids.ConventionId }, fast)
+        )
+        expect(read.record.status).toBe("succeeded")
+        expect(ofTag(read.events, "AttemptFailed").map((e) => e.error._tag)).toEqual(["Unavailable"])
+        expect(journaled(read.events, "aimaira/get-convention-aggregate").convention.Id).toBe(convention!.Id)
       }))
   })
 })

@@ -11,8 +11,10 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Temporal } from "temporal-polyfill"
 import { AimairaClient } from "../AimairaClient.js"
+import * as Entities from "../Entities.js"
 import type { Entity, EntitySet } from "../Entities.js"
 import type * as Errors from "../Errors.js"
+import type * as Ids from "../Ids.js"
 import { format, ParisDate, timeZone } from "../ParisDate.js"
 import * as Query from "../Query.js"
 import * as StepErrors from "../StepErrors.js"
@@ -171,6 +173,25 @@ export const all = <A extends Entity>(entity: EntitySet<A>, query?: Query.Query<
 export const deleteIfExists = <A extends Entity>(entity: EntitySet<A>, id: A["Id"]) =>
   Effect.flatMap(AimairaClient, (client) =>
     client.delete(entity, id).pipe(Effect.catchTag("NotFound", () => Effect.void)))
+
+const EligibleRow = Schema.Struct({ Sequence: Entities.wire(Entities.Sequence) })
+
+/**
+ * The sequences of an inscription a convention can be created on, with the documented query
+ * (`InscriptionSequence?$expand=Sequence&$select=Sequence&$filter=startswith(Sequence/TypeSequence/Code, 'S')`
+ * with `{"Id": <inscription>}` as GET body).
+ */
+export const eligibleOf = (inscriptionId: Ids.InscriptionId) =>
+  Effect.flatMap(AimairaClient, (client) =>
+    collect(client.streamAs(
+      Entities.InscriptionSequence,
+      EligibleRow,
+      Query.from(Entities.InscriptionSequence)
+        .expand("Sequence")
+        .select("Sequence")
+        .where((f) => f.startsWith(f.path("Sequence/TypeSequence/Code"), "S")),
+      { body: { Id: inscriptionId } }
+    )))
 
 /**
  * The marker a create step stores in the entity it creates, from the step invocation's key
