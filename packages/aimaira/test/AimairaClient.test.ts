@@ -282,6 +282,49 @@ layer(TestLive, { excludeTestServices: true })("AimairaClient against the sandbo
       }))
   })
 
+  describe("one entity with its navigation properties, and related collections", () => {
+    it.effect("getAs reads the documented Parcours?$expand=ParcoursPeriodes; streamRelated follows Inscription/InscriptionPeriodes over pages", () =>
+      Effect.gen(function*() {
+        const aimaira = yield* client
+        const s = yield* sandbox
+        const [voie] = (yield* aimaira.list(Entities.VoieEntree)).value
+        expect(voie!.ParcoursId).not.toBeNull()
+        const parcours = yield* aimaira.getAs(
+          Entities.Parcours,
+          voie!.ParcoursId!,
+          Schema.Struct({ Nom: Schema.String, ParcoursPeriodes: Schema.Array(Entities.wire(Entities.ParcoursPeriode)) }),
+          Query.from(Entities.Parcours).expand("ParcoursPeriodes")
+        )
+        expect(parcours.ParcoursPeriodes.map((p) => p.LibellePeriode)).toEqual(["2025/2026", "2026/2027", "2027/2028"])
+        expect(parcours.ParcoursPeriodes[0]).toBeInstanceOf(Entities.ParcoursPeriode)
+
+        // An inscription linked to more periods than a page holds.
+        const [inscription] = (yield* aimaira.list(Entities.Inscription, Query.from(Entities.Inscription).top(1))).value
+        const periodes = yield* Stream.runCollect(aimaira.stream(Entities.Periode))
+        for (const periode of Chunk.toReadonlyArray(periodes)) {
+          yield* aimaira.create(Entities.InscriptionPeriode, { InscriptionId: inscription!.Id, PeriodeId: periode.Id })
+        }
+        yield* s.requests.clear
+        const links = Chunk.toReadonlyArray(
+          yield* Stream.runCollect(
+            aimaira.streamRelated(Entities.Inscription, inscription!.Id, "InscriptionPeriodes", Entities.InscriptionPeriode)
+          )
+        )
+        const expected = (yield* rows("InscriptionPeriode")).filter((l) => l.InscriptionId === inscription!.Id).map((l) => l.Id)
+        expect(expected.length).toBeGreaterThan(PAGE_SIZE)
+        expect(links.map((l) => l.Id)).toEqual(expected)
+        expect(yield* s.requests.count({ method: "GET", path: `/GraphV1/Inscription/${inscription!.Id}/InscriptionPeriodes` }))
+          .toBe(Math.ceil(expected.length / PAGE_SIZE))
+
+        const missing = yield* failure(aimaira.getAs(Entities.Parcours, Ids.ParcoursId.make(1), Schema.Struct({ Id: Schema.Number })))
+        expect(missing).toMatchObject({ _tag: "NotFound", status: 404, entitySet: "Parcours", key: 1 })
+        const hidden = (yield* rows("Recrutement")).find((r) => r.ReferenceExterneId === 0)!
+        expect(yield* failure(aimaira.get(Entities.VoieEntree, Ids.RecrutementId.make(hidden.Id)))).toMatchObject({ _tag: "NotFound" })
+        expect(() => aimaira.streamRelated(Entities.Inscription, inscription!.Id, "Periodes/../x", Entities.InscriptionPeriode))
+          .toThrow(RangeError)
+      }))
+  })
+
   describe("errors", () => {
     it.effect("maps 400, 404 and 409 to Validation, NotFound and Conflict with status and field", () =>
       Effect.gen(function*() {

@@ -35,7 +35,9 @@ describe("Entities", () => {
       ["mail.create", Entities.Mail],
       ["client.create", Entities.Client],
       ["programme.create", Entities.Programme],
-      ["convention.create", Entities.Convention]
+      ["convention.create", Entities.Convention],
+      ["parcours.get", Entities.Parcours],
+      ["inscription-periode.create", Entities.InscriptionPeriode]
     ]
     for (const [name, entity] of cases) {
       const { "@odata.context": _, ...raw } = fixture(name)
@@ -52,13 +54,30 @@ describe("Entities", () => {
       ["nature-client.list", Entities.NatureClient],
       ["programme.list", Entities.Programme],
       ["civilite.list", Entities.Civilite],
-      ["type-sequence.list", Entities.TypeSequence]
+      ["type-sequence.list", Entities.TypeSequence],
+      ["periode.list", Entities.Periode],
+      ["recrutement.list", Entities.VoieEntree],
+      ["inscription-periode.by-inscription", Entities.InscriptionPeriode]
     ] as const) {
       for (const row of fixture(name).value as Array<unknown>) {
         const decoded = Schema.decodeUnknownSync(wireSchema(entity as Entities.EntitySet<any>))(row)
         expect(Schema.encodeSync(wireSchema(entity as Entities.EntitySet<any>))(decoded), name).toEqual(row)
       }
     }
+  })
+
+  it("decode a parcours with its periods, which are only reachable through it", () => {
+    const { "@odata.context": _, ...raw } = fixture("parcours.expand-periodes")
+    const schema = Schema.Struct({ Id: Ids.ParcoursId, ParcoursPeriodes: Schema.Array(Entities.wire(Entities.ParcoursPeriode)) })
+    const decoded = Schema.decodeUnknownSync(schema)(raw)
+    expect(decoded.ParcoursPeriodes.map((p) => [p.AnneeScolaire, p.LibellePeriode, p.Debut?.toString(), p.PeriodeId])).toEqual([
+      [1, "2023/2024", "2023-09-01", 1326],
+      [2, "2024/2025", "2024-09-01", 1327],
+      [3, "2025/2026", "2025-09-01", 2215069]
+    ])
+    expect(decoded.ParcoursPeriodes[0]!.extra).toEqual({ LibellePeriodeSpecifique: "", SpecialiteId: 0 })
+    const parcours = Schema.decodeUnknownSync(Entities.wire(Entities.Parcours))(raw)
+    expect(Object.keys(parcours.extra)).toEqual(["ParcoursPeriodes"])
   })
 
   it("copy changes declared fields and keeps the rest", () => {
