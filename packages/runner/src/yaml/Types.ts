@@ -203,11 +203,13 @@ export const fromAst = (
       const fields = new Map<string, Field>()
       for (const property of ast.propertySignatures) {
         if (typeof property.name !== "string") continue
-        const type = go(property.type)
-        // `optional` keys encode `undefined` in their type: strip it, optionality says it.
-        const withoutUndefined = property.isOptional && type._tag === "Union"
-          ? union(type.members.filter((m) => m._tag !== "Null"))
-          : type
+        // `optional` keys carry `undefined` in their type: strip it (optionality says it), but
+        // keep a real `null` (`optional(NullOr(...))`).
+        const propertyAst = property.isOptional && property.type._tag === "Union"
+          ? stripUndefined(property.type)
+          : property.type
+        const type = go(propertyAst)
+        const withoutUndefined = type
         const description = Option.getOrUndefined(SchemaAST.getDescriptionAnnotation(property))
           ?? Option.getOrUndefined(SchemaAST.getDescriptionAnnotation(property.type))
         fields.set(property.name, {
@@ -220,6 +222,11 @@ export const fromAst = (
       return { _tag: "Object", fields, rest }
     }
   }
+}
+
+const stripUndefined = (ast: SchemaAST.Union): SchemaAST.AST => {
+  const members = ast.types.filter((t) => t._tag !== "UndefinedKeyword")
+  return members.length === ast.types.length ? ast : members.length === 1 ? members[0]! : SchemaAST.Union.make(members)
 }
 
 const isIntRefinement = (ast: SchemaAST.Refinement): boolean => {
