@@ -604,7 +604,7 @@ const resolveCampusProfile = (
 
 const orChooseProfile = (config: Option.Option<ConfigFile>): string =>
   Option.match(config, {
-    onNone: () => `, or create ${defaultFileName} with a profile`,
+    onNone: () => `, or create ${defaultFileName} with a profile (--sandbox needs neither)`,
     onSome: (c) => c.profiles.size > 0 ? `, or choose a profile of ${c.file} with --profile (${[...c.profiles.keys()].join(", ")})` : ""
   })
 

@@ -3,14 +3,17 @@
  * user mistake, the sandbox server, profiles, and a canary secret used for real against a
  * sandbox that never shows up in the output or the run store.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { AimairaClient, AimairaConfig, AimairaPlugin } from "@relais/aimaira"
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
-import { Effect, Redacted, Scope } from "effect"
+import { Step } from "@relais/core"
+import { Effect, Layer, Redacted, Scope } from "effect"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { child, collect, spawnChild, stackTrace, storeBytes, tmpDir, waitForStdout, writeFile } from "./harness/Cli.js"
 
-// A learner of the sandbox's seeded data (the default seed, as `run --sandbox` uses), found
-// through the simulator itself rather than hard-coded.
+// A learner of the sandbox's seeded data (the default seed, as `run --sandbox` uses) that has
+// an eligible sequence, found by asking the step itself rather than hard-coding an id.
 let learner = 0
 const scope = Effect.runSync(Scope.make())
 let sandbox: AimairaSandbox.Service
@@ -19,8 +22,25 @@ const canary = "Canary-pw-7f3b9c-never-shown"
 beforeAll(async () => {
   sandbox = await Effect.runPromise(Scope.extend(AimairaSandbox.make({ credentials: { password: Redacted.make(canary) } }), scope))
   const state = await Effect.runPromise(sandbox.state)
-  const inscription = state.collections.Inscription![0]!
-  learner = inscription.ApprenantId as number
+  const listEligible = AimairaPlugin.steps.find((s) => s.name === "aimaira/list-eligible-sequences")!
+  const client = AimairaClient.layer({ url: sandbox.apiUrl, auth: AimairaConfig.basic("sandbox", canary) }).pipe(
+    Layer.provide(NodeHttpClient.layer)
+  )
+  for (const apprenant of state.collections.Apprenant ?? []) {
+    const found = await Effect.runPromise(
+      Step.decodeInput(listEligible, "probe", { ApprenantId: apprenant.Id }).pipe(
+        Effect.flatMap((input) => listEligible.run(input) as Effect.Effect<ReadonlyArray<unknown>, unknown, AimairaClient.AimairaClient>),
+        Effect.map((sequences) => sequences.length),
+        Effect.provide(client),
+        Effect.orElseSucceed(() => 0)
+      )
+    )
+    if (found > 0) {
+      learner = apprenant.Id
+      break
+    }
+  }
+  if (learner === 0) throw new Error("the AIMAIRA sandbox's seeded data has no learner with an eligible sequence")
 })
 afterAll(() => Effect.runPromise(Scope.close(scope, Effect.void.pipe(Effect.exit) as never)))
 

@@ -90,10 +90,10 @@ describe("Config.resolve", () => {
       expect(target.kind).toBe("environment")
       expect(target.production).toBe(false)
       expect(Either.getLeft(target.aimaira).pipe(Option.map((e) => e.message))).toEqual(
-        Option.some(`AIMAIRA is not configured: set AIMAIRA_PASSWORD, or create relais.config.yaml with a profile`)
+        Option.some(`AIMAIRA is not configured: set AIMAIRA_PASSWORD, or create relais.config.yaml with a profile (--sandbox needs neither)`)
       )
       expect(Either.getLeft(target.campusSkills).pipe(Option.map((e) => e.message))).toEqual(
-        Option.some("Campus Skills is not configured: set CAMPUS_SKILLS_URL and CAMPUS_SKILLS_TOKEN, or create relais.config.yaml with a profile")
+        Option.some("Campus Skills is not configured: set CAMPUS_SKILLS_URL and CAMPUS_SKILLS_TOKEN, or create relais.config.yaml with a profile (--sandbox needs neither)")
       )
     }))
 
