@@ -176,7 +176,7 @@ export const applyLive = (
     case "ItemFailed":
       return {
         state,
-        lines: [`${style.red("✗")} ${event.path}[${event.index}] ${style.dim(event.compensated ? "item failed, its steps were undone" : "item failed")}: ${Report.errorText(event.error)}`]
+        lines: [`${style.red("✗")} ${Report.itemPath(event)} ${style.dim(event.compensated ? "item failed, its steps were undone" : "item failed")}: ${Report.errorText(event.error)}`]
       }
     case "CompensationStarted":
       return {

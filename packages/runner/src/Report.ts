@@ -165,6 +165,14 @@ export const outcomeLines = (record: Run.RunRecord, style: Style, options: Outco
 }
 
 /**
+ * The path of a failed loop item (`contrats[3]`), whether the event's path holds the index or not.
+ *
+ * @since 0.1.0
+ */
+export const itemPath = (event: { readonly path: string; readonly index: number }): string =>
+  event.path.endsWith(`[${event.index}]`) ? event.path : `${event.path}[${event.index}]`
+
+/**
  * One line for an event, stable and grep-friendly (no colour, no timing): the plain progress
  * mode and the timeline of `runs show`. `undefined` for the first attempt of a step, which is
  * the step's start.
@@ -202,7 +210,7 @@ export const eventLine = (event: Run.RunEvent): string | undefined => {
         formatMillis(event.durationMillis)
       }): ${errorText(event.error)}`
     case "ItemFailed":
-      return `item ${event.path}[${event.index}] failed${event.compensated ? " and was compensated" : ""}: ${errorText(event.error)}`
+      return `item ${itemPath(event)} failed${event.compensated ? " and was compensated" : ""}: ${errorText(event.error)}`
     case "CompensationStarted":
       return `undo ${event.path} started: ${event.description}`
     case "CompensationAttemptFailed":

@@ -85,6 +85,35 @@ describe("relais run (in-process)", () => {
       expect(result.stdout).toMatch(/details: relais runs show run_\w+ --store /)
     }))
 
+  it.live("a run that finishes with an isolated item left to undo is incomplete: exit 3", () =>
+    Effect.gen(function*() {
+      const t = setup(`version: 1
+name: batch
+inputs:
+  rows: { type: array, default: [{ name: a, bad: false }, { name: b, bad: true }] }
+steps:
+  - id: each
+    forEach: \${{ inputs.rows }}
+    as: row
+    onItemFailure: compensate-item
+    steps:
+      - id: sticky
+        uses: demo/create-sticky
+        with:
+          name: \${{ row.name }}
+      - id: check
+        if: \${{ row.bad }}
+        uses: demo/fail
+        with:
+          message: "row \${{ row.name }} is bad"
+`)
+      const result = yield* inProcess(["run", t.file, "--store", t.db], t.options)
+      expect(result.stderr).toMatch(/item each\[1\] failed/)
+      expect(result.stdout).toMatch(/succeeded in .*, but 1 item step could not be undone/)
+      expect(result.stdout).toContain("✗ each[1]/sticky (demo/create-sticky)")
+      expect(result.code).toBe(3)
+    }))
+
   it.live("an invalid workflow: exit 2, every problem as file:line:col, nothing run", () =>
     Effect.gen(function*() {
       const t = setup(flow(`  - id: record
