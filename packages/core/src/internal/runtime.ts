@@ -522,7 +522,8 @@ export const forEach = <A, B, E, R>(
               parent?.entries.push(...frame.entries)
               return { _tag: "Succeeded", index, value: result.right } as const
             }
-            const error = ErrorInfo.fromUnknown(result.left)
+            // The step's own error says what is wrong with the item; the path is in the events.
+            const error = result.left instanceof StepFailed ? result.left.error : ErrorInfo.fromUnknown(result.left)
             const itemPath = yield* pathOf(segment)
             if (mode === "continue") {
               parent?.entries.push(...frame.entries)
