@@ -1,7 +1,8 @@
 /**
  * Steps of the convention lifecycle ("Créer une nouvelle convention"): reference lists (types,
- * états, eligible sequences), creating the convention, its company and the professionals of
- * the company, completing it with a get-modify-write, and moving it between états.
+ * états, enseignants, eligible sequences), creating the convention, its company and the
+ * professionals of the company (with their e-mail), completing it with a get-modify-write, and
+ * moving it between états.
  *
  * Inputs are plain JSON a YAML author can write (ids as numbers, codes such as `APP` or
  * `SAISIE`, dates as `2025-09-01`); outputs are the entities' declared fields in AIMAIRA's wire
@@ -19,10 +20,13 @@ import type * as Errors from "./Errors.js"
 import * as Ids from "./Ids.js"
 import {
   all,
+  atMostOne,
   byField,
+  collect,
   DateInput,
   deleteIfExists,
   eligibleOf,
+  EmailAddress,
   exactlyOne,
   forgetPrevious,
   marker,
@@ -114,6 +118,85 @@ export const listEtatsConvention = Step.make({
     const query = Query.from(Entities.EtatConvention).orderBy("Ordre").orderBy("Id")
     return all(Entities.EtatConvention, Code === undefined ? query : query.where((f) => f.eq("Code", Code)))
   }
+})
+
+/**
+ * The input of `aimaira/list-enseignants`: every filter is optional; given together they all
+ * apply. Comparisons are exact (as AIMAIRA stores the values: names in capitals).
+ *
+ * @since 0.1.0
+ */
+export const ListEnseignantsInput = Schema.Struct({
+  Nom: optional(Text.annotations({ description: "only the enseignants with this Nom (exact, e.g. PHILIBERT)" })),
+  Code: optional(Text.annotations({ description: "only the enseignant with this Code (e.g. P00000042)" })),
+  Email: optional(EmailAddress.annotations({ description: "only the enseignants whose e-mail (Mail/Adresse) is this address" })),
+  Top: optional(Schema.Int.pipe(Schema.positive()).annotations({ description: "at most this many (the lowest ids)" }))
+})
+
+/**
+ * @since 0.1.0
+ */
+export type ListEnseignantsInput = typeof ListEnseignantsInput.Type
+
+const enseignantFields = Entities.Enseignant.fields
+
+/**
+ * An enseignant as `aimaira/list-enseignants` lists it: names, `MailId` and its address
+ * (`Email`, `null` without an e-mail).
+ *
+ * @since 0.1.0
+ */
+export const EnseignantSummary = Schema.Struct({
+  Id: enseignantFields.Id,
+  Code: enseignantFields.Code,
+  Nom: enseignantFields.Nom,
+  Prenoms: enseignantFields.Prenoms,
+  NomUsage: enseignantFields.NomUsage,
+  PrenomUsage: enseignantFields.PrenomUsage,
+  MailId: enseignantFields.MailId,
+  Email: Schema.NullOr(Schema.String)
+})
+
+/** @since 0.1.0 */
+export type EnseignantSummary = typeof EnseignantSummary.Type
+
+const { Email: _email, ...enseignantRowFields } = EnseignantSummary.fields
+const EnseignantRow = Schema.Struct({
+  ...enseignantRowFields,
+  Mail: Schema.optionalWith(Schema.NullOr(Schema.Struct({ Id: Schema.Number, Adresse: Schema.String })), { default: () => null })
+})
+const ENSEIGNANT = Object.keys(enseignantRowFields)
+
+/**
+ * Lists the enseignants ("Lister les enseignants", documented as `GET Enseignant`), to find the
+ * one a convention de stage names (`EnseignantId`, with `aimaira/update-convention`): by `Nom`,
+ * `Code` or e-mail address, ordered by id, every page followed. One request:
+ * `Enseignant?$select=…&$expand=Mail($select=Id,Adresse)&$filter=…&$orderby=Id`; the e-mail
+ * filter is `Mail/Adresse eq '…'`, as documented for learners.
+ *
+ * @since 0.1.0
+ */
+export const listEnseignants = Step.make({
+  name: "aimaira/list-enseignants",
+  description: "List the enseignants (Id, Code, names, Email) by Nom, Code or e-mail address, ordered by Id",
+  input: ListEnseignantsInput,
+  output: Schema.Array(EnseignantSummary),
+  retry: readPolicy,
+  idempotent: true,
+  run: (input): Effect.Effect<ReadonlyArray<EnseignantSummary>, Errors.AimairaError, AimairaClient> =>
+    Effect.gen(function*() {
+      const client = yield* AimairaClient
+      let query = Query.from(Entities.Enseignant)
+        .select(...ENSEIGNANT)
+        .expand("Mail", (mail) => mail.select("Id", "Adresse"))
+        .orderBy("Id")
+      if (input.Nom !== undefined) query = query.where((f) => f.eq("Nom", input.Nom!))
+      if (input.Code !== undefined) query = query.where((f) => f.eq("Code", input.Code!))
+      if (input.Email !== undefined) query = query.where((f) => f.eq(f.path("Mail/Adresse"), input.Email!))
+      if (input.Top !== undefined) query = query.top(input.Top)
+      const rows = yield* collect(client.streamAs(Entities.Enseignant, EnseignantRow, query))
+      return rows.map(({ Mail, ...enseignant }) => ({ ...enseignant, Email: Mail?.Adresse ?? null }))
+    })
 })
 
 /**
@@ -342,9 +425,12 @@ export const CreateProfessionnelInput = Schema.Struct({
   PrenomUsage: optional(Text.annotations({ description: "default: Prenoms" })),
   Fonction: optional(Schema.String.annotations({ description: "AIMAIRA's default: Dirigeant" })),
   EntrepriseId: optional(RequiredId(Ids.EntrepriseId)),
-  MailId: optional(RequiredId(Ids.MailId)),
+  MailId: optional(RequiredId(Ids.MailId).annotations({ description: "an existing e-mail (Mail), instead of Adresse" })),
+  Adresse: optional(
+    EmailAddress.annotations({ description: "the professional's e-mail address: the step creates its Mail (instead of MailId)" })
+  ),
   DateNaissance: optional(DateInput)
-}).pipe(exactlyOne(["CiviliteId", "CiviliteCode"]))
+}).pipe(exactlyOne(["CiviliteId", "CiviliteCode"]), atMostOne(["MailId", "Adresse"]))
 
 /**
  * @since 0.1.0
@@ -352,19 +438,48 @@ export const CreateProfessionnelInput = Schema.Struct({
 export type CreateProfessionnelInput = typeof CreateProfessionnelInput.Type
 
 /**
+ * The `Mail` this invocation created for `adresse` (its `Code` is the invocation's marker),
+ * found with the documented `Mail?$filter=Adresse eq '…'`, or a new one. A `Mail` someone else
+ * created with the same address is never taken: AIMAIRA does not make addresses unique (the
+ * documented search returns a list, and a `Mail` has `IsDuplicate`).
+ */
+const ownMail = (adresse: string) =>
+  Effect.gen(function*() {
+    const context = yield* Step.StepContext
+    const client = yield* AimairaClient
+    const code = marker(context.key)
+    const mails = yield* all(Entities.Mail, Query.from(Entities.Mail).where((f) => f.eq("Adresse", adresse)))
+    const mine = mails.filter((mail) => mail.Code === code).sort((a, b) => a.Id - b.Id)[0]
+    return mine ?? (yield* client.create(Entities.Mail, { Adresse: adresse, IsDuplicate: false, Code: code }))
+  })
+
+/** AIMAIRA refused the request for good: nothing was written. */
+const refused = (error: Errors.AimairaError) =>
+  error._tag === "Validation" || error._tag === "Conflict" || error._tag === "NotFound"
+
+/**
  * Creates a professional of the company: a master, tutor, signatory or other contact. The
  * documentation requires a distinct professional per role, even for the same person.
+ *
+ * With `Adresse`, the step first creates the professional's `Mail` (marked like the
+ * professional, so a retry after a lost answer reuses it instead of creating a second one; a
+ * `Mail` that existed before with the address is not reused) and links it through `MailId`.
+ * If AIMAIRA then refuses the professional for good (400, 404, 409), that new `Mail` is
+ * deleted before the step fails.
  *
  * Reconciliation by marker: `relais-<invocation key>` in the professional's `Code` (empty in
  * the documented create response).
  *
- * Compensation: deletes the professional.
+ * Compensation: deletes the professional, then its `Mail` if this invocation created it
+ * (its `Code` is the marker); a `Mail` given by `MailId` is never deleted.
  *
  * @since 0.1.0
  */
 export const createProfessionnel = Step.make({
   name: "aimaira/create-professionnel",
-  description: "Create a professional (maître, tuteur, signataire, autre contact: the role is a field of the convention)",
+  description:
+    "Create a professional (maître, tuteur, signataire, autre contact: the role is a field of the convention), " +
+    "with a new e-mail (Adresse) or an existing one (MailId)",
   input: CreateProfessionnelInput,
   output: Professionnel,
   retry: writePolicy,
@@ -372,21 +487,46 @@ export const createProfessionnel = Step.make({
     Effect.gen(function*() {
       const context = yield* Step.StepContext
       const client = yield* AimairaClient
+      // Resolved before any write: an unknown civilité leaves nothing behind.
       const CiviliteId = input.CiviliteId ??
         (yield* byField(Entities.Civilite, "Code", input.CiviliteCode!)).Id
-      const { CiviliteCode: _code, ...fields } = input
+      const mail = input.Adresse === undefined ? undefined : yield* ownMail(input.Adresse)
+      const { Adresse: _adresse, CiviliteCode: _code, ...fields } = input
       return yield* client.create(Entities.Professionnel, {
         ...fields,
         CiviliteId,
+        ...(mail === undefined ? {} : { MailId: mail.Id }),
         NomUsage: input.NomUsage ?? input.Nom,
         PrenomUsage: input.PrenomUsage ?? input.Prenoms,
         Code: marker(context.key)
-      })
+      }).pipe(
+        Effect.tapError((error) =>
+          mail !== undefined && refused(error)
+            ? deleteIfExists(Entities.Mail, mail.Id).pipe(
+              // The refusal is what the user must see; a Mail left behind is only logged.
+              Effect.catchAll((cause) => Effect.logWarning(`AIMAIRA: could not delete the unused Mail ${mail.Id}`, cause))
+            )
+            : Effect.void
+        )
+      )
     }),
   reconcile: () => byMarker(Entities.Professionnel),
   compensate: {
-    description: "delete the professional",
-    run: (_input, professionnel) => deleteIfExists(Entities.Professionnel, professionnel.Id)
+    description: "delete the professional, and the e-mail (Mail) this step created for it",
+    run: (input, professionnel) =>
+      Effect.gen(function*() {
+        yield* deleteIfExists(Entities.Professionnel, professionnel.Id)
+        if (input.Adresse === undefined || !Ids.isSet(professionnel.MailId)) return
+        const context = yield* Step.StepContext
+        const client = yield* AimairaClient
+        const mail = yield* client.get(Entities.Mail, professionnel.MailId).pipe(
+          Effect.map(Option.some),
+          Effect.catchTag("NotFound", () => Effect.succeed(Option.none<Entities.Mail>()))
+        )
+        if (Option.isSome(mail) && mail.value.Code === marker(context.key)) {
+          yield* deleteIfExists(Entities.Mail, mail.value.Id)
+        }
+      })
   }
 })
 
@@ -616,6 +756,7 @@ export const setConventionEtat = Step.make({
 export const steps = [
   listTypesConvention,
   listEtatsConvention,
+  listEnseignants,
   listEligibleSequences,
   createConvention,
   createEntreprise,

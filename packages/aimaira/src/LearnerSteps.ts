@@ -25,6 +25,7 @@ import {
   DateTimeInput,
   deleteIfExists,
   eligibleOf,
+  EmailAddress,
   exactlyOne,
   marker,
   optional,
@@ -48,9 +49,7 @@ import * as StepErrors from "./StepErrors.js"
  * @since 0.1.0
  */
 export const FindOrCreateLearnerInput = Schema.Struct({
-  Adresse: Schema.String.pipe(
-    Schema.pattern(/^[^\s@]+@[^\s@]+$/, { message: () => "expected an e-mail address" })
-  ).annotations({ description: "the learner's e-mail address: how the learner is found" }),
+  Adresse: EmailAddress.annotations({ description: "the learner's e-mail address: how the learner is found" }),
   Nom: Text,
   Prenoms: Text,
   CiviliteId: optional(RequiredId(Ids.CiviliteId)),

@@ -40,6 +40,7 @@ describe("AimairaPlugin", () => {
         "aimaira/list-billing-clients",
         "aimaira/list-conventions",
         "aimaira/list-eligible-sequences",
+        "aimaira/list-enseignants",
         "aimaira/list-etats-convention",
         "aimaira/list-inscriptions",
         "aimaira/list-organismes-financeurs",
@@ -75,6 +76,8 @@ describe("AimairaPlugin", () => {
       const registry = yield* Plugin.makeRegistry([AimairaPlugin.make({ readRetry, writeRetry, timeout: "5 seconds" })])
       expect(registry.find("aimaira/list-inscriptions")!.retry).toBe(readRetry)
       expect(registry.find("aimaira/get-convention-aggregate")!.retry).toBe(readRetry)
+      expect(registry.find("aimaira/list-enseignants")!.retry).toBe(readRetry)
+      expect(registry.find("aimaira/create-professionnel")!.retry).toBe(writeRetry)
       expect(registry.find("aimaira/enrol-parcours")!.retry).toBe(writeRetry)
       expect(registry.find("aimaira/update-convention")!.retry).toBe(writeRetry)
       expect(new Set(registry.steps.map((s) => Duration.toMillis(s.step.timeout)))).toEqual(new Set([5000]))

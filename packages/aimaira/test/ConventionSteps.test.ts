@@ -10,8 +10,8 @@ import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import { Temporal } from "temporal-polyfill"
 import { AimairaSandbox } from "../src/sandbox/index.js"
-import { type AimairaClient, BillingSteps, ConventionSteps, type Ids, LearnerSteps } from "../src/index.js"
-import { data, fast, fault, journaled, ofTag, runFlow, stepsLayer, table } from "./stepSupport.js"
+import { type AimairaClient, BillingSteps, ConventionSteps, ExportSteps, type Ids, LearnerSteps } from "../src/index.js"
+import { data, failStep, fast, fault, journaled, ofTag, runFlow, stepsLayer, table } from "./stepSupport.js"
 
 type Row = Readonly<Record<string, unknown>> & { readonly Id: number }
 
@@ -433,6 +433,244 @@ layer(stepsLayer(), { excludeTestServices: true })("ConventionSteps", (it) => {
         const out = output as any
         expect(after.collections.Entreprise!.filter((e) => e.Nom === "Menuiserie Dubois").map((e) => e.Id)).toEqual([out.entreprise.Id])
         expect(after.collections.Professionnel!.filter((p) => p.Nom === "DUBOIS" && p.Prenoms === "Claire").map((p) => p.Id)).toEqual([out.maitre.Id])
+      }))
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// E-mails of professionals, and finding an enseignant (a fresh sandbox, pages of 3 rows)
+
+const ADRESSE = "sophie.marchand@atelier-marchand.fr"
+
+/** The maître of a convention, with a new e-mail address. */
+const maitreWith = (fields: Partial<ConventionSteps.CreateProfessionnelInput> = {}) =>
+  Workflow.step(ConventionSteps.createProfessionnel, {
+    CiviliteCode: "MME",
+    Nom: "MARCHAND",
+    Prenoms: "Sophie",
+    Adresse: ADRESSE,
+    ...fields
+  }, { ...fast, id: "maitre" })
+
+/** The seeded enseignants as the step lists them. */
+const expected = Effect.gen(function*() {
+  const mails = yield* table("Mail")
+  return (yield* table("Enseignant")).map((t) => ({
+    Id: t.Id,
+    Code: t.Code,
+    Nom: t.Nom,
+    Prenoms: t.Prenoms,
+    NomUsage: t.NomUsage,
+    PrenomUsage: t.PrenomUsage,
+    MailId: t.MailId,
+    Email: (mails.find((m) => m.Id === t.MailId)?.Adresse ?? null) as string | null
+  }))
+})
+
+layer(stepsLayer({ pageSize: 3 }), { excludeTestServices: true })("ConventionSteps: e-mails and enseignants", (it) => {
+  describe("create-professionnel with Adresse", () => {
+    it.effect("creates the Mail, marked like the professional, and links it through MailId", () =>
+      Effect.gen(function*() {
+        const before = yield* table("Mail")
+        const { events, record } = yield* runFlow(maitreWith({ Fonction: "Gérante" }))
+        expect(record.status).toBe("succeeded")
+        const maitre = journaled(events, "maitre")
+        const mails = (yield* table("Mail")).filter((m) => m.Adresse === ADRESSE)
+        expect(mails).toMatchObject([{ Id: maitre.MailId, Adresse: ADRESSE, Code: maitre.Code, IsDuplicate: false }])
+        expect(maitre.Code).toMatch(/^relais-[0-9a-f]{16}$/)
+        expect((yield* table("Mail")).length).toBe(before.length + 1)
+        expect(byId(yield* table("Professionnel"), maitre.Id)).toMatchObject({
+          MailId: maitre.MailId,
+          Nom: "MARCHAND",
+          NomUsage: "MARCHAND",
+          PrenomUsage: "Sophie",
+          Fonction: "Gérante"
+        })
+      }))
+
+    it.effect("a lost answer on POST Mail leaves exactly one Mail, reused by the retry", () =>
+      Effect.gen(function*() {
+        const adresse = "paul.perdu@atelier-marchand.fr"
+        yield* fault("POST /GraphV1/Mail drop-after-commit x1")
+        const { events, record } = yield* runFlow(maitreWith({ Nom: "PERDU", Prenoms: "Paul", Adresse: adresse }))
+        expect(record.status).toBe("succeeded")
+        expect(ofTag(events, "AttemptFailed").map((e) => e.error._tag)).toEqual(["Transport"])
+        // The professional was not created yet: the retry runs, and finds its own Mail.
+        expect(ofTag(events, "StepReconciled").map((e) => e.found)).toEqual([false])
+        const maitre = journaled(events, "maitre")
+        expect((yield* table("Mail")).filter((m) => m.Adresse === adresse).map((m) => m.Id)).toEqual([maitre.MailId])
+        expect((yield* table("Professionnel")).filter((p) => p.Nom === "PERDU").map((p) => p.MailId)).toEqual([maitre.MailId])
+      }))
+
+    it.effect("a lost answer on POST Professionnel: one professional, one Mail", () =>
+      Effect.gen(function*() {
+        const adresse = "jules.double@atelier-marchand.fr"
+        yield* fault("POST /GraphV1/Professionnel drop-after-commit x1")
+        const { events, record } = yield* runFlow(maitreWith({ Nom: "DOUBLE", Prenoms: "Jules", Adresse: adresse }))
+        expect(record.status).toBe("succeeded")
+        expect(ofTag(events, "StepReconciled").map((e) => e.found)).toEqual([true])
+        const maitre = journaled(events, "maitre")
+        expect((yield* table("Mail")).filter((m) => m.Adresse === adresse).map((m) => m.Id)).toEqual([maitre.MailId])
+        expect((yield* table("Professionnel")).filter((p) => p.Nom === "DOUBLE").map((p) => p.Id)).toEqual([maitre.Id])
+      }))
+
+    it.effect("the compensation deletes the professional and its Mail, also after a lost answer", () =>
+      Effect.gen(function*() {
+        const before = yield* data
+        const { events, record } = yield* runFlow(Effect.gen(function*() {
+          yield* maitreWith({ Adresse: "lea.annulee@atelier-marchand.fr" })
+          yield* Workflow.step(failStep, {})
+        }))
+        expect(record.status).toBe("compensated")
+        expect(record.compensated!.map((c) => c.path)).toEqual(["maitre"])
+        expect(journaled(events, "maitre").MailId).toBeGreaterThan(0)
+        expect(yield* data).toEqual(before)
+
+        yield* fault("POST /GraphV1/Mail drop-after-commit x1")
+        const lost = yield* runFlow(Effect.gen(function*() {
+          yield* maitreWith({ Adresse: "lea.annulee@atelier-marchand.fr" })
+          yield* Workflow.step(failStep, {})
+        }))
+        expect(lost.record.status).toBe("compensated")
+        expect(ofTag(lost.events, "AttemptFailed").map((e) => e.error._tag)).toEqual(["Transport", "Validation"])
+        expect(ofTag(lost.events, "CompensationFailed")).toEqual([])
+        expect(yield* data).toEqual(before)
+      }))
+
+    it.effect("a Mail that existed before is never reused nor deleted (Adresse or MailId)", () =>
+      Effect.gen(function*() {
+        const existing = (yield* table("Mail")).find((m) => String(m.Adresse).endsWith("@ecole-exemple.fr"))!
+        const before = yield* data
+        const withAdresse = yield* runFlow(Effect.gen(function*() {
+          yield* maitreWith({ Adresse: existing.Adresse as string })
+          yield* Workflow.step(failStep, {})
+        }))
+        expect(withAdresse.record.status).toBe("compensated")
+        // A Mail of its own with the same address, deleted by the compensation.
+        expect(journaled(withAdresse.events, "maitre").MailId).not.toBe(existing.Id)
+        expect(yield* data).toEqual(before)
+
+        const withMailId = yield* runFlow(Effect.gen(function*() {
+          yield* Workflow.step(ConventionSteps.createProfessionnel, {
+            CiviliteCode: "M",
+            Nom: "FOURNIER",
+            Prenoms: "Marc",
+            MailId: existing.Id as Ids.MailId
+          }, { id: "maitre" })
+          yield* Workflow.step(failStep, {})
+        }))
+        expect(withMailId.record.status).toBe("compensated")
+        expect(journaled(withMailId.events, "maitre").MailId).toBe(existing.Id)
+        expect(yield* data).toEqual(before)
+      }))
+
+    it.effect("a professional AIMAIRA refuses for good leaves no Mail behind", () =>
+      Effect.gen(function*() {
+        const before = yield* data
+        const { record } = yield* runFlow(maitreWith({ EntrepriseId: 999_999_999 as Ids.EntrepriseId }))
+        expect(record.status).toBe("failed")
+        expect(record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "Validation", status: 400 } })
+        expect(yield* data).toEqual(before)
+      }))
+
+    it("takes Adresse or MailId, not both; Adresse must be an address", () => {
+      const decode = (value: unknown) => {
+        const result = Step.decodeInput(ConventionSteps.createProfessionnel, "maitre", value).pipe(Effect.either, Effect.runSync)
+        return Either.isLeft(result) ? result.left.message : result.right
+      }
+      const base = { CiviliteCode: "M", Nom: "LATERAL", Prenoms: "Antoine" }
+      expect(decode({ ...base, Adresse: "antoine@lateral.fr" })).toEqual({ ...base, Adresse: "antoine@lateral.fr" })
+      expect(decode(base)).toEqual(base)
+      expect(decode({ ...base, Adresse: "antoine@lateral.fr", MailId: 12 })).toContain("give at most one of MailId, Adresse")
+      expect(decode({ ...base, Adresse: "antoine lateral" })).toContain("expected an e-mail address")
+      expect(decode({ ...base, CiviliteId: 3, Adresse: "antoine@lateral.fr", MailId: 12 })).toContain("give only one of CiviliteId")
+    })
+  })
+
+  describe("list-enseignants", () => {
+    const list = (input: ConventionSteps.ListEnseignantsInput) =>
+      Effect.map(runFlow(Workflow.step(ConventionSteps.listEnseignants, input)), ({ output, record }) => {
+        expect(record.status).toBe("succeeded")
+        return output as ReadonlyArray<unknown>
+      })
+
+    it.effect("every enseignant with its e-mail, ordered by id, over pages; by Nom, Code, Email, Top", () =>
+      Effect.gen(function*() {
+        const teachers = yield* expected
+        expect(teachers.length).toBe(4)
+        expect(teachers.every((t) => t.Email !== null && t.Email.includes("@"))).toBe(true)
+        const ids = teachers.map((t) => t.Id)
+        expect(ids).toEqual([...ids].sort((a, b) => a - b))
+
+        expect(yield* list({})).toEqual(teachers)
+        const [first, second, third, fourth] = teachers
+        expect(yield* list({ Nom: second!.Nom as string })).toEqual(teachers.filter((t) => t.Nom === second!.Nom))
+        expect(yield* list({ Code: third!.Code as string })).toEqual([third])
+        expect(yield* list({ Email: fourth!.Email! })).toEqual([fourth])
+        expect(yield* list({ Top: 2 })).toEqual([first, second])
+        expect(yield* list({ Nom: first!.Nom as string, Email: fourth!.Email! }))
+          .toEqual(first!.Nom === fourth!.Nom ? [fourth] : [])
+        expect(yield* list({ Email: "personne@ecole-exemple.fr" })).toEqual([])
+      }))
+
+    it.effect("sends one documented list request with the filters, the e-mail through Mail/Adresse", () =>
+      Effect.gen(function*() {
+        const [, , , fourth] = yield* expected
+        const sandbox = yield* AimairaSandbox.AimairaSandbox
+        yield* sandbox.requests.clear
+        yield* list({ Email: fourth!.Email!, Code: fourth!.Code as string })
+        const requests = yield* sandbox.requests.list()
+        expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /GraphV1/Enseignant"])
+        const paths = requests.map((r) => decodeURIComponent(r.query.replace(/\+/g, " ")))
+        expect(paths[0]).toContain(`Mail/Adresse eq '${fourth!.Email}'`)
+        expect(paths[0]).toContain("$expand=Mail($select=Id,Adresse)")
+        expect(paths[0]).toContain("$orderby=Id")
+      }))
+  })
+
+  describe("a convention de stage without hard-coded ids", () => {
+    it.effect("the enseignant found by e-mail, a tuteur created with Adresse: the aggregate has both e-mails", () =>
+      Effect.gen(function*() {
+        const { learner } = yield* freeLearner
+        const [, teacher] = yield* expected
+        const { events, record } = yield* runFlow(Effect.gen(function*() {
+          const ApprenantId = learner.Id as Ids.ApprenantId
+          const [sequence] = yield* Workflow.step(ConventionSteps.listEligibleSequences, { ApprenantId }, { id: "sequences" })
+          const convention = yield* Workflow.step(ConventionSteps.createConvention, {
+            ApprenantId,
+            SequenceId: sequence!.Id,
+            TypeConventionCode: "STG"
+          }, { id: "convention" })
+          const entreprise = yield* Workflow.step(ConventionSteps.createEntreprise, { Nom: "Atelier Marchand" }, { id: "entreprise" })
+          const tuteur = yield* maitreWith({ EntrepriseId: entreprise.Id, Adresse: "tuteur@atelier-marchand.fr" })
+          const [enseignant] = yield* Workflow.step(ConventionSteps.listEnseignants, { Email: teacher!.Email! }, { id: "enseignant" })
+          yield* Workflow.step(ConventionSteps.updateConvention, {
+            ConventionId: convention.Id,
+            EntrepriseId: entreprise.Id,
+            MaitreId: tuteur.Id,
+            EnseignantId: enseignant!.Id
+          }, { id: "complete" })
+          yield* Workflow.step(ExportSteps.getConventionAggregate, { ConventionId: convention.Id }, { id: "aggregate" })
+          yield* Workflow.step(ExportSteps.getConventionAggregate, { ConventionId: convention.Id, Expand: false }, {
+            id: "aggregate-one-by-one"
+          })
+        }))
+        expect(record.status).toBe("succeeded")
+        const tuteur = journaled(events, "maitre")
+        const aggregate = journaled(events, "aggregate")
+        expect(aggregate.maitre).toEqual({
+          Id: tuteur.Id,
+          Code: tuteur.Code,
+          Nom: "MARCHAND",
+          Prenoms: "Sophie",
+          NomUsage: "MARCHAND",
+          PrenomUsage: "Sophie",
+          MailId: tuteur.MailId,
+          Email: "tuteur@atelier-marchand.fr",
+          Mail: { Id: tuteur.MailId, Adresse: "tuteur@atelier-marchand.fr" }
+        })
+        expect(aggregate.enseignant).toMatchObject({ Id: teacher!.Id, MailId: teacher!.MailId, Email: teacher!.Email })
+        expect(journaled(events, "aggregate-one-by-one")).toEqual(aggregate)
       }))
   })
 })

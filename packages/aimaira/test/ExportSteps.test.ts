@@ -372,7 +372,8 @@ layer(stepsLayer({ pageSize: PAGE_SIZE }), { excludeTestServices: true })("Expor
         expect(outcomes).toHaveLength(inPeriod.length)
         const failed = outcomes.filter((o) => o._tag === "Failed")
         expect(failed).toHaveLength(1)
-        expect(failed[0]).toMatchObject({ index: inPeriod.indexOf(incomplete), error: { _tag: "StepFailed" } })
+        // Since core reports a failed loop item with its step's own error (06f1ed2).
+        expect(failed[0]).toMatchObject({ index: inPeriod.indexOf(incomplete), error: { _tag: "MissingMaitre" } })
         expect(failed[0]!._tag === "Failed" && failed[0]!.error.message).toContain(`convention ${incomplete.Code as string}: maitre.Email: missing`)
         expect(ofTag(events, "StepFailed").map((e) => [e.path, e.error._tag])).toEqual([
           [`contrats[${inPeriod.indexOf(incomplete)}]/contrat`, "MissingMaitre"]

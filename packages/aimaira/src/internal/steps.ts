@@ -126,6 +126,11 @@ export const DateTimeInput: Schema.Schema<Temporal.ZonedDateTime, string> = Sche
   }
 ).annotations({ identifier: "DateTimeInput" })
 
+/** An e-mail address, as far as a step can tell: something `@` something, no spaces. */
+export const EmailAddress = Schema.String.pipe(
+  Schema.pattern(/^[^\s@]+@[^\s@]+$/, { message: () => "expected an e-mail address" })
+)
+
 /** A struct refinement: exactly one of `keys` is given. */
 export const exactlyOne = <A extends object>(keys: ReadonlyArray<keyof A & string>) =>
   Schema.filter<Schema.Schema<A, any, never>>((value) => {
@@ -137,6 +142,14 @@ export const exactlyOne = <A extends object>(keys: ReadonlyArray<keyof A & strin
         ? `give one of ${keys.join(", ")}`
         : `give only one of ${keys.join(", ")} (got ${given.join(" and ")})`
     }
+  })
+
+/** A struct refinement: at most one of `keys` is given. */
+export const atMostOne = <A extends object>(keys: ReadonlyArray<keyof A & string>) =>
+  Schema.filter<Schema.Schema<A, any, never>>((value) => {
+    const given = keys.filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+    if (given.length <= 1) return true
+    return { path: [given[1]!], message: `give at most one of ${keys.join(", ")} (got ${given.join(" and ")})` }
   })
 
 // ---------------------------------------------------------------------------------------------
