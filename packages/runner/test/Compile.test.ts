@@ -133,7 +133,7 @@ steps:
   it.live("a value that does not fit at run time fails the run with the file position", () =>
     Effect.gen(function*() {
       const remote = new Remote()
-      const { record } = yield* run(`version: 1
+      const text = `version: 1
 name: empty
 inputs:
   apprenantId: integer
@@ -148,11 +148,42 @@ steps:
       ApprenantId: \${{ inputs.apprenantId }}
       TypeConventionCode: APP
       SequenceId: \${{ steps.sequences.output[0].Id }}
-`, { apprenantId: 0 }, remote)
-      expect(record.status).toBe("failed")
-      expect(record.failure?.error.message).toBe(
-        "flow.yaml:10:5: the values given to test/create-convention do not fit its input: ApprenantId: Expected a positive number, actual 0; SequenceId: Expected number, actual null"
+`
+      const empty = yield* run(text, { apprenantId: 0 }, remote)
+      expect(empty.record.status).toBe("failed")
+      expect(empty.record.failure?.error.message).toBe("flow.yaml:15:19: steps.sequences.output[0]: the list has no item")
+      const negative = yield* run(text, { apprenantId: -5 }, remote)
+      expect(negative.record.status).toBe("failed")
+      expect(negative.record.failure?.error.message).toBe(
+        "flow.yaml:10:5: the values given to test/create-convention do not fit its input: ApprenantId: Expected a positive number, actual -5"
       )
+      expect(remote.conventions.size).toBe(0)
+    }))
+})
+
+describe("optional fields", () => {
+  it.live("null for an optional field leaves it out; a given value is passed", () =>
+    Effect.gen(function*() {
+      const text = `version: 1
+name: optional
+inputs:
+  tags: { type: array, required: false }
+steps:
+  - id: n
+    uses: test/notify
+    with:
+      message: hello
+      tags: \${{ inputs.tags }}
+outputs:
+  sent: \${{ steps.n.output.sent }}
+`
+      const without = yield* run(text, {})
+      expect(without.record.status).toBe("succeeded")
+      const given = yield* run(text, { tags: ["a"] })
+      expect(given.record.status).toBe("succeeded")
+      const wrong = yield* run(text, { tags: [1] })
+      expect(wrong.record.status).toBe("failed")
+      expect(wrong.record.failure?.error.message).toContain("tags[0]: Expected string, actual 1")
     }))
 })
 

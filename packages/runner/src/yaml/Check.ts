@@ -235,7 +235,9 @@ export const check = (
         }
         const nullValue = entry.value.kind === "scalar" && entry.value.value === null
         if (nullValue && field.optional) continue
-        ok = checkValue(entry.value, field.type, `${where}.${entry.key}`, scope) && ok
+        // null for an optional field means "leave it out" (the compiled step drops the key).
+        const expectedHere = field.optional ? T.nullable(field.type) : field.type
+        ok = checkValue(entry.value, expectedHere, `${where}.${entry.key}`, scope) && ok
       }
       const missing = [...target.fields.entries()]
         .filter(([k, f]) => !f.optional && !keys.includes(k) && !suggested.has(k))

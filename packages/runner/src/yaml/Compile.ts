@@ -11,6 +11,7 @@ import type { Resolved } from "./Check.js"
 import * as Expression from "./Expression.js"
 import type * as Model from "./Model.js"
 import type * as Source from "./Source.js"
+import * as T from "./Types.js"
 
 /**
  * An expression failed while the workflow ran, or a step's `with` did not decode: located in
@@ -90,6 +91,33 @@ const retryFor = (step: Step.Any, defaults: Model.RetryPatch | undefined, own: M
 }
 
 /**
+ * Leave out the keys whose value is null where the field is optional and null is not one of its
+ * values: in a workflow file, `Nom: ${{ inputs.nom }}` with no `nom` given means "no Nom".
+ *
+ * @since 0.1.0
+ */
+export const withoutNulls = (value: unknown, type: T.Type): unknown => {
+  if (value === null || typeof value !== "object") return value
+  if (Array.isArray(value)) {
+    const element = type._tag === "Array" ? type.element : undefined
+    return element === undefined ? value : value.map((item) => withoutNulls(item, element))
+  }
+  const object = type._tag === "Object"
+    ? type
+    : type._tag === "Union"
+    ? type.members.find((m): m is Extract<T.Type, { _tag: "Object" }> => m._tag === "Object")
+    : undefined
+  if (object === undefined) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    const spec = object.fields.get(key)
+    if (field === null && spec?.optional === true && T.mismatch(T.nullType, spec.type) !== undefined) continue
+    out[key] = spec === undefined ? field : withoutNulls(field, spec.type)
+  }
+  return out
+}
+
+/**
  * Compile a checked workflow.
  *
  * @since 0.1.0
@@ -146,8 +174,14 @@ export const compile = (
   const truthy = (value: unknown) =>
     !(value === null || value === undefined || value === false || value === 0 || value === "")
 
-  const decodeWith = (step: Step.Any, node: { readonly id: string; readonly pos: Source.Pos }, raw: unknown) =>
-    Step.decodeInput(step, node.id, raw).pipe(
+  const inputTypes = new Map<Step.Any, T.Type>()
+  const decodeWith = (step: Step.Any, node: { readonly id: string; readonly pos: Source.Pos }, raw: unknown) => {
+    let type = inputTypes.get(step)
+    if (type === undefined) {
+      type = T.fromSchema(step.input)
+      inputTypes.set(step, type)
+    }
+    return Step.decodeInput(step, node.id, withoutNulls(raw, type)).pipe(
       Effect.mapError((error) =>
         new WorkflowRuntimeError({
           location: at(node.pos),
@@ -155,6 +189,7 @@ export const compile = (
         })
       )
     )
+  }
 
   const runStep = (node: Model.StepNode, scope: Scope) =>
     Effect.gen(function*() {

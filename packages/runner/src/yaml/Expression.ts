@@ -668,6 +668,15 @@ const deepEqual = (a: unknown, b: unknown): boolean => {
   return JSON.stringify(a) === JSON.stringify(b)
 }
 
+const describePath = (e: Expr): string =>
+  e._tag === "Name"
+    ? e.name
+    : e._tag === "Member"
+    ? `${describePath(e.object)}.${e.name}`
+    : e._tag === "Index"
+    ? `${describePath(e.object)}[${e.index._tag === "Literal" ? JSON.stringify(e.index.value) : "…"}]`
+    : "the value"
+
 /**
  * Evaluate an expression over plain JSON values.
  *
@@ -687,7 +696,18 @@ export const evaluate = (expr: Expr, names: ReadonlyMap<string, unknown>): unkno
     case "Index": {
       const base = evaluate(expr.object, names)
       const index = evaluate(expr.index, names)
-      if (typeof index === "number") return read(base, String(index < 0 && Array.isArray(base) ? base.length + index : index))
+      if (typeof index === "number" && Array.isArray(base)) {
+        // Indexing is typed as always finding an item: a list too short is an error here, not
+        // a silent null (use first() or ?? when the list may be empty).
+        const at = index < 0 ? base.length + index : index
+        if (!Number.isInteger(at) || at < 0 || at >= base.length) {
+          throw new EvalError(
+            `${describePath(expr.object)}[${index}]: the list has ${base.length === 0 ? "no item" : base.length === 1 ? "1 item" : `${base.length} items`}`
+          )
+        }
+        return base[at] ?? null
+      }
+      if (typeof index === "number") return read(base, String(index))
       if (typeof index === "string") return read(base, index)
       throw new EvalError(`an index must be a number or a text, not ${JSON.stringify(index)}`)
     }
