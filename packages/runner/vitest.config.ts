@@ -1,14 +1,2 @@
-import { defineConfig } from "vitest/config"
-
-export default defineConfig({
-  resolve: {
-    // Workspace packages resolve to their TypeScript sources in tests, so a test never runs
-    // against a stale build.
-    conditions: ["@relais/source"]
-  },
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000
-  }
-})
+// The shared configuration of every package: see vitest.shared.ts at the root.
+export { default } from "../../vitest.shared.js"
