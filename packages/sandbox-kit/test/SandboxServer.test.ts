@@ -90,7 +90,9 @@ describe("SandboxServer", () => {
       const [slow] = yield* Effect.timed(client.get("/items"))
       const [fast] = yield* Effect.timed(client.get("/items"))
       expect(Duration.toMillis(slow)).toBeGreaterThanOrEqual(290)
-      expect(Duration.toMillis(fast)).toBeLessThan(250)
+      // Without the latency (x1 is used up); compared with the slow one so that a loaded machine
+      // does not make the test fail.
+      expect(Duration.toMillis(fast)).toBeLessThan(Duration.toMillis(slow))
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("runs on the live clock even under a TestClock", () =>
