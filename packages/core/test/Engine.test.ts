@@ -120,6 +120,32 @@ describe("Engine (SQLite)", () => {
       expect(calls).toEqual(["first", "wait", "wait"])
     }))
 
+  it.live("a new engine resumes interrupted runs of the workflows it knows, without being asked", () =>
+    Effect.gen(function*() {
+      const db = tmpDb()
+      calls.length = 0
+      gate = yield* Deferred.make<void>()
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(engineOn(db), scope)
+      const runId = yield* Engine.start(twoSteps, { second: "wait" }).pipe(Effect.provide(context))
+      while (!calls.includes("wait")) yield* Effect.sleep(5)
+      yield* Scope.close(scope, Exit.void)
+      yield* Deferred.succeed(gate, void 0)
+      // Only build the engine: no resume call. It finds the run in storage and finishes it.
+      const final = yield* Effect.gen(function*() {
+        const store = yield* RunStore.RunStore
+        for (let i = 0; i < 200; i++) {
+          const record = yield* store.get(runId)
+          if (Run.isFinal(record.status)) return record
+          yield* Effect.sleep(25)
+        }
+        return yield* store.get(runId)
+      }).pipe(Effect.provide(engineOn(db)))
+      expect(final.status).toBe("succeeded")
+      expect(final.executions).toBe(2)
+      expect(calls).toEqual(["first", "wait", "wait"])
+    }))
+
   it.live("resumes a run from its stored definition through the resolver, and refuses an unknown one", () =>
     Effect.gen(function*() {
       const db = tmpDb()
