@@ -1,5 +1,11 @@
+/**
+ * Counts the SQL statements (and statement preparations) a profile script makes: where the
+ * engine's time goes in SQLite. usage: PROFILE_SCRIPT=./profile1.ts node --conditions=@relais/source --import tsx sqlcount.ts sqlite
+ */
 import { createRequire } from "node:module"
-const Sqlite = createRequire(import.meta.url)("/work/main/node_modules/.pnpm/better-sqlite3@12.11.1/node_modules/better-sqlite3")
+// better-sqlite3 as @effect/sql-sqlite-node (a dependency of @relais/core) loads it.
+const fromCore = createRequire(createRequire(import.meta.url).resolve("@relais/core"))
+const Sqlite = createRequire(fromCore.resolve("@effect/sql-sqlite-node/package.json"))("better-sqlite3")
 const counts = new Map<string, number>()
 const prepares = new Map<string, number>()
 const origPrepare = (Sqlite as any).prototype.prepare

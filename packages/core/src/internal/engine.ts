@@ -293,8 +293,12 @@ export const make = <R>(
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const randoms = yield* Effect.replicateEffect(Random.next, 6)
-        const runId = (startOptions?.runId as RunId | undefined) ?? makeRunId(now, randoms)
-        const existing = yield* RunStore.find(runId).pipe(Effect.provideService(RunStore.RunStore, store))
+        const given = startOptions?.runId as RunId | undefined
+        const runId = given ?? makeRunId(now, randoms)
+        // A fresh id cannot exist yet; a given one may (starting it again only waits for it).
+        const existing = given === undefined
+          ? Option.none()
+          : yield* RunStore.find(runId).pipe(Effect.provideService(RunStore.RunStore, store))
         perRun.set(runId, workflow)
         if (Option.isNone(existing)) {
           yield* store.create(
