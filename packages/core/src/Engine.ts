@@ -25,8 +25,7 @@ import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Context, Duration, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import type { RunNotFound, StoreError, WorkflowInputError, WorkflowNotFound } from "./Errors.js"
-import { StoreError as StoreErrorClass } from "./Errors.js"
+import { type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import * as internal from "./internal/engine.js"
 import { acquireProcessLock } from "./internal/processLock.js"
 import type * as Redactor from "./Redactor.js"
@@ -165,11 +164,11 @@ export const layerSqliteClient = (options: {
           Fs.mkdirSync(Path.dirname(Path.resolve(options.filename)), { recursive: true })
         }
         return SqliteClient.layer({ filename: options.filename }).pipe(
-          Layer.mapError((error) => new StoreErrorClass({ operation: `open ${options.filename}`, detail: error.message }))
+          Layer.mapError((error) => new StoreError({ operation: `open ${options.filename}`, detail: error.message }))
         )
       },
       catch: (cause) =>
-        new StoreErrorClass({ operation: `open ${options.filename}`, detail: String(cause) })
+        new StoreError({ operation: `open ${options.filename}`, detail: String(cause) })
     })
   )
   const pragmas = Layer.effectDiscard(
@@ -178,7 +177,7 @@ export const layerSqliteClient = (options: {
       yield* sql.unsafe("PRAGMA busy_timeout = 5000")
       yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
     }).pipe(
-      Effect.mapError((error) => new StoreErrorClass({ operation: `open ${options.filename}`, detail: error.message }))
+      Effect.mapError((error) => new StoreError({ operation: `open ${options.filename}`, detail: error.message }))
     )
   )
   return Layer.provideMerge(pragmas, client)

@@ -370,13 +370,6 @@ export const layerSql: Layer.Layer<RunStore, StoreError, SqlClient.SqlClient | R
 )
 
 /**
- * The current time in epoch milliseconds, from the Effect clock (so tests can control it).
- *
- * @since 0.1.0
- */
-export const now: Effect.Effect<number> = Clock.currentTimeMillis
-
-/**
  * Find a run without failing when it does not exist.
  *
  * @since 0.1.0

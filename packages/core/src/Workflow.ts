@@ -249,11 +249,3 @@ export const skipped = (id: string, step: string, reason: string): Effect.Effect
  * @since 0.1.0
  */
 export const runId: Effect.Effect<string, never, RunContext> = Effect.map(RunContext, (context) => context.runId)
-
-/**
- * A workflow whose input and output are decoded from and encoded to plain JSON values.
- *
- * @since 0.1.0
- */
-export const decodeInput = <I>(self: Workflow<I, any, any>, value: unknown) =>
-  Schema.decodeUnknown(self.input, { errors: "all", onExcessProperty: "error" })(value)

@@ -45,6 +45,26 @@ const engineOn = (filename: string, options: Partial<Engine.SqliteOptions<never>
     Layer.provide(Redactor.layer)
   )
 
+/**
+ * Start `twoSteps` on an engine over `db`, and stop that engine while the second step waits on
+ * `gate`: the run is left interrupted. Open the gate to let a later engine finish it.
+ */
+const interruptedAtWait = (
+  db: string,
+  options: Partial<Engine.SqliteOptions<never>> = {},
+  start: Engine.StartOptions = {}
+) =>
+  Effect.gen(function*() {
+    calls.length = 0
+    gate = yield* Deferred.make<void>()
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(engineOn(db, options), scope)
+    const runId = yield* Engine.start(twoSteps, { second: "wait" }, start).pipe(Effect.provide(context))
+    while (!calls.includes("wait")) yield* Effect.sleep(5)
+    yield* Scope.close(scope, Exit.void)
+    return runId
+  })
+
 describe("Engine (SQLite)", () => {
   it.live("keeps runs and their events after the engine stops", () =>
     Effect.gen(function*() {
@@ -101,19 +121,13 @@ describe("Engine (SQLite)", () => {
   it.live("an engine that stops mid-run leaves it interrupted; a new engine resumes it without replaying done steps", () =>
     Effect.gen(function*() {
       const db = tmpDb()
-      calls.length = 0
-      gate = yield* Deferred.make<void>()
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(engineOn(db), scope)
-      const runId = yield* Engine.start(twoSteps, { second: "wait" }).pipe(Effect.provide(context))
-      while (!calls.includes("wait")) yield* Effect.sleep(5)
-      yield* Scope.close(scope, Exit.void)
+      const runId = yield* interruptedAtWait(db)
       const stopped = yield* Effect.flatMap(RunStore.RunStore, (s) => s.get(runId)).pipe(
         Effect.provide(RunStore.layerSql.pipe(Layer.provide(Engine.layerSqliteClient({ filename: db })))),
         Effect.provide(Redactor.layer)
       )
       expect(stopped.status).toBe("interrupted")
-      yield* Deferred.succeed(gate, void 0)
+      yield* Deferred.succeed(gate!, void 0)
       const resumed = yield* Engine.resume(runId).pipe(Effect.provide(engineOn(db)))
       expect(resumed.status).toBe("succeeded")
       expect(resumed.executions).toBe(2)
@@ -123,14 +137,8 @@ describe("Engine (SQLite)", () => {
   it.live("a new engine resumes interrupted runs of the workflows it knows, without being asked", () =>
     Effect.gen(function*() {
       const db = tmpDb()
-      calls.length = 0
-      gate = yield* Deferred.make<void>()
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(engineOn(db), scope)
-      const runId = yield* Engine.start(twoSteps, { second: "wait" }).pipe(Effect.provide(context))
-      while (!calls.includes("wait")) yield* Effect.sleep(5)
-      yield* Scope.close(scope, Exit.void)
-      yield* Deferred.succeed(gate, void 0)
+      const runId = yield* interruptedAtWait(db)
+      yield* Deferred.succeed(gate!, void 0)
       // Only build the engine: no resume call. It finds the run in storage and finishes it.
       const final = yield* Effect.gen(function*() {
         const store = yield* RunStore.RunStore
@@ -149,15 +157,9 @@ describe("Engine (SQLite)", () => {
   it.live("resumes a run from its stored definition through the resolver, and refuses an unknown one", () =>
     Effect.gen(function*() {
       const db = tmpDb()
-      calls.length = 0
       const definition = new Run.Definition({ hash: "abc", text: "steps: [...]", source: "flow.yaml" })
-      gate = yield* Deferred.make<void>()
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(engineOn(db, { workflows: [] }), scope)
-      const runId = yield* Engine.start(twoSteps, { second: "wait" }, { definition }).pipe(Effect.provide(context))
-      while (!calls.includes("wait")) yield* Effect.sleep(5)
-      yield* Scope.close(scope, Exit.void)
-      yield* Deferred.succeed(gate, void 0)
+      const runId = yield* interruptedAtWait(db, { workflows: [] }, { definition })
+      yield* Deferred.succeed(gate!, void 0)
 
       const unknown = yield* Effect.flip(Engine.resume(runId).pipe(Effect.provide(engineOn(db, { workflows: [] }))))
       expect(unknown._tag).toBe("WorkflowNotFound")

@@ -3,23 +3,13 @@
  * isolation, parallel branches, compensation overrides, runtime expression errors.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Engine, Plugin, Redactor, RunStore } from "@relais/core"
-import { Effect, Layer } from "effect"
+import { Plugin } from "@relais/core"
+import { Effect } from "effect"
 import * as Load from "../src/yaml/Load.js"
+import { runFlow } from "./support/RunFlow.js"
 import { makePlugin, Remote } from "./support/TestPlugin.js"
 
-const run = (text: string, inputs: Record<string, unknown>, remote = new Remote()) =>
-  Effect.gen(function*() {
-    const loaded = yield* Load.loadText(text, "flow.yaml")
-    const engine = yield* Engine.Engine
-    const runId = yield* engine.startUnknown(loaded.workflow, inputs, { definition: loaded.definition })
-    const record = yield* engine.await(runId)
-    const events = yield* Effect.flatMap(RunStore.RunStore, (s) => s.events(runId))
-    return { record, events: events.map((e) => e.event) }
-  }).pipe(
-    Effect.provide(Engine.layerMemory().pipe(Layer.provide(Redactor.layer))),
-    Effect.provide(Plugin.layer([makePlugin(remote)]))
-  )
+const run = runFlow
 
 describe("compiled workflows", () => {
   it.live("skips a step whose condition is false, and records why", () =>

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Engine, Plugin, Redactor } from "@relais/core"
-import { Effect, Layer } from "effect"
+import { Plugin } from "@relais/core"
+import { Effect } from "effect"
 import * as Load from "../src/yaml/Load.js"
+import { runFlow } from "./support/RunFlow.js"
 import { makePlugin, Remote } from "./support/TestPlugin.js"
 
 const registry = (remote: Remote) => Plugin.layer([makePlugin(remote)])
@@ -13,14 +14,6 @@ const problems = (text: string) =>
   Effect.map(Effect.flip(load(text)), (error) =>
     error._tag === "InvalidWorkflow" ? error.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`) : [error.message]
   )
-
-const runFlow = (text: string, inputs: Record<string, unknown>, remote = new Remote()) =>
-  Effect.gen(function*() {
-    const loaded = yield* load(text, remote)
-    const engine = yield* Engine.Engine
-    const runId = yield* engine.startUnknown(loaded.workflow, inputs, { definition: loaded.definition })
-    return yield* engine.await(runId)
-  }).pipe(Effect.provide(Engine.layerMemory().pipe(Layer.provide(Redactor.layer))), Effect.provide(registry(remote)))
 
 const convention = `version: 1
 name: convention
@@ -61,7 +54,7 @@ describe("Load", () => {
   it.live("runs it: expressions keep their type, interpolation gives text, outputs are evaluated", () =>
     Effect.gen(function*() {
       const remote = new Remote()
-      const record = yield* runFlow(convention, { apprenantId: 42, typeConvention: "APP" }, remote)
+      const { record } = yield* runFlow(convention, { apprenantId: 42, typeConvention: "APP" }, remote)
       expect(record.status).toBe("succeeded")
       expect(record.output).toEqual({ conventionId: 100, code: "CS100" })
       expect(remote.conventions.get(100)).toEqual({ ApprenantId: 42, SequenceId: 7 })

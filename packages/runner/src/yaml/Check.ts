@@ -339,7 +339,7 @@ export const check = (
     for (const node of nodes) {
       const current = declared.get(node.id)
       const here: Env = { ...env, current: current ?? env.current }
-      if (node.if !== undefined) checkTemplate(node.if, scalarAt(node.if), scopeOf(here, node.id))
+      if (node.if !== undefined) checkTemplate(node.if, Model.scalarOf(node.if), scopeOf(here, node.id))
       const output = nodeType(node, here)
       if (node.id !== "") {
         env.visible.set(node.id, node.if !== undefined ? T.nullable(output) : output)
@@ -371,7 +371,7 @@ export const check = (
         return T.object({ output: T.object(outputs) })
       }
       case "forEach": {
-        const overValue = scalarAt(node.over)
+        const overValue = Model.scalarOf(node.over)
         const overType = checkTemplate(node.over, overValue, scopeOf(env))
         const element = T.element(overType)
         let itemType: T.Type = T.unknown
@@ -412,8 +412,6 @@ const outputOf = (t: T.Type | undefined): T.Type => {
   const type = "type" in output ? output.type : T.unknown
   return nullableResult ? T.nullable(type) : type
 }
-
-const scalarAt = (text: Model.Text): Source.Value => ({ kind: "scalar", pos: text.pos, value: text.raw, quoted: text.quoted })
 
 const containsExpression = (value: Source.Value): boolean => {
   switch (value.kind) {

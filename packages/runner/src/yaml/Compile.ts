@@ -9,7 +9,7 @@ import { RetryPolicy, Step, Workflow } from "@relais/core"
 import { Effect, Schema } from "effect"
 import type { Resolved } from "./Check.js"
 import * as Expression from "./Expression.js"
-import type * as Model from "./Model.js"
+import * as Model from "./Model.js"
 import type * as Source from "./Source.js"
 import * as T from "./Types.js"
 
@@ -169,8 +169,6 @@ export const compile = (
           : new WorkflowRuntimeError({ location: at(value.pos), detail: String(error) })
     })
 
-  const scalarOf = (text: Model.Text): Source.Value => ({ kind: "scalar", pos: text.pos, value: text.raw, quoted: text.quoted })
-
   const truthy = (value: unknown) =>
     !(value === null || value === undefined || value === false || value === 0 || value === "")
 
@@ -240,7 +238,7 @@ export const compile = (
   const runNode = (node: Model.Node, scope: Scope): Effect.Effect<void, unknown, any> =>
     Effect.gen(function*() {
       if (node.if !== undefined) {
-        const condition = yield* evaluateIn(scalarOf(node.if), scope)
+        const condition = yield* evaluateIn(Model.scalarOf(node.if), scope)
         if (!truthy(condition)) {
           const source = node.if.template._tag === "Whole" ? node.if.template.source : node.if.raw
           yield* Workflow.skipped(node.id, node.kind === "step" ? node.uses : node.kind, `if ${source} was false`)
@@ -275,7 +273,7 @@ export const compile = (
           return
         }
         case "forEach": {
-          const items = yield* evaluateIn(scalarOf(node.over), scope)
+          const items = yield* evaluateIn(Model.scalarOf(node.over), scope)
           if (!Array.isArray(items)) {
             return yield* new WorkflowRuntimeError({
               location: at(node.over.pos),

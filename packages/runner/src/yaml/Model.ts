@@ -7,7 +7,7 @@
  */
 import { Suggest } from "@relais/core"
 import * as Expression from "./Expression.js"
-import type * as Source from "./Source.js"
+import * as Source from "./Source.js"
 
 type Pos = Source.Pos
 
@@ -580,7 +580,7 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
         }
         if (defaultEntry) {
           const d = defaultEntry.value
-          const js = toJsValue(d)
+          const js = Source.toJs(d)
           if (d.kind === "scalar" && typeof d.value === "string" && Expression.hasExpression(d.value)) {
             problem(d.pos, "a default is a plain value, not an expression")
           } else if (!matchesInputType(js, input.type)) {
@@ -637,17 +637,6 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
   }
 }
 
-const toJsValue = (value: Source.Value): unknown => {
-  switch (value.kind) {
-    case "scalar":
-      return value.value
-    case "seq":
-      return value.items.map(toJsValue)
-    case "map":
-      return Object.fromEntries(value.entries.map((e) => [e.key, toJsValue(e.value)]))
-  }
-}
-
 /**
  * Whether a JSON value fits an input type.
  *
@@ -689,6 +678,13 @@ export const describeKind = (value: Source.Value): string => {
       return `${typeof value.value === "number" ? "the number" : "the boolean"} ${value.value}`
   }
 }
+
+/**
+ * The scalar a parsed text came from (to locate problems in it).
+ *
+ * @since 0.1.0
+ */
+export const scalarOf = (text: Text): Source.ScalarValue => ({ kind: "scalar", pos: text.pos, value: text.raw, quoted: text.quoted })
 
 /**
  * The position of a character of a scalar's text, when it can be told (one-line scalars).

@@ -103,26 +103,6 @@ export const toJs = (value: Value): unknown => {
   }
 }
 
-/**
- * A short description of a value's shape, for messages ("a mapping", "the number 3").
- *
- * @since 0.1.0
- */
-export const describe = (value: Value): string => {
-  switch (value.kind) {
-    case "map":
-      return "a mapping"
-    case "seq":
-      return "a list"
-    case "scalar":
-      return value.value === null
-        ? "nothing (null)"
-        : typeof value.value === "string"
-        ? `the text ${JSON.stringify(value.value.length > 40 ? `${value.value.slice(0, 37)}...` : value.value)}`
-        : `the ${typeof value.value} ${String(value.value)}`
-  }
-}
-
 const FLOW_EXPRESSION = /[{[][^\n]*\$\{\{/
 
 /**
