@@ -207,7 +207,6 @@ export const makeRunContext = (options: {
       )
       const result = yield* Effect.either(Effect.retry(once, schedule))
       const finished = yield* Clock.currentTimeMillis
-      let value: { readonly output: O; readonly reconciled: boolean }
       if (Either.isLeft(result)) {
         const error: unknown = result.left
         // The last attempt may have been committed by the server before its answer was lost:
@@ -215,8 +214,7 @@ export const makeRunContext = (options: {
         if (step.reconcile !== undefined && !(error instanceof StepDefect)) {
           const found = yield* Effect.either(reconcile(step.reconcile))
           if (Either.isRight(found) && Option.isSome(found.right)) {
-            value = { output: found.right.value, reconciled: true }
-            return yield* succeed(value)
+            return yield* succeed({ output: found.right.value, reconciled: true })
           }
         }
         const reason: FailureReason = error instanceof StepDefect
@@ -235,8 +233,7 @@ export const makeRunContext = (options: {
         })
         return yield* new StepFailed({ step: step.name, path, attempts: attempt, reason, error: info })
       }
-      value = result.right
-      return yield* succeed(value)
+      return yield* succeed(result.right)
 
       function succeed(done: { readonly output: O; readonly reconciled: boolean }) {
         return Effect.gen(function*() {
