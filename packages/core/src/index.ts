@@ -10,6 +10,8 @@ export * as Engine from "./Engine.js"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.js"
 /** @since 0.1.0 */
+export * as HttpBody from "./HttpBody.js"
+/** @since 0.1.0 */
 export * as Plugin from "./Plugin.js"
 /** @since 0.1.0 */
 export * as Redactor from "./Redactor.js"
