@@ -25,6 +25,8 @@ export type RunId = typeof RunId.Type
  * - `running`: executing (or, if its process died, about to be resumed; see `interrupted`).
  * - `compensating`: a step failed for good and completed steps are being undone.
  * - `succeeded`: every step succeeded.
+ * - `succeeded_with_failures`: the run went to its end, but loop items failed and were set aside
+ *   (`onItemFailure: continue` or `compensate-item`); `failedItems` lists them.
  * - `failed`: a step failed for good and there was nothing to compensate.
  * - `compensated`: a step failed for good and every completed step was undone.
  * - `compensation_failed`: some compensations failed too; `remaining` lists what is left to
@@ -37,6 +39,7 @@ export const RunStatus = Schema.Literal(
   "running",
   "compensating",
   "succeeded",
+  "succeeded_with_failures",
   "failed",
   "compensated",
   "compensation_failed",
@@ -54,7 +57,8 @@ export type RunStatus = typeof RunStatus.Type
  * @since 0.1.0
  */
 export const isFinal = (status: RunStatus): boolean =>
-  status === "succeeded" || status === "failed" || status === "compensated" || status === "compensation_failed"
+  status === "succeeded" || status === "succeeded_with_failures" || status === "failed" ||
+  status === "compensated" || status === "compensation_failed"
 
 /**
  * A completed step that could not be undone: what a human has to clean up.
@@ -72,14 +76,21 @@ export class LeftToUndo extends Schema.Class<LeftToUndo>("@relais/core/LeftToUnd
 }) {}
 
 /**
- * A completed compensation.
+ * A completed compensation. A compensation may say what it actually did (`Step.undid`), or that
+ * there was nothing to undo (`Step.nothingToUndo`, e.g. the learner existed before the run):
+ * reports show that, not the general description.
  *
  * @since 0.1.0
  */
 export class Compensated extends Schema.Class<Compensated>("@relais/core/Compensated")({
   path: Schema.String,
   step: Schema.String,
-  description: Schema.String
+  /** What the compensation does in general ("delete the convention"). */
+  description: Schema.String,
+  /** What it reported it did, or, with `nothingToUndo`, why there was nothing to undo. */
+  detail: Schema.optional(Schema.String),
+  /** True when the compensation found nothing to undo: it changed nothing. */
+  nothingToUndo: Schema.optional(Schema.Boolean)
 }) {}
 
 /**
@@ -95,12 +106,37 @@ export class Failure extends Schema.Class<Failure>("@relais/core/Failure")({
 }) {}
 
 /**
+ * A loop item that failed while the run went on (`onItemFailure: continue` or
+ * `compensate-item`): what failed, and what became of the item's completed steps.
+ *
+ * @since 0.1.0
+ */
+export class FailedItem extends Schema.Class<FailedItem>("@relais/core/FailedItem")({
+  /** The item's path, e.g. `contrats[3]`. */
+  path: Schema.String,
+  /** The loop's path, e.g. `contrats`. */
+  loop: Schema.String,
+  index: Schema.Number,
+  /** How many items the loop had. */
+  items: Schema.Number,
+  /** The step that failed in the item, and its error. */
+  failure: Failure,
+  /**
+   * What became of the item's completed steps: `kept` (`continue`: they stay, and are undone
+   * only if the run fails later), `undone` (`compensate-item`), or `partly_undone` (some could
+   * not be undone: they are in the run's `remaining`).
+   */
+  completedSteps: Schema.Literal("kept", "undone", "partly_undone")
+}) {}
+
+/**
  * How a run ended.
  *
  * @since 0.1.0
  */
 export const Outcome = Schema.Union(
   Schema.TaggedStruct("succeeded", { output: Schema.Unknown }),
+  Schema.TaggedStruct("succeeded_with_failures", { output: Schema.Unknown, failedItems: Schema.Array(FailedItem) }),
   Schema.TaggedStruct("failed", { failure: Failure }),
   Schema.TaggedStruct("compensated", { failure: Failure, compensated: Schema.Array(Compensated) }),
   Schema.TaggedStruct("compensation_failed", {
@@ -143,6 +179,8 @@ export class RunRecord extends Schema.Class<RunRecord>("@relais/core/RunRecord")
   failure: Schema.optional(Failure),
   compensated: Schema.optional(Schema.Array(Compensated)),
   remaining: Schema.optional(Schema.Array(LeftToUndo)),
+  /** Loop items that failed while the run went on, in loop order. */
+  failedItems: Schema.optional(Schema.Array(FailedItem)),
   definition: Schema.optional(Definition),
   /** Epoch milliseconds. */
   createdAt: Schema.Number,
@@ -218,7 +256,14 @@ export const RunEvent = Schema.Union(
     error: ErrorInfo,
     nextDelayMillis: Schema.optional(Schema.Number)
   }),
-  Schema.TaggedStruct("CompensationSucceeded", { ...stepBase, attempts: Schema.Number }),
+  Schema.TaggedStruct("CompensationSucceeded", {
+    ...stepBase,
+    attempts: Schema.Number,
+    /** What the compensation reported it did (`Step.undid`), when it said. */
+    detail: Schema.optional(Schema.String)
+  }),
+  /** The compensation ran and found nothing to undo (`Step.nothingToUndo`): nothing changed. */
+  Schema.TaggedStruct("CompensationSkipped", { ...stepBase, attempts: Schema.Number, reason: Schema.String }),
   Schema.TaggedStruct("CompensationFailed", { ...stepBase, attempts: Schema.Number, error: ErrorInfo }),
   Schema.TaggedStruct("RunFinished", { ...base, status: RunStatus, durationMillis: Schema.Number }),
   Schema.TaggedStruct("RunInterrupted", base)

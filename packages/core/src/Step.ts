@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { Option } from "effect"
+import type { SchemaAST } from "effect"
 import { Context, Duration, Effect, JSONSchema, Schema } from "effect"
 import { issuesFromParseError, StepInputError, StepOutputError } from "./Errors.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -23,6 +24,61 @@ export const TypeId: unique symbol = Symbol.for("@relais/core/Step")
 export type TypeId = typeof TypeId
 
 /**
+ * @since 0.1.0
+ * @category Symbols
+ */
+export const CompensationResultTypeId: unique symbol = Symbol.for("@relais/core/Step/CompensationResult")
+
+/**
+ * What a compensation may return to say what it actually did, when that is not simply its
+ * description: `nothingToUndo(reason)` (it found nothing it had to undo, e.g. the learner
+ * existed before the run, and changed nothing) or `undid(what)` (it undid part of what the
+ * description says, e.g. the learner but not the e-mail it found). Returning nothing means
+ * "did what the description says". Reports and the run record show the difference.
+ *
+ * @since 0.1.0
+ */
+export interface CompensationResult {
+  readonly [CompensationResultTypeId]: typeof CompensationResultTypeId
+  readonly _tag: "NothingToUndo" | "Undid"
+  /** Why there was nothing to undo, or what was undone. */
+  readonly text: string
+}
+
+/**
+ * A compensation's result: it found nothing to undo, and says why ("the learner existed before
+ * the run"). The run reports it apart from what was undone.
+ *
+ * @since 0.1.0
+ */
+export const nothingToUndo = (reason: string): CompensationResult => ({
+  [CompensationResultTypeId]: CompensationResultTypeId,
+  _tag: "NothingToUndo",
+  text: reason
+})
+
+/**
+ * A compensation's result: what it actually undid, when only part of its description applied
+ * ("deleted the learner; its e-mail existed before the run and was kept").
+ *
+ * @since 0.1.0
+ */
+export const undid = (what: string): CompensationResult => ({
+  [CompensationResultTypeId]: CompensationResultTypeId,
+  _tag: "Undid",
+  text: what
+})
+
+/**
+ * Whether a value a compensation returned is a `CompensationResult` (anything else means "did
+ * what the description says").
+ *
+ * @since 0.1.0
+ */
+export const isCompensationResult = (u: unknown): u is CompensationResult =>
+  typeof u === "object" && u !== null && CompensationResultTypeId in u
+
+/**
  * How a step undoes its work when a later step of the run fails for good.
  *
  * @since 0.1.0
@@ -30,7 +86,11 @@ export type TypeId = typeof TypeId
 export interface Compensation<I, O, R> {
   /** What undoing means, for docs and progress output ("delete the convention"). */
   readonly description: string
-  readonly run: (input: I, output: O) => Effect.Effect<void, unknown, R>
+  /**
+   * Undo the step. It may return a `CompensationResult` (`nothingToUndo`, `undid`) to say what
+   * it actually did; any other value means it did what the description says.
+   */
+  readonly run: (input: I, output: O) => Effect.Effect<void | CompensationResult, unknown, R>
   /** Compensations are retried too; a compensation that gives up is reported as left to undo. */
   readonly retry: RetryPolicy.RetryPolicy
   readonly timeout: Duration.Duration
@@ -135,7 +195,7 @@ export const make = <const Name extends string, I, IE, O, OE, E, R>(options: {
   readonly run: (input: I) => Effect.Effect<O, E, R>
   readonly compensate?: {
     readonly description: string
-    readonly run: (input: I, output: O) => Effect.Effect<void, unknown, R>
+    readonly run: (input: I, output: O) => Effect.Effect<void | CompensationResult, unknown, R>
     readonly retry?: RetryPolicy.RetryPolicy | undefined
     readonly timeout?: Duration.DurationInput | undefined
   } | undefined
@@ -249,14 +309,82 @@ export const decodeOutput = <O>(
   )
 
 /**
- * The JSON Schemas of a step's input and output (encoded side), for docs and editors.
+ * The JSON Schemas of a step's input and output (encoded side), for docs and editors. The
+ * input's rules across fields ({@link InputRule}), which JSON Schema cannot carry from a
+ * filter, are listed under `x-relais-rules`.
  *
  * @since 0.1.0
  */
-export const jsonSchemas = (step: Any): { readonly input: object; readonly output: object } => ({
-  input: jsonSchemaOf(step.input),
-  output: jsonSchemaOf(step.output)
-})
+export const jsonSchemas = (step: Any): { readonly input: object; readonly output: object } => {
+  const rules = inputRules(step.input)
+  const input = jsonSchemaOf(step.input)
+  return {
+    input: rules.length === 0 ? input : { ...input, "x-relais-rules": rules.map((r) => ({ ...r, fields: [...r.fields] })) },
+    output: jsonSchemaOf(step.output)
+  }
+}
+
+/**
+ * The annotation key of an {@link InputRule}.
+ *
+ * @since 0.1.0
+ * @category Symbols
+ */
+export const InputRuleId: unique symbol = Symbol.for("@relais/core/Step/InputRule")
+
+/**
+ * A rule across several fields of a step's input ("give one of CiviliteId, CiviliteCode"),
+ * declared with {@link inputRule} on the `Schema.filter` that enforces it. A filter alone is
+ * invisible until a value is decoded; declared, the rule is listed by `relais steps`, carried
+ * by the editor schema, and checked before a run when the fields it reads are literal or absent.
+ *
+ * @since 0.1.0
+ */
+export interface InputRule {
+  /** Every field the filter reads, and only those: it can be run on just these fields. */
+  readonly fields: ReadonlyArray<string>
+  /** The rule for a person: "give exactly one of CiviliteId, CiviliteCode". */
+  readonly description: string
+  /** At least one of `fields` must be given (an editor can check that as you type). */
+  readonly requiresOne?: boolean | undefined
+}
+
+/**
+ * The annotations that declare an input rule on its filter:
+ * `Schema.filter(check, Step.inputRule({ fields: ["A", "B"], description: "give one of A, B" }))`.
+ *
+ * @since 0.1.0
+ */
+export const inputRule = (rule: InputRule): { readonly [InputRuleId]: InputRule } => ({ [InputRuleId]: rule })
+
+/**
+ * The input rule declared on a schema node (a filter), if any.
+ *
+ * @since 0.1.0
+ */
+export const getInputRule = (ast: SchemaAST.AST): InputRule | undefined =>
+  ast.annotations[InputRuleId] as InputRule | undefined
+
+/**
+ * The input rules of a schema's outer object: its filters, through classes (transformations)
+ * and suspensions.
+ *
+ * @since 0.1.0
+ */
+export const inputRules = (schema: Schema.Schema.Any): ReadonlyArray<InputRule> => {
+  const out: Array<InputRule> = []
+  let ast: SchemaAST.AST | undefined = schema.ast
+  for (let depth = 0; ast !== undefined && depth < 16; depth++) {
+    if (ast._tag === "Refinement") {
+      const rule = getInputRule(ast)
+      if (rule !== undefined) out.push(rule)
+      ast = ast.from
+    } else if (ast._tag === "Transformation") ast = ast.from
+    else if (ast._tag === "Suspend") ast = ast.f()
+    else ast = undefined
+  }
+  return out.reverse()
+}
 
 const jsonSchemaOf = (schema: Schema.Schema<any, any>): object => {
   try {

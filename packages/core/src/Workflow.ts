@@ -193,6 +193,9 @@ export const parallel = <const Branches extends Record<string, Effect.Effect<any
  * - `continue`: the failed item is recorded and left as is (its completed steps stay), the other
  *   items go on; they are compensated only if the run fails later.
  *
+ * With `compensate-item` or `continue`, a run whose items failed ends `succeeded_with_failures`
+ * (not `succeeded`), with the failed items in its record (`failedItems`).
+ *
  * @since 0.1.0
  */
 export type OnItemFailure = "fail" | "compensate-item" | "continue"

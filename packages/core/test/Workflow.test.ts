@@ -308,7 +308,7 @@ describe("Workflow", () => {
           (outcomes) =>
             outcomes.map((o) => o._tag === "Succeeded" ? o.value : `failed:${o.error.message.endsWith("b is bad")}:${o.compensated}`)
         ), Schema.Array(Schema.String)))
-      expect(record.status).toBe("succeeded")
+      expect(record.status).toBe("succeeded_with_failures")
       expect(record.output).toEqual(["a", "failed:true:true", "c"])
       expect([...remote.entities.keys()].sort()).toEqual(["a", "c"])
       expect(ofTag(events, "ItemFailed")).toMatchObject([{ path: "items[1]", index: 1, compensated: true }])

@@ -191,7 +191,10 @@ export const make = <R>(
 
         let outcome: Outcome
         if (Exit.isSuccess(result)) {
-          outcome = { _tag: "succeeded", output: result.value }
+          // Loop items that failed while the run went on make it a partial success, reported as such.
+          outcome = context.failedItems.length > 0
+            ? { _tag: "succeeded_with_failures", output: result.value, failedItems: [...context.failedItems] }
+            : { _tag: "succeeded", output: result.value }
         } else if (Cause.isInterruptedOnly(result.cause)) {
           return yield* Effect.failCause(result.cause as Cause.Cause<never>)
         } else {
@@ -221,11 +224,14 @@ export const make = <R>(
           new RunRecord({
             ...r,
             status,
-            ...(outcome._tag === "succeeded" ? { output: outcome.output } : { failure: outcome.failure }),
+            ...(outcome._tag === "succeeded" || outcome._tag === "succeeded_with_failures"
+              ? { output: outcome.output }
+              : { failure: outcome.failure }),
             ...(outcome._tag === "compensated" || outcome._tag === "compensation_failed"
               ? { compensated: outcome.compensated }
               : {}),
             ...(remaining.length > 0 ? { remaining } : {}),
+            ...(context.failedItems.length > 0 ? { failedItems: [...context.failedItems] } : {}),
             updatedAt: finished,
             finishedAt: finished
           })).pipe(Effect.orDie)

@@ -20,7 +20,7 @@ import {
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import { DuplicateStepPath, ErrorInfo, type FailureReason, StepFailed, StepTimeout } from "../Errors.js"
 import * as RetryPolicy from "../RetryPolicy.js"
-import { Compensated, LeftToUndo, type RunEvent, type RunId } from "../Run.js"
+import { Compensated, FailedItem, Failure, LeftToUndo, type RunEvent, type RunId } from "../Run.js"
 import * as Step from "../Step.js"
 
 // -----------------------------------------------------------------------------
@@ -95,6 +95,8 @@ export interface RunContextService {
   readonly skipped: (id: string, step: string, reason: string) => Effect.Effect<void>
   /** What isolated loop items could not undo: reported with the run. */
   readonly remaining: Array<LeftToUndo>
+  /** Loop items that failed while the run went on: a run that ends with some did not fully succeed. */
+  readonly failedItems: Array<FailedItem>
   readonly compensate: (
     entries: ReadonlyArray<SagaEntry>
   ) => Effect.Effect<{ readonly compensated: ReadonlyArray<Compensated>; readonly remaining: ReadonlyArray<LeftToUndo> }>
@@ -112,7 +114,8 @@ export const StepRecord = Schema.Struct({
 
 /** What the journal keeps of a compensation. */
 const CompensationRecord = Schema.Union(
-  Schema.TaggedStruct("done", { attempts: Schema.Number }),
+  Schema.TaggedStruct("done", { attempts: Schema.Number, detail: Schema.optional(Schema.String) }),
+  Schema.TaggedStruct("nothing_to_undo", { attempts: Schema.Number, reason: Schema.String }),
   Schema.TaggedStruct("gave_up", { attempts: Schema.Number, error: ErrorInfo })
 )
 
@@ -268,6 +271,7 @@ export const makeRunContext = (options: {
     resumed: options.resumed,
     emit,
     remaining: [],
+    failedItems: [],
     skipped: (id, step, reason) =>
       Effect.flatMap(pathOf(id), (path) => emit({ _tag: "StepSkipped", path, step, reason })),
     step: <I, O, E, R>(
@@ -358,7 +362,24 @@ export const makeRunContext = (options: {
             execute: runCompensation(entry)
           })
           if (result._tag === "done") {
-            compensated.push(new Compensated({ path: entry.path, step: entry.step, description: entry.description }))
+            compensated.push(
+              new Compensated({
+                path: entry.path,
+                step: entry.step,
+                description: entry.description,
+                ...(result.detail !== undefined ? { detail: result.detail } : {})
+              })
+            )
+          } else if (result._tag === "nothing_to_undo") {
+            compensated.push(
+              new Compensated({
+                path: entry.path,
+                step: entry.step,
+                description: entry.description,
+                detail: result.reason,
+                nothingToUndo: true
+              })
+            )
           } else {
             remaining.push(
               new LeftToUndo({
@@ -417,8 +438,14 @@ export const makeRunContext = (options: {
       )
       const result = yield* Effect.either(Effect.retry(once, schedule))
       if (Either.isRight(result)) {
-        yield* emit({ _tag: "CompensationSucceeded", ...base, attempts: attempt })
-        return { _tag: "done", attempts: attempt } as const
+        const said = result.right
+        if (Step.isCompensationResult(said) && said._tag === "NothingToUndo") {
+          yield* emit({ _tag: "CompensationSkipped", ...base, attempts: attempt, reason: said.text })
+          return { _tag: "nothing_to_undo", attempts: attempt, reason: said.text } as const
+        }
+        const detail = Step.isCompensationResult(said) ? { detail: said.text } : {}
+        yield* emit({ _tag: "CompensationSucceeded", ...base, attempts: attempt, ...detail })
+        return { _tag: "done", attempts: attempt, ...detail } as const
       }
       const error = ErrorInfo.fromUnknown(result.left)
       yield* emit({ _tag: "CompensationFailed", ...base, attempts: attempt, error })
@@ -507,7 +534,8 @@ export const forEach = <A, B, E, R>(
       return out
     }
 
-    return yield* Effect.forEach(list, (item, index) => {
+    const loop = yield* pathOf(id)
+    const outcomes = yield* Effect.forEach(list, (item, index) => {
       const frame = new SagaFrame()
       const segment = `${id}[${index}]`
       return withSegment(segment, f(item, index)).pipe(
@@ -522,18 +550,47 @@ export const forEach = <A, B, E, R>(
             // The step's own error says what is wrong with the item; the path is in the events.
             const error = result.left instanceof StepFailed ? result.left.error : ErrorInfo.fromUnknown(result.left)
             const itemPath = yield* pathOf(segment)
+            const failed = (completedSteps: FailedItem["completedSteps"]) =>
+              new FailedItem({
+                path: itemPath,
+                loop,
+                index,
+                items: list.length,
+                failure: itemFailure(result.left),
+                completedSteps
+              })
             if (mode === "continue") {
               parent?.entries.push(...frame.entries)
               yield* context.emit({ _tag: "ItemFailed", path: itemPath, index, error, compensated: false })
-              return { _tag: "Failed", index, error, compensated: false, remaining: [] } as const
+              return { _tag: "Failed", index, error, compensated: false, remaining: [], item: failed("kept") } as const
             }
             const undone = yield* context.compensate(frame.entries)
             context.remaining.push(...undone.remaining)
             const compensated = undone.remaining.length === 0
             yield* context.emit({ _tag: "ItemFailed", path: itemPath, index, error, compensated })
-            return { _tag: "Failed", index, error, compensated, remaining: undone.remaining } as const
+            return {
+              _tag: "Failed",
+              index,
+              error,
+              compensated,
+              remaining: undone.remaining,
+              item: failed(compensated ? "undone" : "partly_undone")
+            } as const
           })
         )
       )
     }, { concurrency })
+    // In item order, whatever order they finished in.
+    for (const outcome of outcomes) if (outcome._tag === "Failed") context.failedItems.push(outcome.item)
+    return outcomes.map((outcome) => {
+      if (outcome._tag === "Succeeded") return outcome
+      const { item: _item, ...rest } = outcome
+      return rest
+    })
   })
+
+/** What failed in a loop item: its failing step when it is a `StepFailed`. */
+const itemFailure = (error: unknown): Failure =>
+  error instanceof StepFailed
+    ? new Failure({ error: error.error, step: error.step, path: error.path, reason: error.reason })
+    : new Failure({ error: ErrorInfo.fromUnknown(error) })
