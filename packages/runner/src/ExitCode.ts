@@ -38,6 +38,15 @@ export const incomplete = 3
 export const environment = 4
 
 /**
+ * The run went to its end but loop items failed and were set aside (`onItemFailure: continue`
+ * or `compensate-item`; status `succeeded_with_failures`): the report lists which. When
+ * something of those items is also left to undo by hand, the code is `incomplete` (3) instead.
+ *
+ * @since 0.1.0
+ */
+export const itemsFailed = 5
+
+/**
  * A bug in relais (an unexpected defect); the report asks to be filed.
  *
  * @since 0.1.0
@@ -62,6 +71,8 @@ export const ofRecord = (record: Pick<Run.RunRecord, "status" | "remaining">): n
   switch (record.status) {
     case "succeeded":
       return leftToUndo ? incomplete : succeeded
+    case "succeeded_with_failures":
+      return leftToUndo ? incomplete : itemsFailed
     case "failed":
     case "compensated":
       return leftToUndo ? incomplete : failed

@@ -68,12 +68,14 @@ export interface LiveState {
   readonly compensating: boolean
   readonly succeeded: number
   readonly failed: number
+  /** Loop items that failed and were set aside (the run goes on). */
+  readonly itemsFailed: number
 }
 
 /**
  * @since 0.1.0
  */
-export const initialState: LiveState = { active: [], compensating: false, succeeded: 0, failed: 0 }
+export const initialState: LiveState = { active: [], compensating: false, succeeded: 0, failed: 0, itemsFailed: 0 }
 
 /**
  * Options of the live view.
@@ -175,7 +177,7 @@ export const applyLive = (
       }
     case "ItemFailed":
       return {
-        state,
+        state: { ...state, itemsFailed: state.itemsFailed + 1 },
         lines: [`${style.red("✗")} ${Report.itemPath(event)} ${style.dim(event.compensated ? "item failed, its steps were undone" : "item failed")}: ${Report.errorText(event.error)}`]
       }
     case "CompensationStarted":
@@ -214,15 +216,28 @@ export const applyLive = (
       const a = state.active.find((x) => keyOf(x) === `undo:${event.path}`)
       return {
         state: { ...state, active: without(state.active, `undo:${event.path}`) },
-        lines: [`${style.green("↺")} ${event.path} ${style.dim(`undone${a?.description ? `: ${a.description}` : ""}`)}`]
+        lines: [
+          `${style.green("↺")} ${event.path} ${style.dim(`undone${event.detail ? `: ${event.detail}` : a?.description ? `: ${a.description}` : ""}`)}`
+        ]
       }
     }
+    case "CompensationSkipped":
+      return {
+        state: { ...state, active: without(state.active, `undo:${event.path}`) },
+        lines: [`${style.dim("○")} ${event.path} ${style.dim(`nothing to undo: ${event.reason}`)}`]
+      }
     case "CompensationFailed":
       return {
         state: { ...state, active: without(state.active, `undo:${event.path}`) },
         lines: [`${style.red("✗")} ${style.red(`could not undo ${event.path}`)}: ${Report.errorText(event.error)}`]
       }
     case "RunFinished":
+      return {
+        state: { ...state, active: [] },
+        lines: event.status === "succeeded_with_failures"
+          ? [`${style.yellow("⚠")} ${style.yellow(`finished with ${state.itemsFailed} failed item${state.itemsFailed === 1 ? "" : "s"} set aside`)}`]
+          : []
+      }
     case "RunInterrupted":
       return { state: { ...state, active: [] }, lines: [] }
   }

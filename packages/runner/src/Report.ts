@@ -107,6 +107,38 @@ const leftToUndoLines = (items: ReadonlyArray<Run.LeftToUndo>, style: Style): Ar
     ])
   ])
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+/**
+ * How many loop items failed, out of how many: `2 of 10 items failed`, per loop when there are
+ * several (`1 of 4 items failed in each, 2 of 10 in contrats`).
+ *
+ * @since 0.1.0
+ */
+export const failedItemsSummary = (items: ReadonlyArray<Run.FailedItem>): string => {
+  const loops = new Map<string, { failed: number; of: number }>()
+  for (const item of items) {
+    const loop = loops.get(item.loop) ?? { failed: 0, of: item.items }
+    loops.set(item.loop, { failed: loop.failed + 1, of: Math.max(loop.of, item.items) })
+  }
+  const parts = [...loops].map(([loop, { failed, of }], i) =>
+    `${failed} of ${i === 0 ? plural(of, "item") : of}${loops.size > 1 ? ` in ${loop}` : ""}`
+  )
+  return `${parts.join(", ")} failed`
+}
+
+const completedStepsText: Record<Run.FailedItem["completedSteps"], string> = {
+  kept: "its completed steps were kept",
+  undone: "its completed steps were undone",
+  partly_undone: "some of its completed steps could not be undone (below)"
+}
+
+const failedItemLines = (items: ReadonlyArray<Run.FailedItem>, style: Style): Array<string> =>
+  items.flatMap((item) => [
+    `${style.red("✗")} ${style.bold(item.path)}: ${failureText(item.failure)}`,
+    ...indent([style.dim(completedStepsText[item.completedSteps])])
+  ])
+
 /**
  * The outcome of a run, for the end of `relais run` / `resume` and for `relais runs show`.
  *
@@ -116,7 +148,9 @@ export const outcomeLines = (record: Run.RunRecord, style: Style, options: Outco
   const lines: Array<string> = []
   const took = record.finishedAt !== undefined ? ` in ${formatMillis(record.finishedAt - record.createdAt)}` : ""
   const remaining = record.remaining ?? []
-  const compensated = record.compensated ?? []
+  const compensated = (record.compensated ?? []).filter((c) => c.nothingToUndo !== true)
+  const nothingToUndo = (record.compensated ?? []).filter((c) => c.nothingToUndo === true)
+  const failedItems = record.failedItems ?? []
   switch (record.status) {
     case "succeeded":
       lines.push(
@@ -126,14 +160,25 @@ export const outcomeLines = (record: Run.RunRecord, style: Style, options: Outco
       )
       if (record.output !== undefined) lines.push("outputs:", ...indent(valueLines(record.output), "  "))
       break
+    case "succeeded_with_failures":
+      lines.push(
+        `${style.yellow("⚠")} ${style.bold(`finished with ${failedItemsSummary(failedItems)}`)}${took}${
+          remaining.length > 0 ? `, and ${plural(remaining.length, "item step")} could not be undone` : ""
+        } ${style.dim(`(run ${record.id})`)}`
+      )
+      if (record.output !== undefined) lines.push("outputs:", ...indent(valueLines(record.output), "  "))
+      break
     case "failed":
       lines.push(`${style.red("✗")} ${style.bold("failed")}${took} ${style.dim(`(run ${record.id})`)}`)
       if (record.failure) lines.push(`cause: ${failureText(record.failure)}`)
       lines.push("nothing had to be undone (no completed step has a compensation)")
       break
     case "compensated":
-      lines.push(`${style.red("✗")} ${style.bold("failed and compensated")}${took} ${style.dim(`(run ${record.id})`)}`)
+      lines.push(
+        `${style.red("✗")} ${style.bold(compensated.length > 0 ? "failed and compensated" : "failed")}${took} ${style.dim(`(run ${record.id})`)}`
+      )
       if (record.failure) lines.push(`cause: ${failureText(record.failure)}`)
+      if (compensated.length === 0) lines.push("nothing had to be undone (each compensation found nothing to undo)")
       break
     case "compensation_failed":
       lines.push(
@@ -150,9 +195,21 @@ export const outcomeLines = (record: Run.RunRecord, style: Style, options: Outco
       if (options.resumeCommand) lines.push(`resume it with: ${options.resumeCommand}`)
       break
   }
+  if (failedItems.length > 0) {
+    lines.push(style.bold(`failed items (${failedItems.length}):`))
+    lines.push(...indent(failedItemLines(failedItems, style), "  "))
+  }
   if (compensated.length > 0) {
     lines.push(`undone (${compensated.length}):`)
-    for (const c of compensated) lines.push(`  ${style.green("↺")} ${c.path} ${style.dim(`(${c.step})`)}: ${c.description}`)
+    for (const c of compensated) {
+      lines.push(`  ${style.green("↺")} ${c.path} ${style.dim(`(${c.step})`)}: ${c.detail ?? c.description}`)
+    }
+  }
+  if (nothingToUndo.length > 0) {
+    lines.push(`nothing to undo (${nothingToUndo.length}):`)
+    for (const c of nothingToUndo) {
+      lines.push(`  ${style.dim("○")} ${c.path} ${style.dim(`(${c.step})`)}: ${c.detail ?? "nothing this step did had to be undone"}`)
+    }
   }
   if (remaining.length > 0) {
     lines.push(style.bold(`left to undo by hand (${remaining.length}):`))
@@ -218,7 +275,11 @@ export const eventLine = (event: Run.RunEvent): string | undefined => {
         event.nextDelayMillis !== undefined ? `; retry in ${formatMillis(event.nextDelayMillis)}` : ""
       }`
     case "CompensationSucceeded":
-      return `undo ${event.path} succeeded (${event.attempts} attempt${event.attempts === 1 ? "" : "s"})`
+      return `undo ${event.path} succeeded (${event.attempts} attempt${event.attempts === 1 ? "" : "s"})${
+        event.detail !== undefined ? `: ${event.detail}` : ""
+      }`
+    case "CompensationSkipped":
+      return `undo ${event.path}: nothing to undo, ${event.reason}`
     case "CompensationFailed":
       return `undo ${event.path} FAILED after ${event.attempts} attempt${event.attempts === 1 ? "" : "s"}: ${errorText(event.error)}`
     case "RunFinished":
@@ -321,6 +382,8 @@ export const statusColor = (status: Run.RunStatus, style: Style): (text: string)
     ? style.green
     : status === "compensation_failed" || status === "failed" || status === "compensated"
     ? style.red
+    : status === "succeeded_with_failures"
+    ? style.yellow
     : style.yellow
 
 /**
@@ -336,7 +399,10 @@ export const listLines = (records: ReadonlyArray<Run.RunRecord>, style: Style): 
     r.status,
     isoTime(r.createdAt).replace("T", " ").replace(/\.\d+Z$/, "Z"),
     r.finishedAt !== undefined ? formatMillis(r.finishedAt - r.createdAt) : "-",
-    (r.remaining?.length ?? 0) > 0 ? `${r.remaining!.length} left to undo` : ""
+    [
+      ...((r.failedItems?.length ?? 0) > 0 ? [failedItemsSummary(r.failedItems!)] : []),
+      ...((r.remaining?.length ?? 0) > 0 ? [`${r.remaining!.length} left to undo`] : [])
+    ].join("; ")
   ])
   const header = ["RUN", "WORKFLOW", "STATUS", "STARTED", "DURATION", ""]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))

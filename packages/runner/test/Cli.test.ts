@@ -109,7 +109,7 @@ steps:
 `)
       const result = yield* inProcess(["run", t.file, "--store", t.db], t.options)
       expect(result.stderr).toMatch(/item each\[1\] failed/)
-      expect(result.stdout).toMatch(/succeeded in .*, but 1 item step could not be undone/)
+      expect(result.stdout).toMatch(/finished with 1 of 2 items failed in .*, and 1 item step could not be undone/)
       expect(result.stdout).toContain("✗ each[1]/sticky (demo/create-sticky)")
       expect(result.code).toBe(3)
     }))

@@ -63,7 +63,7 @@ outputs:
   created: \${{ pluck(pluck(steps.each.output, 'convention'), 'Id') }}
   failed: \${{ pluck(steps.each.failed, 'index') }}
 `, { learners: [{ id: 1, bad: false }, { id: 2, bad: true }, { id: 3, bad: false }] }, remote)
-      expect(record.status).toBe("succeeded")
+      expect(record.status).toBe("succeeded_with_failures")
       expect(record.output).toMatchObject({ failed: [1] })
       expect((record.output as { created: Array<number> }).created).toHaveLength(2)
       expect([...remote.conventions.values()].map((c) => c.ApprenantId).sort()).toEqual([1, 3])

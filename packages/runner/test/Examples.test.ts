@@ -111,10 +111,15 @@ describe("examples, end to end", { timeout: 120_000 }, () => {
     Effect.gen(function*() {
       const { campus, env } = yield* sandboxes()
       const result = yield* run(["run", example("campus-skills-nightly.yaml"), "--json"], env)
-      expect(result.code).toBe(0)
+      // The convention that cannot be mapped is a failed item: the batch says so (exit 5).
+      expect(result.code).toBe(5)
       const final = JSON.parse(result.stdout.trim().split("\n").pop()!) as {
+        status: string
+        failedItems: Array<{ path: string }>
         output: { conventions: number; synced: number; notMapped: Array<string>; reasons: Array<string> }
       }
+      expect(final.status).toBe("succeeded_with_failures")
+      expect(final.failedItems).toHaveLength(1)
       expect(final.output).toMatchObject({ conventions: 5, synced: 4, notMapped: ["CS00000003"] })
       expect(final.output.reasons[0]).toContain("maitre: missing")
       const state = yield* campus.state
@@ -127,7 +132,7 @@ describe("examples, end to end", { timeout: 120_000 }, () => {
       const { campus, env } = yield* sandboxes({ contracts: [] })
       // A contract Campus Skills holds that this batch does not contain.
       const first = yield* run(["run", example("campus-skills-nightly.yaml")], env)
-      expect(first.code).toBe(0)
+      expect(first.code).toBe(5)
       const held = yield* campus.state
       const result = yield* run(["run", example("campus-skills-nightly.yaml"), "--input", "periode=2024/2025"], env)
       expect(result.code).toBe(1)
