@@ -6,6 +6,10 @@
  * backoff belong to the workflow step that calls it (`@relais/core`'s `RetryPolicy`), which
  * reads the `status` / `retryAfterMillis` of the errors.
  *
+ * Every response body is read with a size cap (`maxResponseBytes`, 16 MiB by default, through
+ * `@relais/core`'s `HttpBody`): a larger answer fails with `ResponseTooLarge` as soon as the
+ * cap is passed.
+ *
  * Updates are full updates: AIMAIRA resets every property a PUT omits. `update` sends the whole
  * entity (declared fields and `extra`), and `modify` reads the entity first, so nothing is reset
  * by accident.
@@ -15,6 +19,7 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpBody from "@relais/core/HttpBody"
 import * as Chunk from "effect/Chunk"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -158,6 +163,10 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
       return yield* new Errors.AimairaConfigError({ reason: "the API key must not be empty" })
     }
     const scrub = Http.makeScrubber(auth)
+    const maxBytes = options.maxResponseBytes ?? HttpBody.defaultMaxBytes
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+      return yield* new Errors.AimairaConfigError({ reason: `maxResponseBytes must be a positive integer, got ${maxBytes}` })
+    }
     const authenticate = auth._tag === "Basic"
       ? HttpClientRequest.basicAuth(auth.username, auth.password)
       : HttpClientRequest.setHeader("X-ApiKey", Redacted.value(auth.apiKey))
@@ -170,8 +179,21 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
       client.execute(request).pipe(
         Effect.mapError((error) => Http.transport(ctx, error, scrub)),
         Effect.flatMap((response) =>
-          response.text.pipe(
-            Effect.mapError((error) => Http.transport(ctx, error, scrub, response.status)),
+          // Every body is read through the cap: a runaway answer fails at the limit instead of
+          // filling the memory (a 600 MB body used to crash the process).
+          HttpBody.text(response, { maxBytes }).pipe(
+            Effect.mapError((error) =>
+              error._tag === "ResponseTooLarge"
+                ? new Errors.ResponseTooLarge({
+                  responseStatus: response.status,
+                  method: ctx.method,
+                  path: ctx.path,
+                  limit: error.limit,
+                  received: error.received,
+                  announced: error.announced
+                })
+                : Http.transport(ctx, error, scrub, response.status)
+            ),
             Effect.flatMap((text): Effect.Effect<Reply, Errors.AimairaError> =>
               response.status >= 200 && response.status < 300
                 ? Effect.succeed({ status: response.status, text })

@@ -60,6 +60,12 @@ export interface Options {
    */
   readonly url: string
   readonly auth: Auth
+  /**
+   * The largest response body the client reads, in bytes (default 16 MiB,
+   * `HttpBody.defaultMaxBytes` of `@relais/core`): a larger answer fails with
+   * `ResponseTooLarge` as soon as the limit is passed, instead of filling the memory.
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"])
@@ -103,7 +109,8 @@ export const normalizeUrl = (input: string): Either.Either<string, AimairaConfig
 /**
  * The client configuration from `Config`, under a namespace (`AIMAIRA` by default):
  * `<NS>_URL`, and either `<NS>_API_KEY` or `<NS>_USERNAME` + `<NS>_PASSWORD`. Secrets are read
- * with `Config.redacted`.
+ * with `Config.redacted`. `<NS>_MAX_RESPONSE_BYTES` (optional, a positive integer) sets
+ * `maxResponseBytes`.
  *
  * @since 0.1.0
  */
@@ -113,14 +120,20 @@ export const config = (namespace = "AIMAIRA"): Config.Config<Options> =>
       url: Config.string("URL"),
       username: Config.option(Config.string("USERNAME")),
       password: Config.option(Config.redacted("PASSWORD")),
-      apiKey: Config.option(Config.redacted("API_KEY"))
+      apiKey: Config.option(Config.redacted("API_KEY")),
+      maxResponseBytes: Config.option(
+        Config.integer("MAX_RESPONSE_BYTES").pipe(
+          Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 })
+        )
+      )
     }),
     namespace
   ).pipe(
-    Config.mapOrFail(({ apiKey: key, password, url, username }) => {
-      if (Option.isSome(key)) return Either.right({ url, auth: apiKey(key.value) })
+    Config.mapOrFail(({ apiKey: key, maxResponseBytes, password, url, username }) => {
+      const limit = Option.isSome(maxResponseBytes) ? { maxResponseBytes: maxResponseBytes.value } : {}
+      if (Option.isSome(key)) return Either.right({ url, auth: apiKey(key.value), ...limit })
       if (Option.isSome(username) && Option.isSome(password)) {
-        return Either.right({ url, auth: basic(username.value, password.value) })
+        return Either.right({ url, auth: basic(username.value, password.value), ...limit })
       }
       return Either.left(
         ConfigError.MissingData(

@@ -11,6 +11,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpBody from "@relais/core/HttpBody"
 import * as Schema from "effect/Schema"
 
 const where = (method: string, path: string) => `${method} ${path}`
@@ -170,11 +171,53 @@ export class Decode extends Schema.TaggedError<Decode>()("Decode", {
 }
 
 /**
+ * The answer's body was larger than the client's limit (`maxResponseBytes`, 16 MiB by default):
+ * the client stopped reading it and closed the connection, so nothing in it is used. No
+ * documented AIMAIRA answer comes near the limit: the server is misbehaving, or the URL points
+ * at something that is not the API. Not retried by the default policies (the same request
+ * would get the same answer); as for any failed write, the step's reconciliation looks for what
+ * the request may have stored before the step is declared failed.
+ *
+ * @since 0.1.0
+ */
+export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("ResponseTooLarge", {
+  /** The status of the oversized answer. */
+  responseStatus: Schema.Number,
+  method: Schema.String,
+  path: Schema.String,
+  /** The limit, in bytes. */
+  limit: Schema.Number,
+  /** At least this many bytes: what `Content-Length` announced, or what had arrived when reading stopped. */
+  received: Schema.Number,
+  /** Whether `received` is the announced `Content-Length` (nothing was read). */
+  announced: Schema.Boolean
+}) {
+  override get message(): string {
+    const seen = this.announced
+      ? `its Content-Length announces ${HttpBody.formatBytes(this.received)}, so relais did not read it`
+      : `relais stops reading at ${HttpBody.formatBytes(this.limit)} (${HttpBody.formatBytes(this.received)} received)`
+    return `AIMAIRA: the answer to ${where(this.method, this.path)} (${this.responseStatus}) is larger than ` +
+      `${HttpBody.formatBytes(this.limit)}; ${seen}. Check AIMAIRA_URL (it must point at the GraphV1 API) and the server, ` +
+      "or raise the client's maxResponseBytes if such answers are expected."
+  }
+}
+
+/**
  * Every error of the client.
  *
  * @since 0.1.0
  */
-export const AimairaError = Schema.Union(NotFound, Unauthorized, Validation, Conflict, RateLimited, Unavailable, Transport, Decode)
+export const AimairaError = Schema.Union(
+  NotFound,
+  Unauthorized,
+  Validation,
+  Conflict,
+  RateLimited,
+  Unavailable,
+  Transport,
+  Decode,
+  ResponseTooLarge
+)
 
 /**
  * @since 0.1.0

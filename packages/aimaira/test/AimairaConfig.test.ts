@@ -42,5 +42,16 @@ describe("AimairaConfig", () => {
         Effect.withConfigProvider(AimairaConfig.config(), fromEnv({ AIMAIRA_URL: "https://x", AIMAIRA_USERNAME: "u" }))
       )
       expect(Either.isLeft(missing) && String(missing.left)).toMatch(/AIMAIRA_API_KEY, or AIMAIRA_USERNAME and AIMAIRA_PASSWORD/)
+      expect(basic.maxResponseBytes).toBeUndefined()
+      const capped = yield* Effect.withConfigProvider(
+        AimairaConfig.config(),
+        fromEnv({ AIMAIRA_URL: "https://x.aimaira.net", AIMAIRA_API_KEY: "k", AIMAIRA_MAX_RESPONSE_BYTES: "1048576" })
+      )
+      expect(capped.maxResponseBytes).toBe(1048576)
+      const zero = yield* Effect.either(Effect.withConfigProvider(
+        AimairaConfig.config(),
+        fromEnv({ AIMAIRA_URL: "https://x.aimaira.net", AIMAIRA_API_KEY: "k", AIMAIRA_MAX_RESPONSE_BYTES: "0" })
+      ))
+      expect(Either.isLeft(zero) && String(zero.left)).toMatch(/expected a positive number of bytes/)
     }))
 })
