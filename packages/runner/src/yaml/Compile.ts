@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import type { Resolved } from "./Check.js"
 import * as Expression from "./Expression.js"
 import * as Model from "./Model.js"
-import type * as Source from "./Source.js"
+import * as Source from "./Source.js"
 import * as T from "./Types.js"
 
 /**
@@ -112,7 +112,7 @@ export const withoutNulls = (value: unknown, type: T.Type): unknown => {
   for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
     const spec = object.fields.get(key)
     if (field === null && spec?.optional === true && T.mismatch(T.nullType, spec.type) !== undefined) continue
-    out[key] = spec === undefined ? field : withoutNulls(field, spec.type)
+    Source.setOwn(out, key, spec === undefined ? field : withoutNulls(field, spec.type))
   }
   return out
 }
@@ -267,7 +267,7 @@ export const compile = (
           const output: Record<string, unknown> = {}
           node.branches.forEach((branch, i) => {
             for (const [id, value] of inners[i]!.steps) scope.steps.set(id, value)
-            output[branch.id] = inners[i]!.steps.get(branch.id)?.output ?? null
+            Source.setOwn(output, branch.id, inners[i]!.steps.get(branch.id)?.output ?? null)
           })
           scope.steps.set(node.id, { output })
           return
@@ -317,7 +317,7 @@ export const compile = (
         const scope: Scope = { inputs, steps: new Map(), loopVars: new Map() }
         yield* runNodes(model.steps, scope)
         const outputs: Record<string, unknown> = {}
-        for (const output of model.outputs) outputs[output.name] = yield* evaluateIn(output.value, scope)
+        for (const output of model.outputs) Source.setOwn(outputs, output.name, yield* evaluateIn(output.value, scope))
         return outputs
       }) as Effect.Effect<Record<string, unknown>, unknown, never>
   })

@@ -52,8 +52,39 @@ type Token =
 
 const OPERATORS = ["??", "||", "&&", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "!", ".", "(", ")", "[", "]", ",", "?", ":"]
 
-/** Names that would reach into JavaScript objects: refused everywhere. */
-const FORBIDDEN = new Set(["__proto__", "constructor", "prototype", "__defineGetter__", "__lookupGetter__"])
+/**
+ * Names that would reach into JavaScript objects: refused in expressions, and as the name of an
+ * input, a step, a loop variable or an output (expressions could not read them).
+ *
+ * @since 0.1.0
+ */
+export const reserved: ReadonlySet<string> = new Set([
+  "__proto__",
+  "constructor",
+  "prototype",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__"
+])
+const FORBIDDEN = reserved
+
+/**
+ * How deeply an expression may nest: parentheses, brackets, calls, lists, `!` and `-`, and the
+ * branches of `? :` inside each other. Checked while parsing, so that no walk of an expression
+ * (type checking, evaluation) can exhaust the stack.
+ *
+ * @since 0.1.0
+ */
+export const maxNesting = 64
+
+/**
+ * How many parts (names, values, operators, calls, field accesses) an expression may have: a
+ * chain `a + b + c + …` nests one level per term in the tree the later walks recurse over.
+ *
+ * @since 0.1.0
+ */
+export const maxParts = 1000
 
 class SyntaxError extends Error {
   constructor(readonly at: number, message: string) {
@@ -63,6 +94,9 @@ class SyntaxError extends Error {
 
 const tokenize = (text: string): Array<Token> => {
   const tokens: Array<Token> = []
+  // Sticky: each match starts exactly at `lastIndex`, without copying the rest of the text.
+  const number = /[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/y
+  const identifier = /[A-Za-z_][A-Za-z0-9_-]*/y
   let i = 0
   while (i < text.length) {
     const c = text[i]!
@@ -71,7 +105,8 @@ const tokenize = (text: string): Array<Token> => {
       continue
     }
     if (/[0-9]/.test(c)) {
-      const match = /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i))!
+      number.lastIndex = i
+      const match = number.exec(text)!
       tokens.push({ kind: "num", at: i, value: Number(match[0]) })
       i += match[0].length
       continue
@@ -104,7 +139,8 @@ const tokenize = (text: string): Array<Token> => {
       continue
     }
     if (/[A-Za-z_]/.test(c)) {
-      const match = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(text.slice(i))!
+      identifier.lastIndex = i
+      const match = identifier.exec(text)!
       // A trailing dash belongs to an operator (`a -1`), not to the name.
       const name = match[0].replace(/-+$/, "")
       tokens.push({ kind: "ident", at: i, value: name })
@@ -135,7 +171,8 @@ const PRECEDENCE: ReadonlyArray<ReadonlyArray<BinaryOp>> = [
 ]
 
 /**
- * Parse an expression (the text between `${{` and `}}`).
+ * Parse an expression (the text between `${{` and `}}`). Chains of one operator (`a + b + c`)
+ * are read in a loop; nesting is bounded by {@link maxNesting} and size by {@link maxParts}.
  *
  * @since 0.1.0
  */
@@ -143,6 +180,8 @@ export const parse = (text: string): { readonly expr: Expr } | { readonly error:
   try {
     const tokens = tokenize(text)
     let p = 0
+    let depth = 0
+    let parts = 0
     const peek = () => tokens[p]!
     const isOp = (value: string) => {
       const t = peek()
@@ -152,14 +191,33 @@ export const parse = (text: string): { readonly expr: Expr } | { readonly error:
       if (!isOp(value)) throw new SyntaxError(peek().at, `expected ${what}`)
       p++
     }
+    /** Every node of the tree goes through here: the count bounds the tree's height. */
+    const node = <E extends Expr>(e: E): E => {
+      if (++parts > maxParts) {
+        throw new SyntaxError(e.at, `this expression is too long (more than ${maxParts} names, values and operators): shorten it`)
+      }
+      return e
+    }
+    /** Parse something nested in the current construct, one level deeper. */
+    const nested = <A>(at: number, inner: () => A): A => {
+      if (++depth > maxNesting) {
+        throw new SyntaxError(
+          at,
+          `expression nested too deeply (more than ${maxNesting} levels of parentheses, brackets, calls or operators): simplify it`
+        )
+      }
+      const result = inner()
+      depth--
+      return result
+    }
     const conditional = (): Expr => {
       const test = binary(0)
       if (!isOp("?")) return test
       const at = peek().at
       p++
-      const then = conditional()
+      const then = nested(at, conditional)
       expectOp(":", "':' (a ? b : c)")
-      return { _tag: "Conditional", at, test, then, else: conditional() }
+      return node({ _tag: "Conditional", at, test, then, else: nested(at, conditional) })
     }
     const binary = (level: number): Expr => {
       if (level >= PRECEDENCE.length) return unary()
@@ -168,7 +226,7 @@ export const parse = (text: string): { readonly expr: Expr } | { readonly error:
         const t = peek()
         if (t.kind === "op" && (PRECEDENCE[level] as ReadonlyArray<string>).includes(t.value)) {
           p++
-          left = { _tag: "Binary", at: t.at, op: t.value as BinaryOp, left, right: binary(level + 1) }
+          left = node({ _tag: "Binary", at: t.at, op: t.value as BinaryOp, left, right: binary(level + 1) })
         } else {
           return left
         }
@@ -178,7 +236,7 @@ export const parse = (text: string): { readonly expr: Expr } | { readonly error:
       const t = peek()
       if (t.kind === "op" && (t.value === "!" || t.value === "-")) {
         p++
-        return { _tag: "Unary", at: t.at, op: t.value, operand: unary() }
+        return node({ _tag: "Unary", at: t.at, op: t.value, operand: nested(t.at, unary) })
       }
       return postfix()
     }
@@ -192,74 +250,67 @@ export const parse = (text: string): { readonly expr: Expr } | { readonly error:
           if (name.kind !== "ident") throw new SyntaxError(name.at, "expected a field name after '.'")
           if (FORBIDDEN.has(name.value)) throw new SyntaxError(name.at, `"${name.value}" cannot be used in expressions`)
           p++
-          expr = { _tag: "Member", at: name.at, object: expr, name: name.value }
+          expr = node({ _tag: "Member", at: name.at, object: expr, name: name.value })
         } else if (t.kind === "op" && t.value === "[") {
           p++
-          const index = conditional()
+          const index = nested(t.at, conditional)
           expectOp("]", "']'")
           if (index._tag === "Literal" && typeof index.value === "string" && FORBIDDEN.has(index.value)) {
             throw new SyntaxError(index.at, `"${index.value}" cannot be used in expressions`)
           }
-          expr = { _tag: "Index", at: t.at, object: expr, index }
+          expr = node({ _tag: "Index", at: t.at, object: expr, index })
         } else {
           return expr
         }
       }
+    }
+    /** `(a, b, c)` or `[a, b, c]` after its opening token, up to the closing one. */
+    const items = (at: number, close: string, what: string): Array<Expr> => {
+      const out: Array<Expr> = []
+      if (!isOp(close)) {
+        for (;;) {
+          out.push(nested(at, conditional))
+          if (isOp(",")) {
+            p++
+            continue
+          }
+          break
+        }
+      }
+      expectOp(close, what)
+      return out
     }
     const primary = (): Expr => {
       const t = peek()
       switch (t.kind) {
         case "num":
           p++
-          return { _tag: "Literal", at: t.at, value: t.value }
+          return node({ _tag: "Literal", at: t.at, value: t.value })
         case "str":
           p++
-          return { _tag: "Literal", at: t.at, value: t.value }
+          return node({ _tag: "Literal", at: t.at, value: t.value })
         case "ident": {
           p++
-          if (t.value === "true" || t.value === "false") return { _tag: "Literal", at: t.at, value: t.value === "true" }
-          if (t.value === "null") return { _tag: "Literal", at: t.at, value: null }
+          if (t.value === "true" || t.value === "false") return node({ _tag: "Literal", at: t.at, value: t.value === "true" })
+          if (t.value === "null") return node({ _tag: "Literal", at: t.at, value: null })
           if (FORBIDDEN.has(t.value)) throw new SyntaxError(t.at, `"${t.value}" cannot be used in expressions`)
           if (isOp("(")) {
             p++
-            const args: Array<Expr> = []
-            if (!isOp(")")) {
-              for (;;) {
-                args.push(conditional())
-                if (isOp(",")) {
-                  p++
-                  continue
-                }
-                break
-              }
-            }
-            expectOp(")", "')' to close the call")
-            return { _tag: "Call", at: t.at, name: t.value, args }
+            const args = items(t.at, ")", "')' to close the call")
+            return node({ _tag: "Call", at: t.at, name: t.value, args })
           }
-          return { _tag: "Name", at: t.at, name: t.value }
+          return node({ _tag: "Name", at: t.at, name: t.value })
         }
         case "op":
           if (t.value === "(") {
             p++
-            const inner = conditional()
+            const inner = nested(t.at, conditional)
             expectOp(")", "')'")
             return inner
           }
           if (t.value === "[") {
             p++
-            const items: Array<Expr> = []
-            if (!isOp("]")) {
-              for (;;) {
-                items.push(conditional())
-                if (isOp(",")) {
-                  p++
-                  continue
-                }
-                break
-              }
-            }
-            expectOp("]", "']' to close the list")
-            return { _tag: "List", at: t.at, items }
+            return node({ _tag: "List", at: t.at, items: items(t.at, "]", "']' to close the list") })
           }
           throw new SyntaxError(t.at, `unexpected '${t.value}'`)
         case "end":
@@ -460,6 +511,9 @@ const FUNCTIONS: Record<string, FunctionSpec> = {
  */
 export const functions: ReadonlyArray<string> = Object.values(FUNCTIONS).map((f) => f.describe)
 
+/** The function called `name`: an own entry of the table, never `Object.prototype.toString`. */
+const functionNamed = (name: string): FunctionSpec | undefined => Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
+
 // -----------------------------------------------------------------------------
 // Types
 // -----------------------------------------------------------------------------
@@ -559,7 +613,7 @@ export const typeOf = (expr: Expr, scope: Scope): { readonly type: T.Type; reado
         return T.unknown
       }
       case "Call": {
-        const spec = FUNCTIONS[e.name]
+        const spec = functionNamed(e.name)
         const args = e.args.map(go)
         if (spec === undefined) {
           const suggestions = Suggest.closest(e.name, Object.keys(FUNCTIONS))
@@ -712,7 +766,7 @@ export const evaluate = (expr: Expr, names: ReadonlyMap<string, unknown>): unkno
       throw new EvalError(`an index must be a number or a text, not ${JSON.stringify(index)}`)
     }
     case "Call": {
-      const spec = FUNCTIONS[expr.name]
+      const spec = functionNamed(expr.name)
       if (spec === undefined) throw new EvalError(`unknown function "${expr.name}"`)
       return spec.apply(expr.args.map((arg) => evaluate(arg, names)))
     }

@@ -160,7 +160,7 @@ export const loadText = (
   })
 
 /**
- * Load, check and compile a workflow file.
+ * Load, check and compile a workflow file. Its bytes must be UTF-8 (see `Source.decode`).
  *
  * @since 0.1.0
  */
@@ -168,7 +168,7 @@ export const loadFile = (
   path: string
 ): Effect.Effect<LoadedWorkflow, InvalidWorkflow | WorkflowFileError, Plugin.PluginRegistry> =>
   Effect.try({
-    try: () => Fs.readFileSync(path, "utf8"),
+    try: () => Fs.readFileSync(path),
     catch: (error) => {
       const code = (error as { code?: string }).code
       return new WorkflowFileError({
@@ -182,7 +182,16 @@ export const loadFile = (
           : String((error as Error).message ?? error)
       })
     }
-  }).pipe(Effect.flatMap((text) => loadText(text, path)))
+  }).pipe(Effect.flatMap((bytes) => {
+    const decoded = Source.decode(bytes)
+    if ("problem" in decoded) {
+      const { pos, message } = decoded.problem
+      return Effect.fail(
+        new InvalidWorkflow({ file: path, diagnostics: [new Diagnostic({ file: path, line: pos.line, column: pos.column, message })] })
+      )
+    }
+    return loadText(decoded.text, path)
+  }))
 
 const convertInput = (spec: InputSpec, raw: string): { readonly value: unknown } | { readonly error: string } => {
   switch (spec.type) {
@@ -220,8 +229,16 @@ export const parseInputs = (
 ): Effect.Effect<Record<string, unknown>, InvalidWorkflow> =>
   Effect.gen(function*() {
     const problems: Array<string> = []
-    const values: Record<string, unknown> = {}
+    // A map, not an object: an input may be called `toString` or `valueOf`.
+    const values = new Map<string, unknown>()
     const specs = new Map(loaded.inputs.map((input) => [input.name, input]))
+    /** Input values are journaled and read by expressions, which walk them recursively. */
+    const tooDeep = (name: string, value: unknown, where: string) => {
+      const path = Source.tooDeep(value, Source.maxDepth)
+      if (path === undefined) return false
+      problems.push(`${where}: input "${name}" is nested more than ${Source.maxDepth} levels (at ${[name, ...path.slice(0, 3)].join(".")}...): flatten it`)
+      return true
+    }
     const unknown = (name: string, where: string) => {
       const suggestions = Suggest.closest(name, specs.keys(), 1)
       problems.push(
@@ -233,7 +250,7 @@ export const parseInputs = (
       if (spec === undefined) unknown(name, "--input-file")
       else if (!Model.matchesInputType(value, spec.type)) {
         problems.push(`--input-file: input "${name}" expects ${spec.type === "integer" ? "an integer" : `a ${spec.type}`}, not ${JSON.stringify(value)}`)
-      } else values[name] = value
+      } else if (!tooDeep(name, value, "--input-file")) values.set(name, value)
     }
     for (const [name, raw] of pairs) {
       const spec = specs.get(name)
@@ -243,11 +260,11 @@ export const parseInputs = (
       }
       const converted = convertInput(spec, raw)
       if ("error" in converted) problems.push(`--input ${name}: ${converted.error}`)
-      else values[name] = converted.value
+      else if (!tooDeep(name, converted.value, `--input ${name}`)) values.set(name, converted.value)
     }
     for (const spec of loaded.inputs) {
-      if (values[spec.name] !== undefined) continue
-      if (spec.default !== undefined) values[spec.name] = spec.default
+      if (values.get(spec.name) !== undefined) continue
+      if (spec.default !== undefined) values.set(spec.name, spec.default)
       else if (spec.required) {
         problems.push(`the input "${spec.name}" (${spec.type}${spec.description ? `: ${spec.description}` : ""}) is required: pass --input ${spec.name}=...`)
       }
@@ -258,7 +275,7 @@ export const parseInputs = (
         diagnostics: problems.map((message) => new Diagnostic({ file: loaded.file, line: 0, column: 0, message }))
       })
     }
-    return values
+    return Object.fromEntries(values)
   })
 
 /**

@@ -232,6 +232,17 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
     return { model: undefined, problems }
   }
 
+  /**
+   * Names like `constructor` or `__proto__` reach into JavaScript objects: expressions refuse
+   * them, so they are refused as names too. Every other name (`toString`, `valueOf`...) is
+   * looked up as an own property or in a map, and works like any other.
+   */
+  const reservedName = (name: string, pos: Pos, what: string): boolean => {
+    if (!Expression.reserved.has(name)) return false
+    problem(pos, `"${name}" cannot be the name of ${what}: expressions cannot read it; choose another name`)
+    return true
+  }
+
   const unknownKeys = (map: Source.MapValue, allowed: ReadonlyArray<string>, where: string) => {
     for (const entry of map.entries) {
       if (allowed.includes(entry.key)) continue
@@ -391,7 +402,7 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
       const raw = plainString(idEntry.value, "id")
       if (raw !== undefined && !ID.test(raw)) {
         problem(idEntry.value.pos, `the id "${raw}" must start with a letter and contain only letters, digits, - and _`)
-      } else if (raw !== undefined) id = raw
+      } else if (raw !== undefined && !reservedName(raw, idEntry.value.pos, "a step")) id = raw
     }
     const kinds = (["uses", "forEach", "parallel"] as const).filter((k) => get(k) !== undefined)
     const base = {
@@ -469,7 +480,7 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
           problem(asEntry.value.pos, `as names the loop variable: letters, digits and _ (not "${raw}")`)
         } else if (raw !== undefined && ["inputs", "steps", "loop"].includes(raw)) {
           problem(asEntry.value.pos, `"${raw}" is already a name in expressions: choose another loop variable`)
-        } else if (raw !== undefined) as = raw
+        } else if (raw !== undefined && !reservedName(raw, asEntry.value.pos, "a loop variable")) as = raw
       }
       const onEntry = get("onItemFailure")
       let onItemFailure: OnItemFailure = "fail"
@@ -539,6 +550,7 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
           problem(entry.keyPos, `the input name "${entry.key}" may contain only letters, digits and _`)
           continue
         }
+        if (reservedName(entry.key, entry.keyPos, "an input")) continue
         const spec = entry.value
         // Shorthand: `apprenantId: integer`.
         if (spec.kind === "scalar" && typeof spec.value === "string") {
@@ -628,7 +640,11 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
   if (outputsEntry) {
     const v = outputsEntry.value
     if (v.kind !== "map") problem(v.pos, "outputs is a mapping of names to values, usually expressions")
-    else for (const entry of v.entries) outputs.push({ name: entry.key, pos: entry.keyPos, value: entry.value })
+    else {
+      for (const entry of v.entries) {
+        if (!reservedName(entry.key, entry.keyPos, "an output")) outputs.push({ name: entry.key, pos: entry.keyPos, value: entry.value })
+      }
+    }
   }
 
   return {
