@@ -19,15 +19,14 @@ import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
-import * as SqlClient from "@effect/sql/SqlClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Context, Duration, Effect, Layer } from "effect"
-import * as Fs from "node:fs"
-import * as Path from "node:path"
+import { Context, Duration, Effect, Layer, Option } from "effect"
 import { type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import * as internal from "./internal/engine.js"
-import { acquireProcessLock } from "./internal/processLock.js"
+import * as ProcessLock from "./internal/processLock.js"
+import * as Store from "./internal/store.js"
 import type * as Redactor from "./Redactor.js"
 import type { RunId, RunRecord } from "./Run.js"
 import * as RunStore from "./RunStore.js"
@@ -124,6 +123,41 @@ export const shardingConfig = (pollInterval: Duration.DurationInput): Partial<Sh
 })
 
 /**
+ * The cluster's message storage on the `SqlClient` in context, watched: every storage failure is
+ * reported to the store's health, so that a full disk or a damaged file ends the waits of every
+ * run at once with a `StoreError` (the cluster itself retries such failures, or dies).
+ */
+const layerMessageStorage: Layer.Layer<
+  MessageStorage.MessageStorage,
+  StoreError,
+  SqlClient.SqlClient | ShardingConfig.ShardingConfig
+> = Layer.effect(
+  MessageStorage.MessageStorage,
+  Effect.gen(function*() {
+    const inner = yield* MessageStorage.MessageStorage
+    const health = Option.getOrElse(yield* Effect.serviceOption(Store.StoreHealth), () => Store.healthy)
+    const path = Option.getOrUndefined(yield* Effect.serviceOption(Store.StoreFile))?.filename
+    const watched: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(inner)) {
+      watched[name] = typeof value !== "function" ? value : (...args: Array<unknown>) => {
+        const result = (value as (...args: Array<unknown>) => unknown)(...args)
+        return Effect.isEffect(result)
+          ? Effect.tapError(result, (error) =>
+            (error as { readonly _tag?: unknown })._tag === "PersistenceError"
+              ? health.report(StoreError.fromCause("write the journal", error, path))
+              : Effect.void)
+          : result
+      }
+    }
+    return watched as unknown as MessageStorage.MessageStorage["Type"]
+  })
+).pipe(
+  Layer.provide(SqlMessageStorage.layer),
+  // The storage creates its tables while it is built, and dies if it cannot.
+  Layer.catchAllCause((cause) => Layer.fail(StoreError.fromCause("create the journal tables", cause)))
+)
+
+/**
  * A single cluster runner on the `SqlClient` in context, with the workflow engine on top.
  * Shard ownership is kept in memory: one process at a time owns a database, which the engine
  * enforces with its own lock (see `layerSqlite`).
@@ -135,13 +169,13 @@ export const layerCluster = (
   pollInterval: Duration.DurationInput
 ): Layer.Layer<
   WorkflowEngine.WorkflowEngine | Sharding.Sharding | MessageStorage.MessageStorage,
-  never,
+  StoreError,
   SqlClient.SqlClient
 > =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provideMerge(Sharding.layer),
     Layer.provideMerge(Runners.layerNoop),
-    Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
+    Layer.provideMerge(layerMessageStorage),
     Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
     Layer.provide(ShardingConfig.layer(shardingConfig(pollInterval)))
   )
@@ -150,46 +184,44 @@ export const layerCluster = (
  * A SQLite client on a file, with the pragmas the engine relies on (WAL, a busy timeout so a
  * reader does not see "database is locked", the chosen durability).
  *
+ * Everything that can go wrong while opening (the path is a directory, the file is not a
+ * database or is damaged, read-only, a full disk) is a `StoreError` with its `reason`. With
+ * `readonly`, nothing is written to the file (its journal mode is kept): for commands that only
+ * show the history.
+ *
  * @since 0.1.0
  * @category Layers
  */
 export const layerSqliteClient = (options: {
   readonly filename: string
   readonly synchronous?: "full" | "normal" | undefined
-}): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, StoreError> => {
-  const client = Layer.unwrapEffect(
-    Effect.try({
-      try: () => {
-        if (options.filename !== ":memory:") {
-          Fs.mkdirSync(Path.dirname(Path.resolve(options.filename)), { recursive: true })
-        }
-        return SqliteClient.layer({ filename: options.filename }).pipe(
-          Layer.mapError((error) => new StoreError({ operation: `open ${options.filename}`, detail: error.message }))
-        )
-      },
-      catch: (cause) =>
-        new StoreError({ operation: `open ${options.filename}`, detail: String(cause) })
-    })
-  )
-  const pragmas = Layer.effectDiscard(
-    Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql.unsafe("PRAGMA busy_timeout = 5000")
-      yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
-    }).pipe(
-      Effect.mapError((error) => new StoreError({ operation: `open ${options.filename}`, detail: error.message }))
-    )
-  )
-  return Layer.provideMerge(pragmas, client)
-}
+  readonly readonly?: boolean | undefined
+}): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, StoreError> =>
+  Store.layerSqlite({
+    filename: options.filename,
+    readonly: options.readonly === true,
+    synchronous: options.synchronous
+  })
+
+/**
+ * The path of the lock file of a SQLite store (see `layerSqlite`).
+ *
+ * @since 0.1.0
+ */
+export const lockFile = (filename: string): string => ProcessLock.lockFileOf(filename)
 
 /**
  * The durable engine on SQLite, with the run store in the same file.
  *
- * One process at a time runs an engine on a given file: a second one fails with a clear
- * `StoreError` naming the owner (a process that died does not hold the file). Commands that
- * only read the history (`RunStore.layerSql`) are not affected. Use PostgreSQL for several
- * runners.
+ * One process at a time runs an engine on a given file. The engine holds an exclusive SQLite
+ * lock on `<file>.lock` for its whole life; the operating system releases it when the process
+ * ends, however it ends (a killed process frees the store at once, across PID namespaces and
+ * host names). A second engine fails at once with a `StoreError` of reason `locked` naming the
+ * holder. Commands that only read the history (`RunStore.layerSqlReadonly`) are not affected.
+ * Use PostgreSQL for several runners.
+ *
+ * A storage failure during a run (a full disk, a file made read-only) ends every wait on the
+ * engine with a `StoreError`; the run is left as it was journaled, to be resumed.
  *
  * @since 0.1.0
  * @category Layers
@@ -206,12 +238,13 @@ export const layerSqlite = <R = never>(
       return yield* internal.make({ ...options, kick: sharding.pollStorage })
     })
   )
-  const lock = Layer.scopedDiscard(acquireProcessLock(filename))
+  const lock = Layer.scopedDiscard(filename === ":memory:" ? Effect.void : ProcessLock.acquire(filename))
   return engine.pipe(
     Layer.provideMerge(RunStore.layerSql),
     Layer.provide(layerCluster(pollInterval)),
     Layer.provide(lock),
-    Layer.provideMerge(layerSqliteClient({ filename, synchronous: options.synchronous }))
+    Layer.provideMerge(layerSqliteClient({ filename, synchronous: options.synchronous })),
+    Layer.provide(Store.layerHealth)
   )
 }
 

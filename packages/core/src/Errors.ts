@@ -298,10 +298,12 @@ export class WorkflowInputError extends Schema.TaggedError<WorkflowInputError>(
  * @since 0.1.0
  */
 export class RunNotFound extends Schema.TaggedError<RunNotFound>("@relais/core/RunNotFound")("RunNotFound", {
-  runId: Schema.String
+  runId: Schema.String,
+  /** What the caller knows about why, and what to do (e.g. a run stopped before it was recorded). */
+  hint: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return `no run with id "${this.runId}"`
+    return `no run with id "${this.runId}"${this.hint === undefined ? "" : `: ${this.hint}`}`
   }
 }
 
@@ -321,15 +323,154 @@ export class WorkflowNotFound extends Schema.TaggedError<WorkflowNotFound>("@rel
 }
 
 /**
- * The run store or the durable engine's storage failed (disk, lock, corrupt row...).
+ * Why the run store failed, for a person and for a program (`reason`).
+ *
+ * @since 0.1.0
+ */
+export const StoreErrorReason = Schema.Literal(
+  /** Another relais process holds the store (it is running or resuming runs on it). */
+  "locked",
+  /** SQLite stayed busy (another connection kept a lock longer than the busy timeout). */
+  "busy",
+  /** The file, its directory or the file system is read-only. */
+  "read-only",
+  /** The disk (or quota) is full. */
+  "no-space",
+  /** The file is a SQLite database, but damaged (truncated, overwritten pages, a bad row). */
+  "corrupt",
+  /** The file is not a SQLite database at all (random bytes, a damaged header, another format). */
+  "not-a-database",
+  /** The path is a directory, or one of its parents is a file. */
+  "not-a-file",
+  /** The process may not open or create the file. */
+  "permission",
+  /** The operating system reported an I/O error. */
+  "io",
+  /** Anything else. */
+  "other"
+)
+
+/**
+ * @since 0.1.0
+ */
+export type StoreErrorReason = typeof StoreErrorReason.Type
+
+const storeAdvice: Record<StoreErrorReason, (path: string, detail: string, operation: string) => string> = {
+  locked: (path, detail) =>
+    `store ${path} is in use by another relais process${detail === "" ? "" : ` (${detail})`}: wait for it to finish or stop it, or use another store (a process that died frees the store at once)`,
+  busy: (path, detail) =>
+    `store ${path} stayed locked by another program (${detail}); try again, and make sure no other tool keeps it open`,
+  "read-only": (path, detail, operation) =>
+    `store ${path} is read-only (${detail}), and ${operation} needs to write to it: make the file and its directory writable, or use another store`,
+  "no-space": (path, detail) =>
+    `no space left on ${dirOf(path)} (writing the run store ${path}: ${detail}): free some space, then try again; an interrupted run can be resumed`,
+  corrupt: (path, detail) =>
+    `store ${path} is damaged (${detail}): move it away (relais starts a new history) or restore it from a backup`,
+  "not-a-database": (path, detail) =>
+    `${path} is not a relais run store (${detail}): check the store path, or move the file away`,
+  "not-a-file": (path, detail) =>
+    `store ${path} is not a file (${detail}): give the path of a database file, e.g. ${joinPath(path, "relais.db")}`,
+  permission: (path, detail) =>
+    `cannot open store ${path} (${detail}): check its permissions and its directory's, or use another store`,
+  io: (path, detail) => `disk I/O error on store ${path} (${detail}): check the disk, then try again`,
+  other: (path, detail, operation) => `run store${path === "" ? "" : ` ${path}`}: ${operation} failed: ${detail}`
+}
+
+const dirOf = (path: string): string => {
+  const at = path.replace(/[\\/]+$/, "").lastIndexOf("/")
+  return at < 0 ? "." : at === 0 ? "/" : path.slice(0, at)
+}
+
+const joinPath = (dir: string, name: string): string => `${dir.replace(/[\\/]+$/, "")}/${name}`
+
+/**
+ * The run store or the durable engine's storage failed (disk full, read-only, damaged, held by
+ * another process...). `reason` says which; the message says what to do.
  *
  * @since 0.1.0
  */
 export class StoreError extends Schema.TaggedError<StoreError>("@relais/core/StoreError")("StoreError", {
+  /** What relais was doing: `open`, `write run <id>`, `append events`... */
   operation: Schema.String,
-  detail: Schema.String
+  /** What the operating system or SQLite said. */
+  detail: Schema.String,
+  reason: Schema.optionalWith(StoreErrorReason, { default: () => "other" }),
+  /** The store's file, when known. */
+  path: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return `run store: ${this.operation} failed: ${this.detail}`
+    return storeAdvice[this.reason](this.path ?? "", this.detail, this.operation)
   }
+
+  /**
+   * A `StoreError` from whatever a storage call failed with (an `SqlError`, a cluster
+   * `PersistenceError`, a SQLite or file system error, a `Cause`), classified by its SQLite or
+   * `errno` code.
+   */
+  static fromCause(operation: string, cause: unknown, path?: string | undefined): StoreError {
+    if (cause instanceof StoreError) return cause
+    const found = storeCauseOf(cause)
+    return new StoreError({
+      operation,
+      detail: found.detail,
+      reason: reasonOfCode(found.code, found.detail),
+      ...(path !== undefined ? { path } : found.path !== undefined ? { path: found.path } : {})
+    })
+  }
+}
+
+/**
+ * The most specific code and message in a chain of causes (`cause` properties, `Cause`s).
+ */
+const storeCauseOf = (
+  cause: unknown
+): { readonly code: string | undefined; readonly detail: string; readonly path: string | undefined } => {
+  let code: string | undefined
+  let detail: string | undefined
+  let path: string | undefined
+  let current: unknown = cause
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    if (Cause.isCause(current)) {
+      current = Cause.squash(current)
+      continue
+    }
+    if (current instanceof StoreError) {
+      return { code: undefined, detail: current.detail, path: current.path }
+    }
+    if (typeof current !== "object") {
+      detail ??= String(current)
+      break
+    }
+    const c = current as { readonly code?: unknown; readonly message?: unknown; readonly path?: unknown; readonly cause?: unknown }
+    if (typeof c.code === "string" && code === undefined) code = c.code
+    if (typeof c.path === "string" && path === undefined) path = c.path
+    // Generic wrappers ("Failed to execute statement") say less than what they wrap: keep the
+    // innermost message.
+    if (typeof c.message === "string" && c.message !== "") detail = c.message
+    current = c.cause
+  }
+  return { code, detail: detail ?? "unknown error", path }
+}
+
+const reasonOfCode = (code: string | undefined, detail: string): StoreErrorReason => {
+  if (code === undefined) {
+    return /database or disk is full|no space left/i.test(detail)
+      ? "no-space"
+      : /readonly|read-only/i.test(detail)
+      ? "read-only"
+      : /malformed|corrupt/i.test(detail)
+      ? "corrupt"
+      : /file is not a database/i.test(detail)
+      ? "not-a-database"
+      : "other"
+  }
+  if (code === "SQLITE_FULL" || code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_IOERR_WRITE" && /full|space/i.test(detail)) return "no-space"
+  if (code.startsWith("SQLITE_READONLY") || code === "EROFS") return "read-only"
+  if (code.startsWith("SQLITE_CORRUPT")) return "corrupt"
+  if (code === "SQLITE_NOTADB") return "not-a-database"
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "busy"
+  if (code === "SQLITE_CANTOPEN_ISDIR" || code === "EISDIR" || code === "ENOTDIR") return "not-a-file"
+  if (code === "SQLITE_PERM" || code === "SQLITE_AUTH" || code === "EACCES" || code === "EPERM") return "permission"
+  if (code.startsWith("SQLITE_IOERR") || code === "EIO") return "io"
+  return "other"
 }

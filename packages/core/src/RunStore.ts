@@ -12,10 +12,10 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Option, Queue, Schema, type Scope } from "effect"
+import { Clock, Context, Effect, Either, Layer, Option, Queue, Schema, type Scope } from "effect"
 import { RunNotFound, StoreError } from "./Errors.js"
-import { isOwnerAlive } from "./internal/owner.js"
+import { type LockState, state as lockState } from "./internal/processLock.js"
+import { healthy, StoreFile, StoreHealth } from "./internal/store.js"
 import * as Redactor from "./Redactor.js"
 import { RunEvent, RunRecord, type RunStatus, type StoredEvent } from "./Run.js"
 
@@ -32,13 +32,36 @@ export interface Query {
 }
 
 /**
+ * A run whose stored record cannot be read (a damaged row).
+ *
+ * @since 0.1.0
+ */
+export interface UnreadableRun {
+  readonly id: string
+  readonly problem: string
+}
+
+/**
+ * What `browse` finds: the runs it could read, and the rows it could not.
+ *
+ * @since 0.1.0
+ */
+export interface Listing {
+  readonly runs: ReadonlyArray<RunRecord>
+  readonly unreadable: ReadonlyArray<UnreadableRun>
+}
+
+/**
  * @since 0.1.0
  */
 export interface Service {
   readonly create: (record: RunRecord) => Effect.Effect<void, StoreError>
   /** A run, with `interrupted` shown for a run whose process is gone. */
   readonly get: (id: string) => Effect.Effect<RunRecord, RunNotFound | StoreError>
+  /** The runs a query selects; rows that cannot be read are left out (`browse` lists them). */
   readonly list: (query?: Query) => Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
+  /** The runs a query selects, and the selected rows that cannot be read: one damaged row does not hide the others. */
+  readonly browse: (query?: Query) => Effect.Effect<Listing, StoreError>
   /** Read, change and write a run record (the change is applied to the stored status). */
   readonly update: (
     id: string,
@@ -66,18 +89,18 @@ const encodeEvent = Schema.encodeSync(RunEvent)
 const decodeEvent = Schema.decodeUnknown(RunEvent)
 
 /**
- * What a reader sees: a run still marked running whose owner process is gone is interrupted.
- *
- * @since 0.1.0
+ * What a reader sees: a run marked running is running only while its owner holds the store's
+ * lock; otherwise its process is gone and the run is interrupted.
  */
-export const withLiveness = (record: RunRecord): RunRecord =>
-  (record.status === "running" || record.status === "compensating") && record.owner !== undefined &&
-    !isOwnerAlive(record.owner)
-    ? new RunRecord({ ...record, status: "interrupted" })
-    : record
+const withLiveness = (record: RunRecord, lock: LockState): RunRecord => {
+  if (record.status !== "running" && record.status !== "compensating") return record
+  const alive = lock._tag === "Unknown" ||
+    lock._tag === "Held" && (lock.owner === undefined || lock.owner === record.owner)
+  return alive ? record : new RunRecord({ ...record, status: "interrupted" })
+}
 
-const storeError = (operation: string) => (cause: SqlError | { readonly message: string }) =>
-  new StoreError({ operation, detail: cause.message })
+const storeError = (operation: string, path?: string | undefined) => (cause: unknown) =>
+  StoreError.fromCause(operation, cause, path)
 
 // -----------------------------------------------------------------------------
 // In memory
@@ -92,8 +115,11 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
   const redactor = yield* Redactor.Redactor
   const runs = new Map<string, unknown>()
   const events: Array<{ readonly seq: number; readonly runId: string; readonly data: unknown }> = []
-  const decode = (id: string, encoded: unknown) =>
-    decodeRecord(encoded).pipe(Effect.mapError(storeError(`decode run ${id}`)), Effect.map(withLiveness))
+  const decode = (id: string, encoded: unknown) => decodeRecord(encoded).pipe(Effect.mapError(storeError(`decode run ${id}`)))
+  const list = (query: Query | undefined) =>
+    Effect.forEach([...runs.entries()], ([id, encoded]) => decode(id, encoded)).pipe(
+      Effect.map((records) => filterRecords(records, query))
+    )
   return {
     create: (record) =>
       Effect.sync(() => {
@@ -103,10 +129,8 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
       const encoded = runs.get(id)
       return encoded === undefined ? Effect.fail(new RunNotFound({ runId: id })) : decode(id, encoded)
     },
-    list: (query) =>
-      Effect.forEach([...runs.entries()], ([id, encoded]) => decode(id, encoded)).pipe(
-        Effect.map((records) => filterRecords(records, query))
-      ),
+    list,
+    browse: (query) => Effect.map(list(query), (runs) => ({ runs, unreadable: [] })),
     update: (id, f) => {
       const encoded = runs.get(id)
       if (encoded === undefined) return Effect.fail(new RunNotFound({ runId: id }))
@@ -160,7 +184,10 @@ export const layerMemory: Layer.Layer<RunStore, never, Redactor.Redactor> = Laye
  *
  * @since 0.1.0
  */
-export const migrate: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.gen(function*() {
+export const migrate: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.suspend(() => migrateAt(undefined))
+
+const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS relais_runs (
     id TEXT PRIMARY KEY,
@@ -190,7 +217,7 @@ export const migrate: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Eff
       )`
   })
   yield* sql`CREATE INDEX IF NOT EXISTS relais_events_run ON relais_events (run_id, seq)`
-}).pipe(Effect.mapError(storeError("create tables")))
+}).pipe(Effect.mapError(storeError("create tables", path)))
 
 /** How long the event writer waits to gather a batch. */
 const lingerMillis = 2
@@ -207,6 +234,248 @@ interface EventRow {
 }
 
 /**
+ * Options of a SQL store.
+ *
+ * @since 0.1.0
+ */
+export interface SqlOptions {
+  /**
+   * Only read: no table is created (a store without tables is an empty history) and nothing is
+   * written. For commands that show the history, which must work on a read-only store and while
+   * another process runs on it.
+   */
+  readonly readonly?: boolean | undefined
+}
+
+/**
+ * A store on the `SqlClient` in context (SQLite or PostgreSQL). Creates its tables unless it
+ * only reads.
+ *
+ * Storage failures are `StoreError`s with a `reason` (`no-space`, `read-only`, `corrupt`...)
+ * and, on SQLite, the file's path. A run marked running shows as `interrupted` when its owner
+ * no longer holds the store's lock (on SQLite; see `Engine.layerSqlite`).
+ *
+ * @since 0.1.0
+ */
+export const makeSqlWith = (
+  options: SqlOptions = {}
+): Effect.Effect<Service, StoreError, SqlClient.SqlClient | Redactor.Redactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const redactor = yield* Redactor.Redactor
+    const file = Option.getOrUndefined(yield* Effect.serviceOption(StoreFile))
+    const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth), () => healthy)
+    const path = file?.filename
+    const fail = (operation: string) => storeError(operation, path)
+    // Every failure of a write is reported, so that a full disk stops every waiter at once.
+    const reported = <A, E extends StoreError>(effect: Effect.Effect<A, E>) =>
+      Effect.tapError(effect, (error) => health.report(error))
+    const readonly = options.readonly === true
+    const hasTables = readonly
+      ? yield* sql<{ readonly name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'relais_runs'`
+        .pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.catchAll(() =>
+            // Not SQLite: PostgreSQL's catalogue.
+            sql<{ readonly name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_name = 'relais_runs'`
+              .pipe(Effect.map((rows) => rows.length > 0))
+          ),
+          Effect.mapError(fail("read the tables"))
+        )
+      : yield* Effect.as(migrateAt(path), true)
+
+    // Liveness: who holds the store now. Only SQLite stores have the lock.
+    const liveness: Effect.Effect<LockState> = file === undefined || file.filename === ":memory:"
+      ? Effect.succeed({ _tag: "Unknown" })
+      : lockState(file.filename).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+
+    const toJson = (value: unknown) => JSON.stringify(redactor.redact(value))
+    const parseRecord = (row: RunRow): Effect.Effect<RunRecord, StoreError> =>
+      Effect.try({
+        try: () => JSON.parse(row.record) as unknown,
+        catch: (cause) =>
+          new StoreError({
+            operation: `read run ${row.id}`,
+            reason: "corrupt",
+            detail: `the record of run ${row.id} is damaged: ${cause instanceof Error ? cause.message : String(cause)}`,
+            ...(path !== undefined ? { path } : {})
+          })
+      }).pipe(
+        Effect.flatMap((json) =>
+          decodeRecord(json).pipe(
+            Effect.mapError((error) =>
+              new StoreError({
+                operation: `read run ${row.id}`,
+                reason: "corrupt",
+                detail: `the record of run ${row.id} does not match what relais stores: ${error.message.split("\n")[0]}`,
+                ...(path !== undefined ? { path } : {})
+              })
+            )
+          )
+        )
+      )
+
+    const getRaw = (id: string): Effect.Effect<RunRecord, RunNotFound | StoreError> =>
+      Effect.gen(function*() {
+        if (!hasTables) return yield* new RunNotFound({ runId: id })
+        const rows = yield* sql<RunRow>`SELECT id, record FROM relais_runs WHERE id = ${id}`.pipe(
+          Effect.mapError(fail(`read run ${id}`))
+        )
+        const row = rows[0]
+        if (row === undefined) return yield* new RunNotFound({ runId: id })
+        return yield* parseRecord(row)
+      })
+
+    const write = (record: RunRecord, insert: boolean) => {
+      const json = toJson(encodeRecord(record))
+      return (insert
+        ? sql`INSERT INTO relais_runs (id, workflow, status, record, created_at, updated_at)
+            VALUES (${record.id}, ${record.workflow}, ${record.status}, ${json}, ${record.createdAt}, ${record.updatedAt})`
+        : sql`UPDATE relais_runs SET status = ${record.status}, record = ${json}, updated_at = ${record.updatedAt}
+            WHERE id = ${record.id}`).pipe(Effect.mapError(fail(`write run ${record.id}`)))
+    }
+
+    // Event writer: one transaction per batch of whatever has been appended meanwhile.
+    type Item =
+      | { readonly _tag: "event"; readonly event: RunEvent }
+      | { readonly _tag: "flush"; readonly done: (error: StoreError | undefined) => void }
+    const queue = yield* Queue.unbounded<Item>()
+    const flushRequested = yield* Effect.makeLatch(false)
+    let lastError: StoreError | undefined
+    const writeBatch = (items: ReadonlyArray<Item>) => {
+      const events = items.flatMap((item) => item._tag === "event" ? [item.event] : [])
+      const insert = events.length === 0 ? Effect.void : sql.withTransaction(
+        Effect.forEach(events, (event) =>
+          sql`INSERT INTO relais_events (run_id, at, type, data)
+              VALUES (${event.runId}, ${event.at}, ${event._tag}, ${toJson(encodeEvent(event))})`, { discard: true })
+      ).pipe(Effect.mapError(fail("append events")), reported)
+      return insert.pipe(
+        Effect.match({
+          onFailure: (error) => {
+            lastError = error
+          },
+          onSuccess: () => undefined
+        }),
+        Effect.tap(() =>
+          Effect.sync(() => {
+            flushRequested.unsafeClose()
+            for (const item of items) if (item._tag === "flush") item.done(lastError)
+            lastError = undefined
+          })
+        )
+      )
+    }
+    if (!readonly) {
+      yield* Queue.take(queue).pipe(
+        // Linger a moment so that a batch gathers the events of several steps: one commit for
+        // them all. On the real clock even under a test clock, so that tests never stall here.
+        // A flush cuts the wait short.
+        Effect.zipLeft(Effect.raceFirst(Effect.withClock(Effect.sleep(lingerMillis), liveClock), flushRequested.await)),
+        Effect.flatMap((first) => Effect.map(Queue.takeAll(queue), (rest) => [first, ...rest])),
+        Effect.flatMap(writeBatch),
+        Effect.forever,
+        Effect.forkScoped
+      )
+      // Write what is left when the store closes.
+      yield* Effect.addFinalizer(() =>
+        Queue.takeAll(queue).pipe(Effect.flatMap((items) => writeBatch([...items])), Effect.ignore)
+      )
+    }
+
+    const readOnly = (operation: string) =>
+      Effect.fail(
+        new StoreError({
+          operation,
+          reason: "read-only",
+          detail: "this store was opened to read the history only",
+          ...(path !== undefined ? { path } : {})
+        })
+      )
+
+    const statusesOf = (statuses: ReadonlyArray<RunStatus>) =>
+      statuses.includes("interrupted") ? [...statuses, "running", "compensating"] : statuses
+
+    const browse = (query: Query | undefined): Effect.Effect<Listing, StoreError> =>
+      Effect.gen(function*() {
+        if (!hasTables) return { runs: [], unreadable: [] }
+        const limit = query?.limit ?? 50
+        const statuses = query?.status
+        const rows = yield* (statuses !== undefined && statuses.length > 0
+          ? query?.workflow !== undefined
+            ? sql<RunRow>`SELECT id, record FROM relais_runs WHERE workflow = ${query.workflow}
+                AND ${sql.in("status", statusesOf(statuses))}
+                ORDER BY created_at DESC, id DESC`
+            : sql<RunRow>`SELECT id, record FROM relais_runs
+                WHERE ${sql.in("status", statusesOf(statuses))}
+                ORDER BY created_at DESC, id DESC`
+          : query?.workflow !== undefined
+          ? sql<RunRow>`SELECT id, record FROM relais_runs WHERE workflow = ${query.workflow}
+              ORDER BY created_at DESC, id DESC LIMIT ${limit}`
+          : sql<RunRow>`SELECT id, record FROM relais_runs ORDER BY created_at DESC, id DESC LIMIT ${limit}`).pipe(
+            Effect.mapError(fail("list runs"))
+          )
+        const lock = yield* liveness
+        const runs: Array<RunRecord> = []
+        const unreadable: Array<UnreadableRun> = []
+        for (const row of rows) {
+          const parsed = yield* Effect.either(parseRecord(row))
+          if (Either.isRight(parsed)) runs.push(withLiveness(parsed.right, lock))
+          else unreadable.push({ id: String(row.id), problem: parsed.left.detail })
+        }
+        return { runs: filterRecords(runs, query), unreadable }
+      })
+
+    const service: Service = {
+      create: (record) => readonly ? readOnly(`create run ${record.id}`) : reported(write(record, true)),
+      get: (id) => Effect.zipWith(getRaw(id), liveness, withLiveness),
+      list: (query) => Effect.map(browse(query), (listing) => listing.runs),
+      browse,
+      update: (id, f) =>
+        readonly ? readOnly(`update run ${id}`) : sql.withTransaction(
+          getRaw(id).pipe(
+            Effect.map(f),
+            Effect.tap((next) => write(next, false))
+          )
+        ).pipe(
+          Effect.catchTag("SqlError", (e) => Effect.fail(fail(`update run ${id}`)(e))),
+          Effect.tapError((error) => error._tag === "StoreError" ? health.report(error) : Effect.void)
+        ) as Effect.Effect<RunRecord, RunNotFound | StoreError>,
+      append: (event) => readonly ? Effect.void : Effect.asVoid(Queue.offer(queue, { _tag: "event", event })),
+      flush: readonly ? Effect.void : Effect.async<void, StoreError>((resume) => {
+        Queue.unsafeOffer(queue, {
+          _tag: "flush",
+          done: (error) => resume(error ? Effect.fail(error) : Effect.void)
+        })
+        flushRequested.unsafeOpen()
+      }),
+      events: (id, options) =>
+        !hasTables ? Effect.succeed([]) : sql<EventRow>`SELECT seq, data FROM relais_events WHERE run_id = ${id} AND seq > ${options?.after ?? 0}
+          ORDER BY seq`.pipe(
+          Effect.mapError(fail(`read events of ${id}`)),
+          Effect.flatMap((rows) =>
+            Effect.forEach(rows, (row) =>
+              Effect.try({
+                try: () => JSON.parse(row.data) as unknown,
+                catch: (cause) => cause
+              }).pipe(
+                Effect.flatMap((json) => decodeEvent(json)),
+                Effect.mapError((cause) =>
+                  new StoreError({
+                    operation: `read event ${row.seq} of run ${id}`,
+                    reason: "corrupt",
+                    detail: `event ${row.seq} of run ${id} is damaged: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`,
+                    ...(path !== undefined ? { path } : {})
+                  })
+                ),
+                Effect.map((event): StoredEvent => ({ seq: Number(row.seq), event }))
+              ))
+          )
+        )
+    }
+    return service
+  })
+
+/**
  * A store on the `SqlClient` in context (SQLite or PostgreSQL). Creates its tables.
  *
  * @since 0.1.0
@@ -215,148 +484,7 @@ export const makeSql: Effect.Effect<
   Service,
   StoreError,
   SqlClient.SqlClient | Redactor.Redactor | Scope.Scope
-> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const redactor = yield* Redactor.Redactor
-  yield* migrate
-
-  const toJson = (value: unknown) => JSON.stringify(redactor.redact(value))
-  const decodeRow = (row: RunRow) =>
-    Effect.try({
-      try: () => JSON.parse(row.record) as unknown,
-      catch: (cause) => new StoreError({ operation: `read run ${row.id}`, detail: String(cause) })
-    }).pipe(
-      Effect.flatMap((json) => decodeRecord(json).pipe(Effect.mapError(storeError(`decode run ${row.id}`)))),
-      Effect.map(withLiveness)
-    )
-
-  const getRaw = (id: string): Effect.Effect<RunRecord, RunNotFound | StoreError> =>
-    Effect.gen(function*() {
-      const rows = yield* sql<RunRow>`SELECT id, record FROM relais_runs WHERE id = ${id}`.pipe(
-        Effect.mapError(storeError(`read run ${id}`))
-      )
-      const row = rows[0]
-      if (row === undefined) return yield* new RunNotFound({ runId: id })
-      const json = yield* Effect.try({
-        try: () => JSON.parse(row.record) as unknown,
-        catch: (cause) => new StoreError({ operation: `read run ${id}`, detail: String(cause) })
-      })
-      return yield* decodeRecord(json).pipe(Effect.mapError(storeError(`decode run ${id}`)))
-    })
-
-  const write = (record: RunRecord, insert: boolean) => {
-    const json = toJson(encodeRecord(record))
-    return (insert
-      ? sql`INSERT INTO relais_runs (id, workflow, status, record, created_at, updated_at)
-          VALUES (${record.id}, ${record.workflow}, ${record.status}, ${json}, ${record.createdAt}, ${record.updatedAt})`
-      : sql`UPDATE relais_runs SET status = ${record.status}, record = ${json}, updated_at = ${record.updatedAt}
-          WHERE id = ${record.id}`).pipe(Effect.mapError(storeError(`write run ${record.id}`)))
-  }
-
-  // Event writer: one transaction per batch of whatever has been appended meanwhile.
-  type Item =
-    | { readonly _tag: "event"; readonly event: RunEvent }
-    | { readonly _tag: "flush"; readonly done: (error: StoreError | undefined) => void }
-  const queue = yield* Queue.unbounded<Item>()
-  const flushRequested = yield* Effect.makeLatch(false)
-  let lastError: StoreError | undefined
-  const writeBatch = (items: ReadonlyArray<Item>) => {
-    const events = items.flatMap((item) => item._tag === "event" ? [item.event] : [])
-    const insert = events.length === 0 ? Effect.void : sql.withTransaction(
-      Effect.forEach(events, (event) =>
-        sql`INSERT INTO relais_events (run_id, at, type, data)
-            VALUES (${event.runId}, ${event.at}, ${event._tag}, ${toJson(encodeEvent(event))})`, { discard: true })
-    ).pipe(Effect.mapError(storeError("append events")))
-    return insert.pipe(
-      Effect.match({
-        onFailure: (error) => {
-          lastError = error
-        },
-        onSuccess: () => undefined
-      }),
-      Effect.tap(() =>
-        Effect.sync(() => {
-          flushRequested.unsafeClose()
-          for (const item of items) if (item._tag === "flush") item.done(lastError)
-          lastError = undefined
-        })
-      )
-    )
-  }
-  yield* Queue.take(queue).pipe(
-    // Linger a moment so that a batch gathers the events of several steps: one commit for
-    // them all. On the real clock even under a test clock, so that tests never stall here.
-    // A flush cuts the wait short.
-    Effect.zipLeft(Effect.raceFirst(Effect.withClock(Effect.sleep(lingerMillis), liveClock), flushRequested.await)),
-    Effect.flatMap((first) => Effect.map(Queue.takeAll(queue), (rest) => [first, ...rest])),
-    Effect.flatMap(writeBatch),
-    Effect.forever,
-    Effect.forkScoped
-  )
-  // Write what is left when the store closes.
-  yield* Effect.addFinalizer(() =>
-    Queue.takeAll(queue).pipe(Effect.flatMap((items) => writeBatch([...items])), Effect.ignore)
-  )
-
-  const service: Service = {
-    create: (record) => write(record, true),
-    get: (id) => Effect.map(getRaw(id), withLiveness),
-    list: (query) =>
-      Effect.gen(function*() {
-        const limit = query?.limit ?? 50
-        const statuses = query?.status
-        const rows = yield* (statuses !== undefined && statuses.length > 0
-          ? query?.workflow !== undefined
-            ? sql<RunRow>`SELECT id, record FROM relais_runs WHERE workflow = ${query.workflow}
-                AND ${sql.in("status", statuses.includes("interrupted") ? [...statuses, "running", "compensating"] : statuses)}
-                ORDER BY created_at DESC, id DESC`
-            : sql<RunRow>`SELECT id, record FROM relais_runs
-                WHERE ${sql.in("status", statuses.includes("interrupted") ? [...statuses, "running", "compensating"] : statuses)}
-                ORDER BY created_at DESC, id DESC`
-          : query?.workflow !== undefined
-          ? sql<RunRow>`SELECT id, record FROM relais_runs WHERE workflow = ${query.workflow}
-              ORDER BY created_at DESC, id DESC LIMIT ${limit}`
-          : sql<RunRow>`SELECT id, record FROM relais_runs ORDER BY created_at DESC, id DESC LIMIT ${limit}`).pipe(
-            Effect.mapError(storeError("list runs"))
-          )
-        const records = yield* Effect.forEach(rows, decodeRow)
-        return filterRecords(records, query)
-      }),
-    update: (id, f) =>
-      sql.withTransaction(
-        getRaw(id).pipe(
-          Effect.map(f),
-          Effect.tap((next) => write(next, false))
-        )
-      ).pipe(
-        Effect.catchTag("SqlError", (e) => Effect.fail(storeError(`update run ${id}`)(e)))
-      ) as Effect.Effect<RunRecord, RunNotFound | StoreError>,
-    append: (event) => Effect.asVoid(Queue.offer(queue, { _tag: "event", event })),
-    flush: Effect.async<void, StoreError>((resume) => {
-      Queue.unsafeOffer(queue, {
-        _tag: "flush",
-        done: (error) => resume(error ? Effect.fail(error) : Effect.void)
-      })
-      flushRequested.unsafeOpen()
-    }),
-    events: (id, options) =>
-      sql<EventRow>`SELECT seq, data FROM relais_events WHERE run_id = ${id} AND seq > ${options?.after ?? 0}
-        ORDER BY seq`.pipe(
-        Effect.mapError(storeError(`read events of ${id}`)),
-        Effect.flatMap((rows) =>
-          Effect.forEach(rows, (row) =>
-            Effect.try({
-              try: () => JSON.parse(row.data) as unknown,
-              catch: (cause) => new StoreError({ operation: `read event ${row.seq}`, detail: String(cause) })
-            }).pipe(
-              Effect.flatMap((json) => decodeEvent(json).pipe(Effect.mapError(storeError(`decode event ${row.seq}`)))),
-              Effect.map((event): StoredEvent => ({ seq: Number(row.seq), event }))
-            ))
-        )
-      )
-  }
-  return service
-})
+> = makeSqlWith()
 
 /**
  * A store on the `SqlClient` in context.
@@ -368,6 +496,15 @@ export const layerSql: Layer.Layer<RunStore, StoreError, SqlClient.SqlClient | R
   RunStore,
   makeSql
 )
+
+/**
+ * A store that only reads the history on the `SqlClient` in context (see `SqlOptions.readonly`).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerSqlReadonly: Layer.Layer<RunStore, StoreError, SqlClient.SqlClient | Redactor.Redactor> = Layer
+  .scoped(RunStore, makeSqlWith({ readonly: true }))
 
 /**
  * Find a run without failing when it does not exist.

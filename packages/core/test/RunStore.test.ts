@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -96,14 +96,44 @@ for (const [name, makeLayer] of stores) {
         expect(stored.input).toEqual({ note: "pw is [redacted]", password: "[redacted]" })
       })))
 
-    it.scoped("shows a run whose process died as interrupted", () =>
-      provide(Effect.gen(function*() {
-        const store = yield* RunStore.RunStore
-        yield* store.create(record("dead", { owner: `${Os.hostname()}:2147483646` }))
-        yield* store.create(record("alive", { owner: `${Os.hostname()}:${process.pid}` }))
-        expect((yield* store.get("dead")).status).toBe("interrupted")
-        expect((yield* store.get("alive")).status).toBe("running")
-        expect((yield* store.list({ status: ["interrupted"] })).map((r) => r.id)).toEqual(["dead"])
-      })))
   })
 }
+
+describe("RunStore liveness", () => {
+  it.scoped("in memory, runs belong to this process: their status is kept", () =>
+    Effect.gen(function*() {
+      const store = yield* RunStore.RunStore
+      yield* store.create(record("r", { owner: "elsewhere:1:00000000" }))
+      expect((yield* store.get("r")).status).toBe("running")
+    }).pipe(Effect.provide(RunStore.layerMemory), Effect.provide(Redactor.layer)))
+
+  it.live("on SQLite, a run marked running is running only while its owner holds the store's lock", () =>
+    Effect.gen(function*() {
+      const db = tmpDb()
+      const reader = RunStore.layerSqlReadonly.pipe(
+        Layer.provide(Engine.layerSqliteClient({ filename: db, readonly: true })),
+        Layer.provide(Redactor.layer)
+      )
+      const statuses = Effect.flatMap(RunStore.RunStore, (store) =>
+        Effect.all([store.get("mine"), store.get("gone")]).pipe(Effect.map((rs) => rs.map((r) => r.status))))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const engine = yield* Layer.build(Engine.layerSqlite({ filename: db }).pipe(Layer.provide(Redactor.layer)))
+        const { SqlClient } = yield* Effect.promise(() => import("@effect/sql"))
+        const [holder] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql<{ readonly owner: string }>`SELECT owner FROM relais_engine_lock`).pipe(Effect.provide(engine))
+        const store = Context.get(engine, RunStore.RunStore)
+        yield* store.create(record("mine", { owner: holder!.owner }))
+        // Same host name, same pid: only the lock says it is gone.
+        yield* store.create(record("gone", { owner: holder!.owner.replace(/:[0-9a-f]+$/, ":00000000") }))
+        expect(yield* Effect.provide(statuses, engine)).toEqual(["running", "interrupted"])
+        // A reader in the same process sees the same.
+        expect(yield* Effect.provide(statuses, reader)).toEqual(["running", "interrupted"])
+        const listed = yield* Effect.flatMap(RunStore.RunStore, (s) => s.list({ status: ["interrupted"] })).pipe(
+          Effect.provide(reader)
+        )
+        expect(listed.map((r) => r.id)).toEqual(["gone"])
+      }))
+      // The engine stopped without finishing "mine": its owner no longer holds the lock.
+      expect(yield* Effect.provide(statuses, reader)).toEqual(["interrupted", "interrupted"])
+    }))
+})

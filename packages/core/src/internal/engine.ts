@@ -44,6 +44,7 @@ import {
 import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
 import { currentOwner } from "./owner.js"
+import { healthy, StoreHealth } from "./store.js"
 import { currentFrame, currentPath, makeRunContext, RunContext, SagaFrame } from "./runtime.js"
 
 /** The single `@effect/workflow` workflow every relais run executes as. */
@@ -113,15 +114,20 @@ export const make = <R>(
     const byName = new Map<string, Workflow.Workflow<any, any, any>>()
     for (const workflow of options.workflows ?? []) byName.set(workflow.name, workflow)
     const perRun = new Map<string, Workflow.Workflow<any, any, any>>()
-    const waiters = new Map<string, Deferred.Deferred<RunRecord>>()
+    // The store's health: a storage failure anywhere (the journal, the history) ends every wait.
+    const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth), () => healthy)
+    const waiters = new Map<string, Deferred.Deferred<RunRecord, StoreError>>()
     const waiter = (runId: string) => {
       let deferred = waiters.get(runId)
       if (deferred === undefined) {
-        deferred = Deferred.unsafeMake<RunRecord>(FiberId.none)
+        deferred = Deferred.unsafeMake<RunRecord, StoreError>(FiberId.none)
         waiters.set(runId, deferred)
       }
       return deferred
     }
+    /** Wait for `effect`, unless the store fails first. */
+    const guarded = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | StoreError> =>
+      Effect.raceFirst(effect, health.failed)
 
     const publish = (event: RunEvent) =>
       Effect.zipRight(store.append(event), PubSub.publish(pubsub, redactor.redact(event)))
@@ -144,13 +150,43 @@ export const make = <R>(
 
     const finish = (record: RunRecord) =>
       Effect.gen(function*() {
+        // The record is final; events that could not be written are reported by the store's
+        // health (a full disk), not by the run's outcome.
         yield* store.flush.pipe(Effect.catchAll((e) => Effect.logWarning(e.message)))
         yield* Deferred.succeed(waiter(record.id), record)
       })
 
+    /**
+     * The store failed under a run: tell whoever waits for it, and leave the run suspended as it
+     * was journaled (nothing is compensated: the steps did not fail), to be resumed once the
+     * store is fixed.
+     */
+    const storeFailed = (runId: string, error: StoreError): Effect.Effect<never, never, WorkflowInstance> =>
+      Effect.gen(function*() {
+        yield* health.report(error)
+        yield* Deferred.fail(waiter(runId), error)
+        yield* Effect.logDebug(`run ${runId} stops: ${error.message}`)
+        const instance = yield* WorkflowInstance
+        return yield* EWorkflow.suspend(instance)
+      })
+
+    /** A defect that comes from storage (the cluster dies on journal failures), as a `StoreError`. */
+    const storageDefect = (cause: Cause.Cause<unknown>): Effect.Effect<Option.Option<StoreError>> =>
+      Effect.gen(function*() {
+        const failed = yield* health.current
+        if (Option.isSome(failed)) return failed
+        for (const defect of Cause.defects(cause)) {
+          const tag = (defect as { readonly _tag?: unknown } | null)?._tag
+          if (tag === "PersistenceError" || tag === "SqlError" || tag === "StoreError") {
+            return Option.some(StoreError.fromCause("write the journal", defect))
+          }
+        }
+        return Option.none()
+      })
+
     const body = (runId: string): Effect.Effect<Outcome, never, WorkflowInstance> =>
       Effect.gen(function*() {
-        const stored = yield* store.get(runId).pipe(Effect.orDie)
+        const stored = yield* store.get(runId)
         const resolved = yield* resolve(stored)
         if (Option.isNone(resolved)) {
           // Not resolvable here (e.g. a run of another workflow found at start-up): leave it
@@ -167,7 +203,7 @@ export const make = <R>(
             executions: r.executions + 1,
             owner: currentOwner(),
             updatedAt: now
-          })).pipe(Effect.orDie)
+          }))
         const context = makeRunContext({
           runId: record.id,
           workflow: workflow.name,
@@ -190,6 +226,7 @@ export const make = <R>(
         )
 
         let outcome: Outcome
+        let journal: Option.Option<StoreError>
         if (Exit.isSuccess(result)) {
           // Loop items that failed while the run went on make it a partial success, reported as such.
           outcome = context.failedItems.length > 0
@@ -197,12 +234,15 @@ export const make = <R>(
             : { _tag: "succeeded", output: result.value }
         } else if (Cause.isInterruptedOnly(result.cause)) {
           return yield* Effect.failCause(result.cause as Cause.Cause<never>)
+        } else if (Option.isSome(journal = yield* storageDefect(result.cause))) {
+          // The journal failed, not a step: stop without compensating anything.
+          return yield* journal.value
         } else {
           const failure = failureOf(result.cause)
           if (frame.entries.length === 0) {
             outcome = { _tag: "failed", failure }
           } else {
-            yield* store.update(runId, (r) => new RunRecord({ ...r, status: "compensating" })).pipe(Effect.orDie)
+            yield* store.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }))
             const undone = yield* context.compensate(frame.entries)
             outcome = undone.remaining.length === 0
               ? { _tag: "compensated", failure, compensated: undone.compensated }
@@ -234,7 +274,7 @@ export const make = <R>(
             ...(context.failedItems.length > 0 ? { failedItems: [...context.failedItems] } : {}),
             updatedAt: finished,
             finishedAt: finished
-          })).pipe(Effect.orDie)
+          }))
         yield* context.emit({ _tag: "RunFinished", status, durationMillis: finished - final.createdAt })
         yield* finish(final)
         return outcome
@@ -249,6 +289,21 @@ export const make = <R>(
               yield* finish(record)
             }
           }).pipe(Effect.ignore)
+        ),
+        Effect.catchAll((error) =>
+          storeFailed(
+            runId,
+            error._tag === "StoreError" ? error : new StoreError({
+              operation: `run ${runId}`,
+              detail: `the journal holds run ${runId}, but the run history does not`
+            })
+          )
+        ),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.flatMap(storageDefect(cause), (failed) =>
+              Option.isSome(failed) ? storeFailed(runId, failed.value) : Effect.failCause(cause))
         ),
         Effect.provide(context)
       )
@@ -271,7 +326,7 @@ export const make = <R>(
         const deferred = waiter(runId)
         const record = yield* store.get(runId)
         if (isFinal(record.status) || record.status === "interrupted") return record
-        return yield* Deferred.await(deferred)
+        return yield* guarded(Deferred.await(deferred))
       })
 
     const startUnknown: EngineService["startUnknown"] = (workflow, input, startOptions) =>
@@ -321,7 +376,7 @@ export const make = <R>(
             })
           )
         }
-        yield* launch(runId)
+        yield* guarded(launch(runId))
         return runId
       })
 
@@ -353,9 +408,8 @@ export const make = <R>(
           const stale = waiters.get(runId)
           if (stale !== undefined && (yield* Deferred.isDone(stale))) waiters.delete(runId)
           const executionId = yield* executionIdOf(runId)
-          yield* engine.resume(RelaisRun, executionId)
-          yield* launch(runId)
-          return yield* Deferred.await(waiter(runId))
+          yield* guarded(Effect.zipRight(engine.resume(RelaisRun, executionId), launch(runId)))
+          return yield* guarded(Deferred.await(waiter(runId)))
         }),
       events: Stream.fromPubSub(pubsub),
       subscribe: Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))

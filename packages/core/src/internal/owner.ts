@@ -1,25 +1,24 @@
+import { globalValue } from "effect/GlobalValue"
+import * as Crypto from "node:crypto"
 import * as Os from "node:os"
 
-const host = Os.hostname()
-
-/** `host:pid` of this process: who executes a run. */
-export const currentOwner = (): string => `${host}:${process.pid}`
-
 /**
- * Whether the process named by an owner string is still alive. Only processes of this host can
- * be checked; an owner on another host is assumed alive (its runner would resume the run).
+ * Who executes a run: `host:pid:nonce`. The nonce tells apart two processes with the same host
+ * name and pid (containers sharing a volume, a pid reused after a crash); liveness never comes
+ * from this string, only from the store lock (see `processLock.ts`).
  */
-export const isOwnerAlive = (owner: string): boolean => {
-  const at = owner.lastIndexOf(":")
-  if (at < 0) return true
-  const pid = Number(owner.slice(at + 1))
-  if (owner.slice(0, at) !== host || !Number.isInteger(pid) || pid <= 0) return true
-  if (pid === process.pid) return true
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as { code?: string }).code === "EPERM"
-  }
+const owner = globalValue(
+  Symbol.for("@relais/core/internal/owner"),
+  () => `${Os.hostname()}:${process.pid}:${Crypto.randomBytes(4).toString("hex")}`
+)
+
+/** The owner string of this process. */
+export const currentOwner = (): string => owner
+
+/** An owner string for a person: `process 1234 on host`. */
+export const describeOwner = (owner: string): string => {
+  const parts = owner.split(":")
+  // host:pid:nonce (hosts have no colon; older stores wrote host:pid).
+  if (parts.length >= 2 && /^\d+$/.test(parts[1]!)) return `process ${parts[1]} on ${parts[0]}`
+  return owner
 }

@@ -1,0 +1,128 @@
+/**
+ * What the SQLite store's pieces share: the file they work on, and the store's health (the
+ * first storage failure that stops everything, so that every waiter is told at once instead of
+ * waiting for a write that will never happen).
+ *
+ * @internal
+ */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { Context, Deferred, Effect, Layer, Option, type Scope } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { StoreError } from "../Errors.js"
+
+/** The SQLite file of the store in context (absent for PostgreSQL and in-memory stores). */
+export class StoreFile extends Context.Tag("@relais/core/internal/StoreFile")<StoreFile, {
+  readonly filename: string
+  readonly readonly: boolean
+}>() {}
+
+export interface StoreHealthService {
+  /** Fails with the first fatal storage error; never succeeds. */
+  readonly failed: Effect.Effect<never, StoreError>
+  /** The first fatal storage error so far. */
+  readonly current: Effect.Effect<Option.Option<StoreError>>
+  /** Report a failed storage call; a fatal one fails `failed`. */
+  readonly report: (error: StoreError) => Effect.Effect<void>
+}
+
+/** The health of the store in context (the durable engine provides it). */
+export class StoreHealth extends Context.Tag("@relais/core/internal/StoreHealth")<StoreHealth, StoreHealthService>() {}
+
+/**
+ * Failures after which the store will not take writes until someone acts: a full disk, a
+ * read-only or damaged file. Busy stores and unknown errors are left to the caller's retries.
+ */
+export const isFatal = (error: StoreError): boolean =>
+  error.reason === "no-space" || error.reason === "read-only" || error.reason === "corrupt" ||
+  error.reason === "not-a-database" || error.reason === "not-a-file" || error.reason === "permission" ||
+  error.reason === "io"
+
+export const makeHealth: Effect.Effect<StoreHealthService> = Effect.map(
+  Deferred.make<never, StoreError>(),
+  (deferred) => ({
+    failed: Deferred.await(deferred),
+    current: Effect.flatMap(Deferred.poll(deferred), (done) =>
+      Option.isNone(done) ? Effect.succeedNone : Effect.map(Effect.flip(done.value), Option.some)),
+    report: (error) =>
+      isFatal(error)
+        ? Effect.zipRight(
+          Effect.logDebug(`run store: ${error.message}`),
+          Deferred.fail(deferred, error)
+        ).pipe(Effect.asVoid)
+        : Effect.void
+  })
+)
+
+/** A store health that never fails, for stores without one. */
+export const healthy: StoreHealthService = {
+  failed: Effect.never,
+  current: Effect.succeedNone,
+  report: () => Effect.void
+}
+
+export const layerHealth: Layer.Layer<StoreHealth> = Layer.effect(StoreHealth, makeHealth)
+
+/**
+ * Open a SQLite file as a `SqlClient`, turning everything that can go wrong on the way (a
+ * directory, a missing parent, not a database, damaged, read-only, a full disk) into a
+ * `StoreError` instead of the defects `better-sqlite3` throws.
+ */
+export const openSqlite = (options: {
+  readonly filename: string
+  readonly readonly: boolean
+  readonly synchronous?: "full" | "normal" | undefined
+}): Effect.Effect<SqliteClient.SqliteClient, StoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { filename } = options
+    const fail = (operation: string) => (cause: unknown) => StoreError.fromCause(operation, cause, filename)
+    if (filename !== ":memory:") {
+      yield* Effect.try({
+        try: () => {
+          const stat = Fs.statSync(filename, { throwIfNoEntry: false })
+          if (stat !== undefined && !stat.isFile()) {
+            throw Object.assign(new Error(stat.isDirectory() ? "it is a directory" : "it is not a regular file"), {
+              code: "EISDIR"
+            })
+          }
+          if (stat === undefined && !options.readonly) Fs.mkdirSync(Path.dirname(Path.resolve(filename)), { recursive: true })
+        },
+        catch: fail("open")
+      })
+    }
+    const client = yield* SqliteClient.make({
+      filename,
+      readonly: options.readonly,
+      // A reader keeps the file's journal mode (WAL once a writer has set it) and writes nothing.
+      disableWAL: options.readonly
+    }).pipe(
+      Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make),
+      // better-sqlite3 throws from its constructor and from the WAL pragma: defects there.
+      Effect.catchAllDefect((defect) => Effect.fail(fail("open")(defect)))
+    )
+    const exec = (statement: string) => Effect.mapError(client.unsafe(statement), fail("open"))
+    yield* exec("PRAGMA busy_timeout = 5000")
+    // Reads the header and the schema: a file that is not a database, or is damaged where the
+    // schema lives, says so now rather than in the middle of a run.
+    yield* exec("SELECT count(*) FROM sqlite_master")
+    if (!options.readonly) {
+      yield* exec(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+    }
+    return client
+  })
+
+/** `openSqlite` as the `SqlClient` layer, with the `StoreFile` it works on. */
+export const layerSqlite = (options: {
+  readonly filename: string
+  readonly readonly: boolean
+  readonly synchronous?: "full" | "normal" | undefined
+}): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient | StoreFile, StoreError> =>
+  Layer.scopedContext(
+    Effect.map(openSqlite(options), (client) =>
+      Context.make(SqliteClient.SqliteClient, client).pipe(
+        Context.add(SqlClient.SqlClient, client),
+        Context.add(StoreFile, { filename: options.filename, readonly: options.readonly })
+      ))
+  )
