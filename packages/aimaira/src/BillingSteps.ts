@@ -104,7 +104,11 @@ export const AttachOrganismeFinanceurInput = Schema.Struct({
       .filter((v) => v !== undefined).length
     return given === 1 ||
       { path: ["OrganismeFinanceurId"], message: "give one of OrganismeFinanceurId, OrganismeFinanceurNom, OrganismeFinanceurCode" }
-  })
+  }, Step.inputRule({
+    fields: ["OrganismeFinanceurId", "OrganismeFinanceurNom", "OrganismeFinanceurCode"],
+    description: "give exactly one of OrganismeFinanceurId, OrganismeFinanceurNom, OrganismeFinanceurCode",
+    requiresOne: true
+  }))
 )
 
 /**
@@ -150,7 +154,12 @@ export const attachOrganismeFinanceur = Step.make({
   reconcile: (input) => byMarker(Entities.ConventionOrganismeFinanceur, input.ConventionId),
   compensate: {
     description: "detach the funding body (delete the link)",
-    run: (_input, link) => deleteIfExists(Entities.ConventionOrganismeFinanceur, link.Id)
+    run: (_input, link) =>
+      deleteIfExists(
+        Entities.ConventionOrganismeFinanceur,
+        link.Id,
+        `the funding body ${link.OrganismeFinanceurId} of the convention ${link.ConventionId}`
+      )
   }
 })
 
@@ -213,7 +222,12 @@ export const createRemuneration = Step.make({
   reconcile: (input) => byMarker(Entities.Remuneration, input.ConventionId),
   compensate: {
     description: "delete the pay row",
-    run: (_input, remuneration) => deleteIfExists(Entities.Remuneration, remuneration.Id)
+    run: (_input, remuneration) =>
+      deleteIfExists(
+        Entities.Remuneration,
+        remuneration.Id,
+        `the pay of year ${remuneration.Annee} of the convention ${remuneration.ConventionId}`
+      )
   }
 })
 

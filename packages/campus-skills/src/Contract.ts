@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import { Step } from "@relais/core"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -229,8 +230,7 @@ export class Contract extends Schema.Class<Contract>("@relais/campus-skills/Cont
       Temporal.PlainDate.compare(c.dateFin, c.dateDebut) > 0 || {
         path: ["dateFin"],
         message: `dateFin (${formatWireDate(c.dateFin)}) must come after dateDebut (${formatWireDate(c.dateDebut)})`
-      }
-    )
+      }, Step.inputRule({ fields: ["dateDebut", "dateFin"], description: "dateFin must come after dateDebut" }))
   )
 ) {}
 

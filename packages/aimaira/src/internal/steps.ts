@@ -3,9 +3,10 @@
  * ids), retry policies, markers, code look-ups with suggestions, and the memory of previous
  * values for get-modify-write steps.
  */
-import { RetryPolicy, Suggest } from "@relais/core"
+import { RetryPolicy, Step, Suggest } from "@relais/core"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -142,7 +143,7 @@ export const exactlyOne = <A extends object>(keys: ReadonlyArray<keyof A & strin
         ? `give one of ${keys.join(", ")}`
         : `give only one of ${keys.join(", ")} (got ${given.join(" and ")})`
     }
-  })
+  }, Step.inputRule({ fields: keys, description: `give exactly one of ${keys.join(", ")}`, requiresOne: true }))
 
 /** A struct refinement: at most one of `keys` is given. */
 export const atMostOne = <A extends object>(keys: ReadonlyArray<keyof A & string>) =>
@@ -150,7 +151,7 @@ export const atMostOne = <A extends object>(keys: ReadonlyArray<keyof A & string
     const given = keys.filter((key) => (value as Record<string, unknown>)[key] !== undefined)
     if (given.length <= 1) return true
     return { path: [given[1]!], message: `give at most one of ${keys.join(", ")} (got ${given.join(" and ")})` }
-  })
+  }, Step.inputRule({ fields: keys, description: `give at most one of ${keys.join(", ")}` }))
 
 // ---------------------------------------------------------------------------------------------
 // Policies
@@ -182,10 +183,137 @@ export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>): Effect.Effect<
 export const all = <A extends Entity>(entity: EntitySet<A>, query?: Query.Query<A>) =>
   Effect.flatMap(AimairaClient, (client) => collect(client.stream(entity, query)))
 
-/** `DELETE`, where an entity already gone counts as deleted (a compensation may run twice). */
-export const deleteIfExists = <A extends Entity>(entity: EntitySet<A>, id: A["Id"]) =>
+// ---------------------------------------------------------------------------------------------
+// Undoing: compensations, and attempts that fail halfway
+
+/** A record a step created and may have to delete, described for a person. */
+export interface Made {
+  readonly entity: EntitySet<any>
+  readonly id: number
+  /** `the e-mail tom.legall@ecole.fr`, `LE GALL Tom`. */
+  readonly what: string
+}
+
+/** A record to delete, described for a person. */
+export const made = <A extends Entity>(entity: EntitySet<A>, id: A["Id"], what: string): Made => ({ entity, id, what })
+
+const leftover = (item: Made) => new StepErrors.Leftover({ entitySet: item.entity.entitySet, id: item.id, what: item.what })
+
+/**
+ * Statuses that say AIMAIRA will not delete this (its API documents no DELETE): 405 Method Not
+ * Allowed, 501 Not Implemented, 403 Forbidden.
+ */
+const refusal = (error: Errors.AimairaError): boolean =>
+  "status" in error && (error.status === 405 || error.status === 501 || error.status === 403)
+
+/**
+ * `DELETE`s, in order; an entity already gone counts as deleted (a compensation may run twice).
+ * A refusal fails with `DeleteRefused`, listing this record and every later one (nothing after a
+ * refusal is deleted: the order is the order references allow). Any other error is AIMAIRA's
+ * and is retried by the caller's policy.
+ */
+export const deleteAll = (
+  items: ReadonlyArray<Made>
+): Effect.Effect<void, Errors.AimairaError | StepErrors.DeleteRefused, AimairaClient> =>
   Effect.flatMap(AimairaClient, (client) =>
-    client.delete(entity, id).pipe(Effect.catchTag("NotFound", () => Effect.void)))
+    Effect.forEach(items, (item, index) =>
+      client.delete(item.entity, item.id).pipe(
+        Effect.catchTag("NotFound", () => Effect.void),
+        Effect.catchIf(refusal, (error) =>
+          new StepErrors.DeleteRefused({
+            entitySet: item.entity.entitySet,
+            id: item.id,
+            httpStatus: (error as { readonly status: number }).status,
+            detail: "detail" in error ? error.detail : error.message,
+            left: items.slice(index).map(leftover)
+          }))
+      ), { discard: true }))
+
+/** `DELETE` of one record (see {@link deleteAll}). */
+export const deleteIfExists = <A extends Entity>(entity: EntitySet<A>, id: A["Id"], what: string) =>
+  deleteAll([made(entity, id, what)])
+
+/**
+ * Failures after which the write surely was not stored: AIMAIRA answered with an error, or the
+ * step refused before writing. Anything else (a 5xx, a lost or unreadable answer) may come
+ * after a commit.
+ */
+const surelyNotStored = (error: unknown): boolean => {
+  const tag = (error as { readonly _tag?: unknown })._tag
+  return tag === "Validation" || tag === "Conflict" || tag === "NotFound" || tag === "Unauthorized" ||
+    tag === "RateLimited" || tag === "UnknownCode" || tag === "Ambiguous" || tag === "NoParcours"
+}
+
+const describeError = (error: unknown): { readonly message: string; readonly tag: string } => ({
+  message: typeof (error as { message?: unknown }).message === "string" ? (error as Error).message : String(error),
+  tag: typeof (error as { _tag?: unknown })._tag === "string" ? (error as { _tag: string })._tag : "UnknownError"
+})
+
+/**
+ * Runs the rest of an attempt that has already created records, so that a failure does not
+ * leave them behind (an e-mail without its learner, half the links of an enrolment):
+ *
+ * - `stored` (optional) looks for the result of the attempt's last write; it is consulted when
+ *   the failure leaves it unknown whether that write was stored (a lost answer, a 5xx), and
+ *   what it finds is the attempt's result;
+ * - otherwise `made` (found again at that moment: a write whose answer was lost is found too)
+ *   is deleted, newest first, and the attempt fails with its own error;
+ * - when that is not possible (a refused or failed delete, a look-up that fails), the attempt
+ *   fails with `LeftBehind`, which names what is left and keeps the status of the failure.
+ */
+export const undoOnFailure = <A, E, R, R2, R3 = never>(
+  rest: Effect.Effect<A, E, R>,
+  options: {
+    readonly made: Effect.Effect<ReadonlyArray<Made>, Errors.AimairaError, R2>
+    /** What the attempt knows it made, for the report when `made` cannot be looked up. */
+    readonly known: () => ReadonlyArray<Made>
+    readonly stored?: Effect.Effect<Option.Option<A>, Errors.AimairaError | StepErrors.StepError, R3> | undefined
+  }
+): Effect.Effect<A, E | StepErrors.LeftBehind, R | R2 | R3 | AimairaClient> =>
+  Effect.catchAll(rest, (error) =>
+    Effect.gen(function*() {
+      const failure = describeError(error)
+      const left = (undo: string, items: ReadonlyArray<Made>) => {
+        const { retryAfterMillis, status } = error as { readonly status?: unknown; readonly retryAfterMillis?: unknown }
+        return new StepErrors.LeftBehind({
+          failure: failure.message,
+          failureTag: failure.tag,
+          undo,
+          left: items.map(leftover),
+          ...(typeof status === "number" ? { status } : {}),
+          ...(typeof retryAfterMillis === "number" ? { retryAfterMillis } : {})
+        })
+      }
+      if (options.stored !== undefined && !surelyNotStored(error)) {
+        const found = yield* Effect.either(options.stored)
+        if (found._tag === "Left") {
+          const known = options.known()
+          if (known.length === 0) return yield* Effect.fail(error)
+          return yield* left(`looking for what the last request stored failed: ${describeError(found.left).message}`, known)
+        }
+        if (Option.isSome(found.right)) return found.right.value
+      }
+      const items = yield* Effect.either(options.made)
+      if (items._tag === "Left") {
+        const known = options.known()
+        if (known.length === 0) return yield* Effect.fail(error)
+        return yield* left(`listing them failed: ${describeError(items.left).message}`, known)
+      }
+      if (items.right.length === 0) return yield* Effect.fail(error)
+      const newestFirst = [...items.right].reverse()
+      const undone = yield* Effect.either(deleteAll(newestFirst))
+      if (undone._tag === "Left") {
+        const refused = undone.left
+        const remaining = refused._tag === "DeleteRefused"
+          ? newestFirst.filter((item) => refused.left.some((l) => l.entitySet === item.entity.entitySet && l.id === item.id))
+          : newestFirst
+        const why = refused._tag === "DeleteRefused"
+          ? `AIMAIRA refused DELETE ${refused.entitySet} ${refused.id} (${refused.httpStatus}: ${refused.detail})`
+          : `deleting them failed: ${refused.message}`
+        return yield* left(why, remaining)
+      }
+      return yield* Effect.fail(error)
+    }))
 
 const EligibleRow = Schema.Struct({ Sequence: Entities.wire(Entities.Sequence) })
 

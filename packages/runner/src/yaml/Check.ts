@@ -6,9 +6,9 @@
  *
  * @since 0.1.0
  */
-import type { Plugin, Step } from "@relais/core"
-import { Suggest } from "@relais/core"
-import { Either, ParseResult, Schema } from "effect"
+import type { Plugin } from "@relais/core"
+import { Step, Suggest } from "@relais/core"
+import { Either, Option, ParseResult, Schema, type SchemaAST } from "effect"
 import * as Expression from "./Expression.js"
 import * as Model from "./Model.js"
 import * as Source from "./Source.js"
@@ -166,6 +166,14 @@ export const check = (
     return result.errors.length > 0 ? T.unknown : result.type
   }
 
+  /** `if:` takes true or false, never a value taken for true ("false" is a non-empty text). */
+  const checkCondition = (condition: Model.Text, scope: Expression.Scope) => {
+    const type = checkTemplate(condition, Model.scalarOf(condition), scope)
+    const source = condition.template._tag === "Whole" ? condition.template.source : condition.raw
+    const why = Expression.notBoolean(source, type, (example) => `\${{ ${example} }}`)
+    if (why !== undefined) problem(condition.pos, `if must be true or false; ${why}`)
+  }
+
   const templateOf = (value: Source.ScalarValue & { value: string }): Model.Text | undefined => {
     const parsed = Expression.parseTemplate(value.value)
     if ("error" in parsed) {
@@ -193,11 +201,24 @@ export const check = (
     }
   }
 
-  /** Check a `with` value against the type the step expects, reporting at the right places. */
-  const checkValue = (value: Source.Value, expected: T.Type, where: string, scope: Expression.Scope): boolean => {
+  /**
+   * Check a `with` value against the type the step expects, reporting at the right places.
+   * `ast` is the step's schema for this value, when known: the parts of the value that hold no
+   * expression are decoded with it, so ranges, patterns and rules across fields are checked
+   * before the run whatever else is an expression. A value that holds no expression is given
+   * back (`literal`) for its parent to decode whole; the parts of a value that cannot be decoded
+   * whole are decoded one by one here.
+   */
+  const checkValue = (
+    value: Source.Value,
+    expected: T.Type,
+    where: string,
+    scope: Expression.Scope,
+    ast: SchemaAST.AST | undefined
+  ): Checked => {
     if (expected._tag === "Unknown") {
       typeOfValue(value, scope)
-      return true
+      return containsExpression(value) ? { ok: true } : { ok: true, literal: { value: Source.toJs(value) } }
     }
     const isExpression = value.kind === "scalar" && typeof value.value === "string" && Expression.hasExpression(value.value)
     if (value.kind === "map" && !isExpression) {
@@ -208,20 +229,24 @@ export const check = (
         : []
       if (candidates.length === 0) {
         problem(value.pos, `${where}: expected ${T.show(expected)}, got a mapping`)
-        return false
+        return { ok: false }
       }
       const keys = value.entries.map((e) => e.key)
       const target = candidates.reduce((best, c) =>
         keys.filter((k) => c.fields.has(k)).length > keys.filter((k) => best.fields.has(k)).length ? c : best
       )
+      const shape = ast === undefined ? undefined : objectShape(ast)
       /** Fields an unknown key was taken for (a typo): not reported missing as well. */
       const suggested = new Set<string>()
+      const fields: Array<{ readonly entry: Source.Entry; readonly checked: Checked; readonly ast: SchemaAST.AST | undefined }> = []
       let ok = true
       for (const entry of value.entries) {
         const field = target.fields.get(entry.key)
         if (field === undefined) {
           if (target.rest !== undefined) {
-            ok = checkValue(entry.value, target.rest, `${where}.${entry.key}`, scope) && ok
+            const checked = checkValue(entry.value, target.rest, `${where}.${entry.key}`, scope, shape?.rest)
+            fields.push({ entry, checked, ast: shape?.rest })
+            ok = checked.ok && ok
             continue
           }
           const suggestions = Suggest.closest(entry.key, target.fields.keys(), 1)
@@ -233,11 +258,17 @@ export const check = (
           ok = false
           continue
         }
-        const nullValue = entry.value.kind === "scalar" && entry.value.value === null
-        if (nullValue && field.optional) continue
-        // null for an optional field means "leave it out" (the compiled step drops the key).
+        const fieldAst = shape?.properties.get(entry.key)
+        if (entry.value.kind === "scalar" && entry.value.value === null && field.optional) {
+          // null for an optional field means "leave it out" (the compiled step drops the key),
+          // unless null is one of its values.
+          if (T.mismatch(T.nullType, field.type) === undefined) fields.push({ entry, checked: { ok: true, literal: { value: null } }, ast: fieldAst })
+          continue
+        }
         const expectedHere = field.optional ? T.nullable(field.type) : field.type
-        ok = checkValue(entry.value, expectedHere, `${where}.${entry.key}`, scope) && ok
+        const checked = checkValue(entry.value, expectedHere, `${where}.${entry.key}`, scope, fieldAst)
+        fields.push({ entry, checked, ast: fieldAst })
+        ok = checked.ok && ok
       }
       const missing = [...target.fields.entries()]
         .filter(([k, f]) => !f.optional && !keys.includes(k) && !suggested.has(k))
@@ -246,7 +277,22 @@ export const check = (
         problem(value.pos, `${where} is missing ${missing.length === 1 ? "the field" : "the fields"} ${missing.join(", ")}`)
         ok = false
       }
-      return ok
+      if (ok && fields.every((f) => f.checked.literal !== undefined)) {
+        return { ok, literal: { value: Object.fromEntries(fields.map((f) => [f.entry.key, f.checked.literal!.value])) } }
+      }
+      // Not decodable whole: decode each literal field, then the rules across fields whose
+      // fields are all literal and valid, or absent.
+      const decoded = new Map<string, unknown>()
+      const unknownHere = new Set<string>()
+      for (const f of fields) {
+        const result = f.checked.ok && f.checked.literal !== undefined && f.ast !== undefined
+          ? decodeAt(f.entry.value, f.checked.literal.value, f.ast, `${where}.${f.entry.key}`)
+          : undefined
+        if (result === undefined) unknownHere.add(f.entry.key)
+        else decoded.set(f.entry.key, result.value)
+      }
+      if (shape !== undefined && !checkRules(value, shape, decoded, unknownHere, where)) ok = false
+      return { ok }
     }
     if (value.kind === "seq" && !isExpression) {
       const element = expected._tag === "Array"
@@ -256,31 +302,96 @@ export const check = (
         : undefined
       if (element === undefined || element._tag === "Never") {
         problem(value.pos, `${where}: expected ${T.show(expected)}, got a list`)
-        return false
+        return { ok: false }
       }
-      return value.items.map((item, i) => checkValue(item, element, `${where}[${i}]`, scope)).every(Boolean)
+      const elementAst = ast === undefined ? undefined : arrayElement(ast)
+      const items = value.items.map((item, i) => checkValue(item, element, `${where}[${i}]`, scope, elementAst))
+      const ok = items.every((c) => c.ok)
+      if (ok && items.every((c) => c.literal !== undefined)) return { ok, literal: { value: items.map((c) => c.literal!.value) } }
+      if (elementAst !== undefined) {
+        items.forEach((c, i) => {
+          if (c.ok && c.literal !== undefined) decodeAt(value.items[i]!, c.literal.value, elementAst, `${where}[${i}]`)
+        })
+      }
+      return { ok }
     }
     const actual = typeOfValue(value, scope)
     const why = T.mismatch(actual, expected)
     if (why !== undefined) {
       const source = isExpression ? ` (${(value as Source.ScalarValue).value})` : ""
       problem(value.pos, `${where}: ${why}${source}`)
-      return false
+      return { ok: false }
     }
-    return true
+    return containsExpression(value) ? { ok: true } : { ok: true, literal: { value: Source.toJs(value) } }
   }
 
-  /** Static values can be decoded already: refinements (patterns, ranges) are checked too. */
-  const checkStatic = (step: Step.Any, value: Source.Value | undefined, where: string) => {
-    if (value !== undefined && containsExpression(value)) return
-    const js = value === undefined ? {} : Source.toJs(value)
-    const result = Schema.decodeUnknownEither(step.input as Schema.Schema<unknown, unknown>, { errors: "all" })(js)
-    if (Either.isRight(result)) return
-    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
-      const at = value === undefined ? undefined : locate(value, issue.path)
+  /** Decode a literal value with its schema, reporting each issue where it is in the file. */
+  const decodeAt = (
+    value: Source.Value,
+    js: unknown,
+    ast: SchemaAST.AST,
+    where: string
+  ): { readonly value: unknown } | undefined => {
+    const result = Schema.decodeUnknownEither(Schema.make(ast) as Schema.Schema<unknown, unknown>, { errors: "all" })(js)
+    if (Either.isRight(result)) return { value: result.right }
+    report(value, ParseResult.ArrayFormatter.formatErrorSync(result.left), where)
+    return undefined
+  }
+
+  const report = (value: Source.Value, issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>, where: string) => {
+    for (const issue of issues) {
       const path = issue.path.map(String).join(".")
-      problem(at ?? value?.pos ?? { line: 1, column: 1 }, `${where}${path ? `.${path}` : ""}: ${issue.message}`)
+      problem(locate(value, issue.path) ?? value.pos, `${where}${path ? `.${path}` : ""}: ${issue.message}`)
     }
+  }
+
+  /**
+   * Run the rules across the fields of a mapping (`Step.InputRule`: "give one of CiviliteId,
+   * CiviliteCode") whose fields are all decoded or absent; a rule that reads a field known only
+   * at run time waits for the run.
+   */
+  const checkRules = (
+    value: Source.MapValue,
+    shape: ObjectShape,
+    decoded: ReadonlyMap<string, unknown>,
+    unknownHere: ReadonlySet<string>,
+    where: string
+  ): boolean => {
+    let ok = true
+    for (const { refinement, rule } of shape.rules) {
+      if (rule.fields.some((f) => unknownHere.has(f))) continue
+      const input = Object.fromEntries(rule.fields.filter((f) => decoded.has(f)).map((f) => [f, decoded.get(f)]))
+      const issue = refinement.filter(input, {}, refinement)
+      if (Option.isSome(issue)) {
+        report(value, ParseResult.ArrayFormatter.formatIssueSync(issue.value), where)
+        ok = false
+      }
+    }
+    return ok
+  }
+
+  /** A step's `with` (or a compensation's): its types, its literal parts, its required fields. */
+  const checkWith = (
+    step: Step.Any,
+    uses: string,
+    value: Source.Value | undefined,
+    pos: Source.Pos,
+    where: string,
+    scope: Expression.Scope
+  ) => {
+    const expected = T.fromSchema(step.input)
+    if (value === undefined || (value.kind === "scalar" && value.value === null)) {
+      // No `with:`, or `with:` with nothing after it: the step gets no field at all.
+      const missing = expected._tag === "Object"
+        ? [...expected.fields.entries()].filter(([, f]) => !f.optional).map(([k]) => k)
+        : []
+      if (missing.length > 0) problem(pos, `${uses} needs \`with:\` ${missing.join(", ")}`)
+      const shape = objectShape(step.input.ast)
+      if (shape !== undefined) checkRules({ kind: "map", pos, entries: [] }, shape, new Map(), new Set(), where)
+      return
+    }
+    const checked = checkValue(value, expected, where, scope, step.input.ast)
+    if (checked.ok && checked.literal !== undefined) decodeAt(value, checked.literal.value, step.input.ast, where)
   }
 
   const checkStep = (node: Model.StepNode, env: Env) => {
@@ -296,22 +407,8 @@ export const check = (
       return T.unknown
     }
     steps.set(node.id, step)
-    const scope = scopeOf(env)
-    const before = problems.length
-    const expected = T.fromSchema(step.input)
-    if (node.with === undefined && node.withPos === undefined) {
-      const missing = expected._tag === "Object"
-        ? [...expected.fields.entries()].filter(([, f]) => !f.optional).map(([k]) => k)
-        : []
-      if (missing.length > 0) {
-        problem(node.usesPos, `${node.uses} needs \`with:\` ${missing.join(", ")}`)
-      }
-    } else if (node.with !== undefined) {
-      checkValue(node.with, expected, "with", scope)
-    }
-    if (problems.length === before && !(node.with === undefined && node.withPos !== undefined)) {
-      checkStatic(step, node.with, "with")
-    }
+    // A `with:` that is not a mapping was reported when the file was read.
+    if (node.with !== undefined || node.withPos === undefined) checkWith(step, node.uses, node.with, node.usesPos, "with", scopeOf(env))
 
     const output = T.fromSchema(step.output)
     if (typeof node.compensate === "object") {
@@ -324,12 +421,7 @@ export const check = (
         const visible = new Map(env.visible)
         visible.set(node.id, T.object({ output }))
         const compensationScope = scopeOf({ ...env, visible })
-        const expectedCompensation = T.fromSchema(compensation.input)
-        if (node.compensate.with === undefined) {
-          if (expectedCompensation._tag === "Object" && [...expectedCompensation.fields.values()].some((f) => !f.optional)) {
-            problem(node.compensate.usesPos, `${node.compensate.uses} needs \`with:\``)
-          }
-        } else checkValue(node.compensate.with, expectedCompensation, "compensate.with", compensationScope)
+        checkWith(compensation, node.compensate.uses, node.compensate.with, node.compensate.usesPos, "compensate.with", compensationScope)
       }
     }
     return output
@@ -339,7 +431,7 @@ export const check = (
     for (const node of nodes) {
       const current = declared.get(node.id)
       const here: Env = { ...env, current: current ?? env.current }
-      if (node.if !== undefined) checkTemplate(node.if, Model.scalarOf(node.if), scopeOf(here, node.id))
+      if (node.if !== undefined) checkCondition(node.if, scopeOf(here, node.id))
       const output = nodeType(node, here)
       if (node.id !== "") {
         env.visible.set(node.id, node.if !== undefined ? T.nullable(output) : output)
@@ -375,7 +467,10 @@ export const check = (
         const overType = checkTemplate(node.over, overValue, scopeOf(env))
         const element = T.element(overType)
         let itemType: T.Type = T.unknown
-        if ("error" in element) {
+        const source = node.over.template._tag === "Whole" ? node.over.template.source : "this"
+        if (T.isNullable(overType)) {
+          problem(node.over.pos, `forEach needs a list, but ${source} may be null (a skipped step, or a missing value): give a default, e.g. \${{ ${source} ?? [] }}`)
+        } else if ("error" in element) {
           problem(node.over.pos, `forEach needs a list, but ${node.over.template._tag === "Whole" ? node.over.template.source : "this"} ${element.error}`)
         } else {
           itemType = element.type._tag === "Union"
@@ -411,6 +506,81 @@ const outputOf = (t: T.Type | undefined): T.Type => {
   const output = T.property(base, "output")
   const type = "type" in output ? output.type : T.unknown
   return nullableResult ? T.nullable(type) : type
+}
+
+/** What checking a value of a `with` found (see `checkValue`). */
+interface Checked {
+  readonly ok: boolean
+  /** The value as JSON, when it holds no expression (nulls for optional fields left out). */
+  readonly literal?: { readonly value: unknown } | undefined
+}
+
+/** A schema seen as an object: its fields' schemas, the schema of other keys, its rules. */
+interface ObjectShape {
+  readonly properties: ReadonlyMap<string, SchemaAST.AST>
+  readonly rest: SchemaAST.AST | undefined
+  readonly rules: ReadonlyArray<{ readonly rule: Step.InputRule; readonly refinement: SchemaAST.Refinement }>
+}
+
+/**
+ * The object a schema decodes from, through filters (collecting their declared rules), classes
+ * and other transformations (their encoded side) and suspensions; `undefined` when it is not
+ * one object (a union of several).
+ */
+const objectShape = (ast: SchemaAST.AST, depth = 0): ObjectShape | undefined => {
+  if (depth > 16) return undefined
+  switch (ast._tag) {
+    case "Refinement": {
+      const inner = objectShape(ast.from, depth + 1)
+      const rule = Step.getInputRule(ast)
+      return inner === undefined || rule === undefined ? inner : { ...inner, rules: [...inner.rules, { rule, refinement: ast }] }
+    }
+    case "Transformation":
+      return objectShape(ast.from, depth + 1)
+    case "Suspend":
+      return objectShape(ast.f(), depth + 1)
+    case "TypeLiteral":
+      return {
+        properties: new Map(
+          ast.propertySignatures.flatMap((p) => (typeof p.name === "string" ? [[p.name, p.type] as const] : []))
+        ),
+        rest: ast.indexSignatures[0]?.type,
+        rules: []
+      }
+    case "Union": {
+      const objects = ast.types.flatMap((t) => {
+        const shape = objectShape(t, depth + 1)
+        return shape === undefined ? [] : [shape]
+      })
+      return objects.length === 1 ? objects[0] : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+/** The schema of the items of a list schema, when it has one. */
+const arrayElement = (ast: SchemaAST.AST, depth = 0): SchemaAST.AST | undefined => {
+  if (depth > 16) return undefined
+  switch (ast._tag) {
+    case "Refinement":
+      return arrayElement(ast.from, depth + 1)
+    case "Transformation":
+      return arrayElement(ast.from, depth + 1)
+    case "Suspend":
+      return arrayElement(ast.f(), depth + 1)
+    case "TupleType":
+      return ast.elements.length === 0 && ast.rest.length === 1 ? ast.rest[0]!.type : undefined
+    case "Union": {
+      const lists = ast.types.flatMap((t) => {
+        const element = arrayElement(t, depth + 1)
+        return element === undefined ? [] : [element]
+      })
+      return lists.length === 1 ? lists[0] : undefined
+    }
+    default:
+      return undefined
+  }
 }
 
 const containsExpression = (value: Source.Value): boolean => {

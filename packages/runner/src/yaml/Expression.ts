@@ -404,16 +404,62 @@ export const parseTemplate = (text: string): { readonly template: Template } | {
 // Functions
 // -----------------------------------------------------------------------------
 
+/** What a function's argument must be: a list, a text, a number, an object, or any value. */
+type Param = "list" | "text" | "number" | "object" | "any"
+
 interface FunctionSpec {
   readonly arity: readonly [number, number]
   readonly describe: string
+  /**
+   * What each argument must be. An argument that may be null is refused unless its param
+   * is `any`: `length(x)` of a skipped step is a mistake, `length(x ?? [])` is not.
+   */
+  readonly params: ReadonlyArray<ReadonlyArray<Param>>
+  /** The result type, given arguments that fit `params` (and are not null). */
   readonly type: (args: ReadonlyArray<T.Type>) => T.Type | string
   readonly apply: (args: ReadonlyArray<unknown>) => unknown
 }
 
-const isList = (t: T.Type) => t._tag === "Array" || t._tag === "Unknown"
-const isText = (t: T.Type) => t._tag === "String" || t._tag === "Unknown" || (t._tag === "Literal" && typeof t.value === "string")
-const stripNull = (t: T.Type) => t._tag === "Union" ? T.union(t.members.filter((m) => m._tag !== "Null")) : t
+const kindOf = (t: T.Type): Param | "boolean" | "null" | "unknown" | "other" => {
+  switch (t._tag) {
+    case "Array":
+      return "list"
+    case "String":
+      return "text"
+    case "Number":
+      return "number"
+    case "Object":
+      return "object"
+    case "Boolean":
+      return "boolean"
+    case "Null":
+      return "null"
+    case "Literal":
+      return typeof t.value === "string" ? "text" : typeof t.value === "number" ? "number" : "boolean"
+    case "Unknown":
+      return "unknown"
+    default:
+      return "other"
+  }
+}
+
+/** Whether every value of `t` (null aside) is one of `kinds`; unknown values are checked when the workflow runs. */
+const fits = (t: T.Type, kinds: ReadonlyArray<Param>): boolean => {
+  if (kinds.includes("any")) return true
+  const members = t._tag === "Union" ? t.members : [t]
+  return members.every((m) => {
+    const kind = kindOf(m)
+    return kind === "unknown" || kind === "null" || (kinds as ReadonlyArray<string>).includes(kind)
+  })
+}
+const isText = (t: T.Type) => fits(t, ["text"])
+const stripNull = T.nonNull
+const PARAM_NAMES: Record<Param, string> = { list: "a list", text: "a text", number: "a number", object: "an object", any: "a value" }
+const DEFAULTS: Record<Param, string> = { list: "[]", text: "''", number: "0", object: "{}", any: "null" }
+const kindsText = (kinds: ReadonlyArray<Param>) => {
+  const names = kinds.map((k) => PARAM_NAMES[k])
+  return names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`
+}
 
 const text = (value: unknown): string =>
   value === null || value === undefined ? "" : typeof value === "string" ? value : typeof value === "object"
@@ -423,37 +469,42 @@ const text = (value: unknown): string =>
 const FUNCTIONS: Record<string, FunctionSpec> = {
   length: {
     arity: [1, 1],
-    describe: "length(list or text)",
-    type: ([a]) => isList(stripNull(a!)) || isText(stripNull(a!)) || stripNull(a!)._tag === "Object" ? T.integer : "expects a list, a text or an object",
+    describe: "length(list, text or object)",
+    params: [["list", "text", "object"]],
+    type: () => T.integer,
     apply: ([a]) =>
       Array.isArray(a) ? a.length : typeof a === "string" ? a.length : a !== null && typeof a === "object" ? Object.keys(a).length : 0
   },
   contains: {
     arity: [2, 2],
     describe: "contains(list or text, value)",
-    type: ([a]) => isList(stripNull(a!)) || isText(stripNull(a!)) ? T.boolean : "expects a list or a text first",
+    params: [["list", "text"], ["any"]],
+    type: () => T.boolean,
     apply: ([a, b]) =>
       Array.isArray(a) ? a.some((x) => deepEqual(x, b)) : typeof a === "string" ? a.includes(text(b)) : false
   },
   startsWith: {
     arity: [2, 2],
     describe: "startsWith(text, prefix)",
-    type: ([a]) => isText(stripNull(a!)) ? T.boolean : "expects a text",
+    params: [["text"], ["text"]],
+    type: () => T.boolean,
     apply: ([a, b]) => text(a).startsWith(text(b))
   },
   endsWith: {
     arity: [2, 2],
     describe: "endsWith(text, suffix)",
-    type: ([a]) => isText(stripNull(a!)) ? T.boolean : "expects a text",
+    params: [["text"], ["text"]],
+    type: () => T.boolean,
     apply: ([a, b]) => text(a).endsWith(text(b))
   },
-  lower: { arity: [1, 1], describe: "lower(text)", type: () => T.string, apply: ([a]) => text(a).toLowerCase() },
-  upper: { arity: [1, 1], describe: "upper(text)", type: () => T.string, apply: ([a]) => text(a).toUpperCase() },
-  trim: { arity: [1, 1], describe: "trim(text)", type: () => T.string, apply: ([a]) => text(a).trim() },
-  string: { arity: [1, 1], describe: "string(value)", type: () => T.string, apply: ([a]) => text(a) },
+  lower: { arity: [1, 1], describe: "lower(text)", params: [["text"]], type: () => T.string, apply: ([a]) => text(a).toLowerCase() },
+  upper: { arity: [1, 1], describe: "upper(text)", params: [["text"]], type: () => T.string, apply: ([a]) => text(a).toUpperCase() },
+  trim: { arity: [1, 1], describe: "trim(text)", params: [["text"]], type: () => T.string, apply: ([a]) => text(a).trim() },
+  string: { arity: [1, 1], describe: "string(value)", params: [["any"]], type: () => T.string, apply: ([a]) => text(a) },
   number: {
     arity: [1, 1],
     describe: "number(text)",
+    params: [["text", "number"]],
     type: () => T.number,
     apply: ([a]) => {
       const n = typeof a === "number" ? a : Number(text(a))
@@ -461,37 +512,41 @@ const FUNCTIONS: Record<string, FunctionSpec> = {
       return n
     }
   },
-  json: { arity: [1, 1], describe: "json(value)", type: () => T.string, apply: ([a]) => JSON.stringify(a ?? null) },
+  json: { arity: [1, 1], describe: "json(value)", params: [["any"]], type: () => T.string, apply: ([a]) => JSON.stringify(a ?? null) },
   join: {
     arity: [1, 2],
     describe: "join(list, separator)",
-    type: ([a]) => isList(stripNull(a!)) ? T.string : "expects a list",
+    params: [["list"], ["text"]],
+    type: () => T.string,
     apply: ([a, sep]) => (Array.isArray(a) ? a.map(text).join(sep === undefined ? "," : text(sep)) : "")
   },
   first: {
     arity: [1, 1],
     describe: "first(list)",
+    params: [["list"]],
+    // null for an empty list: `first(list).Id ?? 0`.
     type: ([a]) => {
-      const r = T.element(stripNull(a!))
-      return "type" in r ? r.type : "expects a list"
+      const r = T.element(a!)
+      return "type" in r ? T.nullable(r.type) : "expects a list"
     },
     apply: ([a]) => (Array.isArray(a) && a.length > 0 ? a[0] : null)
   },
   last: {
     arity: [1, 1],
     describe: "last(list)",
+    params: [["list"]],
     type: ([a]) => {
-      const r = T.element(stripNull(a!))
-      return "type" in r ? r.type : "expects a list"
+      const r = T.element(a!)
+      return "type" in r ? T.nullable(r.type) : "expects a list"
     },
     apply: ([a]) => (Array.isArray(a) && a.length > 0 ? a[a.length - 1] : null)
   },
   pluck: {
     arity: [2, 2],
     describe: "pluck(list of objects, 'field')",
+    params: [["list"], ["text"]],
     type: ([a, b]) => {
-      const list = stripNull(a!)
-      const item = T.element(list)
+      const item = T.element(a!)
       if (!("type" in item)) return "expects a list"
       if (b!._tag === "Literal" && typeof b!.value === "string") {
         const field = T.property(stripNull(item.type), b!.value)
@@ -600,11 +655,15 @@ export const typeOf = (expr: Expr, scope: Scope): { readonly type: T.Type; reado
       }
       case "Index": {
         const base = go(e.object)
-        const index = go(e.index)
-        if (index._tag === "Literal" && typeof index.value === "string") {
-          const result = T.property(base, index.value)
+        if (e.index._tag === "Literal" && typeof e.index.value === "string") {
+          const result = T.property(base, e.index.value)
           if ("type" in result) return result.type
           errors.push({ at: e.at, message: `${display(e.object) ?? "this value"} ${result.error}` })
+          return T.unknown
+        }
+        const problem = indexProblem(e.index, T.nonNull(base))
+        if (problem !== undefined) {
+          errors.push({ at: startOf(e.index), message: `${display(e.object) ?? "this value"}[…]: ${problem}` })
           return T.unknown
         }
         const result = T.element(base)
@@ -627,6 +686,21 @@ export const typeOf = (expr: Expr, scope: Scope): { readonly type: T.Type; reado
           errors.push({ at: e.at, message: `${e.name} takes ${spec.arity[0] === spec.arity[1] ? spec.arity[0] : `${spec.arity[0]} or ${spec.arity[1]}`} argument(s): ${spec.describe}` })
           return T.unknown
         }
+        let fit = true
+        args.forEach((arg, i) => {
+          const kinds = spec.params[i] ?? ["any"]
+          if (kinds.includes("any")) return
+          const argument = e.args[i]!
+          const what = display(argument) ?? (args.length === 1 ? "its argument" : `its ${i === 0 ? "first" : "second"} argument`)
+          if (T.isNullable(arg)) {
+            errors.push({ at: startOf(argument), message: `${e.name} needs ${kindsText(kinds)}, but ${mayBeNull(what, DEFAULTS[kinds[0]!])}` })
+            fit = false
+          } else if (!fits(arg, kinds)) {
+            errors.push({ at: startOf(argument), message: `${e.name} needs ${kindsText(kinds)}, but ${what} is ${aType(arg)}: ${spec.describe}` })
+            fit = false
+          }
+        })
+        if (!fit) return T.unknown
         const result = spec.type(args)
         if (typeof result === "string") {
           errors.push({ at: e.at, message: `${e.name} ${result}: ${spec.describe}` })
@@ -636,22 +710,37 @@ export const typeOf = (expr: Expr, scope: Scope): { readonly type: T.Type; reado
       }
       case "Unary": {
         const operand = go(e.operand)
-        if (e.op === "!") return T.boolean
-        if (!numeric(operand)) errors.push({ at: e.at, message: `- expects a number, got ${T.show(operand)}` })
-        return T.number
+        if (e.op === "!") {
+          condition(e.operand, operand, "!")
+          return T.boolean
+        }
+        const what = display(e.operand) ?? "the value"
+        if (T.isNullable(operand)) errors.push({ at: e.at, message: `- needs a number, but ${mayBeNull(what, "0")}` })
+        else if (!numeric(operand)) errors.push({ at: e.at, message: `- expects a number, got ${T.show(operand)}` })
+        return T.isInteger(operand) ? T.integer : T.number
       }
       case "Conditional": {
-        go(e.test)
+        condition(e.test, go(e.test), "a ? b : c")
         return T.union([go(e.then), go(e.else)])
       }
       case "Binary": {
         const left = go(e.left)
         const right = go(e.right)
+        const nullSide = (fallback: string) => {
+          const side = T.isNullable(left) ? e.left : T.isNullable(right) ? e.right : undefined
+          if (side === undefined) return false
+          const what = display(side) ?? (side === e.left ? "the left side" : "the right side")
+          errors.push({ at: e.at, message: `${e.op} ${e.op === "+" ? "adds numbers or joins texts" : "needs numbers"}${e.op === "<" || e.op === "<=" || e.op === ">" || e.op === ">=" ? " or texts" : ""}, but ${mayBeNull(what, fallback)}` })
+          return true
+        }
         switch (e.op) {
           case "??":
             return T.union([stripNull(left), right])
           case "||":
           case "&&":
+            condition(e.left, left, e.op)
+            condition(e.right, right, e.op)
+            return T.boolean
           case "==":
           case "!=":
             return T.boolean
@@ -659,32 +748,121 @@ export const typeOf = (expr: Expr, scope: Scope): { readonly type: T.Type; reado
           case "<=":
           case ">":
           case ">=":
-            if (!(numeric(left) && numeric(right)) && !(isText(stripNull(left)) && isText(stripNull(right)))) {
+            if (nullSide(isText(left) && isText(right) ? "''" : "0")) return T.boolean
+            if (!(numeric(left) && numeric(right)) && !(isText(left) && isText(right))) {
               errors.push({ at: e.at, message: `${e.op} compares two numbers or two texts, not ${T.show(left)} and ${T.show(right)}` })
             }
             return T.boolean
           case "+":
-            if (isText(stripNull(left)) && isText(stripNull(right)) && left._tag !== "Unknown") return T.string
-            if (numeric(left) && numeric(right)) return T.number
+            if (nullSide(isText(left) || isText(right) ? "''" : "0")) return T.unknown
+            if (isText(left) && isText(right) && left._tag !== "Unknown") return T.string
+            if (numeric(left) && numeric(right)) return T.isInteger(left) && T.isInteger(right) ? T.integer : T.number
             if (left._tag === "Unknown" || right._tag === "Unknown") return T.unknown
             errors.push({ at: e.at, message: `+ adds two numbers or joins two texts, not ${T.show(left)} and ${T.show(right)} (use string() to convert)` })
             return T.unknown
           default:
+            if (nullSide("0")) return T.number
             if (!numeric(left) || !numeric(right)) {
               errors.push({ at: e.at, message: `${e.op} expects numbers, not ${T.show(left)} and ${T.show(right)}` })
             }
-            return T.number
+            // Whole numbers stay whole (an index can be computed: list[length(list) - 1]);
+            // a division may not.
+            return e.op !== "/" && T.isInteger(left) && T.isInteger(right) ? T.integer : T.number
         }
       }
     }
   }
+
+  /** Where an expression starts (a member's `at` is its name; a binary's, its operator). */
+  const startOf = (e: Expr): number => {
+    switch (e._tag) {
+      case "Member":
+      case "Index":
+        return startOf(e.object)
+      case "Binary":
+        return startOf(e.left)
+      case "Conditional":
+        return startOf(e.test)
+      default:
+        return e.at
+    }
+  }
+
+  /** `!`, `&&`, `||` and the test of `a ? b : c` take true or false: no truthiness. */
+  const condition = (e: Expr, t: T.Type, what: string) => {
+    const why = notBoolean(display(e) ?? "this value", t, (x) => x)
+    if (why !== undefined) errors.push({ at: startOf(e), message: `${what} takes true or false; ${why}` })
+  }
+
+  /**
+   * Why this index cannot be used, or `undefined`: a literal index is a whole number from 0
+   * (a safe integer); a computed one is typed integer (a text key for an object).
+   */
+  const indexProblem = (index: Expr, base: T.Type): string | undefined => {
+    const negative = index._tag === "Unary" && index.op === "-" && index.operand._tag === "Literal" &&
+      typeof index.operand.value === "number"
+    if (negative) return "an index counts from 0 (the first item) and is never negative; last(list) gives the last item"
+    if (index._tag === "Literal") {
+      const value = index.value
+      if (typeof value !== "number") {
+        return `an index is a whole number from 0, or a 'field' name in quotes, not ${JSON.stringify(value)}`
+      }
+      if (!Number.isInteger(value)) return `an index is a whole number from 0, not ${value}`
+      if (!Number.isSafeInteger(value)) return `${value} is too large for an index (at most ${Number.MAX_SAFE_INTEGER})`
+      return undefined
+    }
+    const t = go(index)
+    const what = display(index) ?? "the index"
+    if (T.isNullable(t)) return `an index cannot be null, but ${mayBeNull(what, "0")}`
+    if (t._tag === "Unknown") return undefined
+    // A computed key reads a field of an object (a record); a list needs a whole number.
+    const object = base._tag === "Object" || (base._tag === "Union" && base.members.some((m) => m._tag === "Object"))
+    if (object && fits(t, ["text", "number"])) return undefined
+    if (base._tag === "Unknown" && fits(t, ["text"])) return undefined
+    if (T.isInteger(t)) return undefined
+    return `an index is a whole number from 0, but ${what} is ${aType(t)}${fits(t, ["number"]) ? " (declare it integer, or compute it from whole numbers)" : ""}`
+  }
+
   const type = go(expr)
   return { type, errors }
 }
 
-const numeric = (t: T.Type): boolean => {
-  const s = stripNull(t)
-  return s._tag === "Number" || s._tag === "Unknown" || (s._tag === "Literal" && typeof s.value === "number")
+/** Numbers (or values only known when the workflow runs); null is checked apart. */
+const numeric = (t: T.Type): boolean => fits(t, ["number"])
+
+/** `a string`, `an integer`, `an array of …`: a type in a sentence. */
+const aType = (t: T.Type): string => {
+  const shown = T.show(t)
+  if (t._tag === "Union" || t._tag === "Literal") return `a value of type ${shown}`
+  return /^[aeiou]/.test(shown) ? `an ${shown}` : `a ${shown}`
+}
+
+/** The sentence for a value that may be null where it may not, with the default to give. */
+const mayBeNull = (what: string, fallback: string): string =>
+  `${what} may be null (a skipped step, or a missing value): give a default, e.g. ${what} ?? ${fallback}`
+
+/**
+ * Why a value of type `t` is not a condition (true or false), with what to write instead, or
+ * `undefined` when it is one (or is only known at run time). `wrap` shows an example as the
+ * user would write it (`${{ … }}` around it in an `if:`).
+ *
+ * @since 0.1.0
+ */
+export const notBoolean = (what: string, t: T.Type, wrap: (example: string) => string): string | undefined => {
+  if (T.mismatch(t, T.boolean) === undefined) return undefined
+  const rest = T.nonNull(t)
+  if (rest._tag === "Never") return `${what} is always null`
+  if (T.mismatch(rest, T.boolean) === undefined) {
+    return `${what} may be null (a skipped step, or a missing value): give a default, e.g. ${wrap(`${what} ?? false`)}`
+  }
+  const example = fits(rest, ["text"])
+    ? `compare it, e.g. ${wrap(`${what} == 'true'`)}`
+    : fits(rest, ["number"])
+    ? `compare it, e.g. ${wrap(`${what} > 0`)}`
+    : fits(rest, ["list"])
+    ? `test its length, e.g. ${wrap(`length(${what}) > 0`)}`
+    : "compare it with ==, !=, <, <=, > or >="
+  return `${what} is ${aType(rest)}${T.isNullable(t) ? " that may be null" : ""}: ${example}`
 }
 
 // -----------------------------------------------------------------------------

@@ -462,7 +462,14 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
         kind: "step",
         uses,
         usesPos: usesEntry.value.pos,
-        with: withEntry && withEntry.value.kind === "map" ? withEntry.value : undefined,
+        // `with:` with nothing after it (null) gives the step no field, as an empty mapping does.
+        with: withEntry === undefined
+          ? undefined
+          : withEntry.value.kind === "map"
+          ? withEntry.value
+          : withEntry.value.kind === "scalar" && withEntry.value.value === null
+          ? { kind: "map", pos: withEntry.value.pos, entries: [] }
+          : undefined,
         withPos: withEntry?.keyPos,
         retry: get("retry") ? retry(get("retry")!.value) : undefined,
         timeoutMillis: get("timeout") ? duration(get("timeout")!.value, "timeout") : undefined,

@@ -70,11 +70,22 @@ export const object = (fields: Record<string, Field | Type>, rest?: Type): Type 
  */
 export const union = (members: ReadonlyArray<Type>): Type => {
   const flat: Array<Type> = []
+  const elements: Array<Type> = []
+  let lists = 0
   const push = (t: Type) => {
     if (t._tag === "Union") t.members.forEach(push)
-    else if (t._tag !== "Never" && !flat.some((m) => equals(m, t))) flat.push(t)
+    else if (t._tag === "Array") {
+      // A list of A or a list of B is a list of A | B: `x ?? []` stays a list (the empty list
+      // literal is a list of nothing), so list functions accept it.
+      if (lists++ === 0) flat.push(t)
+      elements.push(t.element)
+    } else if (t._tag !== "Never" && !flat.some((m) => equals(m, t))) flat.push(t)
   }
   members.forEach(push)
+  if (lists > 1) {
+    const at = flat.findIndex((m) => m._tag === "Array")
+    flat[at] = array(union(elements))
+  }
   if (flat.some((m) => m._tag === "Unknown")) return unknown
   if (flat.length === 0) return never
   if (flat.length === 1) return flat[0]!
@@ -85,6 +96,37 @@ export const union = (members: ReadonlyArray<Type>): Type => {
  * @since 0.1.0
  */
 export const nullable = (t: Type): Type => union([t, nullType])
+
+/**
+ * Whether a value of this type may be null: an optional input without a default, the output
+ * of a step with `if:` (null when it was skipped), an optional field, `first` of a list.
+ *
+ * @since 0.1.0
+ */
+export const isNullable = (t: Type): boolean =>
+  t._tag === "Null" || (t._tag === "Union" && t.members.some((m) => m._tag === "Null"))
+
+/**
+ * The type without its null (what is left after `?? default`).
+ *
+ * @since 0.1.0
+ */
+export const nonNull = (t: Type): Type =>
+  t._tag === "Union" ? union(t.members.filter((m) => m._tag !== "Null")) : t._tag === "Null" ? never : t
+
+/**
+ * Whether every value of this type is a whole number (an index, `loop.index`, `length(...)`).
+ *
+ * @since 0.1.0
+ */
+export const isInteger = (t: Type): boolean =>
+  t._tag === "Number"
+    ? t.integer
+    : t._tag === "Literal"
+    ? typeof t.value === "number" && Number.isSafeInteger(t.value)
+    : t._tag === "Union"
+    ? t.members.every(isInteger)
+    : false
 
 const equals = (a: Type, b: Type): boolean => show(a) === show(b)
 
@@ -368,7 +410,9 @@ export const element = (t: Type): { readonly type: Type } | { readonly error: st
       const results = t.members.filter((m) => m._tag !== "Null").map(element)
       const types = results.filter((r): r is { type: Type } => "type" in r).map((r) => r.type)
       if (types.length === 0) return { error: `is a ${show(t)}, not a list` }
-      return { type: union(types) }
+      // An item of a list that may be null (a skipped step's output) may be null too: at run
+      // time `[0]` of null reads null.
+      return { type: union(isNullable(t) ? [...types, nullType] : types) }
     }
     case "Object":
       return t.rest ? { type: nullable(t.rest) } : { error: "is an object: use .field to pick a field" }
