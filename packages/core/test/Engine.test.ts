@@ -3,7 +3,7 @@
  * lock, resuming an interrupted run, definitions and resolvers, secrets on disk.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Layer, Option, Schedule, Schema, Scope } from "effect"
+import { Deferred, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -126,10 +126,14 @@ describe("Engine (SQLite)", () => {
       yield* Deferred.succeed(gate!, void 0)
       // Only build the engine: no resume call. It finds the run in storage and finishes it. Wait
       // for that event however long a loaded machine takes (the test's own limit ends a hang).
-      const final = yield* Effect.flatMap(RunStore.RunStore, (store) =>
-        store.get(runId).pipe(
-          Effect.repeat({ until: (record) => Run.isFinal(record.status), schedule: Schedule.spaced("25 millis") })
-        )).pipe(Effect.provide(engineOn(db)))
+      const final = yield* Effect.gen(function*() {
+        const store = yield* RunStore.RunStore
+        for (;;) {
+          const record = yield* store.get(runId)
+          if (Run.isFinal(record.status)) return record
+          yield* Effect.sleep(25)
+        }
+      }).pipe(Effect.provide(engineOn(db)))
       expect(final.status).toBe("succeeded")
       expect(final.executions).toBe(2)
       expect(calls).toEqual(["first", "wait", "wait"])
