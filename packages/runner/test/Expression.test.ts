@@ -19,7 +19,7 @@ describe("Expression", () => {
     const names = { inputs: { n: 3, s: "abc", list: [10, 20, 30], o: { "a-b": 1 } }, steps: { x: { output: { Id: 5 } } } }
     expect(evaluate("inputs.n + 1", names)).toBe(4)
     expect(evaluate("inputs.list[1]", names)).toBe(20)
-    expect(evaluate("inputs.list[-1]", names)).toBe(30)
+    expect(() => evaluate("inputs.list[-1]", names)).toThrow("inputs.list[-1]: an index is a whole number from 0 (the first item)")
     expect(() => evaluate("inputs.list[3]", names)).toThrow("inputs.list[3]: the list has 3 items")
     expect(() => evaluate("inputs.empty[0].Id", { inputs: { empty: [] } })).toThrow("inputs.empty[0]: the list has no item")
     expect(evaluate("first(inputs.empty).Id ?? 'none'", { inputs: { empty: [] } })).toBe("none")

@@ -169,9 +169,6 @@ export const compile = (
           : new WorkflowRuntimeError({ location: at(value.pos), detail: String(error) })
     })
 
-  const truthy = (value: unknown) =>
-    !(value === null || value === undefined || value === false || value === 0 || value === "")
-
   const inputTypes = new Map<Step.Any, T.Type>()
   const decodeWith = (step: Step.Any, node: { readonly id: string; readonly pos: Source.Pos }, raw: unknown) => {
     let type = inputTypes.get(step)
@@ -239,7 +236,15 @@ export const compile = (
     Effect.gen(function*() {
       if (node.if !== undefined) {
         const condition = yield* evaluateIn(Model.scalarOf(node.if), scope)
-        if (!truthy(condition)) {
+        // Checked boolean before the run where the type is known; a value known only now (an
+        // item of an untyped list) is not taken for true or false either.
+        if (typeof condition !== "boolean") {
+          return yield* new WorkflowRuntimeError({
+            location: at(node.if.pos),
+            detail: `if must be true or false, got ${Expression.describeValue(condition)}`
+          })
+        }
+        if (!condition) {
           const source = node.if.template._tag === "Whole" ? node.if.template.source : node.if.raw
           yield* Workflow.skipped(node.id, node.kind === "step" ? node.uses : node.kind, `if ${source} was false`)
           scope.steps.set(node.id, { output: null })

@@ -891,8 +891,33 @@ const read = (value: unknown, key: string): unknown => {
   return null
 }
 
-const truthy = (value: unknown): boolean =>
-  !(value === null || value === undefined || value === false || value === 0 || value === "" || Number.isNaN(value))
+/**
+ * A value in a message: its JSON, cut short, and what it is (`"false" (a text)`).
+ *
+ * @since 0.1.0
+ */
+export const describeValue = (value: unknown): string => {
+  const json = JSON.stringify(value) ?? "null"
+  const shown = json.length > 60 ? `${json.slice(0, 57)}...` : json
+  const kind = value === null || value === undefined
+    ? "null"
+    : typeof value === "string"
+    ? "a text"
+    : typeof value === "number"
+    ? "a number"
+    : typeof value === "boolean"
+    ? "a boolean"
+    : Array.isArray(value)
+    ? "a list"
+    : "an object"
+  return kind === "null" ? "null" : `${shown} (${kind})`
+}
+
+/** `!`, `&&`, `||` and `a ? b : c` take true or false: no other value is taken for one. */
+const truthy = (value: unknown): boolean => {
+  if (typeof value === "boolean") return value
+  throw new EvalError(`a condition (!, &&, ||, a ? b : c) must be true or false, got ${describeValue(value)}`)
+}
 
 const deepEqual = (a: unknown, b: unknown): boolean => {
   if (a === b) return true
@@ -931,8 +956,12 @@ export const evaluate = (expr: Expr, names: ReadonlyMap<string, unknown>): unkno
       if (typeof index === "number" && Array.isArray(base)) {
         // Indexing is typed as always finding an item: a list too short is an error here, not
         // a silent null (use first() or ?? when the list may be empty).
-        const at = index < 0 ? base.length + index : index
-        if (!Number.isInteger(at) || at < 0 || at >= base.length) {
+        // An index counts from 0; a negative one is refused, not read from the end.
+        if (!Number.isSafeInteger(index) || index < 0) {
+          throw new EvalError(`${describePath(expr.object)}[${index}]: an index is a whole number from 0 (the first item)`)
+        }
+        const at = index
+        if (at >= base.length) {
           throw new EvalError(
             `${describePath(expr.object)}[${index}]: the list has ${base.length === 0 ? "no item" : base.length === 1 ? "1 item" : `${base.length} items`}`
           )
