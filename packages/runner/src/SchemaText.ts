@@ -1,7 +1,8 @@
 /**
  * JSON Schemas (as `Step.jsonSchemas` gives them) rendered as an aligned list of fields, for
  * `relais steps <name>`: name, type, whether it is required, constraints and description, with
- * nested objects indented.
+ * nested objects indented, then the rules across fields (`x-relais-rules`: "give exactly one of
+ * CiviliteId, CiviliteCode"), which a field-by-field list cannot show.
  *
  * @since 0.1.0
  */
@@ -10,6 +11,31 @@ import type { Style } from "./Style.js"
 type Json = { readonly [key: string]: unknown }
 
 const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value)
+
+/**
+ * A rule across fields, as `Step.jsonSchemas` lists it under `x-relais-rules`.
+ *
+ * @since 0.1.0
+ */
+export interface Rule {
+  readonly fields: ReadonlyArray<string>
+  readonly description: string
+  readonly requiresOne: boolean
+}
+
+/**
+ * The rules across fields of a JSON Schema object (`x-relais-rules`).
+ *
+ * @since 0.1.0
+ */
+export const rulesOf = (schema: unknown): ReadonlyArray<Rule> => {
+  const list = isObject(schema) && Array.isArray(schema["x-relais-rules"]) ? schema["x-relais-rules"] : []
+  return list.flatMap((rule): Array<Rule> =>
+    isObject(rule) && typeof rule.description === "string" && Array.isArray(rule.fields)
+      ? [{ fields: rule.fields.map(String), description: rule.description, requiresOne: rule.requiresOne === true }]
+      : []
+  )
+}
 
 interface Row {
   readonly name: string
@@ -93,10 +119,13 @@ export const rows = (schema: unknown, maxDepth = 4): ReadonlyArray<Row> => {
   const walk = (object: Json, prefix: string, depth: number, seen: ReadonlySet<Json>) => {
     const properties = isObject(object.properties) ? object.properties : {}
     const required = new Set(Array.isArray(object.required) ? object.required.map(String) : [])
+    const rules = rulesOf(object)
     for (const [key, value] of Object.entries(properties)) {
       const { schema: d } = deref(value)
+      // A field that is optional alone but one of a required set: say so where it is listed.
+      const oneOf = rules.find((r) => r.requiresOne && r.fields.includes(key))
       const notes = [
-        required.has(key) ? "required" : "optional",
+        required.has(key) ? "required" : oneOf !== undefined ? `required: one of ${oneOf.fields.join(", ")}` : "optional",
         ...constraints(d),
         ...(typeof d.description === "string" ? [d.description] : typeof d.title === "string" ? [d.title] : [])
       ]
@@ -104,6 +133,7 @@ export const rows = (schema: unknown, maxDepth = 4): ReadonlyArray<Row> => {
       const nested = fieldsOf(value)
       if (nested !== undefined && depth < maxDepth && !seen.has(nested)) walk(nested, `${prefix}  `, depth + 1, new Set([...seen, nested]))
     }
+    for (const rule of rules) out.push({ name: `${prefix}(rule)`, type: "", notes: rule.description })
     if (object.additionalProperties !== undefined && object.additionalProperties !== false && isObject(object.additionalProperties)) {
       out.push({ name: `${prefix}<any key>`, type: typeOf(object.additionalProperties), notes: "" })
     }

@@ -7,6 +7,7 @@
  */
 import type { Plugin } from "@relais/core"
 import { Step } from "@relais/core"
+import * as SchemaText from "../SchemaText.js"
 import * as Expression from "./Expression.js"
 import * as Model from "./Model.js"
 
@@ -80,16 +81,35 @@ export const make = (registry: Plugin.Registry): Json => {
     for (const [name, def] of Object.entries((input.$defs as Json | undefined) ?? {})) {
       defs[`${prefix}__${name}`] = withExpressions(def, rename)
     }
+    // Rules across fields (`x-relais-rules`, from the filters that enforce them) go into the
+    // description an editor shows on hover; "one of these is required" is also checked as
+    // you type. "Exactly one" is not: a field given `${{ inputs.x }}` may be null and left out.
+    const { ["x-relais-rules"]: _rules, ...inputSchema } = withExpressions(input, rename) as Json
+    const rules = SchemaText.rulesOf(input)
+    const requiresOne = rules.filter((r) => r.requiresOne).map((r) => ({ anyOf: r.fields.map((f) => ({ required: [f] })) }))
     conditionals.push({
       if: { properties: { uses: { const: info.name } }, required: ["uses"] },
-      then: { properties: { with: { ...(withExpressions(input, rename) as Json), description: info.description } } }
+      then: {
+        properties: {
+          with: {
+            ...inputSchema,
+            ...(requiresOne.length > 0
+              ? { allOf: [...(Array.isArray(inputSchema.allOf) ? inputSchema.allOf : []), ...requiresOne] }
+              : {}),
+            description: [info.description, ...rules.map((r) => `Rule: ${r.description}.`)].join("\n")
+          }
+        }
+      }
     })
   }
   const common = {
     id: { type: "string", pattern: "^[A-Za-z][A-Za-z0-9_-]*$", description: "Unique in the file; steps.<id>.output reads its output" },
     name: { type: "string" },
     description: { type: "string" },
-    if: { anyOf: [expression, { type: "boolean" }], description: "Run the step only when this is true" }
+    if: {
+      anyOf: [expression, { type: "boolean" }],
+      description: "Run this only when the expression is true. It must be true or false: compare a text, e.g. ${{ inputs.publish == 'true' }}"
+    }
   }
   const node = { $ref: "#/$defs/node" }
   defs.node = {
