@@ -25,7 +25,9 @@ export const services = (options: {
     CampusSkillsPlugin.layer({
       url: options.url,
       token: typeof options.token === "string" ? Redacted.make(options.token) : options.token,
-      timeout: "3 seconds"
+      // Far above any answer of the local sandbox, even on a loaded machine: a test that wants a
+      // timeout sets the step's own (shorter) one.
+      timeout: "30 seconds"
     }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
     Engine.layerMemory()
   ).pipe(Layer.provideMerge(Redactor.layer))
