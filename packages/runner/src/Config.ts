@@ -36,6 +36,7 @@ import { Redactor, Suggest } from "@relais/core"
 import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
 import * as Yaml from "yaml"
 import { ConfigError, ConfigProblem, MissingCredentials } from "./Errors.js"
+import * as Source from "./yaml/Source.js"
 
 /**
  * The configuration file looked for in the working directory.
@@ -146,8 +147,8 @@ export const parse = (
   file: string,
   directory: string
 ): Either.Either<ConfigFile, ConfigError> => {
-  const lineCounter = new Yaml.LineCounter()
-  const doc = Yaml.parseDocument(text, { lineCounter, prettyErrors: false })
+  // The workflow files' reader: bounded nesting, one document, core tags only, no aliases.
+  const read = Source.parseDocument(text, "configuration")
   const problems: Array<ConfigProblem> = []
   const warnings: Array<ConfigProblem> = []
   const literalSecrets: Array<string> = []
@@ -155,19 +156,17 @@ export const parse = (
   const locate = (node: unknown, path: ReadonlyArray<string>): Location => {
     const range = Yaml.isNode(node) ? node.range : undefined
     if (range === undefined || range === null) return { path: path.join(".") }
-    const pos = lineCounter.linePos(range[0])
-    return { path: path.join("."), line: pos.line, column: pos.col }
+    const pos = read.posOf(range[0])
+    return { path: path.join("."), line: pos.line, column: pos.column }
   }
   const problem = (at: Location, message: string) =>
     problems.push(new ConfigProblem({ file, line: at.line, column: at.column, path: at.path, message }))
   const warning = (at: Location, message: string) =>
     warnings.push(new ConfigProblem({ file, line: at.line, column: at.column, path: at.path, message }))
 
-  for (const error of doc.errors) {
-    const pos = lineCounter.linePos(error.pos[0])
-    problems.push(new ConfigProblem({ file, line: pos.line, column: pos.col, message: error.message.split("\n")[0] ?? error.message }))
-  }
-  if (problems.length > 0) return Either.left(new ConfigError({ problems }))
+  for (const p of read.problems) problems.push(new ConfigProblem({ file, line: p.pos.line, column: p.pos.column, message: p.message }))
+  const doc = read.document
+  if (problems.length > 0 || doc === undefined) return Either.left(new ConfigError({ problems }))
 
   /** The pairs of a map, or a problem. Unknown keys are reported with suggestions. */
   const entries = (

@@ -8,7 +8,6 @@ import { Args, Command, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Engine, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Clock, Effect, Either, Layer, Option, Random } from "effect"
-import * as Yaml from "yaml"
 import { FileError, TargetMismatch, UsageError } from "../Errors.js"
 import * as Definition from "../Definition.js"
 import * as Execute from "../Execute.js"
@@ -19,6 +18,7 @@ import * as Providers from "../Providers.js"
 import * as Setup from "../Setup.js"
 import * as Targets from "../Targets.js"
 import * as Load from "../yaml/Load.js"
+import * as Source from "../yaml/Source.js"
 import * as Common from "./Common.js"
 
 const file = Args.text({ name: "file" }).pipe(Args.withDescription("The workflow file (YAML)"))
@@ -69,12 +69,16 @@ export const readInputFile = (path: string): Effect.Effect<Record<string, unknow
     const text = yield* fs.readFileString(path).pipe(
       Effect.mapError((e) => new FileError({ file: path, reason: e._tag === "SystemError" && e.reason === "NotFound" ? "no such file" : e.message }))
     )
-    let value: unknown
-    try {
-      value = /\.json$/i.test(path) ? JSON.parse(text) : Yaml.parse(text)
-    } catch (cause) {
-      return yield* new FileError({ file: path, reason: `not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}` })
+    // The workflow files' reader: located errors, bounded nesting, one document, core tags only.
+    const read = Source.readData(text, /\.json$/i.test(path) ? "json" : "yaml", "set of inputs")
+    if ("problems" in read) {
+      const [first, ...others] = read.problems
+      return yield* new FileError({
+        file: `${path}:${first!.pos.line}:${first!.pos.column}`,
+        reason: `${first!.message}${others.length > 0 ? ` (and ${others.length} more problem${others.length === 1 ? "" : "s"})` : ""}`
+      })
     }
+    const value = read.value
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       return yield* new FileError({ file: path, reason: "expected an object of input names and values" })
     }

@@ -231,6 +231,8 @@ export const parseInputs = (
     const problems: Array<string> = []
     // A map, not an object: an input may be called `toString` or `valueOf`.
     const values = new Map<string, unknown>()
+    /** Inputs given (even with a wrong value, already reported): not reported missing too. */
+    const given = new Set<string>()
     const specs = new Map(loaded.inputs.map((input) => [input.name, input]))
     /** Input values are journaled and read by expressions, which walk them recursively. */
     const tooDeep = (name: string, value: unknown, where: string) => {
@@ -247,6 +249,7 @@ export const parseInputs = (
     }
     for (const [name, value] of Object.entries(fromFile ?? {})) {
       const spec = specs.get(name)
+      given.add(name)
       if (spec === undefined) unknown(name, "--input-file")
       else if (!Model.matchesInputType(value, spec.type)) {
         problems.push(`--input-file: input "${name}" expects ${spec.type === "integer" ? "an integer" : `a ${spec.type}`}, not ${JSON.stringify(value)}`)
@@ -254,6 +257,7 @@ export const parseInputs = (
     }
     for (const [name, raw] of pairs) {
       const spec = specs.get(name)
+      given.add(name)
       if (spec === undefined) {
         unknown(name, `--input ${name}`)
         continue
@@ -263,7 +267,7 @@ export const parseInputs = (
       else if (!tooDeep(name, converted.value, `--input ${name}`)) values.set(name, converted.value)
     }
     for (const spec of loaded.inputs) {
-      if (values.get(spec.name) !== undefined) continue
+      if (values.has(spec.name) || given.has(spec.name)) continue
       if (spec.default !== undefined) values.set(spec.name, spec.default)
       else if (spec.required) {
         problems.push(`the input "${spec.name}" (${spec.type}${spec.description ? `: ${spec.description}` : ""}) is required: pass --input ${spec.name}=...`)

@@ -22,7 +22,6 @@ import {
   Composer,
   type CST,
   type Document,
-  isAlias,
   isMap,
   isPair,
   isScalar,
@@ -30,7 +29,8 @@ import {
   LineCounter,
   type Node,
   Parser,
-  Scalar
+  Scalar,
+  visit
 } from "yaml"
 
 /**
@@ -360,7 +360,64 @@ export const parseDocument = (source: string, holds = "workflow"): ParsedDocumen
       : `invalid YAML: ${detail}${indentation ? " (check the indentation around here)" : ""}`
     problems.push({ pos, message })
   }
+  if (problems.length === 0) problems.push(...checkNodes(document, posOf))
   return { document, problems, posOf }
+}
+
+const unsupportedTag = (tag: string) =>
+  `the YAML tag ${showTag(tag)} is not supported: write the value plainly (quote it to make it a text)`
+const unfitTag = (tag: string) => `the YAML tag ${showTag(tag)} does not fit this value: remove the tag, or fix the value`
+
+const CORE = "tag:yaml.org,2002:"
+
+/** The plain core tags, and whether a node's value fits each one. */
+const CORE_TAGS: Record<string, (node: Node) => boolean> = {
+  [`${CORE}str`]: (node) => isScalar(node) && typeof node.value === "string",
+  [`${CORE}int`]: (node) => isScalar(node) && typeof node.value === "number" && Number.isInteger(node.value),
+  [`${CORE}float`]: (node) => isScalar(node) && typeof node.value === "number",
+  [`${CORE}bool`]: (node) => isScalar(node) && typeof node.value === "boolean",
+  [`${CORE}null`]: (node) => isScalar(node) && node.value === null,
+  [`${CORE}map`]: (node) => isMap(node),
+  [`${CORE}seq`]: (node) => isSeq(node)
+}
+
+const showTag = (tag: string) => (tag.startsWith(CORE) ? `!!${tag.slice(CORE.length)}` : tag)
+
+/**
+ * Tags other than the plain core ones (or that do not fit their value), aliases and merge keys.
+ * `visit` recurses, but only over a document whose depth `scan` has bounded.
+ */
+const checkNodes = (document: Document.Parsed, posOf: (offset: number) => Pos): Array<Problem> => {
+  const problems: Array<Problem> = []
+  // With the YAML 1.1 tags turned off, every tag but the core ones fails to resolve, and so does
+  // a core tag that does not fit its value (`!!int abc`): the warning is located at the tag.
+  const tags: Array<Problem> = []
+  for (const warning of document.warnings) {
+    if (warning.code !== "TAG_RESOLVE_FAILED") continue
+    const tag = /Unresolved tag: (\S+)/.exec(warning.message)?.[1] ?? "?"
+    tags.push({ pos: posOf(warning.pos[0]), message: Object.hasOwn(CORE_TAGS, tag) ? unfitTag(tag) : unsupportedTag(tag) })
+  }
+  const at = (node: Node) => posOf(node.range?.[0] ?? 0)
+  visit(document, {
+    Alias: (_, node) => {
+      problems.push({ pos: at(node), message: "YAML aliases (*name) are not supported: write the value out" })
+    },
+    Node: (_, node) => {
+      // Also checked on the nodes, in case a tag resolved without a warning.
+      const tag = node.tag
+      if (tag === undefined || tags.length > 0) return
+      const fits = Object.hasOwn(CORE_TAGS, tag) ? CORE_TAGS[tag]! : undefined
+      if (fits === undefined) problems.push({ pos: at(node), message: unsupportedTag(tag) })
+      else if (!fits(node)) problems.push({ pos: at(node), message: unfitTag(tag) })
+    },
+    Pair: (_, pair) => {
+      const key = pair.key as Node | null
+      if (isScalar(key) && key.value === "<<" && key.type === Scalar.PLAIN) {
+        problems.push({ pos: at(key), message: "YAML merge keys (<<) are not supported: write the keys out" })
+      }
+    }
+  })
+  return [...tags, ...problems]
 }
 
 /** Directives, documents and the first collection nested too deep, from the token stream. */
@@ -400,21 +457,6 @@ const scan = (tokens: ReadonlyArray<CST.Token>): {
 // A YAML document to located values
 // -----------------------------------------------------------------------------
 
-const CORE = "tag:yaml.org,2002:"
-
-/** The plain core tags, and whether a node's value fits each one. */
-const CORE_TAGS: Record<string, (node: Node) => boolean> = {
-  [`${CORE}str`]: (node) => isScalar(node) && typeof node.value === "string",
-  [`${CORE}int`]: (node) => isScalar(node) && typeof node.value === "number" && Number.isInteger(node.value),
-  [`${CORE}float`]: (node) => isScalar(node) && typeof node.value === "number",
-  [`${CORE}bool`]: (node) => isScalar(node) && typeof node.value === "boolean",
-  [`${CORE}null`]: (node) => isScalar(node) && node.value === null,
-  [`${CORE}map`]: (node) => isMap(node),
-  [`${CORE}seq`]: (node) => isSeq(node)
-}
-
-const showTag = (tag: string) => (tag.startsWith(CORE) ? `!!${tag.slice(CORE.length)}` : tag)
-
 /**
  * Parse YAML text into located values. `holds` names what a file holds (see
  * {@link parseDocument}).
@@ -428,42 +470,19 @@ export const parse = (text: string, holds = "workflow"): Parsed => {
   if (document === undefined || problems.length > 0) return { root: undefined, problems }
   const posOf = parsed.posOf
 
-  /** A tag other than the plain core ones, or a core tag that does not fit its value. */
-  const checkTag = (node: Node, pos: Pos): boolean => {
-    const tag = node.tag
-    if (tag === undefined) return true
-    const fits = Object.hasOwn(CORE_TAGS, tag) ? CORE_TAGS[tag]! : undefined
-    if (fits === undefined) {
-      problems.push({
-        pos,
-        message: `the YAML tag ${showTag(tag)} is not supported: write the value plainly (quote it to make it a text)`
-      })
-      return false
-    }
-    if (!fits(node)) {
-      problems.push({ pos, message: `the YAML tag ${showTag(tag)} does not fit this value: remove the tag, or fix the value` })
-      return false
-    }
-    return true
-  }
-
-  // Recursive, but bounded: `parseDocument` refused anything nested deeper than `maxDepth`.
+  // Recursive, but bounded: `parseDocument` refused anything nested deeper than `maxDepth`, and
+  // reported aliases and tags.
   const convert = (node: Node | null | undefined, fallback: number): Value => {
     const start = node?.range?.[0] ?? fallback
     const pos = posOf(start)
     const nothing: ScalarValue = { kind: "scalar", pos, value: null, quoted: false }
     if (node === null || node === undefined) return nothing
-    if (isAlias(node)) {
-      problems.push({ pos, message: "YAML aliases (*name) are not supported: write the value out" })
-      return nothing
-    }
-    if (!checkTag(node, pos)) return nothing
     if (isScalar(node)) {
       const raw = node.value
       const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ||
         node.type === Scalar.BLOCK_FOLDED || node.type === Scalar.BLOCK_LITERAL
       if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean" || raw === null) {
-        return { kind: "scalar", pos, value: raw, quoted }
+        return { kind: "scalar", pos, value: raw, quoted: quoted && typeof raw === "string" }
       }
       // Not reachable with the core schema and known tags off; refused rather than stringified.
       problems.push({ pos, message: "this value cannot be read as text, a number, true/false or null" })
@@ -475,20 +494,11 @@ export const parse = (text: string, holds = "workflow"): Parsed => {
         if (!isPair(item)) continue
         const keyNode = item.key as Node | null
         const keyPos = posOf(keyNode?.range?.[0] ?? start)
-        if (isAlias(keyNode)) {
-          problems.push({ pos: keyPos, message: "YAML aliases (*name) are not supported: write the key out" })
-          continue
-        }
-        if (keyNode !== null && !checkTag(keyNode, keyPos)) continue
         if (!isScalar(keyNode) || (typeof keyNode.value !== "string" && typeof keyNode.value !== "number")) {
           problems.push({ pos: keyPos, message: "keys must be plain names" })
           continue
         }
         const key = String(keyNode.value)
-        if (key === "<<" && keyNode.type === Scalar.PLAIN) {
-          problems.push({ pos: keyPos, message: "YAML merge keys (<<) are not supported: write the keys out" })
-          continue
-        }
         if (key === "__proto__") {
           problems.push({ pos: keyPos, message: "\"__proto__\" cannot be used as a key: choose another name" })
           continue
