@@ -24,17 +24,20 @@ import {
   byField,
   collect,
   DateInput,
+  deleteAll,
   deleteIfExists,
   eligibleOf,
   EmailAddress,
   exactlyOne,
   forgetPrevious,
+  made,
   marker,
   optional,
   readPolicy,
   rememberPrevious,
   RequiredId,
   Text,
+  undoOnFailure,
   view,
   viewFields,
   writePolicy
@@ -334,8 +337,12 @@ export const createConvention = Step.make({
     run: (_input, convention) =>
       Effect.gen(function*() {
         const clients = yield* all(Entities.Client, Query.from(Entities.Client).where((f) => f.eq("ReferenceId", convention.Id)))
-        for (const client of clients) yield* deleteIfExists(Entities.Client, client.Id)
-        yield* deleteIfExists(Entities.Convention, convention.Id)
+        yield* deleteAll([
+          ...clients.map((client) =>
+            made(Entities.Client, client.Id, `the billing client ${client.Code} of the convention ${convention.Code}`)
+          ),
+          made(Entities.Convention, convention.Id, `the convention ${convention.Code}`)
+        ])
       })
   }
 })
@@ -402,7 +409,8 @@ export const createEntreprise = Step.make({
   reconcile: () => byMarker(Entities.Entreprise),
   compensate: {
     description: "delete the company",
-    run: (_input, entreprise) => deleteIfExists(Entities.Entreprise, entreprise.Id)
+    run: (_input, entreprise) =>
+      deleteIfExists(Entities.Entreprise, entreprise.Id, `the company ${entreprise.Nom === "" ? "(no name)" : entreprise.Nom}`)
   }
 })
 
@@ -453,10 +461,6 @@ const ownMail = (adresse: string) =>
     return mine ?? (yield* client.create(Entities.Mail, { Adresse: adresse, IsDuplicate: false, Code: code }))
   })
 
-/** AIMAIRA refused the request for good: nothing was written. */
-const refused = (error: Errors.AimairaError) =>
-  error._tag === "Validation" || error._tag === "Conflict" || error._tag === "NotFound"
-
 /**
  * Creates a professional of the company: a master, tutor, signatory or other contact. The
  * documentation requires a distinct professional per role, even for the same person.
@@ -464,8 +468,10 @@ const refused = (error: Errors.AimairaError) =>
  * With `Adresse`, the step first creates the professional's `Mail` (marked like the
  * professional, so a retry after a lost answer reuses it instead of creating a second one; a
  * `Mail` that existed before with the address is not reused) and links it through `MailId`.
- * If AIMAIRA then refuses the professional for good (400, 404, 409), that new `Mail` is
- * deleted before the step fails.
+ * An attempt whose `POST Professionnel` then fails does not leave that `Mail` behind: it first
+ * looks for the professional by marker (the answer may have been lost after the commit), and
+ * otherwise deletes the `Mail` before failing; when it cannot, the failure (`LeftBehind`) names
+ * the `Mail` to delete by hand, and a later attempt reuses it.
  *
  * Reconciliation by marker: `relais-<invocation key>` in the professional's `Code` (empty in
  * the documented create response).
@@ -492,40 +498,58 @@ export const createProfessionnel = Step.make({
         (yield* byField(Entities.Civilite, "Code", input.CiviliteCode!)).Id
       const mail = input.Adresse === undefined ? undefined : yield* ownMail(input.Adresse)
       const { Adresse: _adresse, CiviliteCode: _code, ...fields } = input
-      return yield* client.create(Entities.Professionnel, {
+      const create = client.create(Entities.Professionnel, {
         ...fields,
         CiviliteId,
         ...(mail === undefined ? {} : { MailId: mail.Id }),
         NomUsage: input.NomUsage ?? input.Nom,
         PrenomUsage: input.PrenomUsage ?? input.Prenoms,
         Code: marker(context.key)
-      }).pipe(
-        Effect.tapError((error) =>
-          mail !== undefined && refused(error)
-            ? deleteIfExists(Entities.Mail, mail.Id).pipe(
-              // The refusal is what the user must see; a Mail left behind is only logged.
-              Effect.catchAll((cause) => Effect.logWarning(`AIMAIRA: could not delete the unused Mail ${mail.Id}`, cause))
-            )
-            : Effect.void
-        )
-      )
+      })
+      if (mail === undefined) return yield* create
+      const newMail = [made(Entities.Mail, mail.Id, `the e-mail ${mail.Adresse}`)]
+      return yield* undoOnFailure(create, {
+        made: Effect.succeed(newMail),
+        known: () => newMail,
+        stored: byMarker(Entities.Professionnel)
+      })
     }),
   reconcile: () => byMarker(Entities.Professionnel),
   compensate: {
     description: "delete the professional, and the e-mail (Mail) this step created for it",
     run: (input, professionnel) =>
       Effect.gen(function*() {
-        yield* deleteIfExists(Entities.Professionnel, professionnel.Id)
-        if (input.Adresse === undefined || !Ids.isSet(professionnel.MailId)) return
+        const person = made(
+          Entities.Professionnel,
+          professionnel.Id,
+          `the professional ${professionnel.Nom} ${professionnel.Prenoms}`
+        )
+        const deleted = `deleted the professional (Professionnel ${professionnel.Id})`
+        if (!Ids.isSet(professionnel.MailId)) {
+          yield* deleteAll([person])
+          return Step.undid(`${deleted}; it had no e-mail`)
+        }
+        if (input.Adresse === undefined) {
+          yield* deleteAll([person])
+          return Step.undid(`${deleted}; its e-mail (Mail ${professionnel.MailId}) was given by MailId and was kept`)
+        }
         const context = yield* Step.StepContext
         const client = yield* AimairaClient
+        // Looked up first, so that a refused DELETE lists the Mail too.
         const mail = yield* client.get(Entities.Mail, professionnel.MailId).pipe(
           Effect.map(Option.some),
           Effect.catchTag("NotFound", () => Effect.succeed(Option.none<Entities.Mail>()))
         )
         if (Option.isSome(mail) && mail.value.Code === marker(context.key)) {
-          yield* deleteIfExists(Entities.Mail, mail.value.Id)
+          yield* deleteAll([person, made(Entities.Mail, mail.value.Id, `the e-mail ${mail.value.Adresse}`)])
+          return
         }
+        yield* deleteAll([person])
+        return Step.undid(
+          Option.isSome(mail)
+            ? `${deleted}; its e-mail (Mail ${professionnel.MailId}) was not created by this step and was kept`
+            : `${deleted}; its e-mail (Mail ${professionnel.MailId}) was already gone`
+        )
       })
   }
 })
@@ -662,7 +686,9 @@ export const updateConvention = Step.make({
     description: "put the changed fields back to their previous values",
     run: (input, output) =>
       Effect.flatMap(AimairaClient, (client) =>
-        client.modify(Entities.Convention, input.ConventionId, (current) => Entities.copy(current, output.Previous)))
+        Effect.asVoid(
+          client.modify(Entities.Convention, input.ConventionId, (current) => Entities.copy(current, output.Previous))
+        ))
   }
 })
 
@@ -740,11 +766,11 @@ export const setConventionEtat = Step.make({
     description: "put the previous état back",
     run: (input, output) =>
       Effect.flatMap(AimairaClient, (client) =>
-        client.modify(
+        Effect.asVoid(client.modify(
           Entities.Convention,
           input.ConventionId,
           (current) => Entities.copy(current, { EtatConventionId: output.Previous.EtatConventionId })
-        ))
+        )))
   }
 })
 

@@ -23,15 +23,19 @@ import {
   collect,
   DateInput,
   DateTimeInput,
+  deleteAll,
   deleteIfExists,
   eligibleOf,
   EmailAddress,
   exactlyOne,
+  type Made,
+  made,
   marker,
   optional,
   readPolicy,
   RequiredId,
   Text,
+  undoOnFailure,
   view,
   viewFields,
   writePolicy
@@ -83,7 +87,12 @@ export const Learner = Schema.Struct({
  */
 export type Learner = typeof Learner.Type
 
-const byAddress = (adresse: string) =>
+/**
+ * The learner with this address. `Created` is true for both when the learner's `Mail` carries
+ * `mark` (this invocation's marker): that `Mail` was made by this invocation, so the learner
+ * linked to it is this invocation's too (a creation whose answer was lost).
+ */
+const byAddress = (adresse: string, mark?: string) =>
   Effect.gen(function*() {
     const client = yield* AimairaClient
     // The documented look-up: `Apprenant?$filter=Mail/Adresse eq '…'`.
@@ -101,18 +110,31 @@ const byAddress = (adresse: string) =>
     const [learner] = learners
     if (learner === undefined || !Ids.isSet(learner.MailId)) return Option.none<Learner>()
     const mail = yield* client.get(Entities.Mail, learner.MailId)
-    return Option.some<Learner>({ ...learner, Mail: mail, Created: { Mail: false, Apprenant: false } })
+    const own = mark !== undefined && mail.Code === mark
+    return Option.some<Learner>({ ...learner, Mail: mail, Created: { Mail: own, Apprenant: own } })
   })
+
+const learnerName = (learner: { readonly Nom: string; readonly Prenoms: string }) => `${learner.Nom} ${learner.Prenoms}`
 
 /**
  * Finds a learner by e-mail address (the documented `Mail/Adresse` look-up) or creates them:
- * the `Mail` first (an existing one with this address is reused), then the `Apprenant`.
+ * the `Mail` first (an existing one with this address is reused; a new one carries the
+ * invocation's marker `relais-<key>` in its `Code`), then the `Apprenant`.
+ *
+ * An attempt whose `POST Apprenant` fails after it created the `Mail` does not leave that
+ * `Mail` behind: it first looks for a learner linked to it (the answer may have been lost after
+ * the commit), and otherwise deletes it before failing; when it cannot, the failure
+ * (`LeftBehind`) names the `Mail` to delete by hand, and a later attempt reuses it (its marker).
  *
  * Reconciliation: the same look-up by address, so a learner whose creation answer was lost is
- * found, not created twice. It is then reported as found (`Created` false), so that no
- * compensation ever deletes a learner this step cannot prove it created.
+ * found, not created twice. It is reported as created only when its `Mail` carries this
+ * invocation's marker (this invocation made it), otherwise as found (`Created` false), so that
+ * no compensation ever deletes a learner this step cannot prove it created.
  *
- * Compensation: deletes the `Apprenant`, then the `Mail`, when this step created them.
+ * Compensation: deletes the `Apprenant`, then the `Mail`, when this step created them; when it
+ * found both, it reports that there was nothing to undo (`Step.nothingToUndo`), and when it
+ * created only one, what it deleted (`Step.undid`), so the run never claims it deleted a learner
+ * that existed before.
  *
  * @since 0.1.0
  */
@@ -122,18 +144,24 @@ export const findOrCreateLearner = Step.make({
   input: FindOrCreateLearnerInput,
   output: Learner,
   retry: writePolicy,
-  run: (input): Effect.Effect<Learner, Errors.AimairaError | StepErrors.StepError, AimairaClient> =>
+  run: (input): Effect.Effect<Learner, Errors.AimairaError | StepErrors.StepError, AimairaClient | Step.StepContext> =>
     Effect.gen(function*() {
-      const found = yield* byAddress(input.Adresse)
+      const mark = marker((yield* Step.StepContext).key)
+      const found = yield* byAddress(input.Adresse, mark)
       if (Option.isSome(found)) return found.value
       const client = yield* AimairaClient
       const civilite = input.CiviliteId !== undefined
         ? yield* client.get(Entities.Civilite, input.CiviliteId)
         : yield* byField(Entities.Civilite, "Code", input.CiviliteCode!)
       const mails = yield* all(Entities.Mail, Query.from(Entities.Mail).where((f) => f.eq("Adresse", input.Adresse)))
-      const existing = mails.find((m) => !m.IsDuplicate) ?? mails[0]
-      const mail = existing ?? (yield* client.create(Entities.Mail, { Adresse: input.Adresse, IsDuplicate: false }))
-      const apprenant = yield* client.create(Entities.Apprenant, {
+      // This invocation's own Mail (an earlier attempt made it), else one that existed.
+      const own = mails.find((m) => m.Code === mark)
+      const existing = own === undefined ? mails.find((m) => !m.IsDuplicate) ?? mails[0] : undefined
+      const mail = own ?? existing ??
+        (yield* client.create(Entities.Mail, { Adresse: input.Adresse, IsDuplicate: false, Code: mark }))
+      const createdMail = existing === undefined
+      const ownMail = [made(Entities.Mail, mail.Id, `the e-mail ${mail.Adresse}`)]
+      return yield* client.create(Entities.Apprenant, {
         Nom: input.Nom,
         Prenoms: input.Prenoms,
         NomUsage: input.NomUsage ?? input.Nom,
@@ -144,16 +172,37 @@ export const findOrCreateLearner = Step.make({
         MailId: mail.Id,
         GenreMale: input.GenreMale ?? civilite.GenreMale,
         ...(input.DateNaissance === undefined ? {} : { DateNaissance: input.DateNaissance })
-      })
-      return { ...apprenant, Mail: mail, Created: { Mail: existing === undefined, Apprenant: true } }
+      }).pipe(
+        Effect.map((apprenant): Learner => ({ ...apprenant, Mail: mail, Created: { Mail: createdMail, Apprenant: true } })),
+        (create) =>
+          createdMail
+            ? undoOnFailure(create, {
+              made: Effect.succeed(ownMail),
+              known: () => ownMail,
+              stored: byAddress(input.Adresse, mark)
+            })
+            : create
+      )
     }),
-  reconcile: (input) => byAddress(input.Adresse),
+  reconcile: (input) => Effect.flatMap(Step.StepContext, (context) => byAddress(input.Adresse, marker(context.key))),
   compensate: {
     description: "delete the learner and the e-mail, if this step created them",
     run: (_input, learner) =>
       Effect.gen(function*() {
-        if (learner.Created.Apprenant) yield* deleteIfExists(Entities.Apprenant, learner.Id)
-        if (learner.Created.Mail) yield* deleteIfExists(Entities.Mail, learner.Mail.Id)
+        const { Apprenant, Mail } = learner.Created
+        if (!Apprenant && !Mail) {
+          return Step.nothingToUndo(`the learner (Apprenant ${learner.Id}) and its e-mail existed before the run`)
+        }
+        yield* deleteAll([
+          ...(Apprenant ? [made(Entities.Apprenant, learner.Id, `the learner ${learnerName(learner)}`)] : []),
+          ...(Mail ? [made(Entities.Mail, learner.Mail.Id, `the e-mail ${learner.Mail.Adresse}`)] : [])
+        ])
+        if (Apprenant && !Mail) {
+          return Step.undid(`deleted the learner (Apprenant ${learner.Id}); its e-mail (Mail ${learner.Mail.Id}) existed before the run and was kept`)
+        }
+        if (Mail && !Apprenant) {
+          return Step.undid(`deleted the e-mail (Mail ${learner.Mail.Id}); the learner (Apprenant ${learner.Id}) existed before the run and was kept`)
+        }
       })
   }
 })
@@ -253,7 +302,8 @@ export const createInscription = Step.make({
     }),
   compensate: {
     description: "delete the inscription",
-    run: (_input, inscription) => deleteIfExists(Entities.Inscription, inscription.Id)
+    run: (_input, inscription) =>
+      deleteIfExists(Entities.Inscription, inscription.Id, `the inscription of learner ${inscription.ApprenantId} (${inscription.Id})`)
   }
 })
 
@@ -378,6 +428,10 @@ const linksOf = (inscriptionId: Ids.InscriptionId) =>
  * `Code` (empty in the documented samples), so `Linked` lists exactly what this invocation
  * created, also after a lost answer.
  *
+ * An attempt that fails once it has started linking unlinks every link carrying its marker
+ * before failing, so a step that fails for good leaves no half enrolment; when it cannot (a
+ * refused DELETE), the failure (`LeftBehind`) lists the links to delete by hand.
+ *
  * Compensation: deletes the links in `Linked` (AIMAIRA takes back the sequences they gave).
  *
  * @since 0.1.0
@@ -427,40 +481,69 @@ export const enrolParcours = Step.make({
       }
 
       const mark = marker(context.key)
-      const linked = new Set<number>((yield* linksOf(inscription.Id)).map((link) => link.PeriodeId ?? 0))
-      for (const period of periods) {
-        if (linked.has(period.PeriodeId!)) continue
-        yield* client.create(Entities.InscriptionPeriode, {
-          InscriptionId: inscription.Id,
-          PeriodeId: period.PeriodeId,
-          LibellePeriode: period.LibellePeriode,
-          Debut: period.Debut,
-          Fin: period.Fin,
-          AnneeScolaire: period.AnneeScolaire,
-          RegimeInscriptionId: inscription.RegimeInscriptionId,
-          EtatInscriptionId: inscription.EtatInscriptionId,
-          Code: mark
-        })
-        linked.add(period.PeriodeId!)
-      }
-
-      const links = [...(yield* linksOf(inscription.Id))].sort((a, b) => a.Id - b.Id)
-      const Periodes = periods.flatMap((period) => links.find((link) => link.PeriodeId === period.PeriodeId) ?? [])
-      const eligible = yield* eligibleOf(inscription.Id)
-      return {
-        InscriptionId: inscription.Id,
-        ParcoursId,
-        Periodes,
-        Linked: links.filter((link) => link.Code === mark).map((link) => link.Id),
-        EligibleSequences: eligible.length
-      }
+      const linkMade = (link: Entities.InscriptionPeriode) =>
+        made(Entities.InscriptionPeriode, link.Id, `the link of inscription ${inscription.Id} to the period ${link.LibellePeriode}`)
+      const created: Array<Made> = []
+      // Links carry the marker, so a failed attempt finds all of its own (and its predecessors'),
+      // even one whose answer was lost, and unlinks them rather than leave half an enrolment.
+      const ownLinks = Effect.map(linksOf(inscription.Id), (links) =>
+        links.filter((link) => link.Code === mark).sort((a, b) => a.Id - b.Id).map(linkMade))
+      return yield* undoOnFailure(
+        enrolOn(inscription, ParcoursId, periods, mark, (link) => created.push(linkMade(link))),
+        { made: ownLinks, known: () => created }
+      )
     }),
   compensate: {
     description: "unlink the periods this step linked (AIMAIRA takes their sequences back)",
     run: (_input, output) =>
-      Effect.forEach(output.Linked, (id) => deleteIfExists(Entities.InscriptionPeriode, id), { discard: true })
+      output.Linked.length === 0
+        ? Effect.succeed(Step.nothingToUndo(`every period was already linked to inscription ${output.InscriptionId} before the run`))
+        : deleteAll(output.Linked.map((id) => {
+          const period = output.Periodes.find((link) => link.Id === id)?.LibellePeriode ?? "?"
+          return made(Entities.InscriptionPeriode, id, `the link of inscription ${output.InscriptionId} to the period ${period}`)
+        }))
   }
 })
+
+/** Links the inscription to the periods it is not linked to yet, then reads the result. */
+const enrolOn = (
+  inscription: Entities.Inscription,
+  ParcoursId: Ids.ParcoursId,
+  periods: ReadonlyArray<typeof ParcoursWithPeriodes.Type["ParcoursPeriodes"][number]>,
+  mark: string,
+  onLinked: (link: Entities.InscriptionPeriode) => void
+): Effect.Effect<EnrolledParcours, Errors.AimairaError, AimairaClient> =>
+  Effect.gen(function*() {
+    const client = yield* AimairaClient
+    const linked = new Set<number>((yield* linksOf(inscription.Id)).map((link) => link.PeriodeId ?? 0))
+    for (const period of periods) {
+      if (linked.has(period.PeriodeId!)) continue
+      const link = yield* client.create(Entities.InscriptionPeriode, {
+        InscriptionId: inscription.Id,
+        PeriodeId: period.PeriodeId,
+        LibellePeriode: period.LibellePeriode,
+        Debut: period.Debut,
+        Fin: period.Fin,
+        AnneeScolaire: period.AnneeScolaire,
+        RegimeInscriptionId: inscription.RegimeInscriptionId,
+        EtatInscriptionId: inscription.EtatInscriptionId,
+        Code: mark
+      })
+      onLinked(link)
+      linked.add(period.PeriodeId!)
+    }
+
+    const links = [...(yield* linksOf(inscription.Id))].sort((a, b) => a.Id - b.Id)
+    const Periodes = periods.flatMap((period) => links.find((link) => link.PeriodeId === period.PeriodeId) ?? [])
+    const eligible = yield* eligibleOf(inscription.Id)
+    return {
+      InscriptionId: inscription.Id,
+      ParcoursId,
+      Periodes,
+      Linked: links.filter((link) => link.Code === mark).map((link) => link.Id),
+      EligibleSequences: eligible.length
+    }
+  })
 
 /**
  * Every step of this module.

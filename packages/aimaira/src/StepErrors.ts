@@ -1,7 +1,9 @@
 /**
  * The errors the AIMAIRA steps add to the client's (`Errors.AimairaError`): a code or a name
  * that matches nothing, a natural key that matches several entities, an inscription without a
- * parcours. All are definitive answers (no `status`), so no retry policy retries them.
+ * parcours, a refused DELETE. These are definitive answers (no `status`), so no retry policy
+ * retries them. `LeftBehind` (an attempt that could not undo its partial work) carries the
+ * `status` of the failure it wraps, and is retried as that failure would be.
  *
  * @since 0.1.0
  */
@@ -81,11 +83,91 @@ export class NoParcours extends Schema.TaggedError<NoParcours>("@relais/aimaira/
 }
 
 /**
+ * A record relais created in AIMAIRA and could not remove: what a person has to delete by hand.
+ *
+ * @since 0.1.0
+ */
+export class Leftover extends Schema.Class<Leftover>("@relais/aimaira/Leftover")({
+  /** The entity set, e.g. `Mail`. */
+  entitySet: Schema.String,
+  id: Schema.Number,
+  /** What it is, for a person: `the e-mail tom.legall@ecole.fr`, `LE GALL Tom`. */
+  what: Schema.String
+}) {
+  /** `Mail 2215301 (the e-mail tom.legall@ecole.fr)`. */
+  get label(): string {
+    return `${this.entitySet} ${this.id} (${this.what})`
+  }
+}
+
+const listLeft = (left: ReadonlyArray<Leftover>): string => left.map((item) => item.label).join(", then ")
+
+/**
+ * AIMAIRA refused a DELETE (405, 501 or 403): its API documents no DELETE for any entity, so an
+ * instance may well refuse it. Raised by compensations and by steps undoing their own partial
+ * work; never retried (the same request would be refused again). `left` is everything the
+ * undo still had to remove, this record first, in the order to delete them by hand.
+ *
+ * @since 0.1.0
+ */
+export class DeleteRefused extends Schema.TaggedError<DeleteRefused>("@relais/aimaira/DeleteRefused")("DeleteRefused", {
+  entitySet: Schema.String,
+  id: Schema.Number,
+  /** The status AIMAIRA answered (`status` is not used: a policy retrying 5xx must not retry a 501). */
+  httpStatus: Schema.Number,
+  /** AIMAIRA's message. */
+  detail: Schema.String,
+  left: Schema.Array(Leftover)
+}) {
+  override get message(): string {
+    return `AIMAIRA refused to delete ${this.entitySet} ${this.id} (DELETE answered ${this.httpStatus}: ${this.detail}). ` +
+      `AIMAIRA documents no DELETE, so relais cannot undo this: delete by hand in AIMAIRA ${listLeft(this.left)}`
+  }
+
+  /** Journaled with the error (`ErrorInfo.details`): what is left, as data. */
+  get details(): { readonly left: ReadonlyArray<{ readonly entitySet: string; readonly id: number; readonly what: string }> } {
+    return { left: this.left.map(({ entitySet, id, what }) => ({ entitySet, id, what })) }
+  }
+}
+
+/**
+ * An attempt failed after it had created records (an e-mail before the learner it belongs to,
+ * the first links of an enrolment), and relais could not undo them: the delete was refused or
+ * failed, or the failure left it unknown whether the last write was stored. `status` and
+ * `retryAfterMillis` are those of the attempt's own failure, so a retry policy treats this error
+ * as it would that failure; a later attempt takes over what is left (the records carry the
+ * invocation's marker). When no attempt succeeds, `left` is what to delete by hand.
+ *
+ * @since 0.1.0
+ */
+export class LeftBehind extends Schema.TaggedError<LeftBehind>("@relais/aimaira/LeftBehind")("LeftBehind", {
+  /** The message of the attempt's own failure. */
+  failure: Schema.String,
+  /** The tag of the attempt's own failure (`Unavailable`, `Transport`...). */
+  failureTag: Schema.String,
+  /** Why the undo did not happen. */
+  undo: Schema.String,
+  left: Schema.Array(Leftover),
+  status: Schema.optional(Schema.Number),
+  retryAfterMillis: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    return `${this.failure}; relais could not undo what this attempt had already created (${this.undo}): ` +
+      `unless a later attempt succeeds, delete by hand in AIMAIRA ${listLeft(this.left)}`
+  }
+
+  /** Journaled with the error (`ErrorInfo.details`): what is left, as data. */
+  get details(): { readonly left: ReadonlyArray<{ readonly entitySet: string; readonly id: number; readonly what: string }> } {
+    return { left: this.left.map(({ entitySet, id, what }) => ({ entitySet, id, what })) }
+  }
+}
+
+/**
  * Every error of the steps beyond the client's.
  *
  * @since 0.1.0
  */
-export const StepError = Schema.Union(UnknownCode, Ambiguous, NoParcours)
+export const StepError = Schema.Union(UnknownCode, Ambiguous, NoParcours, DeleteRefused, LeftBehind)
 
 /**
  * @since 0.1.0

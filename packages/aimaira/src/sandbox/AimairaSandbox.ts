@@ -60,7 +60,21 @@ export interface Options {
   readonly learners?: number | undefined
   /** Fault rules active from the start: rules, or the kit's text syntax. */
   readonly faults?: ReadonlyArray<Faults.FaultRule> | string | undefined
+  /**
+   * `DELETE {set}/{id}`: `"allowed"` (the default) deletes the entity; `"refused"` answers
+   * `405 Method Not Allowed` for every entity, as an AIMAIRA instance may (its documentation has
+   * no DELETE), so that compensations can be tried against a refusal. Changeable while the
+   * sandbox runs (`setDeletes`, `PUT /__sandbox/deletes`).
+   */
+  readonly deletes?: DeleteMode | undefined
 }
+
+/**
+ * Whether the sandbox serves DELETE (`"allowed"`) or answers 405 (`"refused"`).
+ *
+ * @since 0.1.0
+ */
+export type DeleteMode = Handler.DeleteMode
 
 /**
  * A document filed under a convention. The sandbox does not simulate the file API; documents
@@ -115,6 +129,10 @@ export interface Service {
   readonly reset: Effect.Effect<void>
   /** Files a document under a convention; `undefined` when the convention does not exist. */
   readonly addDocument: (conventionId: number, nom: string) => Effect.Effect<ConventionDocument | undefined>
+  /** Whether DELETE is served or refused (also `GET /__sandbox/deletes`). */
+  readonly deletes: Effect.Effect<DeleteMode>
+  /** Serve or refuse DELETE from now on (also `PUT /__sandbox/deletes` with `{"deletes": "refused"}`). */
+  readonly setDeletes: (mode: DeleteMode) => Effect.Effect<void>
 }
 
 /**
@@ -149,6 +167,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
       ? yield* Either.match(Faults.parse(options.faults), { onLeft: Effect.fail, onRight: Effect.succeed })
       : options.faults ?? []
 
+    let deleteMode: DeleteMode = options.deletes ?? "allowed"
+    const deletes = Effect.sync(() => deleteMode)
+    const setDeletes = (mode: DeleteMode) =>
+      Effect.sync(() => {
+        deleteMode = mode
+      })
     const state = Effect.sync((): State => store.snapshot())
     const reset = Effect.sync(() => {
       store.data = fresh().data
@@ -160,6 +184,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
       })
 
     const admin = HttpRouter.empty.pipe(
+      HttpRouter.get("/__sandbox/deletes", Effect.map(deletes, (mode) => HttpServerResponse.unsafeJson({ deletes: mode }))),
+      HttpRouter.put(
+        "/__sandbox/deletes",
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const body = yield* Effect.orElseSucceed(request.json, () => undefined)
+          const mode = (body as { deletes?: unknown } | undefined)?.deletes
+          if (mode !== "allowed" && mode !== "refused") {
+            return Handler.errorResponse(Ops.badRequest(`Expected {"deletes": "allowed"} or {"deletes": "refused"}.`, "deletes"))
+          }
+          yield* setDeletes(mode)
+          return HttpServerResponse.unsafeJson({ deletes: mode })
+        })
+      ),
       HttpRouter.get("/__sandbox/state", Effect.map(state, (snapshot) => HttpServerResponse.unsafeJson(snapshot))),
       HttpRouter.post("/__sandbox/reset", Effect.as(reset, HttpServerResponse.unsafeJson({ reset: true }))),
       HttpRouter.post(
@@ -178,7 +216,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
     )
 
     const server = yield* SandboxServer.make({
-      app: Handler.makeApp({ store, pageSize, credentials }),
+      app: Handler.makeApp({ store, pageSize, credentials, deletes: () => deleteMode }),
       admin,
       port: options.port ?? 0,
       faults: initialFaults,
@@ -194,7 +232,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
       requests: server.requests,
       state,
       reset,
-      addDocument
+      addDocument,
+      deletes,
+      setDeletes
     }
   })
 

@@ -22,10 +22,15 @@ export interface Credentials {
   readonly apiKey: Redacted.Redacted<string>
 }
 
+/** Whether the sandbox serves the (undocumented) DELETE, or refuses it as AIMAIRA may. */
+export type DeleteMode = "allowed" | "refused"
+
 export interface HandlerConfig {
   readonly store: Store
   readonly pageSize: number
   readonly credentials: Credentials
+  /** Read on every DELETE, so that it can change while the server runs. */
+  readonly deletes: () => DeleteMode
 }
 
 const ODATA_JSON = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
@@ -320,6 +325,19 @@ const handleGraph = (config: HandlerConfig, incoming: Incoming, segments: Readon
         return entityResponse(store, entity, updated.value, {}, `${base}/$metadata#${path.setName}/$entity`)
       }
       case "DELETE": {
+        if (config.deletes() === "refused") {
+          // AIMAIRA documents no DELETE; an instance that has none answers like any ASP.NET
+          // OData service without the route.
+          return HttpServerResponse.setHeader(
+            errorResponse({
+              status: 405,
+              code: "MethodNotAllowed",
+              message: "The requested resource does not support http method 'DELETE'."
+            }),
+            "Allow",
+            "GET, PUT, PATCH, POST"
+          )
+        }
         const removed = Ops.remove(store, entity, id)
         if (!removed.ok) return errorResponse(removed.error)
         return HttpServerResponse.empty({ status: 204, headers: { "OData-Version": "4.0" } })
