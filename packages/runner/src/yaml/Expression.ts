@@ -569,9 +569,6 @@ export const functions: ReadonlyArray<string> = Object.values(FUNCTIONS).map((f)
 /** The function called `name`: an own entry of the table, never `Object.prototype.toString`. */
 const functionNamed = (name: string): FunctionSpec | undefined => Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
 
-/** The function called `name`: an own entry of the table, never `Object.prototype.toString`. */
-const functionNamed = (name: string): FunctionSpec | undefined => Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined
-
 // -----------------------------------------------------------------------------
 // Types
 // -----------------------------------------------------------------------------
