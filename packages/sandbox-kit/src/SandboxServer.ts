@@ -6,7 +6,7 @@
  */
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -50,7 +50,24 @@ export interface Options<E, R, EA = never, RA = never> {
   readonly faultResponse?:
     | ((rule: Faults.FaultRule, status: number) => HttpServerResponse.HttpServerResponse)
     | undefined
+  /**
+   * Runs after every request to the `app` whose method may change data (anything but GET, HEAD
+   * and OPTIONS), once the app has handled it (whatever its answer, and also when a
+   * `drop-after-commit` fault then drops the connection) and before the answer leaves: where a
+   * sandbox saves its state (see `StateFile`), so that a client never sees a write the saved
+   * state does not hold.
+   */
+  readonly onWrite?: Effect.Effect<void> | undefined
 }
+
+const readOnlyMethods = new Set(["GET", "HEAD", "OPTIONS"])
+
+/** The app, followed by `onWrite` for the requests that may change data. */
+const afterWrites = <E, R>(app: HttpApp.Default<E, R>, onWrite: Effect.Effect<void>) =>
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => readOnlyMethods.has(request.method.toUpperCase()) ? app : Effect.ensuring(app, onWrite)
+  )
 
 /**
  * A running sandbox server.
@@ -110,7 +127,7 @@ export const make = <E, R, EA = never, RA = never>(
     const admin = internal.adminRouter(faults, requests).pipe(
       HttpRouter.concat(options.admin ?? HttpRouter.empty)
     )
-    const api = internal.withFaults(options.app, {
+    const api = internal.withFaults(options.onWrite === undefined ? options.app : afterWrites(options.app, options.onWrite), {
       faults,
       requests,
       faultResponse: options.faultResponse ?? internal.defaultFaultResponse

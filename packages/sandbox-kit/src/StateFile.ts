@@ -1,0 +1,93 @@
+/**
+ * A sandbox's data kept in a file, so that a sandbox started again over the same file goes on
+ * where the last one stopped. `relais run --sandbox` keeps its in-process sandboxes' data with
+ * the run this way, and `relais resume --sandbox` restores it: what the first execution created
+ * is still there for the steps that follow, and for the compensations.
+ *
+ * A sandbox writes its file after every request that may change its data, before the answer
+ * leaves (see `SandboxServer`'s `onWrite`), by writing a temporary file and renaming it over the
+ * old one: a process killed at any moment, even with SIGKILL, leaves the last complete state,
+ * never half of one. (No `fsync`: the file survives the process, not a power cut.)
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+
+/**
+ * The state file could not be read or written, or holds something its sandbox did not write.
+ *
+ * @since 0.1.0
+ */
+export class StateFileError extends Schema.TaggedError<StateFileError>()("StateFileError", {
+  file: Schema.String,
+  operation: Schema.Literal("read", "write"),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Could not ${this.operation} the sandbox state file ${this.file}: ${this.reason}`
+  }
+}
+
+const FORMAT = "relais-sandbox-state"
+const VERSION = 1
+
+const Envelope = Schema.Struct({
+  format: Schema.Literal(FORMAT),
+  version: Schema.Literal(VERSION),
+  /** Which sandbox wrote it (`aimaira`, `campus-skills`): one sandbox never reads another's. */
+  sandbox: Schema.String,
+  state: Schema.Unknown
+})
+
+const decodeEnvelope = Schema.decodeUnknownEither(Schema.parseJson(Envelope))
+
+const errorText = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
+
+/**
+ * The state a sandbox kept in `file`, or `None` when there is no such file yet. The state is as
+ * the sandbox wrote it (plain JSON); the sandbox checks its shape.
+ *
+ * @since 0.1.0
+ */
+export const read = (file: string, sandbox: string): Effect.Effect<Option.Option<unknown>, StateFileError> =>
+  Effect.suspend(() => {
+    let text: string
+    try {
+      text = Fs.readFileSync(file, "utf8")
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "ENOENT") return Effect.succeed(Option.none())
+      return Effect.fail(new StateFileError({ file, operation: "read", reason: errorText(cause) }))
+    }
+    const decoded = decodeEnvelope(text)
+    if (decoded._tag === "Left") {
+      return Effect.fail(new StateFileError({ file, operation: "read", reason: "it is not a sandbox state file (damaged or foreign)" }))
+    }
+    if (decoded.right.sandbox !== sandbox) {
+      return Effect.fail(
+        new StateFileError({ file, operation: "read", reason: `it holds the ${decoded.right.sandbox} sandbox's data, not ${sandbox}'s` })
+      )
+    }
+    return Effect.succeed(Option.some(decoded.right.state))
+  })
+
+/**
+ * Write a sandbox's state to `file` at once (synchronously, so no request of the sandbox runs in
+ * between), through a temporary file renamed over the old one. Creates the directory.
+ *
+ * @since 0.1.0
+ */
+export const write = (file: string, sandbox: string, state: unknown): Effect.Effect<void, StateFileError> =>
+  Effect.try({
+    try: () => {
+      const text = JSON.stringify({ format: FORMAT, version: VERSION, sandbox, state })
+      Fs.mkdirSync(Path.dirname(file), { recursive: true })
+      const temporary = `${file}.${process.pid}.tmp`
+      Fs.writeFileSync(temporary, text)
+      Fs.renameSync(temporary, file)
+    },
+    catch: (cause) => new StateFileError({ file, operation: "write", reason: errorText(cause) })
+  })
