@@ -663,7 +663,12 @@ export const typeOf = (expr: Expr, scope: Scope): { readonly type: T.Type; reado
         }
         const problem = indexProblem(e.index, T.nonNull(base))
         if (problem !== undefined) {
-          errors.push({ at: startOf(e.index), message: `${display(e.object) ?? "this value"}[…]: ${problem}` })
+          const index = e.index._tag === "Literal"
+            ? String(e.index.value)
+            : e.index._tag === "Unary" && e.index.operand._tag === "Literal"
+            ? `-${e.index.operand.value}`
+            : display(e.index) ?? "…"
+          errors.push({ at: startOf(e.index), message: `${display(e.object) ?? "this value"}[${index}]: ${problem}` })
           return T.unknown
         }
         const result = T.element(base)

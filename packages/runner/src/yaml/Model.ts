@@ -468,7 +468,7 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
           : withEntry.value.kind === "map"
           ? withEntry.value
           : withEntry.value.kind === "scalar" && withEntry.value.value === null
-          ? { kind: "map", pos: withEntry.value.pos, entries: [] }
+          ? { kind: "map", pos: withEntry.keyPos, entries: [] }
           : undefined,
         withPos: withEntry?.keyPos,
         retry: get("retry") ? retry(get("retry")!.value) : undefined,
