@@ -557,6 +557,26 @@ export const createProfessionnel = Step.make({
 // ---------------------------------------------------------------------------------------------
 // aimaira/update-convention
 
+/** The fields of a convention that name a professional, and the role each stands for. */
+const ROLES = [
+  ["MaitreId", "the tuteur / maître d'apprentissage"],
+  ["MaitreBisId", "the second maître / tuteur"],
+  ["SignataireId", "the signataire"],
+  ["ReferentId", "the autre contact"]
+] as const
+
+/** The first two role fields that name the same professional, if any. */
+const sharedRole = (roles: { readonly [K in (typeof ROLES)[number][0]]?: number | null | undefined }) => {
+  for (let i = 0; i < ROLES.length; i++) {
+    const value = roles[ROLES[i]![0]]
+    if (value === undefined || value === null || value === 0) continue
+    for (let j = i + 1; j < ROLES.length; j++) {
+      if (roles[ROLES[j]![0]] === value) return { first: ROLES[i]!, second: ROLES[j]!, id: value }
+    }
+  }
+  return undefined
+}
+
 /**
  * The fields `aimaira/update-convention` can change. An absent field is left as it is; `null`
  * (or `0` for a reference) clears it.
@@ -606,7 +626,20 @@ export type ConventionChanges = typeof ConventionChanges.Type
 export const UpdateConventionInput = Schema.Struct({
   ConventionId: RequiredId(Ids.ConventionId),
   ...ConventionChanges.fields
-})
+}).pipe(
+  Schema.filter((input) => {
+    const shared = sharedRole(input)
+    return shared === undefined || {
+      path: [shared.second[0]],
+      message: `${shared.first[0]} and ${shared.second[0]} name the same professional (${shared.id}): AIMAIRA requires ` +
+        "a different professional for each role (tuteur, signataire, autre contact), even for the same person; " +
+        "create one per role with aimaira/create-professionnel"
+    }
+  }, Step.inputRule({
+    fields: ROLES.map(([field]) => field),
+    description: "MaitreId, MaitreBisId, SignataireId and ReferentId name different professionals (one per role)"
+  }))
+)
 
 /**
  * @since 0.1.0
@@ -637,27 +670,67 @@ const changesOf = (input: UpdateConventionInput): ConventionChanges => {
 type Changes = { readonly [K in Exclude<Entities.FieldOf<Entities.Convention>, "Id">]?: Entities.Convention[K] }
 
 /**
+ * The documented rules a convention must keep, checked on the convention a write would produce
+ * before it is sent: a different professional per role ("Le tuteur, le signataire et l'autre
+ * contact doivent être trois professionnels différents"), checked when a role changes; and a
+ * company of its own ("deux conventions ne peuvent pas avoir la même valeur renseignée dans le
+ * champ EntrepriseId"), checked when `EntrepriseId` changes.
+ */
+const checkRules = (current: Entities.Convention, next: Entities.Convention) =>
+  Effect.gen(function*() {
+    if (ROLES.some(([field]) => next[field] !== current[field])) {
+      const shared = sharedRole(next)
+      if (shared !== undefined) {
+        return yield* new StepErrors.ConventionRule({
+          rule: "one-professional-per-role",
+          ConventionId: next.Id,
+          conventionCode: next.Code,
+          fields: [shared.first[0], shared.second[0]],
+          id: shared.id,
+          detail: `${shared.first[1]} and ${shared.second[1]}`
+        })
+      }
+    }
+    const entrepriseId = next.EntrepriseId
+    if (Ids.isSet(entrepriseId) && entrepriseId !== current.EntrepriseId) {
+      const owners = yield* all(Entities.Convention, Query.from(Entities.Convention).where((f) => f.eq("EntrepriseId", entrepriseId)))
+      const other = owners.find((c) => c.Id !== next.Id)
+      if (other !== undefined) {
+        return yield* new StepErrors.ConventionRule({
+          rule: "own-entreprise",
+          ConventionId: next.Id,
+          conventionCode: next.Code,
+          fields: ["EntrepriseId"],
+          id: entrepriseId,
+          detail: `${other.Code} (${other.Id})`
+        })
+      }
+    }
+  })
+
+/**
  * Writes `changes` with a get-modify-write and reports the values the changed fields had
  * before (remembered across the attempts of one invocation, so that a retry after a lost
- * answer does not report its own values).
+ * answer does not report its own values). The documented rules are checked on the result
+ * before anything is written.
  */
 const modifyConvention = <C extends Changes>(id: Ids.ConventionId, changes: C) =>
   Effect.gen(function*() {
     const context = yield* Step.StepContext
     const client = yield* AimairaClient
     const keys = Object.keys(changes) as ReadonlyArray<keyof C & keyof Entities.Convention>
-    let previous: C | undefined
-    const convention = yield* client.modify(Entities.Convention, id, (current) => {
-      previous = rememberPrevious(context.key, () => {
-        const out: Record<string, unknown> = {}
-        // A property the entity did not carry is reset by a full update: `null` is what it was.
-        for (const key of keys) out[key as string] = current[key] ?? null
-        return out as C
-      })
-      return Entities.copy(current, changes)
+    const current = yield* client.get(Entities.Convention, id)
+    const previous = rememberPrevious(context.key, () => {
+      const out: Record<string, unknown> = {}
+      // A property the entity did not carry is reset by a full update: `null` is what it was.
+      for (const key of keys) out[key as string] = current[key] ?? null
+      return out as C
     })
+    const next = Entities.copy(current, changes)
+    yield* checkRules(current, next)
+    const convention = yield* client.update(Entities.Convention, next)
     yield* forgetPrevious(context.key)
-    return { convention, previous: previous! }
+    return { convention, previous }
   })
 
 /**
@@ -677,7 +750,7 @@ export const updateConvention = Step.make({
   output: UpdatedConvention,
   retry: writePolicy,
   idempotent: true,
-  run: (input): Effect.Effect<UpdatedConvention, Errors.AimairaError, AimairaClient | Step.StepContext> =>
+  run: (input): Effect.Effect<UpdatedConvention, Errors.AimairaError | StepErrors.StepError, AimairaClient | Step.StepContext> =>
     Effect.map(
       modifyConvention(input.ConventionId, changesOf(input)),
       ({ convention, previous }) => ({ ...convention, Previous: previous })

@@ -83,6 +83,40 @@ export class NoParcours extends Schema.TaggedError<NoParcours>("@relais/aimaira/
 }
 
 /**
+ * A write would break a documented rule of conventions; nothing was written:
+ *
+ * - `one-professional-per-role`: "Le tuteur, le signataire et l'autre contact doivent être trois
+ *   professionnels différents avec trois identifiants différents" (`MaitreId`, `MaitreBisId`,
+ *   `SignataireId`, `ReferentId`);
+ * - `own-entreprise`: "deux conventions ne peuvent pas avoir la même valeur renseignée dans le
+ *   champ `EntrepriseId`".
+ *
+ * @since 0.1.0
+ */
+export class ConventionRule extends Schema.TaggedError<ConventionRule>("@relais/aimaira/ConventionRule")("ConventionRule", {
+  rule: Schema.Literal("one-professional-per-role", "own-entreprise"),
+  ConventionId: Schema.Number,
+  conventionCode: Schema.String,
+  /** The fields at fault (`["MaitreId", "SignataireId"]`, `["EntrepriseId"]`). */
+  fields: Schema.Array(Schema.String),
+  /** The professional named twice, or the company already taken. */
+  id: Schema.Number,
+  /** The two roles, or the convention that has the company. */
+  detail: Schema.String
+}) {
+  override get message(): string {
+    const convention = `the convention ${this.conventionCode} (${this.ConventionId})`
+    return this.rule === "one-professional-per-role"
+      ? `AIMAIRA: the professional ${this.id} cannot be both ${this.detail} of ${convention} ` +
+        `(${this.fields.join(" and ")}): AIMAIRA requires a different professional for each role (tuteur, signataire, ` +
+        "autre contact), even for the same person; create one per role with aimaira/create-professionnel"
+      : `AIMAIRA: the company (Entreprise ${this.id}) already belongs to the convention ${this.detail}, so it cannot be ` +
+        `the company of ${convention}: each convention needs its own Entreprise, even for the same physical company; ` +
+        "create one with aimaira/create-entreprise"
+  }
+}
+
+/**
  * A record relais created in AIMAIRA and could not remove: what a person has to delete by hand.
  *
  * @since 0.1.0
@@ -167,7 +201,7 @@ export class LeftBehind extends Schema.TaggedError<LeftBehind>("@relais/aimaira/
  *
  * @since 0.1.0
  */
-export const StepError = Schema.Union(UnknownCode, Ambiguous, NoParcours, DeleteRefused, LeftBehind)
+export const StepError = Schema.Union(UnknownCode, Ambiguous, NoParcours, ConventionRule, DeleteRefused, LeftBehind)
 
 /**
  * @since 0.1.0

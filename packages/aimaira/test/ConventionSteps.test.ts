@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import { Temporal } from "temporal-polyfill"
 import { AimairaSandbox } from "../src/sandbox/index.js"
 import { type AimairaClient, BillingSteps, ConventionSteps, ExportSteps, type Ids, LearnerSteps } from "../src/index.js"
+import { call } from "./support.js"
 import { data, failStep, fast, fault, journaled, ofTag, runFlow, stepsLayer, table } from "./stepSupport.js"
 
 type Row = Readonly<Record<string, unknown>> & { readonly Id: number }
@@ -310,6 +311,104 @@ layer(stepsLayer(), { excludeTestServices: true })("ConventionSteps", (it) => {
         expect(ofTag(events, "AttemptFailed")[0]).toMatchObject({ path: "aimaira/update-convention", error: { _tag: "Transport" } })
         expect(record.status).toBe("compensated")
         expect(byId(yield* table("Convention"), id)).toEqual(before)
+      }))
+  })
+
+  describe("documented rules, checked before anything is written", () => {
+    const professionals = (n: number) =>
+      Effect.gen(function*() {
+        const out: Array<Ids.ProfessionnelId> = []
+        for (let i = 0; i < n; i++) {
+          const { output } = yield* runFlow(Workflow.step(ConventionSteps.createProfessionnel, {
+            CiviliteCode: "M",
+            Nom: "ROLE",
+            Prenoms: `Personne${i}`
+          }))
+          out.push((output as any).Id)
+        }
+        return out
+      })
+    const puts = Effect.flatMap(AimairaSandbox.AimairaSandbox, (sandbox) => sandbox.requests.count({ method: "PUT" }))
+
+    it.effect("one professional in two roles: refused from the input alone, or against the convention's current roles", () =>
+      Effect.gen(function*() {
+        const [, seeded] = yield* table("Convention")
+        const id = seeded!.Id as Ids.ConventionId
+        const [a, b] = yield* professionals(2)
+        const before = byId(yield* table("Convention"), id)!
+        const putsBefore = yield* puts
+
+        // Both roles in one input: the input is invalid, nothing is called.
+        const twice = yield* runFlow(Workflow.step(ConventionSteps.updateConvention, { ConventionId: id, MaitreId: a!, SignataireId: a! }))
+        expect(twice.record.status).toBe("failed")
+        expect(twice.record.failure).toMatchObject({ reason: "invalid_input" })
+        expect(twice.record.failure!.error.message).toContain(
+          `MaitreId and SignataireId name the same professional (${a}): AIMAIRA requires a different professional for each role`
+        )
+
+        // The convention's maître (seeded) given as the signataire: refused after the read, before the write.
+        const maitre = before.MaitreId as Ids.ProfessionnelId
+        const signataire = yield* runFlow(Workflow.step(ConventionSteps.updateConvention, { ConventionId: id, SignataireId: maitre }))
+        expect(signataire.record.status).toBe("failed")
+        expect(signataire.record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "ConventionRule" } })
+        expect(ofTag(signataire.events, "AttemptFailed")).toHaveLength(1)
+        expect(signataire.record.failure!.error.message).toBe(
+          `AIMAIRA: the professional ${maitre} cannot be both the tuteur / maître d'apprentissage and the signataire of ` +
+            `the convention ${String(before.Code)} (${id}) (MaitreId and SignataireId): AIMAIRA requires a different ` +
+            "professional for each role (tuteur, signataire, autre contact), even for the same person; create one per " +
+            "role with aimaira/create-professionnel"
+        )
+        expect(yield* puts).toBe(putsBefore)
+        expect(byId(yield* table("Convention"), id)).toEqual(before)
+
+        // Different professionals in every role: accepted.
+        const ok = yield* runFlow(Workflow.step(ConventionSteps.updateConvention, { ConventionId: id, SignataireId: a!, ReferentId: b! }))
+        expect(ok.record.status).toBe("succeeded")
+        expect(byId(yield* table("Convention"), id)).toMatchObject({ MaitreId: maitre, SignataireId: a, ReferentId: b })
+      }))
+
+    it.effect("a company that belongs to another convention is refused before the write", () =>
+      Effect.gen(function*() {
+        const [first, second] = yield* table("Convention")
+        const putsBefore = yield* puts
+        const { record } = yield* runFlow(Workflow.step(ConventionSteps.updateConvention, {
+          ConventionId: second!.Id as Ids.ConventionId,
+          EntrepriseId: first!.EntrepriseId as Ids.EntrepriseId
+        }))
+        expect(record.status).toBe("failed")
+        expect(record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "ConventionRule" } })
+        expect(record.failure!.error.message).toContain(
+          `AIMAIRA: the company (Entreprise ${first!.EntrepriseId}) already belongs to the convention ${String(first!.Code)} ` +
+            `(${first!.Id}), so it cannot be the company of the convention ${String(second!.Code)}`
+        )
+        expect(yield* puts).toBe(putsBefore)
+        // Keeping its own company while changing something else is fine.
+        const own = yield* runFlow(Workflow.step(ConventionSteps.updateConvention, {
+          ConventionId: second!.Id as Ids.ConventionId,
+          EntrepriseId: second!.EntrepriseId as Ids.EntrepriseId,
+          Poste: "Apprenti(e) boulanger(e)"
+        }))
+        expect(own.record.status).toBe("succeeded")
+      }))
+
+    it.effect("the sandbox refuses what AIMAIRA refuses: one professional in two roles (400, naming the field)", () =>
+      Effect.gen(function*() {
+        const [, , third] = yield* table("Convention")
+        const [a] = yield* professionals(1)
+        const current = (yield* call("GET", `/Convention/${third!.Id}`)).json
+        const { "@odata.context": _context, ...body } = current
+        const refused = yield* call("PUT", `/Convention/${third!.Id}`, { body: { ...body, MaitreId: a, ReferentId: a } })
+        expect(refused.status).toBe(400)
+        expect(refused.json.error).toMatchObject({ code: "BadRequest", target: "ReferentId" })
+        expect(refused.json.error.message).toContain(
+          "the tuteur, the signataire and the autre contact must be different professionals with different ids"
+        )
+        const created = yield* call("POST", "/Convention", {
+          body: { ApprenantId: third!.ApprenantId, SequenceId: third!.SequenceId, TypeConventionId: third!.TypeConventionId, SignataireId: a, MaitreBisId: a }
+        })
+        expect(created.status).toBe(400)
+        expect(created.json.error.target).toBe("SignataireId")
+        expect((yield* call("PUT", `/Convention/${third!.Id}`, { body: { ...body, MaitreId: a, ReferentId: 0 } })).status).toBe(200)
       }))
   })
 

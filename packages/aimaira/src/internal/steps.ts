@@ -241,7 +241,7 @@ export const deleteIfExists = <A extends Entity>(entity: EntitySet<A>, id: A["Id
 const surelyNotStored = (error: unknown): boolean => {
   const tag = (error as { readonly _tag?: unknown })._tag
   return tag === "Validation" || tag === "Conflict" || tag === "NotFound" || tag === "Unauthorized" ||
-    tag === "RateLimited" || tag === "UnknownCode" || tag === "Ambiguous" || tag === "NoParcours"
+    tag === "RateLimited" || tag === "UnknownCode" || tag === "Ambiguous" || tag === "NoParcours" || tag === "ConventionRule"
 }
 
 const describeError = (error: unknown): { readonly message: string; readonly tag: string } => ({

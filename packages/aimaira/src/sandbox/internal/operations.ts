@@ -7,6 +7,9 @@
  * - a new convention gets a generated code and the first état de convention; an apprenticeship
  *   contract gets the first mode contractuel;
  * - two conventions cannot share an `EntrepriseId`;
+ * - the professionals of a convention (`MaitreId`, `MaitreBisId`, `SignataireId`, `ReferentId`)
+ *   are different professionals ("trois professionnels différents avec trois identifiants
+ *   différents");
  * - moving a convention into the `SAISIE` état from another état deletes its documents;
  * - `SynchronisationAffaire` creates the billing clients (company and funding bodies);
  * - linking an inscription to a period (`InscriptionPeriode`) enrols the learner in the sequences
@@ -177,6 +180,41 @@ const checkEntrepriseUnique = (store: Store, row: Row, self: number | undefined)
   return ok(undefined)
 }
 
+/** The convention fields that name a professional, with the role each stands for. */
+const ROLES: ReadonlyArray<readonly [string, string]> = [
+  ["MaitreId", "the tuteur / maître d'apprentissage"],
+  ["MaitreBisId", "the second maître / tuteur"],
+  ["SignataireId", "the signataire"],
+  ["ReferentId", "the autre contact"]
+]
+
+/**
+ * "Le tuteur, le signataire et l'autre contact doivent être trois professionnels différents avec
+ * trois identifiants différents": checked when a write sets one of these fields (a convention
+ * that already breaks the rule can still be updated otherwise).
+ */
+const checkRolesDistinct = (row: Row, previous: Row | undefined): Result<void> => {
+  if (previous !== undefined && ROLES.every(([field]) => row[field] === previous[field])) return ok(undefined)
+  for (let i = 0; i < ROLES.length; i++) {
+    const [field, role] = ROLES[i]!
+    const value = row[field]
+    if (isBlank(value)) continue
+    for (let j = i + 1; j < ROLES.length; j++) {
+      const [other, otherRole] = ROLES[j]!
+      if (row[other] !== value) continue
+      return fail(
+        badRequest(
+          `The Professionnel ${String(value)} cannot be both ${role} (${field}) and ${otherRole} (${other}) of a convention: ` +
+            `the tuteur, the signataire and the autre contact must be different professionals with different ids ` +
+            `(create one Professionnel per role, even for the same person).`,
+          other
+        )
+      )
+    }
+  }
+  return ok(undefined)
+}
+
 const deleteDocuments = (store: Store, conventionId: number): number => {
   let deleted = 0
   for (const [id, doc] of store.data.documents) {
@@ -209,6 +247,8 @@ export const create = (store: Store, entity: EntityDef, body: unknown): Result<R
     case "Convention": {
       const unique = checkEntrepriseUnique(store, row, undefined)
       if (!unique.ok) return unique
+      const roles = checkRolesDistinct(row, undefined)
+      if (!roles.ok) return roles
       // "Lors de sa création, la convention est placée dans le premier état de convention disponible."
       row.EtatConventionId = firstEtat(store)?.Id ?? 0
       row.Code = store.nextCode("convention")
@@ -271,6 +311,8 @@ export const update = (store: Store, entity: EntityDef, id: number, body: unknow
     case "Convention": {
       const unique = checkEntrepriseUnique(store, row, id)
       if (!unique.ok) return unique
+      const roles = checkRolesDistinct(row, previous)
+      if (!roles.ok) return roles
       // "Lors du passage de la convention vers un état de convention avec un code SAISIE depuis un
       // autre état, les documents de la convention sont supprimés."
       if (etatCode(store, row.EtatConventionId) === "SAISIE" && etatCode(store, previous.EtatConventionId) !== "SAISIE") {
