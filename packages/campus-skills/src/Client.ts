@@ -62,8 +62,8 @@ export interface Service {
     options?: { readonly pageSize?: number | undefined }
   ) => Stream.Stream<Contract.TransmittedContract, Errors.CampusSkillsError>
   /**
-   * `DELETE /api/sync/v1/contrats`: resets the sync state; contracts sent afterwards count as
-   * new (typically at a change of school year).
+   * `DELETE /api/sync/v1/contrats`: "supprimer tous les contrats", documented for the sandbox
+   * only: every contract goes, transmitted and integrated; contracts sent afterwards count as new.
    */
   readonly resetSync: Effect.Effect<void, Errors.CampusSkillsError>
 }

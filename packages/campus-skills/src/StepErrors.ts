@@ -152,15 +152,19 @@ export class IntegrationTimeout extends Schema.TaggedError<IntegrationTimeout>()
   override get message(): string {
     const each = this.missing.slice(0, 10).map((c) =>
       c.state === "transmitted"
-        ? `${c.codeContrat} (transmitted but not integrated: no integration model seems to match its group ${
+        ? `${c.codeContrat} (received by Campus Skills but not integrated: integration needs a model for its group ${
           JSON.stringify(c.codeGroupe ?? "?")
-        }${c.nomGroupe === undefined ? "" : ` "${c.nomGroupe}"`}; ask the Campus Skills integration team to configure one)`
+        }${c.nomGroupe === undefined ? "" : ` "${c.nomGroupe}"`}; ask the Campus Skills integration team to configure ` +
+          `an integration model for this group)`
         : `${c.codeContrat} (not in the transmitted list: never sent, or archived)`
     )
     const more = this.missing.length > 10 ? `; and ${this.missing.length - 10} more` : ""
+    const received = this.missing.some((c) => c.state === "transmitted")
     return `${this.missing.length} of ${plural(this.total, "contract")} still not integrated after the deadline (${
       this.deadlineMillis / 1000
-    } s): ${each.join("; ")}${more}`
+    } s): ${each.join("; ")}${more}.${
+      received ? " If the team already configured the models, integration may just be slow: wait longer (a later deadline)." : ""
+    }`
   }
 
   get details(): { readonly missing: ReadonlyArray<string> } {
@@ -175,7 +179,7 @@ export class IntegrationTimeout extends Schema.TaggedError<IntegrationTimeout>()
  */
 export class ResetRefused extends Schema.TaggedError<ResetRefused>()("ResetRefused", {}) {
   override get message(): string {
-    return "Refused to reset the Campus Skills sync state, nothing was sent: the vendor reserves " +
+    return "Refused to delete every Campus Skills contract (reset-sync), nothing was sent: the vendor reserves " +
       "DELETE /api/sync/v1/contrats for the sandbox. Create the plugin with { sandbox: true } when the " +
       "configured target is a sandbox."
   }

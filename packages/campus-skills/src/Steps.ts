@@ -15,7 +15,7 @@
  * | `campus-skills/send-changes` | v2 `changes` (added / updated / removed) | {@link writePolicy} | restore (changes) |
  * | `campus-skills/list-integrated`, `list-transmitted` | every page, optionally filtered by codes | {@link readPolicy} | none |
  * | `campus-skills/wait-integrated` | poll until codes are integrated, with a deadline | constant, see {@link makeWaitIntegrated} | none |
- * | `campus-skills/reset-sync` | `DELETE /api/sync/v1/contrats`, sandbox only | {@link readPolicy} | none (cannot be undone) |
+ * | `campus-skills/reset-sync` | `DELETE /api/sync/v1/contrats` (delete every contract), sandbox only | {@link readPolicy} | none (cannot be undone) |
  *
  * The mapping steps (`campus-skills/map-convention`, `map-conventions`) are in `Mapping`.
  *
@@ -49,8 +49,10 @@ export const readPolicy: RetryPolicy.RetryPolicy = RetryPolicy.exponential({
 /**
  * Syncs and changes (idempotent given the same input: a snapshot of the same list, an upsert of
  * the same changes): 4 attempts, exponential from 1 s to 30 s, jittered, on the default
- * transient failures. A connection lost after the server committed (`Transport`, reason
- * `reset`) is retried: sending the same list or the same changes again leaves the same state.
+ * transient failures. A failure after which the write may have been applied (connection lost
+ * after the commit, an unreadable 200, a 5xx, a timeout) is reconciled before the retry and
+ * once more before the step is declared failed: the steps read back what Campus Skills holds
+ * (see {@link sendChanges}).
  *
  * @since 0.1.0
  */
@@ -224,7 +226,9 @@ export type SyncSnapshotOutput = typeof SyncSnapshotOutput.Type
  *
  * Within one invocation the plan (diff, guard, previous versions) is made by the first attempt
  * and reused by its retries, so a retry after a lost answer sends the same list and reports the
- * same archived codes. A run resumed after a crash makes a new plan.
+ * same archived codes. A lost answer is reconciled as for {@link sendChanges}: the plan found
+ * applied is the step's output (and what its compensation restores). A run resumed after a
+ * crash makes a new plan.
  *
  * @since 0.1.0
  */
@@ -237,6 +241,7 @@ export const syncSnapshot = Step.make({
   input: SyncSnapshotInput,
   output: SyncSnapshotOutput,
   run: internal.syncSnapshot,
+  reconcile: internal.reconcileSnapshot,
   compensate: {
     description: "archive the added contracts, restore the previous versions of the updated and archived ones",
     run: internal.undoSnapshot
@@ -297,6 +302,16 @@ export type SendChangesOutput = typeof SendChangesOutput.Type
  * are sent again. A previous version that v2 refuses (e.g. sent through v1 without dates) cannot
  * be restored: the compensation then fails with `CannotRestore`, naming it.
  *
+ * A call whose answer was lost (the connection dropped after the commit, a 200 that does not
+ * decode, a 5xx, a timeout) may have been applied. Before a retry, and once more before the
+ * step is declared failed, the engine calls the step's `reconcile`, which reads the touched
+ * contracts back: all changes visible, the step succeeded (same output, so the compensation
+ * archives what it added); some visible (a contract refused), those are undone and the step
+ * goes on failing, leaving nothing behind; none, the retry sends them again. A compensation
+ * whose own answer is lost checks the same way before it is reported failed. The previous
+ * versions are kept in memory: a run resumed after a crash between the call and the journal
+ * reads them again, after the call.
+ *
  * @since 0.1.0
  */
 export const sendChanges = Step.make({
@@ -308,6 +323,7 @@ export const sendChanges = Step.make({
   input: SendChangesInput,
   output: SendChangesOutput,
   run: internal.sendChanges,
+  reconcile: internal.reconcileChanges,
   compensate: {
     description: "archive the contracts it added, restore the previous versions of those it updated or removed",
     run: internal.undoChanges
@@ -470,8 +486,10 @@ export const waitIntegrated = makeWaitIntegrated()
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Builds `campus-skills/reset-sync`. Unless `sandbox` is true it always fails with
- * `ResetRefused`, before anything is sent: the vendor reserves the route for the sandbox.
+ * Builds `campus-skills/reset-sync`: `DELETE /api/sync/v1/contrats`, "supprimer tous les
+ * contrats". Unless `sandbox` is true it always fails with `ResetRefused`, before anything is
+ * sent: the vendor reserves the route for the sandbox. A lost answer is reconciled by reading
+ * both lists (done when both are empty).
  *
  * @since 0.1.0
  */
@@ -479,13 +497,15 @@ export const makeResetSync = (options: { readonly sandbox: boolean }) =>
   Step.make({
     name: "campus-skills/reset-sync",
     description:
-      "Reset the Campus Skills sync state (DELETE /api/sync/v1/contrats): contracts sent afterwards count as new. " +
+      "Delete every Campus Skills contract, transmitted and integrated (DELETE /api/sync/v1/contrats, documented for " +
+        "the sandbox only): contracts sent afterwards count as new. " +
       (options.sandbox
         ? "Enabled: the plugin was created for a sandbox."
         : "Refused: only allowed when the plugin is created with { sandbox: true }."),
     input: Schema.Struct({}),
     output: Schema.Struct({ reset: Schema.Literal(true) }),
     run: internal.resetSync(options.sandbox),
+    reconcile: internal.reconcileReset(options.sandbox),
     retry: readPolicy,
     timeout: "45 seconds",
     idempotent: true

@@ -3,9 +3,12 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { CampusSkillsSandbox } from "../src/sandbox/index.js"
 import { wire } from "./fixtures.js"
 
@@ -239,22 +242,27 @@ layer(sandboxLayer())("CampusSkillsSandbox: routes", (it) => {
       expect(answer.body.invalidContrats[0].reasons[0].message).toContain("changes.removed")
     }))
 
-  it.effect("DELETE resets the sync state: what is sent afterwards counts as new", () =>
+  it.effect("DELETE deletes every contract (\"supprimer tous les contrats\"): both lists; what is sent afterwards is new", () =>
     Effect.gen(function*() {
-      const { del, get, post } = yield* fresh
-      yield* post("/api/sync/v1/contrats", { contrats: [wire(1), wire(2)] })
+      const { del, get, post, sandbox } = yield* fresh
+      yield* post("/api/sync/v1/contrats", { contrats: [wire(1), wire(2), wire(3)] })
+      yield* post("/api/sync/v2/contrats/changes", { changes: { removed: ["C3"] } })
+      expect(codes((yield* get("/api/sync/v1/contrats")).body.contrats)).toEqual(["C1", "C2"])
       const reset = yield* del("/api/sync/v1/contrats")
       expect(reset.status).toBe(200)
       expect(reset.body).toEqual({ success: true, total: 0, contrats: [] })
-      expect((yield* get("/api/sync/v1/contrats-get-all")).body.total).toBe(0)
+      expect((yield* get("/api/sync/v1/contrats-get-all")).body).toEqual({ total: 0, contrats: [] })
+      expect((yield* get("/api/sync/v1/contrats")).body).toEqual({ total: 0, contrats: [] })
+      const state = yield* sandbox.state
+      expect(state.transmitted).toEqual([]) // archived C3 included
+      expect(state.integrated).toEqual([])
       const diff = yield* post("/api/sync/v1/contrats-diff", { contrats: [wire(1)] })
       expect(codes(diff.body.added)).toEqual(["C1"])
       expect(diff.body.removed).toEqual([])
-      // the platform keeps its contracts (Make: "cela ne supprime pas les contrats")
-      expect(codes((yield* get("/api/sync/v1/contrats")).body.contrats)).toEqual(["C1", "C2"])
-      // and a snapshot after the reset archives nothing it no longer knows
+      // a snapshot after the reset archives nothing it no longer knows
       const sync = yield* post("/api/sync/v1/contrats", { contrats: [wire(1)] })
       expect(sync.body.warning).toBeUndefined()
+      expect(codes((yield* get("/api/sync/v1/contrats")).body.contrats)).toEqual(["C1"])
     }))
 
   it.effect("paginates both lists with page and limit", () =>
@@ -551,6 +559,55 @@ layer(sandboxLayer({ integrationDelay: { millis: 300 } }))("CampusSkillsSandbox:
     }))
 })
 
+layer(sandboxLayer({ contracts: 2, integration: "never" }))("CampusSkillsSandbox: integration never", (it) => {
+  it.effect("no model is configured: contracts are transmitted, never integrated (seeded ones included)", () =>
+    Effect.gen(function*() {
+      const { get, post, sandbox } = yield* fresh
+      expect((yield* get("/api/sync/v1/contrats")).body.total).toBe(0)
+      yield* post("/api/sync/v2/contrats/changes", { changes: { added: [wire(1)] } })
+      for (let i = 0; i < 3; i++) expect((yield* get("/api/sync/v1/contrats")).body.total).toBe(0)
+      expect((yield* get("/api/sync/v1/contrats-get-all")).body.total).toBe(3)
+      const state = yield* sandbox.state
+      expect(state.transmitted.map((c) => c.integration)).toEqual(["unmatched", "unmatched", "unmatched"])
+    }))
+})
+
+layer(sandboxLayer({ integration: { delay: "2 seconds" } }))("CampusSkillsSandbox: integration { delay }", (it) => {
+  it.effect("a contract is pending, then integrated once the delay has passed", () =>
+    Effect.gen(function*() {
+      const { get, post, sandbox } = yield* fresh
+      yield* post("/api/sync/v2/contrats/changes", { changes: { added: [wire(1)] } })
+      expect((yield* get("/api/sync/v1/contrats")).body.total).toBe(0)
+      expect((yield* sandbox.state).transmitted.map((c) => c.integration)).toEqual(["pending"])
+      // poll on the server's own clock, with a generous overall limit for a loaded machine
+      const integrated = yield* get("/api/sync/v1/contrats").pipe(
+        Effect.filterOrFail((answer) => answer.body.total === 1, () => "not yet"),
+        Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 600 }),
+        Effect.withClock(Clock.make())
+      )
+      expect(codes(integrated.body.contrats)).toEqual(["C1"])
+    }))
+})
+
+describe("CampusSkillsSandbox.parseIntegration", () => {
+  it("reads immediate, never and delays; refuses anything else, saying what it takes", () => {
+    const ok = (text: string) => Either.getOrThrow(CampusSkillsSandbox.parseIntegration(text))
+    expect(ok("immediate")).toBe("immediate")
+    expect(ok(" Never ")).toBe("never")
+    const delay = (text: string) => Duration.toMillis((ok(text) as { delay: Duration.Duration }).delay)
+    expect(delay("30s")).toBe(30_000)
+    expect(delay("500ms")).toBe(500)
+    expect(delay("2m")).toBe(120_000)
+    expect(delay("2 minutes")).toBe(120_000)
+    expect(delay("delay:1.5s")).toBe(1500)
+    const bad = CampusSkillsSandbox.parseIntegration("later")
+    expect(Either.isLeft(bad) && bad.left.message).toBe(
+      `Invalid Campus Skills sandbox options: integration "later" is not one of immediate, never, or a delay such as ` +
+        "30s, 500ms, 2m (contracts are integrated that long after they are sent)"
+    )
+  })
+})
+
 layer(
   sandboxLayer({
     contracts: 12,
@@ -600,8 +657,7 @@ layer(
       expect((yield* sandbox.state).active).toHaveLength(0)
       const state = yield* get("/__sandbox/state", null)
       expect(state.status).toBe(200)
-      expect(state.body).toMatchObject({ transmitted: [], integratedListCalls: 0 })
-      expect(state.body.integrated).toHaveLength(12)
+      expect(state.body).toMatchObject({ transmitted: [], integrated: [], integratedListCalls: 0 })
       const reset = yield* post("/__sandbox/reset", {}, null)
       expect(reset.body).toEqual({ reset: true })
       expect((yield* sandbox.state).active).toHaveLength(12)
@@ -649,5 +705,13 @@ describe("CampusSkillsSandbox.make", () => {
       expect(faults.message).toContain("unsupported status 418")
       const noToken = yield* Effect.flip(Effect.scoped(CampusSkillsSandbox.make({ tokens: [] })))
       expect(noToken.message).toContain("token")
+      const never = yield* Effect.flip(Effect.scoped(CampusSkillsSandbox.make({ integration: "never", models: [] })))
+      expect(never.message).toContain(`integration "never" means that no model is configured`)
+      const twice = yield* Effect.flip(
+        Effect.scoped(CampusSkillsSandbox.make({ integration: { delay: "1 second" }, integrationDelay: { millis: 5 } }))
+      )
+      expect(twice.message).toContain("give the integration delay once")
+      const negative = yield* Effect.flip(Effect.scoped(CampusSkillsSandbox.make({ integration: { delay: -5 } })))
+      expect(negative.message).toContain("is not a finite duration")
     }))
 })

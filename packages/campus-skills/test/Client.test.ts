@@ -138,12 +138,15 @@ layer(TestLive)("CampusSkillsClient: routes", (it) => {
       expect(yield* sandbox.requests.count()).toBe(0)
     }))
 
-  it.effect("resetSync clears the sync state", () =>
+  it.effect("resetSync deletes every contract, transmitted and integrated", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       yield* client.syncV2([contract(1)])
+      yield* client.listIntegrated() // integrated after one list call (this layer's delay)
+      expect((yield* client.listIntegrated()).total).toBe(1)
       yield* client.resetSync
       expect((yield* client.listTransmitted()).total).toBe(0)
+      expect((yield* client.listIntegrated()).total).toBe(0)
       expect(codes((yield* client.diff([contract(1)])).added)).toEqual(["C1"])
     }))
 

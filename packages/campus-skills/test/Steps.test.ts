@@ -4,7 +4,7 @@
  * handled by a step's policy, reset-sync, and secrets.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Plugin, RetryPolicy, Workflow } from "@relais/core"
+import { Plugin, RetryPolicy, type Step, Workflow } from "@relais/core"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -12,7 +12,19 @@ import { CampusSkillsPlugin, Mapping, Steps } from "../src/index.js"
 import { CampusSkillsSandbox } from "../src/sandbox/index.js"
 import { aggregate } from "./aimaira.js"
 import { wire } from "./fixtures.js"
-import { activeByCode, boom, codes, contract, ofTag, runFlow, runStep, withSandbox } from "./harness.js"
+import {
+  activeByCode,
+  boom,
+  codes,
+  contract,
+  ofTag,
+  runFlow,
+  runStep,
+  services,
+  type Services,
+  withSandbox
+} from "./harness.js"
+import { garblingProxy, type TestServer } from "./servers.js"
 
 /** Short delays so that retries take milliseconds. */
 const fast = (maxAttempts = 3) => RetryPolicy.constant({ maxAttempts, initialDelay: 20 })
@@ -330,14 +342,67 @@ describe("campus-skills/wait-integrated", () => {
         expect(record.status).toBe("failed")
         expect(record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "IntegrationTimeout" } })
         expect(record.failure!.error.message).toBe(
-          "2 of 3 contracts still not integrated after the deadline (0.4 s): C5 (transmitted but not integrated: no " +
-            `integration model seems to match its group "SEQ-99" "PGE 1"; ask the Campus Skills integration team to ` +
-            "configure one); C9 (not in the transmitted list: never sent, or archived)"
+          "2 of 3 contracts still not integrated after the deadline (0.4 s): C5 (received by Campus Skills but not " +
+            `integrated: integration needs a model for its group "SEQ-99" "PGE 1"; ask the Campus Skills integration ` +
+            "team to configure an integration model for this group); C9 (not in the transmitted list: never sent, or " +
+            "archived). If the team already configured the models, integration may just be slow: wait longer (a later " +
+            "deadline)."
         )
         const polls = ofTag(events, "AttemptFailed")
         // Timing on a loaded machine varies: at least one poll before the deadline, then the last.
         expect(polls.length).toBeGreaterThanOrEqual(2)
         expect(polls.slice(0, -1).every((p) => p.error.message === "2 of 3 contracts not integrated yet: C5, C9")).toBe(true)
+      })))
+})
+
+describe("campus-skills/wait-integrated against the sandbox's integration option", () => {
+  /** Publish one contract, then wait for it: the shape of the main example's last two steps. */
+  const publishThenWait = (wait: typeof Steps.waitIntegrated) =>
+    Workflow.make({
+      name: "publish then wait",
+      input: Schema.Struct({}),
+      output: Schema.Unknown,
+      run: () =>
+        Effect.gen(function*() {
+          const sent = yield* Workflow.step(Steps.sendChanges, { added: [contract(2)] })
+          return yield* Workflow.step(wait, { codes: [sent.added[0]!] })
+        })
+    })
+
+  it.scopedLive("integration { delay }: waits, then succeeds", () =>
+    withSandbox({ contracts: [wire(1)], integration: { delay: "1500 millis" } }, (sandbox) =>
+      Effect.gen(function*() {
+        const wait = Steps.makeWaitIntegrated({ pollInterval: "250 millis", deadline: "20 seconds" })
+        const { events, record } = yield* runFlow(publishThenWait(wait), {})
+        expect(record.status).toBe("succeeded")
+        expect(record.output).toMatchObject({ integrated: ["C2"] })
+        const polls = ofTag(events, "AttemptFailed")
+        expect(polls.length).toBeGreaterThanOrEqual(1)
+        expect(polls.every((p) => p.error._tag === "NotYetIntegrated" && p.retryable)).toBe(true)
+        expect((yield* sandbox.state).integrated.map((c) => c.codeContrat)).toEqual(["C1", "C2"])
+      })))
+
+  it.scopedLive("integration never: fails at the deadline, not retried, saying what to ask; the publish is undone", () =>
+    withSandbox({ contracts: [wire(1)], integration: "never" }, (sandbox) =>
+      Effect.gen(function*() {
+        const wait = Steps.makeWaitIntegrated({ pollInterval: "100 millis", deadline: "600 millis" })
+        const { events, record } = yield* runFlow(publishThenWait(wait), {})
+        expect(record.status).toBe("compensated")
+        const failed = ofTag(events, "StepFailed")
+        expect(failed).toHaveLength(1)
+        expect(failed[0]).toMatchObject({ step: "campus-skills/wait-integrated", reason: "non_retryable" })
+        expect(failed[0]!.error._tag).toBe("IntegrationTimeout")
+        expect(failed[0]!.error.message).toBe(
+          "1 of 1 contract still not integrated after the deadline (0.6 s): C2 (received by Campus Skills but not " +
+            `integrated: integration needs a model for its group "BTSMCO-REN-1" "BTS MCO Rennes 1ère année"; ask the ` +
+            "Campus Skills integration team to configure an integration model for this group). If the team already " +
+            "configured the models, integration may just be slow: wait longer (a later deadline)."
+        )
+        expect(ofTag(events, "AttemptFailed").at(-1)!.retryable).toBe(false)
+        expect(record.compensated?.map((c) => c.step)).toEqual(["campus-skills/send-changes"])
+        const state = yield* sandbox.state
+        expect(codes(state.archived)).toEqual(["C2"])
+        expect(state.integrated).toEqual([])
       })))
 })
 
@@ -400,7 +465,7 @@ describe("fault handling by the steps' policies", () => {
         expect(ofTag(events, "AttemptFailed")[0]!.error._tag).toBe("Transport")
       })))
 
-  it.scopedLive("drop after commit on the sync: the retry sends the same list, the plan is not redone", () =>
+  it.scopedLive("drop after commit on the sync: found applied before the retry, the plan is not redone", () =>
     withSandbox({
       contracts: [wire(1), wire(2)],
       faults: ["POST /api/sync/v2/contrats drop-after-commit x1"]
@@ -417,13 +482,14 @@ describe("fault handling by the steps' policies", () => {
         // the first attempt's diff still stands: C2 is reported archived although it already was
         expect(record.output).toMatchObject({ added: ["C3"], archived: ["C2"] })
         expect(yield* sandbox.requests.count({ path: "/api/sync/v1/contrats-diff" })).toBe(1)
-        expect(yield* sandbox.requests.count({ method: "POST", path: "/api/sync/v2/contrats" })).toBe(2)
+        expect(ofTag(events, "StepReconciled")).toMatchObject([{ found: true }])
+        expect(yield* sandbox.requests.count({ method: "POST", path: "/api/sync/v2/contrats" })).toBe(1)
         const state = yield* sandbox.state
         expect(codes(state.active)).toEqual(["C1", "C3"])
         expect(codes(state.archived)).toEqual(["C2"])
       })))
 
-  it.scopedLive("drop after commit on changes: the retry is an idempotent upsert; compensation still undoes it", () =>
+  it.scopedLive("drop after commit on changes: found applied before the retry; compensation still undoes it", () =>
     withSandbox({
       contracts: [wire(1)],
       faults: ["POST /api/sync/v2/contrats/changes drop-after-commit x1"]
@@ -453,5 +519,145 @@ describe("fault handling by the steps' policies", () => {
         const { events, record } = yield* runStep(Steps.testToken, {}, { retry: fast(), timeout: "300 millis" })
         expect(record.status).toBe("succeeded")
         expect(ofTag(events, "AttemptFailed").map((e) => e.error._tag)).toEqual(["StepTimeout"])
+      })))
+})
+
+/** Runs `body` with the services pointed at a proxy that garbles the answers `garble` picks. */
+const behindGarblingProxy = <A, E>(
+  options: CampusSkillsSandbox.Options,
+  garble: (method: string, path: string) => boolean,
+  body: (sandbox: CampusSkillsSandbox.Service, proxy: TestServer) => Effect.Effect<A, E, Services>
+) =>
+  Effect.gen(function*() {
+    const sandbox = yield* CampusSkillsSandbox.make(options)
+    const proxy = yield* garblingProxy(sandbox.url, garble)
+    return yield* body(sandbox, proxy).pipe(Effect.provide(services({ url: proxy.url, token: sandbox.token })))
+  })
+
+/** One step, then a step that fails: the run must compensate the first. */
+const thenFail = <I, O, E, R>(step: Step.Step<string, I, O, E, R>, input: I) =>
+  Workflow.make({
+    name: `${step.name} then fail`,
+    input: Schema.Struct({}),
+    output: Schema.Unknown,
+    run: () =>
+      Effect.gen(function*() {
+        yield* Workflow.step(step, input, { retry: fast(), compensate: { ...step.compensation!, retry: fast() } })
+        yield* Workflow.step(boom, {})
+      })
+  })
+
+describe("a write whose answer is lost is reconciled before the step is declared failed", () => {
+  it.scopedLive("send-changes, every answer dropped after the commit: found applied; the compensation archives it", () =>
+    withSandbox({ contracts: [wire(1)], faults: ["POST /api/sync/v2/contrats/changes drop-after-commit"] }, (sandbox) =>
+      Effect.gen(function*() {
+        const { events, record } = yield* runFlow(thenFail(Steps.sendChanges, { added: [contract(2)] }), {})
+        expect(ofTag(events, "AttemptFailed")[0]!.error._tag).toBe("Transport")
+        expect(ofTag(events, "AttemptFailed")[0]!.error.message).toContain("may or may not have been applied")
+        expect(ofTag(events, "StepReconciled")).toMatchObject([{ step: "campus-skills/send-changes", found: true }])
+        expect(ofTag(events, "StepSucceeded")[0]!.output).toMatchObject({ added: ["C2"], valid: ["C2"], absent: ["C2"] })
+        expect(record.status).toBe("compensated")
+        expect(record.compensated?.map((c) => c.step)).toEqual(["campus-skills/send-changes"])
+        const state = yield* sandbox.state
+        expect(codes(state.active)).toEqual(["C1"])
+        expect(codes(state.archived)).toEqual(["C2"])
+        expect(state.integrated.map((c) => c.codeContrat)).toEqual(["C1"])
+        // the step's call and the compensation's, each found applied instead of being sent again
+        expect(yield* sandbox.requests.count({ method: "POST", path: "/api/sync/v2/contrats/changes" })).toBe(2)
+      })))
+
+  it.scopedLive("send-changes, a garbled 200 after the commit: found applied; the compensation archives it", () =>
+    behindGarblingProxy(
+      { contracts: [wire(1)] },
+      (method, path) => method === "POST" && path === "/api/sync/v2/contrats/changes",
+      (sandbox, proxy) =>
+        Effect.gen(function*() {
+          const { events, record } = yield* runFlow(thenFail(Steps.sendChanges, { added: [contract(2)] }), {})
+          expect(ofTag(events, "AttemptFailed")[0]!.error).toMatchObject({ _tag: "Decode", status: 200 })
+          expect(ofTag(events, "StepReconciled")).toMatchObject([{ found: true }])
+          expect(record.status).toBe("compensated")
+          const state = yield* sandbox.state
+          expect(codes(state.active)).toEqual(["C1"])
+          expect(codes(state.archived)).toEqual(["C2"])
+          expect(proxy.hits).toEqual(["POST /api/sync/v2/contrats/changes", "POST /api/sync/v2/contrats/changes"])
+        })
+    ))
+
+  it.scopedLive("send-changes, partly refused and every answer lost: the applied part is undone, the step fails", () =>
+    withSandbox({
+      contracts: [wire(1), wire(2), wire(3)],
+      faults: ["POST /api/sync/v2/contrats/changes drop-after-commit"]
+    }, (sandbox) =>
+      Effect.gen(function*() {
+        const before = yield* activeByCode(sandbox)
+        const { events, record } = yield* runStep(Steps.sendChanges, {
+          added: [contract(4, { codeApprenant: "MA1" }), contract(5)],
+          updated: [contract(3, { nomEntreprise: "Changed" })]
+        }, { retry: fast(2) })
+        expect(record.status).toBe("failed")
+        expect(record.failure).toMatchObject({ error: { _tag: "Transport" } })
+        expect(ofTag(events, "StepReconciled").map((e) => e.found)).toEqual([false, false])
+        expect(yield* activeByCode(sandbox)).toEqual(before)
+        expect((yield* sandbox.state).integrated.map((c) => c.codeContrat)).toEqual(["C1", "C2", "C3"])
+      })))
+
+  it.scopedLive("sync-snapshot, every answer dropped after the commit: found applied; the compensation restores", () =>
+    withSandbox({ contracts: [wire(1), wire(2)], faults: ["POST /api/sync/v2/contrats drop-after-commit"] }, (sandbox) =>
+      Effect.gen(function*() {
+        const before = yield* activeByCode(sandbox)
+        const { events, record } = yield* runFlow(
+          thenFail(Steps.syncSnapshot, {
+            contrats: [contract(1, { nomEntreprise: "Changed" }), contract(3)],
+            allowRemovals: 1
+          }),
+          {}
+        )
+        expect(ofTag(events, "StepReconciled")).toMatchObject([{ found: true }])
+        expect(ofTag(events, "StepSucceeded")[0]!.output).toMatchObject({
+          added: ["C3"],
+          updated: ["C1"],
+          archived: ["C2"],
+          valid: ["C1", "C3"]
+        })
+        expect(record.status).toBe("compensated")
+        expect(yield* activeByCode(sandbox)).toEqual(before)
+        expect(codes((yield* sandbox.state).archived)).toEqual(["C3"])
+      })))
+
+  it.scopedLive("sync-snapshot v1, a garbled 200 after the commit: found applied, with the plan's output", () =>
+    behindGarblingProxy(
+      { contracts: [wire(1), wire(2)] },
+      (method, path) => method === "POST" && path === "/api/sync/v1/contrats",
+      (sandbox) =>
+        Effect.gen(function*() {
+          const { events, record } = yield* runStep(Steps.syncSnapshot, {
+            contrats: [contract(1), contract(3)],
+            version: "v1",
+            allowRemovals: 1
+          }, { retry: fast() })
+          expect(ofTag(events, "AttemptFailed").map((e) => e.error._tag)).toEqual(["Decode"])
+          expect(record.status).toBe("succeeded")
+          expect(record.output).toMatchObject({ version: "v1", added: ["C3"], archived: ["C2"], valid: ["C1", "C3"] })
+          expect(codes((yield* sandbox.state).active)).toEqual(["C1", "C3"])
+        })
+    ))
+
+  it.scopedLive("nothing committed (dropped before the handler): not found, sent again", () =>
+    withSandbox({ contracts: [wire(1)], faults: ["POST /api/sync/v2/contrats/changes drop x1"] }, (sandbox) =>
+      Effect.gen(function*() {
+        const { events, record } = yield* runStep(Steps.sendChanges, { added: [contract(2)] }, { retry: fast() })
+        expect(ofTag(events, "StepReconciled")).toMatchObject([{ found: false }])
+        expect(record.status).toBe("succeeded")
+        expect(codes((yield* sandbox.state).active)).toEqual(["C1", "C2"])
+      })))
+
+  it.scopedLive("reset-sync, every answer dropped after the commit: found done", () =>
+    withSandbox({ contracts: [wire(1)], faults: ["DELETE /api/sync/v1/contrats drop-after-commit"] }, (sandbox) =>
+      Effect.gen(function*() {
+        const registry = yield* Plugin.makeRegistry([CampusSkillsPlugin.make({ sandbox: true })])
+        const { events, record } = yield* runStep(registry.find("campus-skills/reset-sync")!, {}, { retry: fast() })
+        expect(ofTag(events, "StepReconciled")).toMatchObject([{ found: true }])
+        expect(record.output).toEqual({ reset: true })
+        expect((yield* sandbox.state).transmitted).toEqual([])
       })))
 })

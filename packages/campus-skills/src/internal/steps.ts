@@ -86,6 +86,13 @@ const remember = <V, E, R>(
 
 const forget = (cache: WeakMap<object, Memo<unknown>>, input: object) => Effect.sync(() => cache.delete(input))
 
+/** What an earlier attempt of this invocation remembered, if anything. */
+const recall = <V>(cache: WeakMap<object, Memo<V>>, input: object): Effect.Effect<Option.Option<V>> =>
+  Effect.map(invocationKey, (key) => {
+    const hit = cache.get(input)
+    return hit !== undefined && hit.key === key ? Option.some(hit.value) : Option.none()
+  })
+
 /** A 400 naming refused contracts, as the step's `InvalidContracts`; other errors unchanged. */
 const refusal = (operation: string) => (error: Errors.CampusSkillsError) =>
   error._tag === "InvalidRequest" && (error.invalidContrats?.length ?? 0) > 0
@@ -125,7 +132,78 @@ const changes = (input: {
   })
 
 const toWire = Schema.encodeSync(Contract.TransmittedContract)
+const fromContract = Schema.encodeSync(Contract.Contract)
 const toContract = Schema.decodeUnknownEither(Contract.Contract, { errors: "all" })
+
+// ---------------------------------------------------------------------------------------------
+// Writes whose answer was lost
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A failure after which the write may have been applied: the request reached the server (or may
+ * have) and no definitive answer came back. A refused connection, a 4xx or a 429 never applied
+ * anything.
+ */
+export const mayHaveCommitted = (error: unknown): boolean => {
+  const tag = (error as { readonly _tag?: unknown } | null)?._tag
+  if (tag === "Transport") return (error as Errors.Transport).reason !== "refused"
+  return tag === "Decode" || tag === "Unavailable" || tag === "UnexpectedStatus" || tag === "StepTimeout"
+}
+
+const knownFields: ReadonlyArray<string> = [
+  "codeContrat",
+  "dateDebut",
+  "dateFin",
+  ...Contract.requiredTextFields,
+  ...Contract.optionalTextFields
+]
+
+type Wire = Readonly<Record<string, unknown>>
+
+/**
+ * The same contract in wire form, field by field (fields the service may add are ignored).
+ * Assumes the service keeps the values as sent, which the vendor pages imply (the lists answer
+ * "the same structure as sent") and the sandbox does.
+ */
+const sameWire = (a: Wire | undefined, b: Wire | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : knownFields.every((field) => a[field] === b[field])
+
+/** What a write asks of one contract, and what Campus Skills held (active) before it. */
+interface Touch {
+  readonly code: string
+  /** The version the write sends, or `undefined` when it archives the contract. */
+  readonly want: Wire | undefined
+  /** The version held before the write, or `undefined` when it was not held. */
+  readonly before: Wire | undefined
+}
+
+interface Seen {
+  readonly code: string
+  /** The contract is as the write asks. */
+  readonly done: boolean
+  /** The contract is no longer as it was before the write. */
+  readonly changed: boolean
+}
+
+/** Reads the held versions of the touched contracts and compares them with before and after. */
+const observe = (client: ClientService, touches: ReadonlyArray<Touch>) =>
+  Effect.map(held(client, unique(touches.map((t) => t.code))), (now): ReadonlyArray<Seen> => {
+    const byCode = new Map(now.map((c) => [c.codeContrat, toWire(c) as Wire] as const))
+    return touches.map((t) => {
+      const current = byCode.get(t.code)
+      return { code: t.code, done: sameWire(current, t.want), changed: !sameWire(current, t.before) }
+    })
+  })
+
+/**
+ * Where a write whose answer was lost stands: all of it is visible (`applied`), none of it
+ * (`not-applied`), or some of it (`partial`: some contracts refused, or changed by someone else).
+ */
+const outcomeOf = (seen: ReadonlyArray<Seen>): "applied" | "not-applied" | "partial" =>
+  seen.every((s) => s.done) ? "applied" : seen.some((s) => s.changed) ? "partial" : "not-applied"
+
+const changedCodes = (seen: ReadonlyArray<Seen>): ReadonlySet<string> =>
+  new Set(seen.filter((s) => s.changed).map((s) => s.code))
 
 /**
  * Puts contracts back as they were, in one v2 `changes` call: `remove` archives, `revert`
@@ -159,9 +237,21 @@ const restore = (
     const readd = asContracts(plan.readd)
     if (plan.remove.length + revert.length + readd.length > 0) {
       const body = yield* changes({ added: readd, updated: revert, removed: unique(plan.remove) })
-      const response = yield* client.syncChanges(body)
-      for (const invalid of refused(response.invalidContrats)) {
-        cannot.push({ codeContrat: invalid.label, reason: invalid.reasons.map((r) => r.message).join("; ") })
+      const sent = yield* Effect.either(client.syncChanges(body))
+      if (Either.isRight(sent)) {
+        for (const invalid of refused(sent.right.invalidContrats)) {
+          cannot.push({ codeContrat: invalid.label, reason: invalid.reasons.map((r) => r.message).join("; ") })
+        }
+      } else {
+        // The answer was lost (or garbled) but the restore may have been applied: look before
+        // declaring the compensation failed, or a retry would meet the same fault forever.
+        if (!mayHaveCommitted(sent.left)) return yield* sent.left
+        const touches: Array<Touch> = [
+          ...unique(plan.remove).map((code) => ({ code, want: undefined, before: undefined })),
+          ...[...readd, ...revert].map((c) => ({ code: c.codeContrat, want: fromContract(c) as Wire, before: undefined }))
+        ]
+        const seen = yield* Effect.orElseSucceed(observe(client, touches), () => undefined)
+        if (seen === undefined || outcomeOf(seen) !== "applied") return yield* sent.left
       }
     }
     if (cannot.length > 0) return yield* new CannotRestore({ contracts: cannot })
@@ -191,6 +281,8 @@ interface SnapshotPlan {
   /** Contracts the diff refused (only with allowInvalid). */
   readonly skipped: ReadonlyArray<RefusedContract>
   readonly previous: ReadonlyArray<Contract.TransmittedContract>
+  /** Set when a sync call goes out: from then on its effect may be on the server. */
+  sent: boolean
 }
 
 const snapshotPlans = new WeakMap<object, Memo<SnapshotPlan>>()
@@ -254,38 +346,52 @@ const makePlan = (client: ClientService, input: SyncSnapshotInput) =>
       diff: summary(response),
       archive,
       skipped,
-      previous: [...previousUpdated, ...response.removed.filter((c) => archiveSet.has(c.codeContrat))]
+      previous: [...previousUpdated, ...response.removed.filter((c) => archiveSet.has(c.codeContrat))],
+      sent: false
     } satisfies SnapshotPlan
   })
 
-export const syncSnapshot = (input: SyncSnapshotInput) =>
+const snapshotOutput = (
+  input: SyncSnapshotInput,
+  plan: SnapshotPlan,
+  valid: ReadonlyArray<string>,
+  invalid: ReadonlyArray<RefusedContract>,
+  warning?: string
+): SyncSnapshotOutput => {
+  const accepted = new Set(valid)
+  return {
+    version: input.version ?? "v2",
+    sent: plan.send.length,
+    added: plan.diff.added.filter((code) => accepted.has(code)),
+    updated: plan.diff.updated.filter((code) => accepted.has(code)),
+    unchanged: plan.diff.same.length,
+    archived: plan.archive,
+    valid,
+    invalid,
+    ...(warning === undefined ? {} : { warning }),
+    previous: plan.previous
+  }
+}
+
+/** What `sync-snapshot` can fail with; `CannotRestore` comes from undoing a partial sync in `reconcileSnapshot`. */
+type SnapshotError = Errors.CampusSkillsError | SnapshotGuard | InvalidContracts | CannotRestore
+
+export const syncSnapshot = (
+  input: SyncSnapshotInput
+): Effect.Effect<SyncSnapshotOutput, SnapshotError, CampusSkillsClient> =>
   Effect.gen(function*() {
     const client = yield* CampusSkillsClient
     const version = input.version ?? "v2"
     const plan = yield* remember(snapshotPlans, input, makePlan(client, input))
-    const outputFor = (valid: ReadonlyArray<string>, invalid: ReadonlyArray<RefusedContract>, warning?: string) => {
-      const accepted = new Set(valid)
-      return {
-        version,
-        sent: plan.send.length,
-        added: plan.diff.added.filter((code) => accepted.has(code)),
-        updated: plan.diff.updated.filter((code) => accepted.has(code)),
-        unchanged: plan.diff.same.length,
-        archived: plan.archive,
-        valid,
-        invalid,
-        ...(warning === undefined ? {} : { warning }),
-        previous: plan.previous
-      } satisfies SyncSnapshotOutput
-    }
+    plan.sent = true
     if (version === "v1") {
       const response = yield* client.syncV1(plan.send).pipe(Effect.mapError(refusal("sync-snapshot")))
       yield* forget(snapshotPlans, input)
-      return outputFor(codesOf(response.contrats), plan.skipped, response.warning)
+      return snapshotOutput(input, plan, codesOf(response.contrats), plan.skipped, response.warning)
     }
     const response = yield* client.syncV2(plan.send)
     const invalid = refused(response.invalidContrats)
-    const output = outputFor(codesOf(response.validContrats), invalid)
+    const output = snapshotOutput(input, plan, codesOf(response.validContrats), invalid)
     if (invalid.length > 0 && !(input.allowInvalid ?? false)) {
       // The diff accepted the list, but the sync refused some (the data changed in between):
       // the valid part was applied; undo it so that the failed step leaves nothing behind.
@@ -300,6 +406,52 @@ export const syncSnapshot = (input: SyncSnapshotInput) =>
     }
     yield* forget(snapshotPlans, input)
     return output
+  })
+
+/**
+ * Called by the engine before a retry and once more before the step is declared failed: when a
+ * sync of this invocation went out and its answer was lost (connection dropped after the
+ * commit, an unreadable 200, a timeout), the held contracts say what happened. All of the plan
+ * visible: the step succeeded (its output, and so its compensation, is the plan's). Part of it
+ * (some contracts refused): that part is undone, so that a failed step leaves nothing behind.
+ * None of it: nothing to do, a retry sends the list again.
+ */
+export const reconcileSnapshot = (input: SyncSnapshotInput) =>
+  Effect.gen(function*() {
+    const client = yield* CampusSkillsClient
+    const remembered = yield* recall(snapshotPlans, input)
+    if (Option.isNone(remembered) || !remembered.value.sent) return Option.none<SyncSnapshotOutput>()
+    const plan = remembered.value
+    const previous = new Map(plan.previous.map((c) => [c.codeContrat, toWire(c) as Wire] as const))
+    const same = new Set(plan.diff.same)
+    // v2 keeps (and does not change) the contracts it refuses: they are not part of the effect.
+    const refusedCodes = new Set(plan.skipped.flatMap((c) => (c.codeContrat === null ? [] : [c.codeContrat])))
+    const sent = plan.send.filter((c) => !refusedCodes.has(c.codeContrat))
+    const touches: Array<Touch> = [
+      ...sent.map((c) => {
+        const want = fromContract(c) as Wire
+        return { code: c.codeContrat, want, before: same.has(c.codeContrat) ? want : previous.get(c.codeContrat) }
+      }),
+      ...plan.archive.map((code) => ({ code, want: undefined, before: previous.get(code) }))
+    ]
+    const seen = yield* observe(client, touches)
+    const output = snapshotOutput(input, plan, codesOf(sent), plan.skipped)
+    const outcome = outcomeOf(seen)
+    if (outcome === "applied") {
+      yield* forget(snapshotPlans, input)
+      return Option.some(output)
+    }
+    if (outcome === "partial") {
+      const changed = changedCodes(seen)
+      yield* undoSnapshot(input, {
+        ...output,
+        added: output.added.filter((code) => changed.has(code)),
+        updated: output.updated.filter((code) => changed.has(code)),
+        archived: output.archived.filter((code) => changed.has(code))
+      })
+      plan.sent = false
+    }
+    return Option.none<SyncSnapshotOutput>()
   })
 
 export const undoSnapshot = (_input: SyncSnapshotInput, output: SyncSnapshotOutput) =>
@@ -320,26 +472,36 @@ export const undoSnapshot = (_input: SyncSnapshotInput, output: SyncSnapshotOutp
 interface Capture {
   readonly previous: ReadonlyArray<Contract.TransmittedContract>
   readonly absent: ReadonlyArray<string>
+  /** Set when a changes call goes out: from then on its effect may be on the server. */
+  sent: boolean
 }
 
 const captures = new WeakMap<object, Memo<Capture>>()
 
-export const sendChanges = (input: SendChangesInput) =>
+const changeParts = (input: SendChangesInput) => ({
+  added: input.added ?? [],
+  updated: input.updated ?? [],
+  removed: input.removed ?? []
+})
+
+/** What `send-changes` can fail with; `CannotRestore` comes from undoing a partial call in `reconcileChanges`. */
+type ChangesError = Errors.CampusSkillsError | InvalidContracts | CannotRestore
+
+export const sendChanges = (input: SendChangesInput): Effect.Effect<SendChangesOutput, ChangesError, CampusSkillsClient> =>
   Effect.gen(function*() {
     const client = yield* CampusSkillsClient
-    const added = input.added ?? []
-    const updated = input.updated ?? []
-    const removed = input.removed ?? []
+    const { added, removed, updated } = changeParts(input)
     const touched = unique([...codesOf(added), ...codesOf(updated), ...removed])
     const capture = yield* remember(
       captures,
       input,
       Effect.map(held(client, touched), (previous): Capture => {
         const found = new Set(codesOf(previous))
-        return { previous, absent: touched.filter((code) => !found.has(code)) }
+        return { previous, absent: touched.filter((code) => !found.has(code)), sent: false }
       })
     )
     const body = yield* changes({ added, updated, removed })
+    capture.sent = true
     const response = yield* client.syncChanges(body)
     const upserts = [...added, ...updated]
     // a refused contract without a code is named by its position among added then updated
@@ -369,6 +531,58 @@ export const sendChanges = (input: SendChangesInput) =>
     }
     yield* forget(captures, input)
     return output
+  })
+
+/**
+ * Called by the engine before a retry and once more before the step is declared failed: when a
+ * changes call of this invocation went out and its answer was lost, the held contracts say what
+ * happened. All of it visible: the step succeeded, with the versions read before the call as
+ * `previous` (so its compensation archives what it added). Part of it (a contract refused, or
+ * changed by someone else): what was applied is undone, so that a failed step leaves nothing
+ * behind. None of it: nothing to do, a retry sends the changes again.
+ */
+export const reconcileChanges = (input: SendChangesInput) =>
+  Effect.gen(function*() {
+    const client = yield* CampusSkillsClient
+    const remembered = yield* recall(captures, input)
+    if (Option.isNone(remembered) || !remembered.value.sent) return Option.none<SendChangesOutput>()
+    const capture = remembered.value
+    const { added, removed, updated } = changeParts(input)
+    const previous = new Map(capture.previous.map((c) => [c.codeContrat, toWire(c) as Wire] as const))
+    const touches: Array<Touch> = [
+      ...[...added, ...updated].map((c) => ({
+        code: c.codeContrat,
+        want: fromContract(c) as Wire,
+        before: previous.get(c.codeContrat)
+      })),
+      ...removed.map((code) => ({ code, want: undefined, before: previous.get(code) }))
+    ]
+    const seen = yield* observe(client, touches)
+    const output: SendChangesOutput = {
+      added: codesOf(added),
+      updated: codesOf(updated),
+      removed: [...removed],
+      valid: codesOf([...added, ...updated]),
+      invalid: [],
+      previous: capture.previous,
+      absent: capture.absent
+    }
+    const outcome = outcomeOf(seen)
+    if (outcome === "applied") {
+      yield* forget(captures, input)
+      return Option.some(output)
+    }
+    if (outcome === "partial") {
+      const changed = changedCodes(seen)
+      yield* undoChanges(input, {
+        ...output,
+        added: output.added.filter((code) => changed.has(code)),
+        updated: output.updated.filter((code) => changed.has(code)),
+        removed: output.removed.filter((code) => changed.has(code))
+      })
+      capture.sent = false
+    }
+    return Option.none<SendChangesOutput>()
   })
 
 export const undoChanges = (_input: SendChangesInput, output: SendChangesOutput) =>
@@ -490,3 +704,18 @@ export const resetSync = (sandbox: boolean) =>
   sandbox
     ? Effect.flatMap(CampusSkillsClient, (client) => Effect.as(client.resetSync, { reset: true as const }))
     : Effect.fail(new ResetRefused())
+
+/**
+ * A reset whose answer was lost: done when both lists are empty (the route deletes every
+ * contract). Never for a refused reset, which sent nothing.
+ */
+export const reconcileReset = (sandbox: boolean) =>
+(_: {}): Effect.Effect<Option.Option<{ readonly reset: true }>, Errors.CampusSkillsError, CampusSkillsClient> =>
+  sandbox
+    ? Effect.flatMap(CampusSkillsClient, (client) =>
+      Effect.map(
+        Effect.all([client.listTransmitted({ limit: 1 }), client.listIntegrated({ limit: 1 })]),
+        ([transmitted, integrated]) =>
+          transmitted.total === 0 && integrated.total === 0 ? Option.some({ reset: true as const }) : Option.none()
+      ))
+    : Effect.succeed(Option.none())

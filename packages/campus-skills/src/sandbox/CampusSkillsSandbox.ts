@@ -7,18 +7,20 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Faults, type RequestLog, SandboxServer } from "@relais/sandbox-kit"
+import { Faults, type RequestLog, SandboxServer, StateFile } from "@relais/sandbox-kit"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as internalRoutes from "./internal/routes.js"
 import { generateContracts } from "./internal/seed.js"
-import { type IntegrationDelay, type IntegrationModel, Store } from "./internal/store.js"
+import { type IntegrationDelay, type IntegrationModel, persisted, restoreInto, Store, type StoreConfig } from "./internal/store.js"
 import { validate } from "./internal/validate.js"
 
 /**
@@ -53,6 +55,62 @@ export type Model = IntegrationModel
 export type Delay = IntegrationDelay
 
 /**
+ * When the sandbox integrates the contracts it receives (associates them with a session, so
+ * that they appear in `GET /api/sync/v1/contrats`). In production this needs integration
+ * models, which the Campus Skills integration team configures for the school's groups: a
+ * contract of a group without a model is transmitted and never integrated.
+ *
+ * - `"immediate"` (default): at once, as if a model matched every group.
+ * - `{ delay }`: once `delay` has passed since the contract was sent (integration is a
+ *   background job in production).
+ * - `"never"`: no model is configured: every contract stays transmitted and is never
+ *   integrated, the seeded ones included.
+ *
+ * `models` narrows which groups integrate (with `"immediate"` or a delay); `parseIntegration`
+ * reads the option from text (a CLI flag).
+ *
+ * @since 0.1.0
+ */
+export type Integration = "immediate" | "never" | { readonly delay: Duration.DurationInput }
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|millis|milliseconds?|s|sec|seconds?|m|min|minutes?|h|hours?)$/
+
+const unitMillis = (unit: string): number =>
+  unit === "ms" || unit.startsWith("milli")
+    ? 1
+    : unit === "s" || unit.startsWith("sec")
+    ? 1000
+    : unit === "m" || unit.startsWith("min")
+    ? 60_000
+    : 3_600_000
+
+/**
+ * Reads the integration option from text: `immediate`, `never`, or a delay such as `30s`,
+ * `500ms`, `2m`, `2 minutes` (also `delay:30s`).
+ *
+ * @example
+ * ```ts
+ * parseIntegration("45s") // Either.right({ delay: Duration.seconds(45) })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const parseIntegration = (text: string): Either.Either<Integration, SandboxOptionsError> => {
+  const value = text.trim().toLowerCase()
+  if (value === "immediate" || value === "never") return Either.right(value)
+  const match = DURATION.exec(value.replace(/^delay\s*:\s*/, ""))
+  if (match === null) {
+    return Either.left(
+      new SandboxOptionsError({
+        reason: `integration ${JSON.stringify(text)} is not one of immediate, never, or a delay such as 30s, 500ms, ` +
+          "2m (contracts are integrated that long after they are sent)"
+      })
+    )
+  }
+  return Either.right({ delay: Duration.millis(Number(match[1]) * unitMillis(match[2]!)) })
+}
+
+/**
  * Options of the sandbox.
  *
  * @since 0.1.0
@@ -68,9 +126,11 @@ export interface Options {
   readonly tokens?: ReadonlyArray<string | Redacted.Redacted<string>> | undefined
   /** Answered by `GET /api/sync/v1/test` as `name`. */
   readonly schoolName?: string | undefined
+  /** When received contracts are integrated: see {@link Integration} (default `"immediate"`). */
+  readonly integration?: Integration | undefined
   /** Integration models (default: every group, `[{ codeGroupe: "*" }]`; `[]` integrates nothing). */
   readonly models?: ReadonlyArray<Model> | undefined
-  /** Integration delay (default: immediate). */
+  /** Integration delay in list calls and/or milliseconds (default: immediate); not with `integration`. */
   readonly integrationDelay?: Delay | undefined
   /**
    * Contracts held at start (and after a reset): a number of generated contracts, or explicit
@@ -79,6 +139,12 @@ export interface Options {
   readonly contracts?: number | ReadonlyArray<Record<string, unknown>> | undefined
   /** Fault rules active from the start, as rules or in the kit's text syntax. */
   readonly faults?: ReadonlyArray<Faults.FaultRule | string> | undefined
+  /**
+   * Keep the contracts in this file (see `StateFile`): restored from it when it exists (instead
+   * of `contracts`), written when the sandbox starts and after every request that may change
+   * data, before its answer leaves. `relais run --sandbox` keeps one per run, for `resume`.
+   */
+  readonly stateFile?: string | undefined
 }
 
 /**
@@ -171,6 +237,30 @@ const resolveFaults = (
       : Either.right([rule])
   )).pipe(Either.map((lists) => lists.flat()))
 
+const storeConfig = (options: Options): Either.Either<StoreConfig, SandboxOptionsError> => {
+  const fail = (reason: string) => Either.left(new SandboxOptionsError({ reason }))
+  const integration = options.integration ?? "immediate"
+  const models = options.models ?? [{ codeGroupe: "*" }]
+  if (integration === "never") {
+    if (options.models !== undefined) {
+      return fail(`integration "never" means that no model is configured: do not give models as well`)
+    }
+    return Either.right({ models: [], delay: options.integrationDelay ?? {} })
+  }
+  if (integration === "immediate") return Either.right({ models, delay: options.integrationDelay ?? {} })
+  if (options.integrationDelay !== undefined) {
+    return fail("give the integration delay once: integration: { delay } or integrationDelay, not both")
+  }
+  // Duration clamps a negative number of milliseconds to zero: refuse it instead.
+  const raw = integration.delay
+  const decoded = typeof raw === "number" && raw < 0 ? Option.none() : Duration.decodeUnknown(raw)
+  const millis = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
+  if (!Number.isFinite(millis) || millis < 0) {
+    return fail(`integration delay ${JSON.stringify(String(integration.delay))} is not a finite duration`)
+  }
+  return Either.right({ models, delay: { millis } })
+}
+
 /**
  * Starts the sandbox for the lifetime of the scope.
  *
@@ -178,17 +268,14 @@ const resolveFaults = (
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<Service, SandboxServer.ServerStartError | SandboxOptionsError, Scope.Scope> =>
+): Effect.Effect<Service, SandboxServer.ServerStartError | SandboxOptionsError | StateFile.StateFileError, Scope.Scope> =>
   Effect.gen(function*() {
     const clock = Clock.make()
     const tokens = (options.tokens ?? [defaultToken]).map((t) => (Redacted.isRedacted(t) ? Redacted.value(t) : t))
     const firstToken = tokens[0]
     if (firstToken === undefined) return yield* new SandboxOptionsError({ reason: "at least one token is needed" })
     const initialFaults = yield* resolveFaults(options.faults ?? [])
-    const config = {
-      models: options.models ?? [{ codeGroupe: "*" }],
-      delay: options.integrationDelay ?? {}
-    }
+    const config = yield* storeConfig(options)
 
     // the initial data, built once and copied on every reset
     const initial = new Store(config)
@@ -210,6 +297,20 @@ export const make = (
 
     const store = new Store(config)
     store.copyFrom(initial)
+    const stateFile = options.stateFile
+    const kept = stateFile === undefined ? Option.none() : yield* StateFile.read(stateFile, "campus-skills")
+    if (Option.isSome(kept)) {
+      const restored = restoreInto(store, kept.value)
+      if (Either.isLeft(restored)) {
+        return yield* new StateFile.StateFileError({ file: stateFile!, operation: "read", reason: restored.left })
+      }
+    }
+    // A state that cannot be saved would make a resumed run believe in writes that are lost: a
+    // failure to save is a defect of the request (a 500), never a silent success.
+    const save = stateFile === undefined
+      ? Effect.void
+      : Effect.suspend(() => StateFile.write(stateFile, "campus-skills", persisted(store))).pipe(Effect.orDie)
+    if (Option.isNone(kept)) yield* save
 
     const tokenSet = new Set(tokens)
     const router = internalRoutes.apiRouter({ store, tokens: tokenSet, schoolName: options.schoolName ?? defaultSchoolName, clock })
@@ -249,7 +350,9 @@ export const make = (
     )
 
     const server = yield* SandboxServer.make({
-      app: api,
+      // Saved after every request, reads included: listing the integrated contracts moves
+      // delayed integrations on (`countListCall`, `promote`).
+      app: stateFile === undefined ? api : Effect.ensuring(api, save),
       admin,
       host: options.host,
       port: options.port,
@@ -258,6 +361,7 @@ export const make = (
 
     resetAll = Effect.gen(function*() {
       yield* Effect.sync(() => store.copyFrom(initial))
+      yield* save
       yield* server.faults.clear
       if (initialFaults.length > 0) yield* server.faults.add(initialFaults)
       yield* server.requests.clear
@@ -282,5 +386,5 @@ export const make = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<CampusSkillsSandbox, SandboxServer.ServerStartError | SandboxOptionsError> =>
+): Layer.Layer<CampusSkillsSandbox, SandboxServer.ServerStartError | SandboxOptionsError | StateFile.StateFileError> =>
   Layer.scoped(CampusSkillsSandbox, make(options))

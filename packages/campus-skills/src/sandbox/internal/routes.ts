@@ -223,11 +223,11 @@ export const apiRouter = ({ clock, schoolName, store }: RouteConfig) => {
       }).pipe(Effect.catchIf((e): e is BadBody => e instanceof BadBody, badBody))
     ),
 
-    // reset of the sync state (Make: "Réinitialiser la synchronisation")
+    // "Supprimer tous les contrats" (documented for the sandbox only): both lists are emptied.
     HttpRouter.del(
       "/api/sync/v1/contrats",
       Effect.sync(() => {
-        store.resetSync()
+        store.deleteAll()
         return json({ success: true, total: 0, contrats: [] })
       })
     )

@@ -1,4 +1,6 @@
 import { Faults } from "@relais/sandbox-kit"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type { WireContract } from "./validate.js"
 
 export interface IntegrationModel {
@@ -134,11 +136,14 @@ export class Store {
     return archived
   }
 
-  /** Forgets the sync state: contracts sent afterwards count as new. The platform keeps its contracts. */
-  resetSync(): number {
-    const count = this.active().length
+  /**
+   * `DELETE /api/sync/v1/contrats`, "supprimer tous les contrats": every contract goes, from the
+   * sync state (archived ones included) and from the platform; contracts sent afterwards count
+   * as new.
+   */
+  deleteAll(): void {
     this.transmitted.clear()
-    return count
+    this.integrated.clear()
   }
 
   /** Integrates the pending contracts whose delay has passed. */
@@ -179,6 +184,39 @@ export class Store {
     this.integratedListCalls = other.integratedListCalls
   }
 }
+
+const Wire = Schema.Struct({ codeContrat: Schema.String }, Schema.Record({ key: Schema.String, value: Schema.String }))
+
+/** What a state file keeps of the store (the configuration comes from the options). */
+const Persisted = Schema.Struct({
+  transmitted: Schema.Array(Schema.Struct({
+    contract: Wire,
+    status: Schema.Literal("active", "archived"),
+    integration: Schema.Literal("pending", "integrated", "unmatched"),
+    transmittedAt: Schema.Number,
+    listCallsSeen: Schema.Number
+  })),
+  integrated: Schema.Array(Wire),
+  integratedListCalls: Schema.Number
+})
+
+/** The store's data as plain JSON, for a state file (`StateFile`); `restoreInto` reads it back. */
+export const persisted = (store: Store): unknown => ({
+  transmitted: [...store.transmitted.values()],
+  integrated: [...store.integrated.values()],
+  integratedListCalls: store.integratedListCalls
+})
+
+/** Put the data of a state file written by `persisted` into `store`, or say why it cannot be one. */
+export const restoreInto = (store: Store, state: unknown): Either.Either<void, string> =>
+  Either.map(
+    Either.mapLeft(Schema.decodeUnknownEither(Persisted)(state), () => "it does not hold the Campus Skills sandbox's data"),
+    (decoded) => {
+      store.transmitted = new Map(decoded.transmitted.map((t) => [t.contract.codeContrat, { ...t, contract: t.contract as WireContract }]))
+      store.integrated = new Map(decoded.integrated.map((c) => [c.codeContrat, c as WireContract]))
+      store.integratedListCalls = decoded.integratedListCalls
+    }
+  )
 
 export interface Page {
   readonly total: number
