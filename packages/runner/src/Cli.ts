@@ -1,24 +1,23 @@
 /**
- * The `relais` command line: the commands, and the one place errors become messages and exit
- * codes. `main` never fails: every error is rendered (its message, no stack trace) and mapped
- * by `ExitCode.ofError`; only a defect (a bug) is shown with its trace.
+ * The `relais` command line: the one place a parsed command line becomes a handler call, and
+ * errors become messages and exit codes. `main` never fails: every error is rendered (its
+ * message, no stack trace) and mapped by `ExitCode.ofError`; only a defect (a bug) is shown
+ * with its trace.
+ *
+ * The commands are declared in `cli/Commands.ts` and parsed by `cli/Args.ts` without Effect;
+ * each command's module (`commands/*.ts`) is imported only when that command runs, so that
+ * `relais validate` never loads the engine, the cluster or the sandboxes.
  *
  * @since 0.1.0
  */
-import { Command, ValidationError } from "@effect/cli"
-import type * as CliApp from "@effect/cli/CliApp"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import type { Teardown } from "@effect/platform/Runtime"
 import type { Redactor } from "@relais/core"
-import { Cause, Effect, Exit, Ref } from "effect"
-import * as ConfigCommand from "./commands/Config.js"
-import * as Graph from "./commands/Graph.js"
-import * as Resume from "./commands/Resume.js"
-import * as RunCommand from "./commands/Run.js"
-import * as Runs from "./commands/Runs.js"
-import * as Sandbox from "./commands/Sandbox.js"
-import * as SchemaCommand from "./commands/Schema.js"
-import * as Steps from "./commands/Steps.js"
-import * as Validate from "./commands/Validate.js"
+import { Cause, Effect, Exit, Option, Ref } from "effect"
+import * as Args from "./cli/Args.js"
+import * as Commands from "./cli/Commands.js"
+import * as Help from "./cli/Help.js"
 import * as ExitCode from "./ExitCode.js"
 import { Output } from "./Output.js"
 import * as Report from "./Report.js"
@@ -28,47 +27,85 @@ import * as Report from "./Report.js"
  *
  * @since 0.1.0
  */
-export const version = "0.1.0"
+export const version = Commands.version
 
-const overview = [
-  "relais: typed, durable workflows between AIMAIRA and Campus Skills",
-  "",
-  "usage: relais <command> [options]",
-  "",
-  "  run <file>          check a workflow file and run it",
-  "  validate <file>...  check workflow files (no credentials, no database)",
-  "  resume <runId>      resume an interrupted run",
-  "  runs list|show      the run history",
-  "  graph <file>        the workflow as a Mermaid flowchart",
-  "  schema              write the JSON Schema of workflow files for editors",
-  "  steps [name]        the available steps and their inputs",
-  "  sandbox             serve both simulators until Ctrl-C",
-  "  config              which profile and credentials a run would use",
-  "",
-  "relais <command> --help shows a command's options; relais --help shows everything."
+/**
+ * What the commands need from the edge (the binary or a test): the file system, paths, the
+ * output and the redactor.
+ *
+ * @since 0.1.0
+ */
+export type Environment = FileSystem.FileSystem | Path.Path | Output | Redactor.Redactor
+
+type FlagValue<O> = O extends Args.Option<infer A, infer C> ? C extends "repeatable" ? ReadonlyArray<A>
+  : C extends "optional" ? Option.Option<A>
+  : A
+  : never
+
+type ArgumentValue<P> = P extends Args.Argument<infer A, infer N> ? N extends "atLeastOne" ? ReadonlyArray<A>
+  : N extends "optional" ? Option.Option<A>
+  : A
+  : never
+
+/**
+ * The flags object a command's handler receives: the parsed values, with `Option` for an
+ * optional option or argument.
+ *
+ * @since 0.1.0
+ */
+export type Flags<C> = C extends Args.Command<infer O, infer P>
+  ? { readonly [K in keyof O]: FlagValue<O[K]> } & { readonly [K in keyof P]: ArgumentValue<P[K]> }
+  : never
+
+/**
+ * A command's handler, loaded on demand.
+ *
+ * @since 0.1.0
+ */
+export interface Handler {
+  readonly command: Args.Command<any, any>
+  readonly load: () => Promise<(flags: any) => Effect.Effect<unknown, unknown, Environment | ExitCode.ExitStatus>>
+}
+
+const handler = <C extends Args.Command<any, any>>(
+  command: C,
+  load: () => Promise<(flags: Flags<C>) => Effect.Effect<unknown, unknown, Environment | ExitCode.ExitStatus>>
+): Handler => ({ command, load })
+
+/**
+ * Each command and where its handler lives. The dynamic imports are what keeps a command from
+ * loading the others (and what the bundler splits on).
+ *
+ * @since 0.1.0
+ */
+export const handlers: ReadonlyArray<Handler> = [
+  handler(Commands.run, () => import("./commands/Run.js").then((m) => m.handler)),
+  handler(Commands.validate, () => import("./commands/Validate.js").then((m) => m.handler)),
+  handler(Commands.resume, () => import("./commands/Resume.js").then((m) => m.handler)),
+  handler(Commands.runsList, () => import("./commands/Runs.js").then((m) => m.listHandler)),
+  handler(Commands.runsShow, () => import("./commands/Runs.js").then((m) => m.showHandler)),
+  handler(Commands.graph, () => import("./commands/Graph.js").then((m) => m.handler)),
+  handler(Commands.schema, () => import("./commands/Schema.js").then((m) => m.handler)),
+  handler(Commands.steps, () => import("./commands/Steps.js").then((m) => m.handler)),
+  handler(Commands.sandboxCommand, () => import("./commands/Sandbox.js").then((m) => m.handler)),
+  handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler))
 ]
 
-const root = Command.make("relais", {}, () =>
-  Effect.gen(function*() {
-    const output = yield* Output
-    yield* output.writeErr(`${overview.join("\n")}\n`)
-    yield* ExitCode.set(ExitCode.invalid)
-  })).pipe(
-    Command.withDescription("Typed, durable workflows for the convention lifecycle between AIMAIRA and Campus Skills"),
-    Command.withSubcommands([
-      RunCommand.command,
-      Validate.command,
-      Resume.command,
-      Runs.command,
-      Graph.command,
-      SchemaCommand.command,
-      Steps.command,
-      Sandbox.command,
-      ConfigCommand.command
-    ])
-  )
-
-const cli = Command.run(root, { name: "relais", version })
+/**
+ * The handler's flags from the parsed values: `Option` where a value may be absent.
+ *
+ * @since 0.1.0
+ */
+export const toFlags = (command: Args.Command<any, any>, values: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+  const flags: Record<string, unknown> = { ...values }
+  for (const [key, o] of Object.entries(command.options as Record<string, Args.AnyOption>)) {
+    if (o.cardinality === "optional") flags[key] = Option.fromNullable(values[key])
+  }
+  for (const [key, a] of Object.entries(command.args as Record<string, Args.AnyArgument>)) {
+    if (a.arity === "optional") flags[key] = Option.fromNullable(values[key])
+  }
+  return flags
+}
 
 /**
  * Render an error that ended a command, on stderr.
@@ -79,13 +116,6 @@ export const renderError = (error: unknown): Effect.Effect<number, never, Output
   Effect.gen(function*() {
     const output = yield* Output
     const style = output.styleErr
-    if (ValidationError.isValidationError(error)) {
-      // @effect/cli has printed what is wrong already.
-      if (!ValidationError.isHelpRequested(error)) {
-        yield* output.writeErr(`${style.dim("(relais --help lists the commands; relais <command> --help their options)")}\n`)
-      }
-      return ExitCode.invalid
-    }
     const tagged = error as { readonly _tag?: unknown; readonly message?: unknown; readonly usage?: boolean }
     const tag = typeof tagged._tag === "string" ? tagged._tag : "UnknownError"
     const code = ExitCode.ofError({ _tag: tag, usage: tagged.usage })
@@ -115,31 +145,55 @@ export const renderError = (error: unknown): Effect.Effect<number, never, Output
     return code
   })
 
+const renderDefects = <R>(effect: Effect.Effect<number, never, R>): Effect.Effect<number, never, R | Output> =>
+  Effect.catchAllCause(effect, (cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause as Cause.Cause<never>)
+      : Effect.flatMap(Output, (output) =>
+        output.writeErr(
+          `${output.styleErr.red("internal error")}: ${Cause.pretty(cause)}\nThis is a bug in relais; please report it.\n`
+        )).pipe(Effect.as(ExitCode.internal))) as Effect.Effect<number, never, R | Output>
+
 /**
- * Run the command line `argv` (as `process.argv`: node, script, arguments...) and return its
- * exit code. Interruption (Ctrl-C) is left to propagate, so that scopes close and the caller maps
- * it to 130.
+ * Run a parsed command (`Args.parse` gave `Run`): load its handler, call it, and return the
+ * exit code it set, or the code of the error that ended it. Interruption (Ctrl-C) is left to
+ * propagate, so that scopes close and the caller maps it to 130.
  *
  * @since 0.1.0
  */
-export const main = (
-  argv: ReadonlyArray<string>
-): Effect.Effect<number, never, CliApp.CliApp.Environment | Output | Redactor.Redactor> =>
+export const execute = (
+  parsed: Extract<Args.Parsed, { readonly _tag: "Run" }>
+): Effect.Effect<number, never, Environment> =>
   Effect.gen(function*() {
+    const found = handlers.find((h) => h.command === parsed.command)
+    if (found === undefined) return yield* Effect.dieMessage(`no handler for ${parsed.path.join(" ")}`)
+    // A module that cannot be imported is a bug in the build, not a user error.
+    const run = yield* Effect.orDie(Effect.tryPromise(found.load))
     const status = yield* Ref.make<number>(ExitCode.succeeded)
-    const result = yield* cli(argv).pipe(Effect.provideService(ExitCode.ExitStatus, status), Effect.either)
+    const result = yield* run(toFlags(parsed.command, parsed.values)).pipe(
+      Effect.provideService(ExitCode.ExitStatus, status),
+      Effect.either
+    )
     if (result._tag === "Right") return yield* Ref.get(status)
     return yield* renderError(result.left)
-  }).pipe(
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? Effect.failCause(cause as Cause.Cause<never>)
-        : Effect.flatMap(Output, (output) =>
-          output.writeErr(
-            `${output.styleErr.red("internal error")}: ${Cause.pretty(cause)}\nThis is a bug in relais; please report it.\n`
-          )).pipe(Effect.as(ExitCode.internal))
-    )
-  ) as Effect.Effect<number, never, CliApp.CliApp.Environment | Output | Redactor.Redactor>
+  }).pipe(renderDefects)
+
+/**
+ * Run the command line `argv` (as `process.argv`: node, script, arguments...) and return its
+ * exit code: the version, help and usage errors are answered here; a command is executed.
+ *
+ * @since 0.1.0
+ */
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, Environment> =>
+  Effect.gen(function*() {
+    const parsed = Args.parse(Commands.root, argv.slice(2))
+    if (parsed._tag === "Run") return yield* execute(parsed)
+    const output = yield* Output
+    const answer = Help.answer(parsed, { styleOut: output.styleOut, styleErr: output.styleErr, columns: output.columns })!
+    if (answer.stdout !== "") yield* output.writeOut(answer.stdout)
+    if (answer.stderr !== "") yield* output.writeErr(answer.stderr)
+    return answer.code
+  }).pipe(renderDefects)
 
 /**
  * How `bin.ts` ends the process: the command's code, 130 when interrupted, 70 for a defect.

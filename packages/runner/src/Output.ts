@@ -71,7 +71,7 @@ export const note = (message: string): Effect.Effect<void, never, Output> =>
 
 /**
  * Whether colours are wanted at all: `NO_COLOR` (any non-empty value, https://no-color.org)
- * and `TERM=dumb` turn them off.
+ * and `TERM=dumb` turn them off (`Style.wanted`, read through `Config` here).
  *
  * @since 0.1.0
  */
@@ -79,9 +79,7 @@ export const colorWanted: Config.Config<boolean> = Config.all({
   noColor: Config.option(Config.string("NO_COLOR")),
   term: Config.option(Config.string("TERM"))
 }).pipe(
-  Config.map(({ noColor, term }) =>
-    !(Option.isSome(noColor) && noColor.value !== "") && !(Option.isSome(term) && term.value === "dumb")
-  )
+  Config.map(({ noColor, term }) => Style.wanted({ NO_COLOR: Option.getOrUndefined(noColor), TERM: Option.getOrUndefined(term) }))
 )
 
 /**
@@ -97,12 +95,14 @@ export const layerNode: Layer.Layer<Output, never, Redactor.Redactor> = Layer.ef
     const colors = yield* Effect.orElseSucceed(colorWanted, () => true)
     const term = yield* Effect.orElseSucceed(Config.option(Config.string("TERM")), () => Option.none<string>())
     const dumb = Option.isSome(term) && term.value === "dumb"
+    // The same rule as the help the binary prints before this layer exists (`Style.forStream`).
+    const style = (stream: NodeJS.WriteStream) => colors && stream.isTTY === true ? Style.ansi : Style.plain
     return {
       writeOut: (text) => Effect.sync(() => void process.stdout.write(redactor.redactText(text))),
       writeErr: (text) => Effect.sync(() => void process.stderr.write(redactor.redactText(text))),
       interactive: process.stderr.isTTY === true && !dumb,
-      styleOut: colors && process.stdout.isTTY === true ? Style.ansi : Style.plain,
-      styleErr: colors && process.stderr.isTTY === true ? Style.ansi : Style.plain,
+      styleOut: style(process.stdout),
+      styleErr: style(process.stderr),
       columns: process.stderr.columns !== undefined && process.stderr.columns > 0 ? process.stderr.columns : 80
     }
   })
@@ -153,7 +153,7 @@ export const capture = (options: { readonly interactive?: boolean; readonly colo
 
 /**
  * Logs (warnings and errors from the engine and libraries) go to stderr, redacted, never to
- * stdout. Below `Warning` they are dropped unless `--log-level` asks for them.
+ * stdout. Below `Warning` they are dropped.
  *
  * @since 0.1.0
  * @category Layers

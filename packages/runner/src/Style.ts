@@ -55,6 +55,26 @@ export const plain: Style = {
 }
 
 /**
+ * Whether colours are wanted at all, from the environment: `NO_COLOR` (any non-empty value,
+ * https://no-color.org) and `TERM=dumb` turn them off.
+ *
+ * @since 0.1.0
+ */
+export const wanted = (env: { readonly NO_COLOR?: string | undefined; readonly TERM?: string | undefined }): boolean =>
+  !(env.NO_COLOR !== undefined && env.NO_COLOR !== "") && env.TERM !== "dumb"
+
+/**
+ * The style of one output stream: colours only when they are wanted and the stream is a
+ * terminal (never in a pipe or a file).
+ *
+ * @since 0.1.0
+ */
+export const forStream = (
+  stream: { readonly isTTY?: boolean | undefined },
+  env: { readonly NO_COLOR?: string | undefined; readonly TERM?: string | undefined }
+): Style => (wanted(env) && stream.isTTY === true ? ansi : plain)
+
+/**
  * Remove ANSI escape sequences (to measure or to compare text).
  *
  * @since 0.1.0

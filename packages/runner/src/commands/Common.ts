@@ -1,57 +1,18 @@
 /**
- * What the commands share: common flags, the run store's file, the registry, JSON errors.
+ * What the command handlers share: the run store's file, the registry, JSON errors. (The flags
+ * themselves are declared in `cli/Commands.ts`.)
+ *
+ * It imports neither the engine nor the providers nor the YAML loader, so that a command that
+ * needs none of them (`runs`, `config`) loads none of them.
  *
  * @since 0.1.0
  */
-import { Options } from "@effect/cli"
-import { Engine, Plugin } from "@relais/core"
+import { Plugin } from "@relais/core"
 import { Config, Effect, Layer, Option } from "effect"
+import { defaultStore } from "../cli/Commands.js"
 import * as ExitCode from "../ExitCode.js"
 import { Output } from "../Output.js"
-import * as Plugins from "../Plugins.js"
-import { InvalidWorkflow } from "../yaml/Load.js"
-
-/** `--json` @since 0.1.0 */
-export const json = Options.boolean("json").pipe(
-  Options.withDescription("Machine-readable output on stdout (JSON); messages stay on stderr")
-)
-
-/** `--store` @since 0.1.0 */
-export const store = Options.text("store").pipe(
-  Options.withDescription(`The run store (SQLite file). Default: RELAIS_STORE, else ${Engine.defaultFilename}`),
-  Options.optional
-)
-
-/** `--profile` @since 0.1.0 */
-export const profile = Options.text("profile").pipe(
-  Options.withDescription("The profile of relais.config.yaml to use (default: RELAIS_PROFILE, else defaultProfile)"),
-  Options.optional
-)
-
-/** `--config` @since 0.1.0 */
-export const config = Options.text("config").pipe(
-  Options.withDescription("The configuration file (default: RELAIS_CONFIG, else ./relais.config.yaml if present)"),
-  Options.optional
-)
-
-/** `--sandbox` @since 0.1.0 */
-export const sandbox = Options.boolean("sandbox").pipe(
-  Options.withDescription("Run against both simulators started in-process with seeded data: no configuration needed")
-)
-
-/** `--seed` @since 0.1.0 */
-export const seed = Options.integer("seed").pipe(
-  Options.withDescription("Seed of the sandboxes' generated data (default: their own)"),
-  Options.optional
-)
-
-/** `--fault` @since 0.1.0 */
-export const fault = Options.text("fault").pipe(
-  Options.withDescription(
-    "Inject a sandbox fault: <aimaira|campus-skills>:<rule>, e.g. \"aimaira:POST /GraphV1/Convention 429:2 x1\" (repeatable)"
-  ),
-  Options.repeated
-)
+import type * as Plugins from "../Plugins.js"
 
 /**
  * The run store's file: `--store`, else `RELAIS_STORE`, else `.relais/relais.db`.
@@ -66,7 +27,7 @@ export const storeFile = (flag: Option.Option<string>): Effect.Effect<{ readonly
         Effect.orElseSucceed(() => Option.none<string>()),
         Effect.map(Option.filter((s) => s !== "")),
         Effect.map(Option.match({
-          onNone: () => ({ file: Engine.defaultFilename, explicit: false }),
+          onNone: () => ({ file: defaultStore, explicit: false }),
           onSome: (file) => ({ file, explicit: true })
         }))
       )
@@ -98,8 +59,22 @@ export const provideRegistry = (options: Plugins.Options) =>
     Effect.provide(
       effect,
       // A registry already in context wins: tests (and tools embedding the CLI) bring their own.
-      Option.isSome(existing) ? Layer.succeed(Plugin.PluginRegistry, existing.value) : Plugins.layer(options)
+      // The providers are imported only here, by the commands that read steps.
+      Option.isSome(existing)
+        ? Layer.succeed(Plugin.PluginRegistry, existing.value)
+        : Layer.unwrapEffect(Effect.map(importPlugins, (module) => module.layer(options)))
     ))
+
+// A module that cannot be imported is a bug in the build: a defect, not a user error.
+const importPlugins = Effect.orDie(Effect.tryPromise(() => import("../Plugins.js")))
+
+interface Diagnostics {
+  readonly diagnostics: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: number; readonly message: string }>
+}
+
+// By its tag rather than `instanceof`, so that reading the error does not load the YAML loader.
+const isInvalidWorkflow = (error: { readonly _tag: string }): error is typeof error & Diagnostics =>
+  error._tag === "InvalidWorkflow" && Array.isArray((error as Partial<Diagnostics>).diagnostics)
 
 /**
  * The JSON form of an error, for `--json` output.
@@ -112,7 +87,7 @@ export const errorJson = (error: { readonly _tag: string; readonly message: stri
   error: {
     _tag: error._tag,
     message: error.message,
-    ...(error instanceof InvalidWorkflow
+    ...(isInvalidWorkflow(error)
       ? { diagnostics: error.diagnostics.map((d) => ({ file: d.file, line: d.line, column: d.column, message: d.message })) }
       : {})
   }

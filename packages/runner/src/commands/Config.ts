@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { Command } from "@effect/cli"
 import { Effect, Either } from "effect"
 import * as Config from "../Config.js"
 import * as ExitCode from "../ExitCode.js"
@@ -80,12 +79,3 @@ export const handler = (flags: {
     }
     yield* ExitCode.set(complete ? ExitCode.succeeded : ExitCode.environment)
   }).pipe(Common.jsonErrors(flags.json))
-
-/**
- * @since 0.1.0
- */
-export const command = Command.make(
-  "config",
-  { profile: Common.profile, config: Common.config, json: Common.json },
-  handler
-).pipe(Command.withDescription("Show which profile and credentials a run would use (never the secrets) and what is missing"))

@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { Args, Command } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Engine, Errors, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Effect, Layer, Option } from "effect"
@@ -102,8 +101,9 @@ export const handler = (flags: Flags) =>
     if (Option.isSome(drift)) yield* Output.warn(drift.value)
     const needed = Definition.providersUsed(definition.text)
     const attempts = Definition.attempts(definition.text)
+    const sandboxState = flags.sandbox ? Setup.sandboxStateDir(store.file, record.id) : undefined
     const plan = yield* Setup.plan(
-      { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config },
+      { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config, sandboxState },
       needed
     )
     if (Option.isSome(started)) {
@@ -119,8 +119,17 @@ export const handler = (flags: Flags) =>
     } else {
       yield* Output.warn(`relais does not know which target run ${record.id} started on; make sure it is ${Report.targetText(plan.info)}`)
     }
-    if (plan.info.kind === "sandbox") {
-      yield* Output.warn("the sandboxes are started afresh: what the first execution created in them is gone")
+    // Fresh sandboxes would answer 404 for everything the first execution created (and its
+    // compensations would "undo" nothing): resume only with the data the sandboxes kept.
+    if (sandboxState !== undefined && !Setup.sandboxStateKept(sandboxState)) {
+      const inputs = record.input !== null && typeof record.input === "object" && Object.keys(record.input).length > 0
+      return yield* new Setup.SandboxStateLost({
+        runId: record.id,
+        directory: sandboxState,
+        rerun: `relais run ${Common.shellWord(definition.source ?? "<workflow file>")} --sandbox${Common.storeFlag(store)}${
+          inputs ? " (with the same inputs)" : ""
+        }`
+      })
     }
     const registry = yield* Plugin.PluginRegistry
     const code = yield* Effect.gen(function*() {
@@ -148,23 +157,6 @@ export const handler = (flags: Flags) =>
           }).pipe(Effect.as({ runId: record.id, done: engine.resume(record.id) }))
       ).pipe(Effect.provide(engine))
     }).pipe(Effect.scoped)
+    yield* Setup.settle(plan, code !== ExitCode.interrupted)
     yield* ExitCode.set(code)
   }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox }))
-
-/**
- * @since 0.1.0
- */
-export const command = Command.make(
-  "resume",
-  {
-    runId: Args.text({ name: "runId" }).pipe(Args.withDescription("The interrupted run (see relais runs list --status interrupted)")),
-    profile: Common.profile,
-    config: Common.config,
-    sandbox: Common.sandbox,
-    seed: Common.seed,
-    fault: Common.fault,
-    store: Common.store,
-    json: Common.json
-  },
-  handler
-).pipe(Command.withDescription("Resume an interrupted run with the definition it started with"))

@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Args, Command, Options } from "@effect/cli"
-import * as FileSystem from "@effect/platform/FileSystem"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { Engine, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Clock, Effect, Either, Layer, Option, Random } from "effect"
+import * as Files from "../cli/Files.js"
 import { FileError, TargetMismatch, UsageError } from "../Errors.js"
 import * as Definition from "../Definition.js"
 import * as Execute from "../Execute.js"
@@ -20,23 +20,6 @@ import * as Targets from "../Targets.js"
 import * as Load from "../yaml/Load.js"
 import * as Source from "../yaml/Source.js"
 import * as Common from "./Common.js"
-
-const file = Args.text({ name: "file" }).pipe(Args.withDescription("The workflow file (YAML)"))
-
-const input = Options.text("input").pipe(
-  Options.withDescription("A workflow input, name=value (repeatable); the value is read as the input's declared type"),
-  Options.repeated
-)
-
-const inputFile = Options.text("input-file").pipe(
-  Options.withDescription("Workflow inputs from a JSON or YAML file holding an object; --input values win"),
-  Options.optional
-)
-
-const runId = Options.text("run-id").pipe(
-  Options.withDescription("Use this run id (letters, digits, - _ .); running again with the same id shows or continues that run"),
-  Options.optional
-)
 
 /**
  * `--input name=value` pairs, split at the first `=`.
@@ -65,10 +48,7 @@ export const parsePairs = (
  */
 export const readInputFile = (path: string): Effect.Effect<Record<string, unknown>, FileError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(
-      Effect.mapError((e) => new FileError({ file: path, reason: e._tag === "SystemError" && e.reason === "NotFound" ? "no such file" : e.message }))
-    )
+    const text = yield* Files.readText(path)
     // The workflow files' reader: located errors, bounded nesting, one document, core tags only.
     const read = Source.readData(text, /\.json$/i.test(path) ? "json" : "yaml", "set of inputs")
     if ("problems" in read) {
@@ -147,8 +127,17 @@ export const handler = (flags: Flags) =>
     const fromFile = Option.isSome(flags.inputFile) ? yield* readInputFile(flags.inputFile.value) : undefined
     const inputs = yield* Load.parseInputs(loaded, pairs, fromFile)
     const needed = Definition.providersUsed(loaded.definition.text)
+    // Known before the sandboxes start: they keep their data with the run, for `resume`.
+    const runId = Option.isSome(flags.runId) ? flags.runId.value : yield* freshRunId
     const plan = yield* Setup.plan(
-      { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config },
+      {
+        sandbox: flags.sandbox,
+        seed: flags.seed,
+        faults,
+        profile: flags.profile,
+        configFile: flags.config,
+        sandboxState: flags.sandbox ? Setup.sandboxStateDir(store.file, runId) : undefined
+      },
       needed
     )
     const code = yield* runLoaded({
@@ -157,8 +146,9 @@ export const handler = (flags: Flags) =>
       plan,
       store,
       mode: Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive }),
-      runId: Option.getOrUndefined(flags.runId)
+      runId
     })
+    yield* Setup.settle(plan, code !== ExitCode.interrupted)
     yield* ExitCode.set(code)
   }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox }))
 
@@ -240,24 +230,3 @@ const freshRunId = Effect.gen(function*() {
   const randoms = yield* Effect.replicateEffect(Random.next, 6)
   return Run.makeRunId(now, randoms)
 })
-
-/**
- * @since 0.1.0
- */
-export const command = Command.make(
-  "run",
-  {
-    file,
-    input,
-    inputFile,
-    profile: Common.profile,
-    config: Common.config,
-    sandbox: Common.sandbox,
-    seed: Common.seed,
-    fault: Common.fault,
-    store: Common.store,
-    json: Common.json,
-    runId
-  },
-  handler
-).pipe(Command.withDescription("Check a workflow file, run it durably, show its progress and its outcome"))

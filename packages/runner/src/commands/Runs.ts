@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { Args, Command, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Engine, Errors, Run, RunStore } from "@relais/core"
 import { Effect, Layer, Option } from "effect"
@@ -14,13 +13,14 @@ import * as Targets from "../Targets.js"
 import * as Common from "./Common.js"
 
 /**
- * The run store of an existing file, read-only in spirit (its tables are created if missing).
+ * The run store of an existing file, opened read-only: nothing is written (a read-only store, or
+ * one a run is using, can be read), and a file without tables is an empty history.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layerStore = (filename: string) =>
-  RunStore.layerSql.pipe(Layer.provideMerge(Engine.layerSqliteClient({ filename })))
+  RunStore.layerSqlReadonly.pipe(Layer.provideMerge(Engine.layerSqliteClient({ filename, readonly: true })))
 
 /**
  * Whether the store file exists (reading commands do not create one).
@@ -29,13 +29,6 @@ export const layerStore = (filename: string) =>
  */
 export const storeExists = (filename: string): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(filename).pipe(Effect.orElseSucceed(() => false)))
-
-const status = Options.choice("status", Run.RunStatus.literals).pipe(
-  Options.withDescription("Only runs with this status (repeatable)"),
-  Options.repeated
-)
-const workflow = Options.text("workflow").pipe(Options.withDescription("Only runs of this workflow (its name)"), Options.optional)
-const limit = Options.integer("limit").pipe(Options.withDescription("At most this many runs, newest first"), Options.withDefault(20))
 
 /**
  * The handler of `relais runs list`.
@@ -57,12 +50,21 @@ export const listHandler = (flags: {
       else yield* output.writeOut(`no runs (there is no run store at ${store.file} yet)\n`)
       return
     }
-    const records = yield* Effect.flatMap(RunStore.RunStore, (s) =>
-      s.list({
+    const { runs: records, unreadable } = yield* Effect.flatMap(RunStore.RunStore, (s) =>
+      s.browse({
         ...(flags.status.length > 0 ? { status: flags.status } : {}),
         workflow: Option.getOrUndefined(flags.workflow),
         limit: Math.max(1, flags.limit)
       })).pipe(Effect.provide(layerStore(store.file)))
+    if (unreadable.length > 0) {
+      // One damaged row does not hide the others: they are listed, and the damage is told.
+      const n = unreadable.length
+      yield* output.writeErr(
+        `${output.styleErr.yellow("warning:")} ${n} run${n === 1 ? "" : "s"} of ${store.file} could not be read (damaged record${n === 1 ? "" : "s"}): ${
+          unreadable.map((u) => u.id).join(", ")
+        }\n${unreadable.map((u) => `  ${u.problem}\n`).join("")}`
+      )
+    }
     if (flags.json) {
       yield* output.writeOut(`${JSON.stringify(records.map(Report.recordJson))}\n`)
       return
@@ -115,23 +117,3 @@ export const showHandler = (flags: { readonly runId: string; readonly json: bool
     ]
     yield* output.writeOut(`${lines.join("\n")}\n`)
   }).pipe(Common.jsonErrors(flags.json))
-
-const list = Command.make(
-  "list",
-  { status, workflow, limit, json: Common.json, store: Common.store },
-  listHandler
-).pipe(Command.withDescription("List runs, newest first"))
-
-const show = Command.make(
-  "show",
-  { runId: Args.text({ name: "runId" }).pipe(Args.withDescription("The run's id")), json: Common.json, store: Common.store },
-  showHandler
-).pipe(Command.withDescription("Show a run: its record, the timeline of its events, and its outcome"))
-
-/**
- * @since 0.1.0
- */
-export const command = Command.make("runs").pipe(
-  Command.withDescription("The run history (read-only)"),
-  Command.withSubcommands([list, show])
-)

@@ -4,17 +4,12 @@
  *
  * @since 0.1.0
  */
-import { Command, Options } from "@effect/cli"
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
 import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { UsageError } from "../Errors.js"
 import { Output } from "../Output.js"
 import * as Providers from "../Providers.js"
-import * as Common from "./Common.js"
-
-const port = (name: string, what: string) =>
-  Options.integer(name).pipe(Options.withDescription(`Port of the ${what} sandbox on 127.0.0.1 (default: a free one)`), Options.withDefault(0))
 
 /**
  * The flags of `relais sandbox`.
@@ -88,18 +83,3 @@ export const handler = (flags: Flags) =>
     }
     return yield* Effect.never.pipe(Effect.onInterrupt(() => output.writeErr("sandboxes stopped\n")))
   }).pipe(Effect.scoped)
-
-/**
- * @since 0.1.0
- */
-export const command = Command.make(
-  "sandbox",
-  {
-    aimairaPort: port("aimaira-port", "AIMAIRA"),
-    campusSkillsPort: port("campus-skills-port", "Campus Skills"),
-    seed: Common.seed,
-    fault: Common.fault,
-    json: Common.json
-  },
-  handler
-).pipe(Command.withDescription("Serve the AIMAIRA and Campus Skills simulators until Ctrl-C"))

@@ -4,15 +4,12 @@
  *
  * @since 0.1.0
  */
-import { Args, Command } from "@effect/cli"
 import { Plugin, RetryPolicy, Step } from "@relais/core"
 import { Duration, Effect, Option, Schema } from "effect"
 import { Output } from "../Output.js"
 import * as Report from "../Report.js"
 import * as SchemaText from "../SchemaText.js"
 import * as Common from "./Common.js"
-
-const name = Args.text({ name: "name" }).pipe(Args.withDescription("A step, e.g. aimaira/create-convention"), Args.optional)
 
 const encodePolicy = Schema.encodeSync(RetryPolicy.RetryPolicy)
 
@@ -81,10 +78,3 @@ export const handler = (flags: { readonly name: Option.Option<string>; readonly 
     lines.push("", style.dim(`${registry.steps.length} steps; relais steps <name> shows a step's inputs and output`))
     yield* output.writeOut(`${lines.join("\n")}\n`)
   }).pipe(Common.provideRegistry({ sandbox: false }))
-
-/**
- * @since 0.1.0
- */
-export const command = Command.make("steps", { name, json: Common.json }, handler).pipe(
-  Command.withDescription("List the available steps, or show one step's inputs and output")
-)

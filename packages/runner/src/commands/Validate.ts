@@ -4,15 +4,12 @@
  *
  * @since 0.1.0
  */
-import { Args, Command } from "@effect/cli"
 import { Effect } from "effect"
 import * as ExitCode from "../ExitCode.js"
 import { Output } from "../Output.js"
 import * as Report from "../Report.js"
 import * as Load from "../yaml/Load.js"
 import * as Common from "./Common.js"
-
-const files = Args.text({ name: "file" }).pipe(Args.withDescription("Workflow files to check"), Args.atLeast(1))
 
 /**
  * The handler of `relais validate`.
@@ -50,10 +47,3 @@ export const handler = (flags: { readonly files: ReadonlyArray<string>; readonly
     }
     yield* ExitCode.set(invalid === 0 ? ExitCode.succeeded : ExitCode.invalid)
   }).pipe(Common.provideRegistry({ sandbox: false }))
-
-/**
- * @since 0.1.0
- */
-export const command = Command.make("validate", { files, json: Common.json }, handler).pipe(
-  Command.withDescription("Check workflow files and report every problem with file:line:col (exit 0 or 2)")
-)

@@ -1,0 +1,249 @@
+/**
+ * Every command of `relais`, declared as data: arguments, options (with a description each),
+ * summaries and examples. `Args.parse` reads this table, `Help` renders it, and `Cli.ts` maps
+ * each command to its handler in `commands/*.ts`, loaded only when that command runs.
+ *
+ * Nothing here imports Effect: the binary answers `--version`, `--help` and usage errors from
+ * this table alone.
+ *
+ * @since 0.1.0
+ */
+import type { Run } from "@relais/core"
+import * as Args from "./Args.js"
+
+/**
+ * The version `relais --version` prints (the package's, checked by a test).
+ *
+ * @since 0.1.0
+ */
+export const version = "0.1.0"
+
+/**
+ * The run store used when neither `--store` nor `RELAIS_STORE` names one (core's
+ * `Engine.defaultFilename`, checked by a test; repeated here so that parsing loads no engine).
+ *
+ * @since 0.1.0
+ */
+export const defaultStore = ".relais/relais.db"
+
+/**
+ * The statuses `runs list --status` accepts (core's `Run.RunStatus`, checked by a test).
+ *
+ * @since 0.1.0
+ */
+export const runStatuses = [
+  "running",
+  "compensating",
+  "succeeded",
+  "succeeded_with_failures",
+  "failed",
+  "compensated",
+  "compensation_failed",
+  "interrupted"
+] as const satisfies ReadonlyArray<Run.RunStatus>
+
+// Every status of core is listed: a status added there without being added here fails to compile.
+const _everyStatus: ReadonlyArray<(typeof runStatuses)[number]> = [] as ReadonlyArray<Run.RunStatus>
+void _everyStatus
+
+// -----------------------------------------------------------------------------
+// Options shared by several commands
+// -----------------------------------------------------------------------------
+
+const json = Args.boolean("json", {
+  description: "Machine-readable output: JSON on stdout, one object per line; messages stay on stderr"
+})
+
+const store = Args.optional(Args.text("store", {
+  placeholder: "<file>",
+  description: `The run store, a SQLite file (default: RELAIS_STORE, else ${defaultStore})`
+}))
+
+const profile = Args.optional(Args.text("profile", {
+  placeholder: "<name>",
+  description: "The profile of the configuration file to run against (default: RELAIS_PROFILE, else its defaultProfile)"
+}))
+
+const config = Args.optional(Args.text("config", {
+  placeholder: "<file>",
+  description: "The configuration file (default: RELAIS_CONFIG, else ./relais.config.yaml if there is one)"
+}))
+
+const sandbox = Args.boolean("sandbox", {
+  description: "Run against both simulators, started in-process with seeded data: no configuration or credentials needed"
+})
+
+const seed = Args.optional(Args.integer("seed", {
+  description: "With --sandbox: the seed of the simulators' generated data (default: their own fixed seed)"
+}))
+
+const fault = Args.repeatable(Args.text("fault", {
+  placeholder: "<target:rule>",
+  description:
+    "With --sandbox: inject a fault into a simulator, e.g. \"aimaira:POST /GraphV1/Convention 429:2 x1\" or \"campus-skills:* latency:200\" (target aimaira or campus-skills)"
+}))
+
+const runIdArgument = (description: string) => Args.argument("runId", { description })
+
+// -----------------------------------------------------------------------------
+// The commands
+// -----------------------------------------------------------------------------
+
+/** @since 0.1.0 */
+export const run = Args.command({
+  name: "run",
+  summary: "Check a workflow file, run it durably, show its progress and its outcome",
+  description: [
+    "The file is checked completely first (nothing is called if it has a problem). The run is",
+    "journaled in the run store: Ctrl-C leaves it interrupted, and relais resume continues it."
+  ],
+  args: { file: Args.argument("file", { description: "The workflow file (YAML)" }) },
+  options: {
+    input: Args.repeatable(Args.text("input", {
+      placeholder: "<name=value>",
+      description: "A workflow input; the value is read as the input's declared type (a JSON list or object for those types)"
+    })),
+    inputFile: Args.optional(Args.text("input-file", {
+      placeholder: "<file>",
+      description: "Workflow inputs from a JSON or YAML file holding one object of names and values; --input wins over it"
+    })),
+    profile,
+    config,
+    sandbox,
+    seed,
+    fault,
+    store,
+    json,
+    runId: Args.optional(Args.text("run-id", {
+      placeholder: "<id>",
+      description: "The run's id (letters, digits, - _ .); running again with the same id shows that run's outcome, or continues it"
+    }))
+  },
+  examples: [
+    "relais run examples/convention-apprentissage.yaml --sandbox",
+    "relais run convention.yaml --profile preprod --input email=jeanne.martin@example.org --input nom=MARTIN"
+  ]
+})
+
+/** @since 0.1.0 */
+export const validate = Args.command({
+  name: "validate",
+  summary: "Check workflow files and report every problem as file:line:col (no credentials, no database)",
+  description: ["Exit 0 when every file is valid, 2 otherwise."],
+  args: { files: Args.argument("file", { description: "The workflow files to check", arity: "atLeastOne" }) },
+  options: { json },
+  examples: ["relais validate examples/*.yaml"]
+})
+
+/** @since 0.1.0 */
+export const resume = Args.command({
+  name: "resume",
+  summary: "Resume an interrupted run with the definition it started with",
+  description: [
+    "Completed steps are replayed from the journal; the step that was in flight is reconciled",
+    "before the run goes on. The run continues on the target it started on (same profile, or",
+    "--sandbox), which is checked."
+  ],
+  args: { runId: runIdArgument("The interrupted run (relais runs list --status interrupted lists them)") },
+  options: { profile, config, sandbox, seed, fault, store, json },
+  examples: ["relais resume run_mx10atq9mdodir --profile preprod"]
+})
+
+/** @since 0.1.0 */
+export const runsList = Args.command({
+  name: "list",
+  summary: "List runs, newest first",
+  options: {
+    status: Args.repeatable(Args.choice("status", runStatuses, {
+      placeholder: "<status>",
+      description: `Only runs with this status: ${runStatuses.join(", ")}`
+    })),
+    workflow: Args.optional(Args.text("workflow", { placeholder: "<name>", description: "Only runs of this workflow (its name)" })),
+    limit: Args.withDefault(Args.integer("limit", { min: 1, description: "At most this many runs" }), 20),
+    json,
+    store
+  }
+})
+
+/** @since 0.1.0 */
+export const runsShow = Args.command({
+  name: "show",
+  summary: "Show a run: its record, the timeline of its events, and its outcome",
+  args: { runId: runIdArgument("The run's id (relais runs list shows them)") },
+  options: { json, store }
+})
+
+/** @since 0.1.0 */
+export const runs = Args.group({
+  name: "runs",
+  summary: "The run history, read from the store only (works while a run is going on)",
+  commands: [runsList, runsShow]
+})
+
+/** @since 0.1.0 */
+export const graph = Args.command({
+  name: "graph",
+  summary: "Print a workflow as a Mermaid flowchart",
+  args: { file: Args.argument("file", { description: "The workflow file (YAML)" }) },
+  options: {}
+})
+
+/** @since 0.1.0 */
+export const schema = Args.command({
+  name: "schema",
+  summary: "Write the JSON Schema of workflow files, with every step's inputs, for editors",
+  description: ["Point an editor at it with the first line of a workflow:", "# yaml-language-server: $schema=./relais.schema.json"],
+  options: {
+    output: Args.withDefault(Args.text("output", { alias: "o", placeholder: "<file>", description: "Where to write it; - for stdout" }), "relais.schema.json")
+  }
+})
+
+/** @since 0.1.0 */
+export const steps = Args.command({
+  name: "steps",
+  summary: "List the available steps, or show one step's inputs and output",
+  args: { name: Args.argument("name", { description: "A step, e.g. aimaira/create-convention", arity: "optional" }) },
+  options: { json }
+})
+
+const port = (name: string, what: string) =>
+  Args.withDefault(
+    Args.integer(name, { min: 0, max: 65535, placeholder: "<port>", description: `Port of the ${what} simulator on 127.0.0.1; 0 picks a free one` }),
+    0
+  )
+
+/** @since 0.1.0 */
+export const sandboxCommand = Args.command({
+  name: "sandbox",
+  summary: "Serve the AIMAIRA and Campus Skills simulators until Ctrl-C",
+  description: ["It prints their URLs, their credentials (which only open these simulators) and the", "export lines to use them from another shell."],
+  options: {
+    aimairaPort: port("aimaira-port", "AIMAIRA"),
+    campusSkillsPort: port("campus-skills-port", "Campus Skills"),
+    seed: Args.optional(Args.integer("seed", { description: "The seed of the simulators' generated data (default: their own fixed seed)" })),
+    fault: Args.repeatable(Args.text("fault", {
+      placeholder: "<target:rule>",
+      description: "Inject a fault into a simulator, e.g. \"aimaira:POST /GraphV1/Convention 429:2 x1\" (target aimaira or campus-skills)"
+    })),
+    json
+  }
+})
+
+/** @since 0.1.0 */
+export const configCommand = Args.command({
+  name: "config",
+  summary: "Show which profile and credentials a run would use (never the secrets) and what is missing",
+  description: ["Exit 0 when both providers are configured, 4 otherwise."],
+  options: { profile, config, json }
+})
+
+/**
+ * The root of the command line.
+ *
+ * @since 0.1.0
+ */
+export const root = Args.group({
+  name: "relais",
+  summary: "Typed, durable workflows between AIMAIRA and Campus Skills",
+  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand]
+})
