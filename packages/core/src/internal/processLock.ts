@@ -93,19 +93,18 @@ export const acquire = (filename: string): Effect.Effect<string, StoreError, Sql
     const lock = yield* openLockFile(lockFile, false)
     const exec = (statement: string) =>
       lock.unsafe(statement).pipe(Effect.mapError((error) => StoreError.fromCause("lock the store", error, lockFile)))
-    yield* exec("PRAGMA journal_mode = MEMORY")
-    yield* exec("PRAGMA busy_timeout = 0")
-    // A quick look first: a held lock answers "busy" at once.
-    const look = yield* Effect.either(exec("SELECT count(*) FROM sqlite_master"))
-    if (Either.isLeft(look)) {
-      return yield* isBusy(look.left) ? Effect.flatMap(recordedOwner, (owner) => Effect.fail(inUse(owner))) : look.left
-    }
-    // Readers that look at the lock hold a shared lock for an instant: wait them out.
-    yield* exec("PRAGMA busy_timeout = 1000")
-    const taken = yield* Effect.either(exec("BEGIN EXCLUSIVE"))
-    if (Either.isLeft(taken)) {
-      return yield* isBusy(taken.left) ? Effect.flatMap(recordedOwner, (owner) => Effect.fail(inUse(owner))) : taken.left
-    }
+    yield* Effect.gen(function*() {
+      // A quick look first: a held lock answers "busy" at once.
+      yield* exec("PRAGMA busy_timeout = 0")
+      yield* exec("SELECT count(*) FROM sqlite_master")
+      // Holding writes nothing: no journal file is left behind by a killed holder.
+      yield* exec("PRAGMA journal_mode = MEMORY")
+      // Readers that look at the lock hold a shared lock for an instant: wait them out.
+      yield* exec("PRAGMA busy_timeout = 1000")
+      yield* exec("BEGIN EXCLUSIVE")
+    }).pipe(
+      Effect.catchIf(isBusy, () => Effect.flatMap(recordedOwner, (owner) => Effect.fail(inUse(owner))))
+    )
     held.set(key, me)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => held.delete(key)).pipe(Effect.zipRight(Effect.ignore(lock.unsafe("ROLLBACK"))))
