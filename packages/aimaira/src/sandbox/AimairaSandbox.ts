@@ -11,16 +11,18 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Faults from "@relais/sandbox-kit/Faults"
 import type * as RequestLog from "@relais/sandbox-kit/RequestLog"
 import * as SandboxServer from "@relais/sandbox-kit/SandboxServer"
+import * as StateFile from "@relais/sandbox-kit/StateFile"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Handler from "./internal/handler.js"
 import * as Ops from "./internal/operations.js"
 import * as Seed from "./internal/seed.js"
-import type * as Store from "./internal/store.js"
+import * as Store from "./internal/store.js"
 
 /**
  * The credentials the sandbox accepts.
@@ -60,6 +62,12 @@ export interface Options {
   readonly learners?: number | undefined
   /** Fault rules active from the start: rules, or the kit's text syntax. */
   readonly faults?: ReadonlyArray<Faults.FaultRule> | string | undefined
+  /**
+   * Keep the data in this file (see `StateFile`): restored from it when it exists (the seed is
+   * then not used), written when the sandbox starts and after every request that may change
+   * data, before its answer leaves. `relais run --sandbox` keeps one per run, for `resume`.
+   */
+  readonly stateFile?: string | undefined
   /**
    * `DELETE {set}/{id}`: `"allowed"` (the default) deletes the entity; `"refused"` answers
    * `405 Method Not Allowed` for every entity, as an AIMAIRA instance may (its documentation has
@@ -157,10 +165,25 @@ const seedOf = (options: Options) => () =>
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): Effect.Effect<Service, SandboxServer.ServerStartError | Faults.FaultSyntaxError, Scope.Scope> =>
+export const make = (
+  options: Options = {}
+): Effect.Effect<Service, SandboxServer.ServerStartError | Faults.FaultSyntaxError | StateFile.StateFileError, Scope.Scope> =>
   Effect.gen(function*() {
     const fresh = seedOf(options)
-    const store: Store.Store = fresh()
+    const stateFile = options.stateFile
+    const kept = stateFile === undefined ? Option.none() : yield* StateFile.read(stateFile, "aimaira")
+    const store: Store.Store = Option.isNone(kept) ? fresh() : new Store.Store(
+      yield* Either.match(Store.restore(kept.value), {
+        onLeft: (reason) => Effect.fail(new StateFile.StateFileError({ file: stateFile!, operation: "read", reason })),
+        onRight: Effect.succeed
+      })
+    )
+    // A state that cannot be saved would make a resumed run believe in writes that are lost: a
+    // failure to save is a defect of the request (a 500), never a silent success.
+    const save = stateFile === undefined
+      ? Effect.void
+      : Effect.suspend(() => StateFile.write(stateFile, "aimaira", Store.persisted(store))).pipe(Effect.orDie)
+    if (Option.isNone(kept)) yield* save
     const credentials: Credentials = { ...defaultCredentials, ...options.credentials }
     const pageSize = Math.max(1, options.pageSize ?? 100)
     const initialFaults = typeof options.faults === "string"
@@ -176,12 +199,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
     const state = Effect.sync((): State => store.snapshot())
     const reset = Effect.sync(() => {
       store.data = fresh().data
-    })
+    }).pipe(Effect.zipRight(save))
     const addDocument = (conventionId: number, nom: string) =>
       Effect.sync(() => {
         const result = Ops.addDocument(store, conventionId, nom)
         return result.ok ? result.value : undefined
-      })
+      }).pipe(Effect.tap(save))
 
     const admin = HttpRouter.empty.pipe(
       HttpRouter.get("/__sandbox/deletes", Effect.map(deletes, (mode) => HttpServerResponse.unsafeJson({ deletes: mode }))),
@@ -209,7 +232,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
           if (typeof ConventionId !== "number" || typeof Nom !== "string") {
             return Handler.errorResponse(Ops.badRequest(`Expected {"ConventionId": <id>, "Nom": "<file name>"}.`))
           }
-          const result = yield* Effect.sync(() => Ops.addDocument(store, ConventionId, Nom))
+          const result = yield* Effect.sync(() => Ops.addDocument(store, ConventionId, Nom)).pipe(Effect.tap(save))
           return result.ok ? HttpServerResponse.unsafeJson(result.value, { status: 201 }) : Handler.errorResponse(result.error)
         })
       )
@@ -220,7 +243,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
       admin,
       port: options.port ?? 0,
       faults: initialFaults,
-      faultResponse
+      faultResponse,
+      onWrite: save
     })
     return {
       url: server.url,
@@ -243,5 +267,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, SandboxServe
  *
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<AimairaSandbox, SandboxServer.ServerStartError | Faults.FaultSyntaxError> =>
+export const layer = (
+  options: Options = {}
+): Layer.Layer<AimairaSandbox, SandboxServer.ServerStartError | Faults.FaultSyntaxError | StateFile.StateFileError> =>
   Layer.scoped(AimairaSandbox, make(options))

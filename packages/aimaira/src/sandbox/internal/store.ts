@@ -4,6 +4,8 @@
  * API does not expose but whose effects are observable (convention documents, modes
  * contractuels). Every operation is synchronous, so each request's reads and writes are atomic.
  */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { type CollectionName, collectionNames } from "./model.js"
 
 export type Row = Record<string, unknown> & { Id: number }
@@ -111,3 +113,37 @@ export interface StateSnapshot {
   readonly documents: ReadonlyArray<ConventionDocument>
   readonly modesContractuels: ReadonlyArray<ModeContractuel>
 }
+
+/** What a state file keeps: the snapshot and what the API does not show. */
+const Persisted = Schema.Struct({
+  counters: Schema.Struct({ nextId: Schema.Int, convention: Schema.Int, apprenant: Schema.Int, enseignant: Schema.Int }),
+  collections: Schema.Record({
+    key: Schema.String,
+    value: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(
+      Schema.filter((row) => typeof row.Id === "number" || "every row needs a numeric Id")
+    ))
+  }),
+  documents: Schema.Array(Schema.Struct({ Id: Schema.Int, ConventionId: Schema.Int, Nom: Schema.String })),
+  modesContractuels: Schema.Array(Schema.Struct({ Id: Schema.Int, Code: Schema.String, Nom: Schema.String, Ordre: Schema.Number })),
+  entiteJuridiqueId: Schema.Int
+})
+
+/** The store as plain JSON, for a state file (`StateFile`); `restore` reads it back. */
+export const persisted = (store: Store): unknown => ({ ...store.snapshot(), entiteJuridiqueId: store.data.entiteJuridiqueId })
+
+/** The data of a state file written by `persisted`, or why it cannot be one. */
+export const restore = (state: unknown): Either.Either<StoreData, string> =>
+  Either.map(
+    Either.mapLeft(Schema.decodeUnknownEither(Persisted)(state), () => "it does not hold the AIMAIRA sandbox's data"),
+    (decoded) => {
+      const data = emptyData(decoded.counters.nextId)
+      data.counters = { ...decoded.counters }
+      for (const name of collectionNames) {
+        for (const row of decoded.collections[name] ?? []) data.tables[name].set(row.Id as number, structuredClone(row) as Row)
+      }
+      for (const doc of decoded.documents) data.documents.set(doc.Id, { ...doc })
+      data.modesContractuels = decoded.modesContractuels.map((mode) => ({ ...mode }))
+      data.entiteJuridiqueId = decoded.entiteJuridiqueId
+      return data
+    }
+  )
