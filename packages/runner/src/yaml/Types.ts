@@ -70,6 +70,7 @@ export const object = (fields: Record<string, Field | Type>, rest?: Type): Type 
  */
 export const union = (members: ReadonlyArray<Type>): Type => {
   const flat: Array<Type> = []
+  const shown = new Set<string>()
   const elements: Array<Type> = []
   let lists = 0
   const push = (t: Type) => {
@@ -79,7 +80,15 @@ export const union = (members: ReadonlyArray<Type>): Type => {
       // literal is a list of nothing), so list functions accept it.
       if (lists++ === 0) flat.push(t)
       elements.push(t.element)
-    } else if (t._tag !== "Never" && !flat.some((m) => equals(m, t))) flat.push(t)
+    } else if (t._tag !== "Never") {
+      // A set of the shown types rather than a scan of `flat`: a list of thousands of distinct
+      // values in a file must not take quadratic time to type.
+      const key = show(t)
+      if (!shown.has(key)) {
+        shown.add(key)
+        flat.push(t)
+      }
+    }
   }
   members.forEach(push)
   if (lists > 1) {
@@ -127,8 +136,6 @@ export const isInteger = (t: Type): boolean =>
     : t._tag === "Union"
     ? t.members.every(isInteger)
     : false
-
-const equals = (a: Type, b: Type): boolean => show(a) === show(b)
 
 /**
  * How a type reads in messages: `string`, `number`, `{ Id: number, Nom: string }`,
@@ -403,8 +410,8 @@ export const element = (t: Type): { readonly type: Type } | { readonly error: st
     case "Unknown":
       return { type: unknown }
     case "Array":
-      // An index past the end reads null at run time, and the step that receives it reports
-      // it; requiring `?? default` after every `[0]` would make workflows unreadable.
+      // An index past the end is a located error at run time, not a null: requiring
+      // `?? default` after every `[0]` would make workflows unreadable.
       return { type: t.element }
     case "Union": {
       const results = t.members.filter((m) => m._tag !== "Null").map(element)
