@@ -212,7 +212,7 @@ export const findOrCreateLearner = Step.make({
 
 /**
  * The input of `aimaira/create-inscription`: the documented required fields, the programme by
- * id or by code.
+ * id or by code; the voie d'entrée may be left to the step when the programme has only one.
  *
  * @since 0.1.0
  */
@@ -221,7 +221,11 @@ export const CreateInscriptionInput = Schema.Struct({
   ProgrammeId: optional(RequiredId(Ids.ProgrammeId)),
   ProgrammeCode: optional(Text.annotations({ description: "the programme's code, instead of ProgrammeId" })),
   RegimeInscriptionId: RequiredId(Schema.Int).annotations({ description: "régime de l'apprenant" }),
-  RecrutementId: RequiredId(Schema.Int).annotations({ description: "voie d'entrée" }),
+  RecrutementId: optional(
+    RequiredId(Schema.Int).annotations({
+      description: "voie d'entrée; default: the programme's, when the API shows exactly one (GET Recrutement)"
+    })
+  ),
   EtatInscriptionId: RequiredId(Schema.Int).annotations({ description: "issue / état d'inscription" }),
   DateInscription: DateTimeInput,
   OrigineId: optional(RequiredId(Schema.Int))
@@ -250,7 +254,35 @@ const programmeOf = (input: CreateInscriptionInput) =>
     : Effect.map(byField(Entities.Programme, "Code", input.ProgrammeCode!), (p) => p.Id)
 
 /**
- * Creates a learner's registration file (dossier d'inscription) in a programme.
+ * The voie d'entrée: the one given, or the programme's only one among those the API shows
+ * (documented "Lister les voies d'entrée", filtered on `ProgrammeId`).
+ */
+const voieOf = (input: CreateInscriptionInput, ProgrammeId: Ids.ProgrammeId) =>
+  input.RecrutementId !== undefined
+    ? Effect.succeed(input.RecrutementId)
+    : Effect.gen(function*() {
+      const voies = yield* all(Entities.VoieEntree, Query.from(Entities.VoieEntree).where((f) => f.eq("ProgrammeId", ProgrammeId)))
+      if (voies.length === 1) return voies[0]!.Id as number
+      if (voies.length > 1) {
+        return yield* new StepErrors.Ambiguous({
+          entitySet: "Recrutement",
+          key: `ProgrammeId eq ${ProgrammeId} (the voies d'entrée of the programme: ${voies.map((v) => v.Nom).join(", ")})`,
+          ids: voies.map((v) => v.Id)
+        })
+      }
+      return yield* new StepErrors.UnknownCode({
+        entitySet: "Recrutement",
+        field: "ProgrammeId",
+        value: String(ProgrammeId),
+        suggestions: [],
+        known: []
+      })
+    })
+
+/**
+ * Creates a learner's registration file (dossier d'inscription) in a programme. Without
+ * `RecrutementId`, the voie d'entrée is the programme's, when the API shows exactly one (two or
+ * more: `Ambiguous`, give `RecrutementId`; none: `UnknownCode`).
  *
  * Reconciliation by natural key: an inscription of this learner in this programme with the
  * same `DateInscription` (the same instant), régime, voie d'entrée and état; the most recent
@@ -270,11 +302,12 @@ export const createInscription = Step.make({
     Effect.gen(function*() {
       const client = yield* AimairaClient
       const ProgrammeId = yield* programmeOf(input)
+      const RecrutementId = yield* voieOf(input, ProgrammeId)
       return yield* client.create(Entities.Inscription, {
         ApprenantId: input.ApprenantId,
         ProgrammeId,
         RegimeInscriptionId: input.RegimeInscriptionId,
-        RecrutementId: input.RecrutementId,
+        RecrutementId,
         EtatInscriptionId: input.EtatInscriptionId,
         DateInscription: input.DateInscription,
         ...(input.OrigineId === undefined ? {} : { extra: { OrigineId: input.OrigineId } })
@@ -283,6 +316,7 @@ export const createInscription = Step.make({
   reconcile: (input) =>
     Effect.gen(function*() {
       const ProgrammeId = yield* programmeOf(input)
+      const RecrutementId = yield* voieOf(input, ProgrammeId)
       const matches = yield* all(
         Entities.Inscription,
         Query.from(Entities.Inscription).where((f) =>
@@ -294,7 +328,7 @@ export const createInscription = Step.make({
         )
       )
       const same = matches.filter((i) =>
-        i.RegimeInscriptionId === input.RegimeInscriptionId && i.RecrutementId === input.RecrutementId &&
+        i.RegimeInscriptionId === input.RegimeInscriptionId && i.RecrutementId === RecrutementId &&
         i.EtatInscriptionId === input.EtatInscriptionId
       )
       const latest: Inscription | undefined = [...same].sort((a, b) => b.Id - a.Id)[0]
