@@ -143,6 +143,35 @@ layer(stepsLayer(), { excludeTestServices: true })("LearnerSteps", (it) => {
         const mine = (yield* table("Inscription")).filter((i) => i.ApprenantId === template!.ApprenantId)
         expect(mine.map((i) => i.Id)).toEqual([template!.Id, created.Id])
       }))
+
+    it.effect("without RecrutementId, takes the programme's only voie d'entrée the API shows; none is an error", () =>
+      Effect.gen(function*() {
+        const [template] = yield* table("Inscription")
+        const programme = (yield* table("Programme")).find((p) => p.Code === "BTSMCO")!
+        const voies = (yield* table("Recrutement")).filter((r) => r.ProgrammeId === programme.Id && r.ReferenceExterneId !== 0)
+        expect(voies).toHaveLength(1)
+        const input = {
+          ApprenantId: template!.ApprenantId as Ids.ApprenantId,
+          RegimeInscriptionId: template!.RegimeInscriptionId as number,
+          EtatInscriptionId: template!.EtatInscriptionId as number,
+          DateInscription: Temporal.ZonedDateTime.from("2025-09-02T09:00:00+02:00[Europe/Paris]")
+        }
+        const { events, record } = yield* runFlow(
+          Workflow.step(LearnerSteps.createInscription, { ...input, ProgrammeCode: "BTSMCO" }, { id: "inscription" })
+        )
+        expect(record.status).toBe("succeeded")
+        expect(journaled(events, "inscription")).toMatchObject({ ProgrammeId: programme.Id, RecrutementId: voies[0]!.Id })
+
+        // A programme without a voie d'entrée (created for the test): the step says so before writing.
+        const bare = (yield* call("POST", "/Programme", {
+          body: { Nom: "Sans voie", Code: "SANSVOIE", EntiteJuridiqueId: 1, EcoleId: 1, CodeDroit: "X", CodeAnalytique: "X" }
+        })).json
+        const before = (yield* table("Inscription")).length
+        const none = yield* runFlow(Workflow.step(LearnerSteps.createInscription, { ...input, ProgrammeCode: "SANSVOIE" }))
+        expect(none.record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "UnknownCode" } })
+        expect(none.record.failure!.error.message).toContain(`AIMAIRA has no Recrutement with ProgrammeId "${bare.Id}"`)
+        expect((yield* table("Inscription")).length).toBe(before)
+      }))
   })
 
   describe("enrol-parcours", () => {
