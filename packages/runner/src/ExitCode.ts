@@ -109,6 +109,7 @@ export const ofError = (error: { readonly _tag: string; readonly usage?: boolean
     case "TargetMismatch":
     case "StoreError":
     case "WorkflowNotFound":
+    case "SandboxStateLost":
       return environment
     default:
       return internal

@@ -71,6 +71,8 @@ export interface SandboxOptions {
   readonly faults?: SandboxFaults | undefined
   readonly aimairaPort?: number | undefined
   readonly campusSkillsPort?: number | undefined
+  /** Files where the sandboxes keep their data (restored from them when they exist). */
+  readonly stateFiles?: { readonly aimaira: string; readonly campusSkills: string } | undefined
 }
 
 const setupError = (provider: Config.Provider, source: string, usage = false) => (error: { readonly message: string }) =>
@@ -88,11 +90,13 @@ export const layerSandboxes = (
   Layer.merge(
     AimairaSandbox.layer({
       port: options.aimairaPort ?? 0,
+      ...(options.stateFiles !== undefined ? { stateFile: options.stateFiles.aimaira } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.faults !== undefined && options.faults.aimaira.length > 0 ? { faults: options.faults.aimaira.join("\n") } : {})
     }).pipe(Layer.mapError(setupError("aimaira", "sandbox"))),
     CampusSkillsSandbox.layer({
       port: options.campusSkillsPort ?? 0,
+      ...(options.stateFiles !== undefined ? { stateFile: options.stateFiles.campusSkills } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.faults !== undefined ? { faults: options.faults.campusSkills } : {})
     }).pipe(Layer.mapError(setupError("campus-skills", "sandbox")))

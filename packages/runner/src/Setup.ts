@@ -4,6 +4,11 @@
  * providers the workflow uses, and the banner that says where the run goes (loud for
  * production).
  *
+ * The in-process sandboxes of `--sandbox` keep their data with the run, in
+ * `<store directory>/sandboxes/<run id>/` (written after every request that changes it, so a
+ * killed process loses nothing): `resume --sandbox` restores it, and it is removed when the run
+ * ends. A run whose sandbox data is not there cannot be resumed, and says so.
+ *
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -11,7 +16,9 @@ import type * as Path from "@effect/platform/Path"
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
 import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
 import type { Redactor } from "@relais/core"
-import { Context, Effect, Layer, type Option } from "effect"
+import { Context, Effect, Layer, type Option, Schema } from "effect"
+import * as Fs from "node:fs"
+import * as NodePath from "node:path"
 import * as Config from "./Config.js"
 import type { ConfigError, MissingCredentials, ProviderSetupError } from "./Errors.js"
 import * as Output from "./Output.js"
@@ -29,6 +36,8 @@ export interface Plan {
   readonly layer: Layer.Layer<never, ProviderSetupError | Config.NotConfigured, Redactor.Redactor | Output.Output>
   /** The flags that select the same target again (` --sandbox`, ` --profile prod`). */
   readonly flags: string
+  /** Where the in-process sandboxes keep their data for this run (`--sandbox` only). */
+  readonly sandboxState?: string | undefined
 }
 
 /**
@@ -42,6 +51,70 @@ export interface Options {
   readonly faults: Providers.SandboxFaults
   readonly profile: Option.Option<string>
   readonly configFile: Option.Option<string>
+  /**
+   * With `sandbox`: the directory where the sandboxes keep their data (`sandboxStateDir`),
+   * restored from it when it holds some. Without it, the sandboxes start from their seed and
+   * keep nothing.
+   */
+  readonly sandboxState?: string | undefined
+}
+
+/**
+ * Where the in-process sandboxes of a run keep their data: beside the run store.
+ *
+ * @since 0.1.0
+ */
+export const sandboxStateDir = (storeFile: string, runId: string): string =>
+  NodePath.join(NodePath.dirname(storeFile), "sandboxes", runId)
+
+const stateFiles = (directory: string) => ({
+  aimaira: NodePath.join(directory, "aimaira.json"),
+  campusSkills: NodePath.join(directory, "campus-skills.json")
+})
+
+/**
+ * Whether a run's sandbox data is there to resume it (both sandboxes wrote theirs when they
+ * started).
+ *
+ * @since 0.1.0
+ */
+export const sandboxStateKept = (directory: string): boolean => {
+  const files = stateFiles(directory)
+  return Fs.existsSync(files.aimaira) && Fs.existsSync(files.campusSkills)
+}
+
+/**
+ * Remove a run's sandbox data once the run has ended (a final status): nothing will resume it.
+ * An interrupted run keeps it.
+ *
+ * @since 0.1.0
+ */
+export const settle = (plan: Plan, runEnded: boolean): Effect.Effect<void, never, Output.Output> =>
+  plan.sandboxState === undefined || !runEnded
+    ? Effect.void
+    : Effect.try(() => Fs.rmSync(plan.sandboxState!, { recursive: true, force: true })).pipe(
+      Effect.catchAll(() => Output.warn(`could not remove the sandboxes' data of the finished run: ${plan.sandboxState}`))
+    )
+
+/**
+ * A run started on the in-process sandboxes cannot be resumed: their data was not kept with
+ * the run (it was started by a relais that did not keep it, or the directory was removed), so
+ * what its first execution created is gone.
+ *
+ * @since 0.1.0
+ */
+export class SandboxStateLost extends Schema.TaggedError<SandboxStateLost>("@relais/runner/SandboxStateLost")(
+  "SandboxStateLost",
+  {
+    runId: Schema.String,
+    directory: Schema.String,
+    /** The command that starts the workflow again. */
+    rerun: Schema.String
+  }
+) {
+  override get message(): string {
+    return `run ${this.runId} used in-process sandboxes whose data ended with the process (nothing was kept in ${this.directory}), so it cannot be resumed: what its first execution created is gone. Start it again instead: ${this.rerun}`
+  }
 }
 
 /**
@@ -60,23 +133,28 @@ export const plan = (
 > =>
   Effect.gen(function*() {
     if (options.sandbox) {
+      const restored = options.sandboxState !== undefined && sandboxStateKept(options.sandboxState)
       const sandboxes = Providers.layerSandbox({
         seed: options.seed._tag === "Some" ? options.seed.value : undefined,
-        faults: options.faults
+        faults: options.faults,
+        ...(options.sandboxState !== undefined ? { stateFiles: stateFiles(options.sandboxState) } : {})
       }).pipe(
         Layer.tap((context) => {
           const aimaira = Context.get(context, AimairaSandbox.AimairaSandbox)
           const campus = Context.get(context, CampusSkillsSandbox.CampusSkillsSandbox)
           const faults = [...options.faults.aimaira.map((f) => `aimaira: ${f}`), ...options.faults.campusSkills.map((f) => `campus-skills: ${f}`)]
           return Output.note(
-            `sandboxes: AIMAIRA ${aimaira.apiUrl}, Campus Skills ${campus.url}${faults.length > 0 ? `; faults: ${faults.join("; ")}` : ""}`
+            `sandboxes: AIMAIRA ${aimaira.apiUrl}, Campus Skills ${campus.url}${faults.length > 0 ? `; faults: ${faults.join("; ")}` : ""}${
+              restored ? `; their data restored from ${options.sandboxState}` : ""
+            }`
           )
         })
       )
       return {
         info: { kind: "sandbox", production: false, endpoints: {} },
         layer: sandboxes as unknown as Plan["layer"],
-        flags: " --sandbox"
+        flags: " --sandbox",
+        sandboxState: options.sandboxState
       }
     }
     const { target, warnings } = yield* Config.resolve({ profile: options.profile, configFile: options.configFile })
