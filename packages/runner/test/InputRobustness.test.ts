@@ -199,6 +199,20 @@ steps:
       ])
     }))
 
+  it.effect("wide input is checked in linear time: 50,000 keys, 50,000 distinct values, duplicates found", () =>
+    Effect.gen(function*() {
+      // Quadratic checks (the yaml library's duplicate keys, a union deduplicated by scanning)
+      // took minutes on files like these; the suite's timeout is the bound here.
+      const n = 50_000
+      const keys = `${valid}outputs:\n${Array.from({ length: n }, (_, i) => `  k${i}: ${i}`).join("\n")}\n`
+      expect(yield* problems(keys)).toEqual([])
+      const values = `${valid}outputs:\n  x: [${Array.from({ length: n }, (_, i) => i).join(", ")}]\n`
+      expect(yield* problems(values)).toEqual([])
+      expect(yield* problems(`${keys}  k7: again\n`)).toEqual([`${n + 11}:3: this key appears twice in the same mapping`])
+      // Keys are text: 1 and "1" are the same key.
+      expect(Source.parse("1: a\n'1': b\n").problems).toEqual([{ pos: { line: 2, column: 1 }, message: "this key appears twice in the same mapping" }])
+    }), { timeout: 120_000 })
+
   it.effect("the CLI: validate answers exit 2 with a located message, no stack trace, for each kind of depth", () =>
     Effect.gen(function*() {
       const files = [

@@ -330,7 +330,9 @@ export const parseDocument = (source: string, holds = "workflow"): ParsedDocumen
   }
   if (problems.length > 0) return { document: undefined, problems, posOf }
 
-  const composer = new Composer({ uniqueKeys: true, prettyErrors: false, strict: true, resolveKnownTags: false })
+  // Duplicate keys are found by `checkNodes` in linear time (the library's check is quadratic:
+  // a minute for a mapping of 30,000 keys).
+  const composer = new Composer({ uniqueKeys: false, prettyErrors: false, strict: true, resolveKnownTags: false })
   const document = [...composer.compose(tokens, true, text.length)][0]
   if (document === undefined) return { document: undefined, problems, posOf }
 
@@ -384,8 +386,8 @@ const CORE_TAGS: Record<string, (node: Node) => boolean> = {
 const showTag = (tag: string) => (tag.startsWith(CORE) ? `!!${tag.slice(CORE.length)}` : tag)
 
 /**
- * Tags other than the plain core ones (or that do not fit their value), aliases and merge keys.
- * `visit` recurses, but only over a document whose depth `scan` has bounded.
+ * Tags other than the plain core ones (or that do not fit their value), aliases, merge keys and
+ * duplicate keys. `visit` recurses, but only over a document whose depth `scan` has bounded.
  */
 const checkNodes = (document: Document.Parsed, posOf: (offset: number) => Pos): Array<Problem> => {
   const problems: Array<Problem> = []
@@ -409,6 +411,17 @@ const checkNodes = (document: Document.Parsed, posOf: (offset: number) => Pos): 
       const fits = Object.hasOwn(CORE_TAGS, tag) ? CORE_TAGS[tag]! : undefined
       if (fits === undefined) problems.push({ pos: at(node), message: unsupportedTag(tag) })
       else if (!fits(node)) problems.push({ pos: at(node), message: unfitTag(tag) })
+    },
+    Map: (_, map) => {
+      const keys = new Set<string>()
+      for (const pair of map.items) {
+        const key = pair.key as Node | null
+        if (!isScalar(key)) continue
+        // Keys are read as text (see `convert`): `1` and `"1"` are the same key.
+        const id = String(key.value)
+        if (keys.has(id)) problems.push({ pos: at(key), message: "this key appears twice in the same mapping" })
+        keys.add(id)
+      }
     },
     Pair: (_, pair) => {
       const key = pair.key as Node | null
