@@ -8,7 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
 import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, Schedule } from "effect"
 import * as Path from "node:path"
 import { child, collect, packageDir, spawnChild, tmpDir } from "./harness/Cli.js"
 
@@ -198,7 +198,11 @@ describe("examples, end to end", { timeout: 120_000 }, () => {
           })
         })
       )
-      yield* Effect.sleep("300 millis")
+      // Killed once a professional's POST is in flight (held by the latency): an event, where a
+      // fixed pause would be too short or too long depending on the machine's load.
+      yield* aimaira.requests.count({ method: "POST", path: "/GraphV1/Professionnel", outcome: "pending" }).pipe(
+        Effect.repeat({ until: (pending) => pending > 0, schedule: Schedule.spaced("20 millis") })
+      )
       first.kill("SIGKILL")
       const killed = yield* Effect.promise(() => done)
       expect(killed.signal).toBe("SIGKILL")
