@@ -21,6 +21,7 @@ describe("ExitCode.ofRecord", () => {
       running: 130,
       compensating: 130,
       succeeded: 0,
+      succeeded_with_failures: 5,
       failed: 1,
       compensated: 1,
       compensation_failed: 3,
@@ -32,6 +33,7 @@ describe("ExitCode.ofRecord", () => {
     expect(ExitCode.ofRecord({ status: "succeeded", remaining: [leftToUndo] })).toBe(3)
     expect(ExitCode.ofRecord({ status: "compensated", remaining: [leftToUndo] })).toBe(3)
     expect(ExitCode.ofRecord({ status: "succeeded", remaining: [] })).toBe(0)
+    expect(ExitCode.ofRecord({ status: "succeeded_with_failures", remaining: [leftToUndo] })).toBe(3)
   })
 })
 
