@@ -6,6 +6,8 @@
  *   loopback hosts (127.0.0.1, localhost, ::1) for the sandbox.
  * - `CAMPUS_SKILLS_TOKEN`: the bearer token (secret, kept `Redacted`).
  * - `CAMPUS_SKILLS_TIMEOUT` (optional): per-request timeout, e.g. `30 seconds` (default 30 s).
+ * - `CAMPUS_SKILLS_MAX_RESPONSE_BYTES` (optional): the largest answer the client reads, in bytes
+ *   (default 16 MiB, `HttpBody.defaultMaxBytes` of `@relais/core`).
  *
  * @since 0.1.0
  */
@@ -27,6 +29,11 @@ export interface Options {
   readonly token: Redacted.Redacted<string>
   /** Per-request timeout, covering the connection and the body (default 30 seconds). */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The largest answer the client reads, in bytes (default 16 MiB): a larger one fails with
+   * `ResponseTooLarge` as soon as it passes the limit, instead of filling the memory.
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
@@ -37,19 +44,21 @@ export interface Options {
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 
 /**
- * `CAMPUS_SKILLS_URL`, `CAMPUS_SKILLS_TOKEN`, `CAMPUS_SKILLS_TIMEOUT`.
+ * `CAMPUS_SKILLS_URL`, `CAMPUS_SKILLS_TOKEN`, `CAMPUS_SKILLS_TIMEOUT`, `CAMPUS_SKILLS_MAX_RESPONSE_BYTES`.
  *
  * @since 0.1.0
  */
 export const config: Config.Config<Options> = Config.all({
   url: Config.string("URL"),
   token: Config.redacted("TOKEN"),
-  timeout: Config.option(Config.duration("TIMEOUT"))
+  timeout: Config.option(Config.duration("TIMEOUT")),
+  maxResponseBytes: Config.option(Config.integer("MAX_RESPONSE_BYTES"))
 }).pipe(
-  Config.map(({ timeout, token, url }): Options => ({
+  Config.map(({ maxResponseBytes, timeout, token, url }): Options => ({
     url,
     token,
-    ...(Option.isSome(timeout) ? { timeout: timeout.value } : {})
+    ...(Option.isSome(timeout) ? { timeout: timeout.value } : {}),
+    ...(Option.isSome(maxResponseBytes) ? { maxResponseBytes: maxResponseBytes.value } : {})
   })),
   Config.nested("CAMPUS_SKILLS")
 )
@@ -92,6 +101,13 @@ export const validate = (options: Options): Effect.Effect<Options & { readonly u
     const url = yield* validateUrl(options.url)
     if (Redacted.value(options.token).trim().length === 0) {
       return yield* new InvalidConfiguration({ field: "token", reason: "the token is empty" })
+    }
+    const max = options.maxResponseBytes
+    if (max !== undefined && (!Number.isSafeInteger(max) || max <= 0)) {
+      return yield* new InvalidConfiguration({
+        field: "maxResponseBytes",
+        reason: `the response size limit must be a positive number of bytes, got ${max}`
+      })
     }
     return { ...options, url }
   })

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpBody from "@relais/core/HttpBody"
 import * as Schema from "effect/Schema"
 import { InvalidContract } from "./Contract.js"
 
@@ -161,6 +162,38 @@ export class Decode extends Schema.TaggedError<Decode>()("Decode", {
 }
 
 /**
+ * An answer larger than the client's cap (`maxResponseBytes`, 16 MiB by default): the client
+ * stopped reading it and closed the connection, so nothing in it is used. No documented Campus
+ * Skills answer comes near the cap: the server is misbehaving, or the URL points at something
+ * that is not the API. `responseStatus` (not `status`) so that a retry policy naming statuses
+ * does not retry it: the same request would get the same answer. A write whose answer was too
+ * large may have been applied: the steps reconcile it as any lost answer.
+ *
+ * @since 0.1.0
+ */
+export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("ResponseTooLarge", {
+  /** The status of the oversized answer. */
+  responseStatus: Schema.Int,
+  ...where,
+  /** The cap, in bytes. */
+  limit: Schema.Number,
+  /** At least this many bytes: what `Content-Length` announced, or what had arrived when reading stopped. */
+  received: Schema.Number,
+  /** Whether `received` is the announced `Content-Length` (nothing was read). */
+  announced: Schema.Boolean
+}) {
+  override get message(): string {
+    const seen = this.announced
+      ? `its Content-Length announces ${HttpBody.formatBytes(this.received)}, so relais did not read it`
+      : `relais stopped reading at ${HttpBody.formatBytes(this.limit)} (${HttpBody.formatBytes(this.received)} received)`
+    return `Campus Skills: the answer to ${at(this)} (HTTP ${this.responseStatus}) is larger than ` +
+      `${HttpBody.formatBytes(this.limit)}; ${seen}. Check the configured URL (CAMPUS_SKILLS_URL: it must point at ` +
+      "the Campus Skills application) and the server, or raise the limit (CAMPUS_SKILLS_MAX_RESPONSE_BYTES) if such " +
+      "answers are expected."
+  }
+}
+
+/**
  * What the caller gave the client does not encode (e.g. a plain object passed as a `Contract`).
  *
  * @since 0.1.0
@@ -188,6 +221,7 @@ export type CampusSkillsError =
   | UnexpectedStatus
   | Transport
   | Decode
+  | ResponseTooLarge
   | InvalidInput
 
 /**
@@ -204,6 +238,7 @@ export const CampusSkillsError = Schema.Union(
   UnexpectedStatus,
   Transport,
   Decode,
+  ResponseTooLarge,
   InvalidInput
 )
 

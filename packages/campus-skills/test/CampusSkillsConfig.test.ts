@@ -31,7 +31,8 @@ describe("CampusSkillsConfig", () => {
             new Map([
               ["CAMPUS_SKILLS_URL", "https://cfa.example.fr"],
               ["CAMPUS_SKILLS_TOKEN", "s3cr3t"],
-              ["CAMPUS_SKILLS_TIMEOUT", "5 seconds"]
+              ["CAMPUS_SKILLS_TIMEOUT", "5 seconds"],
+              ["CAMPUS_SKILLS_MAX_RESPONSE_BYTES", "1048576"]
             ]),
             { pathDelim: "_" } // as the environment provider reads it
           )
@@ -42,6 +43,7 @@ describe("CampusSkillsConfig", () => {
       expect(String(options.token)).not.toContain("s3cr3t")
       expect(Redacted.value(options.token)).toBe("s3cr3t")
       expect(Duration.toMillis(options.timeout!)).toBe(5000)
+      expect(options.maxResponseBytes).toBe(1048576)
       const missing = yield* Effect.flip(
         CampusSkillsConfig.config.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(), { pathDelim: "_" })))
       )

@@ -2,6 +2,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it, layer } from "@effect/vitest"
+import * as HttpBody from "@relais/core/HttpBody"
 import { SandboxServer } from "@relais/sandbox-kit"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -17,6 +18,7 @@ import { Temporal } from "temporal-polyfill"
 import { Client, Contract, Errors } from "../src/index.js"
 import { CampusSkillsSandbox } from "../src/sandbox/index.js"
 import { wire } from "./fixtures.js"
+import { hugeBodyServer } from "./servers.js"
 
 const contract = (n: number, overrides: Record<string, unknown> = {}) =>
   Schema.decodeUnknownSync(Contract.Contract)(wire(n, overrides))
@@ -299,6 +301,71 @@ describe("CampusSkillsClient: garbage answers", () => {
       expect(teapot).toMatchObject({ _tag: "UnexpectedStatus", status: 418, body: "nope" })
       const missing = yield* Effect.flip(client.diff([contract(1)]))
       expect(missing).toMatchObject({ _tag: "NotFound", status: 404 })
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+describe("CampusSkillsClient: response size cap", () => {
+  const MiB = 1024 * 1024
+
+  it.scoped("a 600 MB answer stops at the default 16 MiB with a clear error; the process stays up", () =>
+    Effect.gen(function*() {
+      const server = yield* hugeBodyServer(600 * MiB)
+      const client = yield* Client.make({ url: server.url, token: Redacted.make("t") })
+      const error = yield* Effect.flip(client.listTransmitted())
+      expect(error).toMatchObject({
+        _tag: "ResponseTooLarge",
+        responseStatus: 200,
+        method: "GET",
+        path: "/api/sync/v1/contrats-get-all",
+        limit: 16 * MiB,
+        announced: false
+      })
+      if (error._tag !== "ResponseTooLarge") return
+      expect(error.received).toBeGreaterThan(16 * MiB)
+      expect(error.received).toBeLessThan(17 * MiB)
+      expect(error.message).toBe(
+        "Campus Skills: the answer to GET /api/sync/v1/contrats-get-all (HTTP 200) is larger than 16 MiB; relais " +
+          `stopped reading at 16 MiB (${HttpBody.formatBytes(error.received)} received). Check the configured URL ` +
+          "(CAMPUS_SKILLS_URL: it must point at the Campus Skills application) and the server, or raise the limit " +
+          "(CAMPUS_SKILLS_MAX_RESPONSE_BYTES) if such answers are expected."
+      )
+      // the client hung up: the server could not push the rest of the 600 MB
+      expect(server.sentBytes()).toBeLessThan(100 * MiB)
+      expect(server.hits).toEqual(["GET /api/sync/v1/contrats-get-all"])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("maxResponseBytes: an announced Content-Length over it is refused unread; error statuses too", () =>
+    Effect.gen(function*() {
+      const announced = yield* hugeBodyServer(4 * MiB, { announce: true })
+      const client = yield* Client.make({ url: announced.url, token: Redacted.make("t"), maxResponseBytes: MiB })
+      const error = yield* Effect.flip(client.test)
+      expect(error).toMatchObject({ _tag: "ResponseTooLarge", limit: MiB, announced: true })
+      expect(error.message).toContain("its Content-Length announces 4 MiB, so relais did not read it")
+
+      const failing = yield* hugeBodyServer(4 * MiB, { status: 503 })
+      const other = yield* Client.make({ url: failing.url, token: Redacted.make("t"), maxResponseBytes: MiB })
+      const refused = yield* Effect.flip(other.syncChanges(Contract.Changes.make({ added: [], updated: [], removed: [] })))
+      expect(refused).toMatchObject({ _tag: "ResponseTooLarge", responseStatus: 503, method: "POST", limit: MiB })
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("answers under the limit are read as before", () =>
+    Effect.gen(function*() {
+      const sandbox = yield* CampusSkillsSandbox.make({ contracts: 50 })
+      const client = yield* Client.make({ url: sandbox.url, token: sandbox.token, maxResponseBytes: 64 * 1024 })
+      expect((yield* client.listTransmitted()).total).toBe(50)
+      const small = yield* Client.make({ url: sandbox.url, token: sandbox.token, maxResponseBytes: 1024 })
+      expect((yield* Effect.flip(small.listTransmitted()))._tag).toBe("ResponseTooLarge")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.effect("refuses a limit that is not a positive number of bytes", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Client.make({ url: "https://x.fr", token: Redacted.make("t"), maxResponseBytes: 0 })
+      )
+      expect(error.message).toBe(
+        "Invalid Campus Skills configuration (maxResponseBytes): the response size limit must be a positive number " +
+          "of bytes, got 0"
+      )
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
 

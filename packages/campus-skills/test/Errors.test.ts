@@ -40,7 +40,15 @@ describe("errors", () => {
       new Errors.Unauthorized({ status: 401, method: "GET", path: "/x", reason: "nope" }),
       new Errors.NotFound({ status: 404, method: "GET", path: "/x" }),
       new Errors.Transport({ method: "GET", path: "/x", reason: "reset", detail: "other side closed" }),
-      new Errors.Decode({ status: 200, method: "GET", path: "/x", detail: "bad" })
+      new Errors.Decode({ status: 200, method: "GET", path: "/x", detail: "bad" }),
+      new Errors.ResponseTooLarge({
+        responseStatus: 200,
+        method: "GET",
+        path: "/x",
+        limit: 1024,
+        received: 2048,
+        announced: true
+      })
     ]
     const encode = Schema.encodeSync(Errors.CampusSkillsError)
     const decode = Schema.decodeUnknownSync(Errors.CampusSkillsError)

@@ -526,11 +526,12 @@ describe("fault handling by the steps' policies", () => {
 const behindGarblingProxy = <A, E>(
   options: CampusSkillsSandbox.Options,
   garble: (method: string, path: string) => boolean,
-  body: (sandbox: CampusSkillsSandbox.Service, proxy: TestServer) => Effect.Effect<A, E, Services>
+  body: (sandbox: CampusSkillsSandbox.Service, proxy: TestServer) => Effect.Effect<A, E, Services>,
+  proxyOptions: { readonly hugeBytes?: number } = {}
 ) =>
   Effect.gen(function*() {
     const sandbox = yield* CampusSkillsSandbox.make(options)
-    const proxy = yield* garblingProxy(sandbox.url, garble)
+    const proxy = yield* garblingProxy(sandbox.url, garble, proxyOptions)
     return yield* body(sandbox, proxy).pipe(Effect.provide(services({ url: proxy.url, token: sandbox.token })))
   })
 
@@ -600,6 +601,24 @@ describe("a write whose answer is lost is reconciled before the step is declared
         expect(yield* activeByCode(sandbox)).toEqual(before)
         expect((yield* sandbox.state).integrated.map((c) => c.codeContrat)).toEqual(["C1", "C2", "C3"])
       })))
+
+  it.scopedLive("send-changes, a 20 MiB answer after the commit: stopped at the cap, found applied, undone by the compensation", () =>
+    behindGarblingProxy(
+      { contracts: [wire(1)] },
+      (method, path) => method === "POST" && path === "/api/sync/v2/contrats/changes",
+      (sandbox, proxy) =>
+        Effect.gen(function*() {
+          const { events, record } = yield* runFlow(thenFail(Steps.sendChanges, { added: [contract(2)] }), {})
+          const failed = ofTag(events, "AttemptFailed").filter((e) => e.step === "campus-skills/send-changes")
+          expect(failed.map((e) => [e.error._tag, e.retryable])).toEqual([["ResponseTooLarge", false]])
+          expect(failed[0]!.error.message).toContain("is larger than 16 MiB")
+          expect(ofTag(events, "StepReconciled")).toMatchObject([{ found: true }])
+          expect(record.status).toBe("compensated")
+          expect(codes((yield* sandbox.state).active)).toEqual(["C1"])
+          expect(proxy.hits).toHaveLength(2) // the step's call and the compensation's, both found applied
+        }),
+      { hugeBytes: 20 * 1024 * 1024 }
+    ))
 
   it.scopedLive("sync-snapshot, every answer dropped after the commit: found applied; the compensation restores", () =>
     withSandbox({ contracts: [wire(1), wire(2)], faults: ["POST /api/sync/v2/contrats drop-after-commit"] }, (sandbox) =>

@@ -32,10 +32,14 @@ const listen = (handler: http.RequestListener, hits: Array<string>) =>
 
 /**
  * A proxy in front of `target`: every request is forwarded and handled; when `garble` picks it,
- * the real answer is thrown away and a `200` whose body is not JSON goes back instead (what a
- * broken gateway does after the server committed).
+ * the real answer is thrown away and a `200` goes back instead (what a broken gateway does after
+ * the server committed): a body that is not JSON, or with `hugeBytes`, a body that size.
  */
-export const garblingProxy = (target: string, garble: (method: string, path: string) => boolean) => {
+export const garblingProxy = (
+  target: string,
+  garble: (method: string, path: string) => boolean,
+  options: { readonly hugeBytes?: number } = {}
+) => {
   const hits: Array<string> = []
   return listen((request, response) => {
     const chunks: Array<Buffer> = []
@@ -51,8 +55,26 @@ export const garblingProxy = (target: string, garble: (method: string, path: str
           const path = (request.url ?? "/").split("?")[0]!
           if (garble(request.method ?? "GET", path)) {
             hits.push(`${request.method} ${path}`)
-            response.writeHead(200, { "content-type": "text/html" })
-            response.end("<html><body>upstream answered, then the gateway mangled it</body></html>")
+            if (options.hugeBytes === undefined) {
+              response.writeHead(200, { "content-type": "text/html" })
+              response.end("<html><body>upstream answered, then the gateway mangled it</body></html>")
+            } else {
+              response.writeHead(200, { "content-type": "application/json" })
+              const chunk = Buffer.alloc(64 * 1024, " ")
+              let left = Math.ceil(options.hugeBytes / chunk.length)
+              let closed = false
+              response.on("close", () => {
+                closed = true
+              })
+              const pump = () => {
+                while (!closed && left > 0) {
+                  left--
+                  if (!response.write(chunk)) return void response.once("drain", pump)
+                }
+                if (!closed) response.end("{}")
+              }
+              pump()
+            }
           } else {
             response.writeHead(answer.statusCode ?? 502, answer.headers)
             response.end(Buffer.concat(body))
@@ -66,30 +88,50 @@ export const garblingProxy = (target: string, garble: (method: string, path: str
 }
 
 /**
- * A server that answers every request `200` with a JSON-looking body of `totalBytes` bytes,
- * streamed in 64 KiB chunks as fast as the client reads (it stops when the client goes away).
+ * A server that answers every request (`200` by default) with a JSON-looking body of about
+ * `totalBytes` bytes, streamed in 64 KiB chunks as fast as the client reads (it stops when the
+ * client goes away). `announce` sends a matching `Content-Length` first. `sentBytes` tells how
+ * much actually went out.
  */
-export const hugeBodyServer = (totalBytes: number) => {
+export const hugeBodyServer = (
+  totalBytes: number,
+  options: { readonly status?: number; readonly announce?: boolean } = {}
+) => {
   const hits: Array<string> = []
-  return listen((request, response) => {
+  let sentBytes = 0
+  return Effect.map(listen((request, response) => {
     hits.push(`${request.method} ${(request.url ?? "/").split("?")[0]}`)
-    response.writeHead(200, { "content-type": "application/json" })
-    const chunk = Buffer.alloc(64 * 1024, "x")
+    const prefix = "{\"contrats\": [\""
+    const suffix = "\"]}"
+    const chunkSize = 64 * 1024
+    const chunks = Math.ceil(totalBytes / chunkSize)
+    response.writeHead(options.status ?? 200, {
+      "content-type": "application/json",
+      ...(options.announce === true
+        ? { "content-length": String(prefix.length + chunks * chunkSize + suffix.length) }
+        : {})
+    })
+    const chunk = Buffer.alloc(chunkSize, "x")
     let sent = 0
-    response.write("{\"contrats\": [\"")
+    let closed = false
+    response.write(prefix)
     const pump = () => {
-      while (sent < totalBytes) {
-        sent += chunk.length
+      while (!closed && sent < chunks) {
+        sent++
+        sentBytes += chunk.length
         if (!response.write(chunk)) {
           response.once("drain", pump)
           return
         }
       }
-      response.end("\"]}")
+      if (!closed) response.end(suffix)
     }
     response.on("close", () => {
-      sent = Number.POSITIVE_INFINITY
+      closed = true
+    })
+    response.on("error", () => {
+      closed = true
     })
     pump()
-  }, hits)
+  }, hits), (server) => ({ ...server, sentBytes: () => sentBytes }))
 }

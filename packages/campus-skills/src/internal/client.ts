@@ -1,11 +1,13 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpBody from "@relais/core/HttpBody"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { flow } from "effect/Function"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -45,23 +47,46 @@ const pathOf = (request: HttpClientRequest.HttpClientRequest) => {
   return params === "" ? request.url : `${request.url}?${params}`
 }
 
-const readJson = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.map(Effect.orElseSucceed(response.text, () => ""), (text) => {
-    try {
-      return { text, json: JSON.parse(text) as unknown }
-    } catch {
-      return { text, json: undefined }
-    }
-  })
+/**
+ * Reads a body through core's `HttpBody`, never more than `maxBytes`: a runaway answer fails
+ * with `ResponseTooLarge` at the limit (the connection is closed) instead of filling the
+ * memory. A body cut off midway is a `Transport` failure.
+ */
+const readJson = (response: HttpClientResponse.HttpClientResponse, where: Where, maxBytes: number) =>
+  HttpBody.text(response, { maxBytes }).pipe(
+    Effect.mapError((error): Errors.ResponseTooLarge | Errors.Transport => {
+      if (error._tag === "ResponseTooLarge") {
+        return new Errors.ResponseTooLarge({
+          responseStatus: response.status,
+          ...where,
+          limit: error.limit,
+          received: error.received,
+          announced: error.announced
+        })
+      }
+      const detail = `the answer (HTTP ${response.status}) was cut off: ${causeText(error.cause ?? error.description)}`
+      return new Errors.Transport({ ...where, reason: transportReason(detail), detail })
+    }),
+    Effect.map((text) => {
+      try {
+        return { text, json: JSON.parse(text) as unknown }
+      } catch {
+        return { text, json: undefined }
+      }
+    })
+  )
 
 /** A non-2xx response, as one of the package's errors. */
-const fromStatus = (response: HttpClientResponse.HttpClientResponse, where: Where) =>
+const fromStatus = (response: HttpClientResponse.HttpClientResponse, where: Where, maxBytes: number) =>
   Effect.gen(function*() {
     const status = response.status
     const now = yield* Clock.currentTimeMillis
     const retryAfterMillis = Errors.parseRetryAfter(response.headers["retry-after"], now)
     const retry = retryAfterMillis === undefined ? {} : { retryAfterMillis }
-    const { json, text } = yield* readJson(response)
+    const read = yield* Effect.either(readJson(response, where, maxBytes))
+    // a runaway error body is reported as such; one cut off midway still has its status
+    if (Either.isLeft(read) && read.left._tag === "ResponseTooLarge") return read.left
+    const { json, text } = Either.isRight(read) ? read.right : { json: undefined, text: "" }
     const body = Option.getOrUndefined(decodeErrorBody(json))
     if (status === 401 || status === 403) {
       return new Errors.Unauthorized({ status, ...where, ...(body?.reason === undefined ? {} : { reason: body.reason }) })
@@ -108,6 +133,7 @@ export const make = (options: CampusSkillsConfig.Options) =>
   Effect.gen(function*() {
     const { token, url } = yield* CampusSkillsConfig.validate(options)
     const timeout = Duration.decode(options.timeout ?? CampusSkillsConfig.defaultTimeout)
+    const maxBytes = options.maxResponseBytes ?? HttpBody.defaultMaxBytes
     const http = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest(flow(
         HttpClientRequest.prependUrl(url),
@@ -125,7 +151,7 @@ export const make = (options: CampusSkillsConfig.Options) =>
       const where: Where = { method: request.method, path: pathOf(request) }
       return http.execute(request).pipe(
         Effect.flatMap((response) =>
-          Effect.flatMap(readJson(response), ({ json, text }) =>
+          Effect.flatMap(readJson(response, where, maxBytes), ({ json, text }) =>
             json === undefined
               ? Effect.fail(
                 new Errors.Decode({
@@ -148,7 +174,7 @@ export const make = (options: CampusSkillsConfig.Options) =>
           RequestError: (error) => Effect.fail(fromRequestError(error, where)),
           ResponseError: (error) =>
             error.reason === "StatusCode"
-              ? Effect.flip(fromStatus(error.response, where))
+              ? Effect.flip(fromStatus(error.response, where, maxBytes))
               : Effect.fail(
                 new Errors.Decode({ status: error.response.status, ...where, detail: causeText(error.cause ?? error.description) })
               )

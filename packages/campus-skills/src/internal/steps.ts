@@ -147,7 +147,8 @@ const toContract = Schema.decodeUnknownEither(Contract.Contract, { errors: "all"
 export const mayHaveCommitted = (error: unknown): boolean => {
   const tag = (error as { readonly _tag?: unknown } | null)?._tag
   if (tag === "Transport") return (error as Errors.Transport).reason !== "refused"
-  return tag === "Decode" || tag === "Unavailable" || tag === "UnexpectedStatus" || tag === "StepTimeout"
+  return tag === "Decode" || tag === "ResponseTooLarge" || tag === "Unavailable" || tag === "UnexpectedStatus" ||
+    tag === "StepTimeout"
 }
 
 const knownFields: ReadonlyArray<string> = [
