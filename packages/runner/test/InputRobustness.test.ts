@@ -229,6 +229,37 @@ steps:
         expect(result.stderr).not.toContain("Maximum call stack")
       }
     }), { timeout: 120_000 })
+
+  it.effect("the CLI: run refuses a deep --input-file and a mis-encoded or tagged workflow with exit 2, located", () =>
+    Effect.gen(function*() {
+      const flow = writeFile(dir, "cli-run.yaml", `version: 1
+name: cli-run
+inputs:
+  data: { type: object, default: {} }
+steps:
+  - id: tell
+    uses: test/notify
+    with: { message: '\${{ json(inputs.data) }}' }
+`)
+      const plugins = [makePlugin(new Remote())]
+      const store = Path.join(dir, "runs.db")
+      const input = writeFile(dir, "cli-deep.json", `{"data": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`)
+      const deep = yield* inProcess(["run", flow, "--input-file", input, "--store", store], { plugins })
+      expect(deep.code).toBe(2)
+      expect(deep.stderr).toContain(`${input}:1:${10 + Source.maxDepth - 1}: JSON nested more than ${Source.maxDepth} levels`)
+      expect(deep.stderr).not.toMatch(stackTrace)
+      for (
+        const [file, message] of [
+          [bytesFile("cli-latin1.yaml", Buffer.from(valid.replace("hello", "héllo"), "latin1")), "9:17: this file is not UTF-8"],
+          [writeFile(dir, "cli-tag.yaml", valid.replace("hello", "!!binary R0lGOD")), "9:16: the YAML tag !!binary is not supported"]
+        ] as const
+      ) {
+        const result = yield* inProcess(["run", file, "--input", "n=1", "--store", store], { plugins })
+        expect(result.code).toBe(2)
+        expect(result.stderr).toContain(`${file}:${message}`)
+        expect(result.stderr).not.toMatch(stackTrace)
+      }
+    }), { timeout: 120_000 })
 })
 
 describe("encodings, line endings, documents", () => {

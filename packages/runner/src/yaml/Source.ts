@@ -355,9 +355,7 @@ export const parseDocument = (source: string, holds = "workflow"): ParsedDocumen
     seenLines.add(pos.line)
     const detail = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+.*$/, "")
     const indentation = /indent|Nested mappings|Implicit keys|compact mapping/i.test(detail)
-    const message = error.code === "DUPLICATE_KEY"
-      ? "this key appears twice in the same mapping"
-      : error.code === "TAB_AS_INDENT"
+    const message = error.code === "TAB_AS_INDENT"
       ? "tabs cannot indent YAML: use spaces"
       : `invalid YAML: ${detail}${indentation ? " (check the indentation around here)" : ""}`
     problems.push({ pos, message })
@@ -400,19 +398,22 @@ const checkNodes = (document: Document.Parsed, posOf: (offset: number) => Pos): 
     tags.push({ pos: posOf(warning.pos[0]), message: Object.hasOwn(CORE_TAGS, tag) ? unfitTag(tag) : unsupportedTag(tag) })
   }
   const at = (node: Node) => posOf(node.range?.[0] ?? 0)
+  /** Also checked on the nodes, in case a tag resolved without a warning. */
+  const checkTag = (node: Node) => {
+    const tag = node.tag
+    if (tag === undefined || tags.length > 0) return
+    const fits = Object.hasOwn(CORE_TAGS, tag) ? CORE_TAGS[tag]! : undefined
+    if (fits === undefined) problems.push({ pos: at(node), message: unsupportedTag(tag) })
+    else if (!fits(node)) problems.push({ pos: at(node), message: unfitTag(tag) })
+  }
   visit(document, {
     Alias: (_, node) => {
       problems.push({ pos: at(node), message: "YAML aliases (*name) are not supported: write the value out" })
     },
-    Node: (_, node) => {
-      // Also checked on the nodes, in case a tag resolved without a warning.
-      const tag = node.tag
-      if (tag === undefined || tags.length > 0) return
-      const fits = Object.hasOwn(CORE_TAGS, tag) ? CORE_TAGS[tag]! : undefined
-      if (fits === undefined) problems.push({ pos: at(node), message: unsupportedTag(tag) })
-      else if (!fits(node)) problems.push({ pos: at(node), message: unfitTag(tag) })
-    },
+    Scalar: (_, node) => checkTag(node),
+    Seq: (_, node) => checkTag(node),
     Map: (_, map) => {
+      checkTag(map)
       const keys = new Set<string>()
       for (const pair of map.items) {
         const key = pair.key as Node | null
