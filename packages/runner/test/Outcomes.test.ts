@@ -4,10 +4,13 @@
  * exit 5), and a compensation that found nothing to undo is not listed as undone.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Plugin, RetryPolicy, Step } from "@relais/core"
+import { Errors, Plugin, RetryPolicy, Run, Step } from "@relais/core"
 import { Effect, Schema } from "effect"
 import * as Path from "node:path"
 import * as ExitCode from "../src/ExitCode.js"
+import * as Progress from "../src/Progress.js"
+import * as Report from "../src/Report.js"
+import * as Style from "../src/Style.js"
 import { inProcess, type InProcessOptions, tmpDir, writeFile } from "./harness/Cli.js"
 import { makePlugin, Remote } from "./support/TestPlugin.js"
 
@@ -213,4 +216,43 @@ steps:
       expect(result.stdout).toContain("nothing had to be undone")
       expect(result.stdout).toContain("○ known (people/find-or-create-learner): learner 9 existed before the run")
     }))
+})
+
+describe("the pieces of the report", () => {
+  const item = (loop: string, index: number, items: number) =>
+    new Run.FailedItem({
+      path: `${loop}[${index}]`,
+      loop,
+      index,
+      items,
+      failure: new Run.Failure({ error: new Errors.ErrorInfo({ _tag: "Boom", message: "bad" }) }),
+      completedSteps: "kept"
+    })
+
+  it("counts failed items per loop", () => {
+    expect(Report.failedItemsSummary([item("contrats", 1, 10), item("contrats", 7, 10)])).toBe("2 of 10 items failed")
+    expect(Report.failedItemsSummary([item("each", 0, 1)])).toBe("1 of 1 item failed")
+    expect(Report.failedItemsSummary([item("a", 0, 4), item("b", 2, 3), item("b", 1, 3)])).toBe("1 of 4 items in a, 2 of 3 in b failed")
+  })
+
+  it("the live view marks the end of a batch with failed items, and a compensation with nothing to undo", () => {
+    const base = { runId: Run.RunId.make("run_x"), at: 0 }
+    const error = new Errors.ErrorInfo({ _tag: "Boom", message: "bad" })
+    let state = Progress.initialState
+    const lines: Array<string> = []
+    for (
+      const event of [
+        { _tag: "ItemFailed", ...base, path: "each[1]", index: 1, error, compensated: false },
+        { _tag: "ItemFailed", ...base, path: "each[3]", index: 3, error, compensated: true },
+        { _tag: "CompensationSkipped", ...base, path: "known", step: "people/find", attempts: 1, reason: "learner 7 existed before the run" },
+        { _tag: "RunFinished", ...base, status: "succeeded_with_failures", durationMillis: 5 }
+      ] as ReadonlyArray<Run.RunEvent>
+    ) {
+      const next = Progress.applyLive(state, event, Style.plain)
+      state = next.state
+      lines.push(...next.lines)
+    }
+    expect(lines).toContain("○ known nothing to undo: learner 7 existed before the run")
+    expect(lines[lines.length - 1]).toBe("⚠ finished with 2 failed items set aside")
+  })
 })
