@@ -409,9 +409,16 @@ export const load = (
         problems: [new ConfigProblem({ file, message: `the configuration file does not exist${Option.isSome(explicit) ? " (--config)" : " (RELAIS_CONFIG)"}` })]
       })
     }
-    const text = yield* fs.readFileString(file).pipe(
+    const bytes = yield* fs.readFile(file).pipe(
       Effect.mapError((e) => new ConfigError({ problems: [new ConfigProblem({ file, message: `cannot read it: ${e.message}` })] }))
     )
+    // Strictly UTF-8, like workflow files: a Latin-1 password would otherwise be sent garbled.
+    const decoded = Source.decode(bytes)
+    if ("problem" in decoded) {
+      const { message, pos } = decoded.problem
+      return yield* new ConfigError({ problems: [new ConfigProblem({ file, line: pos.line, column: pos.column, message })] })
+    }
+    const text = decoded.text
     const parsed = yield* parse(text, file, path.dirname(path.resolve(file)))
     yield* Redactor.register(...parsed.literalSecrets)
     return Option.some(parsed)

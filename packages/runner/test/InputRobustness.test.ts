@@ -5,8 +5,8 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
-import { Plugin } from "@relais/core"
-import { Effect, Either } from "effect"
+import { Plugin, Redactor } from "@relais/core"
+import { Effect, Either, Layer, Option } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { readInputFile } from "../src/commands/Run.js"
@@ -267,7 +267,7 @@ describe("encodings, line endings, documents", () => {
     Effect.gen(function*() {
       const file = bytesFile("latin1.yaml", Buffer.from(valid.replace("message: hello", "message: café crème"), "latin1"))
       expect(yield* fileProblems(file)).toEqual([
-        `9:19: this file is not UTF-8: the byte 0xE9 here is not valid UTF-8 (the file is probably Latin-1 or Windows-1252); save it as UTF-8 (in most editors: "Save with encoding" or "Reopen/Save as", then UTF-8)`
+        `9:19: this file is not UTF-8: the character here is not valid UTF-8 (the file is probably Latin-1 or Windows-1252); save it as UTF-8 (in most editors: "Save with encoding" or "Reopen/Save as", then UTF-8)`
       ])
       // The same text in UTF-8 loads.
       expect(yield* fileProblems(bytesFile("utf8.yaml", valid.replace("message: hello", "message: café crème")))).toEqual([])
@@ -402,6 +402,15 @@ describe("YAML tags, aliases, merge keys", () => {
         toString: "a",
         valueOf: 2
       })
+
+      // The configuration file is decoded strictly too (a Latin-1 password would be sent garbled),
+      // and the message shows no byte of it.
+      const latin1 = bytesFile("relais.config.yaml", Buffer.from("profiles:\n  p:\n    aimaira: { url: https://x.aimaira.net, username: u, password: sécret }\n", "latin1"))
+      const refused = yield* Effect.flip(Config.load(Option.some(latin1)).pipe(Effect.provide(Layer.merge(NodeContext.layer, Redactor.layer))))
+      expect(refused.problems.map((p) => p.toString())).toEqual([
+        `${latin1}:3:68: this file is not UTF-8: the character here is not valid UTF-8 (the file is probably Latin-1 or Windows-1252); save it as UTF-8 (in most editors: "Save with encoding" or "Reopen/Save as", then UTF-8)`
+      ])
+      expect(refused.message).not.toMatch(/cret|E9|233/)
 
       const config = (text: string) =>
         Either.match(Config.parse(text, "relais.config.yaml", "/tmp"), { onLeft: (e) => e.problems.map((p) => p.toString()), onRight: () => [] })

@@ -244,11 +244,11 @@ export const decode = (bytes: Uint8Array): { readonly text: string } | { readonl
     const at = firstInvalidUtf8(bytes) ?? 0
     const before = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, at))
     const pos = posInText(before.replace(/^\uFEFF/, ""), before.replace(/^\uFEFF/, "").length)
-    const byte = bytes[at]!.toString(16).toUpperCase().padStart(2, "0")
+    // No byte value in the message: it may be part of a secret (a configuration file's password).
     return {
       problem: {
         pos,
-        message: `this file is not UTF-8: the byte 0x${byte} here is not valid UTF-8 (the file is probably Latin-1 or Windows-1252); ${SAVE_AS_UTF8}`
+        message: `this file is not UTF-8: the character here is not valid UTF-8 (the file is probably Latin-1 or Windows-1252); ${SAVE_AS_UTF8}`
       }
     }
   }
