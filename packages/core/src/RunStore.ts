@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Context, Effect, Either, Layer, Option, Queue, Schema, type Scope } from "effect"
+import { Cause, Clock, Context, Effect, Either, Layer, Option, Queue, Schema, type Scope } from "effect"
 import { RunNotFound, StoreError } from "./Errors.js"
 import { type LockState, state as lockState } from "./internal/processLock.js"
 import { healthy, StoreFile, StoreHealth } from "./internal/store.js"
@@ -267,6 +267,13 @@ export const makeSqlWith = (
     const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth), () => healthy)
     const path = file?.filename
     const fail = (operation: string) => storeError(operation, path)
+    /**
+     * Failures and defects (a failed `COMMIT` dies in `@effect/sql`) of a storage call, as a
+     * `StoreError`; interruptions go on.
+     */
+    const failing = (operation: string) => <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, StoreError> =>
+      Effect.catchAllCause(effect, (cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(fail(operation)(cause)))
     // Every failure of a write is reported, so that a full disk stops every waiter at once.
     const reported = <A, E extends StoreError>(effect: Effect.Effect<A, E>) =>
       Effect.tapError(effect, (error) => health.report(error))
@@ -348,7 +355,7 @@ export const makeSqlWith = (
         Effect.forEach(events, (event) =>
           sql`INSERT INTO relais_events (run_id, at, type, data)
               VALUES (${event.runId}, ${event.at}, ${event._tag}, ${toJson(encodeEvent(event))})`, { discard: true })
-      ).pipe(Effect.mapError(fail("append events")), reported)
+      ).pipe(failing("append events"), reported)
       return insert.pipe(
         Effect.match({
           onFailure: (error) => {
@@ -437,9 +444,15 @@ export const makeSqlWith = (
             Effect.tap((next) => write(next, false))
           )
         ).pipe(
-          Effect.catchTag("SqlError", (e) => Effect.fail(fail(`update run ${id}`)(e))),
+          Effect.catchAllCause((cause): Effect.Effect<never, RunNotFound | StoreError> => {
+            const failure = Cause.failureOption(cause)
+            if (Option.isSome(failure) && failure.value._tag === "RunNotFound") return Effect.fail(failure.value)
+            return Cause.isInterruptedOnly(cause)
+              ? Effect.failCause(cause as Cause.Cause<never>)
+              : Effect.fail(fail(`update run ${id}`)(cause))
+          }),
           Effect.tapError((error) => error._tag === "StoreError" ? health.report(error) : Effect.void)
-        ) as Effect.Effect<RunRecord, RunNotFound | StoreError>,
+        ),
       append: (event) => readonly ? Effect.void : Effect.asVoid(Queue.offer(queue, { _tag: "event", event })),
       flush: readonly ? Effect.void : Effect.async<void, StoreError>((resume) => {
         Queue.unsafeOffer(queue, {

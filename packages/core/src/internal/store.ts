@@ -7,8 +7,11 @@
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { Connection } from "@effect/sql/SqlConnection"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Statement from "@effect/sql/Statement"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Context, Deferred, Effect, Layer, Option, type Scope } from "effect"
+import { Context, Deferred, Effect, Layer, Option, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { StoreError } from "../Errors.js"
@@ -92,7 +95,7 @@ export const openSqlite = (options: {
         catch: fail("open")
       })
     }
-    const client = yield* SqliteClient.make({
+    const base = yield* SqliteClient.make({
       filename,
       readonly: options.readonly,
       // A reader keeps the file's journal mode (WAL once a writer has set it) and writes nothing.
@@ -102,6 +105,7 @@ export const openSqlite = (options: {
       // better-sqlite3 throws from its constructor and from the WAL pragma: defects there.
       Effect.catchAllDefect((defect) => Effect.fail(fail("open")(defect)))
     )
+    const client = yield* keepRollbackErrors(base)
     const exec = (statement: string) => Effect.mapError(client.unsafe(statement), fail("open"))
     yield* exec("PRAGMA busy_timeout = 5000")
     // Reads the header and the schema: a file that is not a database, or is damaged where the
@@ -111,6 +115,57 @@ export const openSqlite = (options: {
       yield* exec(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
     }
     return client
+  })
+
+const isNoTransaction = (error: SqlError) =>
+  /no transaction is active/.test(String((error.cause as { readonly message?: unknown } | undefined)?.message))
+
+/**
+ * The same client, whose transactions keep the error that made them fail.
+ *
+ * On a full disk (and on I/O errors) SQLite rolls a transaction back by itself; the `ROLLBACK`
+ * that `@effect/sql` sends then fails with "no transaction is active", and that failure (a
+ * defect) replaces the one that mattered: "database or disk is full" would never reach the
+ * user. Here such a `ROLLBACK` succeeds (the transaction is rolled back, which is what it asks
+ * for), so the transaction fails with its own error.
+ */
+const keepRollbackErrors = (
+  base: SqliteClient.SqliteClient
+): Effect.Effect<SqliteClient.SqliteClient, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    // The one connection of the client (`reserve` hands it out under the client's permit).
+    const connection = yield* Effect.scoped(base.reserve).pipe(Effect.orDie)
+    const wrapped: Connection = {
+      ...connection,
+      executeUnprepared: (sql, params, transformRows) => {
+        const run = connection.executeUnprepared(sql, params, transformRows)
+        return sql === "ROLLBACK" ? Effect.catchIf(run, isNoTransaction, () => Effect.succeed([])) : run
+      }
+    }
+    const semaphore = yield* Effect.makeSemaphore(1)
+    const acquirer = semaphore.withPermits(1)(Effect.succeed(wrapped))
+    const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
+      Effect.as(
+        Effect.zipRight(
+          restore(semaphore.take(1)),
+          Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, semaphore.release(1)))
+        ),
+        wrapped
+      )
+    )
+    const client = yield* SqlClient.make({
+      acquirer,
+      transactionAcquirer,
+      compiler: Statement.makeCompilerSqlite(),
+      spanAttributes: [["db.system.name", "sqlite"]]
+    }).pipe(Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make))
+    return Object.assign(client, {
+      [SqliteClient.TypeId]: SqliteClient.TypeId,
+      config: base.config,
+      export: base.export,
+      backup: base.backup,
+      loadExtension: base.loadExtension
+    }) as unknown as SqliteClient.SqliteClient
   })
 
 /** `openSqlite` as the `SqlClient` layer, with the `StoreFile` it works on. */

@@ -1,0 +1,292 @@
+/**
+ * Store trouble with real files: a directory, random bytes, a damaged header, a truncated file, a
+ * read-only file, an empty file, one damaged row, and a disk that fills up before or during a run
+ * (SQLite's page limit everywhere; a real full tmpfs when this process may mount one). Each ends
+ * in a `StoreError` with its `reason` and the store's path, never in a defect or a hang; a run
+ * stopped by a full disk is resumed once there is space again, without running its done steps
+ * twice.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Cause, Effect, Exit, Layer, Option, Schema } from "effect"
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Engine, Errors, Redactor, RetryPolicy, Run, RunStore, Step, Workflow } from "../src/index.js"
+
+const tmpDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "relais-faults-"))
+const isRoot = process.getuid?.() === 0
+
+const calls: Array<string> = []
+/** Runs before step "b" does its work: where a test fills the disk. */
+let beforeB: Effect.Effect<void> = Effect.void
+
+const record = Step.make({
+  name: "test/record",
+  description: "records a call and returns a large output",
+  input: Schema.Struct({ name: Schema.String, size: Schema.Number }),
+  output: Schema.Struct({ name: Schema.String, padding: Schema.String }),
+  retry: RetryPolicy.none,
+  run: ({ name, size }) =>
+    Effect.gen(function*() {
+      if (name === "b") yield* beforeB
+      calls.push(name)
+      return { name, padding: "x".repeat(size) }
+    })
+})
+
+const threeSteps = Workflow.make({
+  name: "three-steps",
+  input: Schema.Struct({ size: Schema.Number }),
+  output: Schema.Struct({ names: Schema.Array(Schema.String) }),
+  run: ({ size }) =>
+    Effect.gen(function*() {
+      const names: Array<string> = []
+      for (const name of ["a", "b", "c"]) names.push((yield* Workflow.step(record, { name, size }, { id: name })).name)
+      return { names }
+    })
+})
+
+const engineOn = (filename: string) =>
+  Engine.layerSqlite({ filename, workflows: [threeSteps], pollInterval: "100 millis" }).pipe(Layer.provide(Redactor.layer))
+
+const readerOn = (filename: string) =>
+  RunStore.layerSqlReadonly.pipe(
+    Layer.provide(Engine.layerSqliteClient({ filename, readonly: true })),
+    Layer.provide(Redactor.layer)
+  )
+
+/** A store with three finished runs, closed (its WAL checkpointed into the file). */
+const storeWithRuns = (db: string) =>
+  Effect.gen(function*() {
+    const store = yield* RunStore.RunStore
+    for (const [id, createdAt] of [["run-a", 1], ["run-b", 2], ["run-c", 3]] as const) {
+      yield* store.create(
+        new Run.RunRecord({
+          id: Run.RunId.make(id),
+          workflow: "wf",
+          status: "succeeded",
+          input: { note: `NOTE-OF-${id}` },
+          createdAt,
+          updatedAt: createdAt,
+          executions: 1
+        })
+      )
+    }
+  }).pipe(
+    Effect.provide(RunStore.layerSql.pipe(Layer.provide(Engine.layerSqliteClient({ filename: db })), Layer.provide(Redactor.layer)))
+  )
+
+/** The error an effect failed with (it must fail with a `StoreError`). */
+const storeErrorOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.exit(effect), (exit) => {
+    if (Exit.isSuccess(exit)) return Effect.dieMessage("expected a StoreError, got a success")
+    const error = Option.getOrUndefined(Cause.failureOption(exit.cause))
+    return error instanceof Errors.StoreError
+      ? Effect.succeed(error)
+      : Effect.dieMessage(`expected a StoreError, got ${String(exit.cause)}`)
+  })
+
+const openEngine = (db: string) => Effect.scoped(Layer.build(engineOn(db)))
+const listRuns = (db: string) => Effect.flatMap(RunStore.RunStore, (s) => s.list()).pipe(Effect.provide(readerOn(db)))
+
+describe("store faults: files", () => {
+  it.live("a directory as the store", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      for (const error of [yield* storeErrorOf(openEngine(dir)), yield* storeErrorOf(listRuns(dir))]) {
+        expect(error).toMatchObject({ reason: "not-a-file", path: dir })
+        expect(error.message).toBe(
+          `store ${dir} is not a file (it is a directory): give the path of a database file, e.g. ${dir}/relais.db`
+        )
+      }
+    }))
+
+  it.live("random bytes, and a store whose header was overwritten", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const random = Path.join(dir, "random.db")
+      Fs.writeFileSync(random, Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7919 + 13) % 251)))
+      const header = Path.join(dir, "header.db")
+      yield* storeWithRuns(header)
+      const fd = Fs.openSync(header, "r+")
+      Fs.writeSync(fd, Buffer.from("NOT SQLITE AT AL"), 0, 16, 0)
+      Fs.closeSync(fd)
+      for (const db of [random, header]) {
+        for (const error of [yield* storeErrorOf(openEngine(db)), yield* storeErrorOf(listRuns(db))]) {
+          expect(error).toMatchObject({ reason: "not-a-database", path: db })
+          expect(error.message).toBe(
+            `${db} is not a relais run store (file is not a database): check the store path, or move the file away`
+          )
+        }
+      }
+    }))
+
+  it.live("a truncated store", () =>
+    Effect.gen(function*() {
+      const db = Path.join(tmpDir(), "relais.db")
+      // A real store (the engine's tables too), cut to a third of its size.
+      yield* Engine.run(threeSteps, { size: 10 }).pipe(Effect.provide(engineOn(db)))
+      Fs.truncateSync(db, Math.floor(Fs.statSync(db).size / 3))
+      for (const error of [yield* storeErrorOf(openEngine(db)), yield* storeErrorOf(listRuns(db))]) {
+        expect(error).toMatchObject({ reason: "corrupt", path: db })
+        expect(error.message).toMatch(new RegExp(`^store ${db} is damaged \\(database disk image is malformed\\): move it away`))
+      }
+    }))
+
+  it.live("a read-only store: the history can be read, a run is refused before anything is called", () =>
+    Effect.gen(function*() {
+      const db = Path.join(tmpDir(), "relais.db")
+      yield* storeWithRuns(db)
+      Fs.chmodSync(db, 0o444)
+      // root ignores permissions: make the file immutable as well.
+      if (isRoot) execFileSync("chattr", ["+i", db])
+      try {
+        expect((yield* listRuns(db)).map((r) => r.id)).toEqual(["run-c", "run-b", "run-a"])
+        calls.length = 0
+        const error = yield* storeErrorOf(Engine.run(threeSteps, { size: 1 }).pipe(Effect.provide(engineOn(db))))
+        expect(error).toMatchObject({ reason: "read-only", path: db })
+        expect(error.message).toMatch(new RegExp(`^store ${db} is read-only \\(attempt to write a readonly database\\)`))
+        expect(calls).toEqual([])
+      } finally {
+        if (isRoot) execFileSync("chattr", ["-i", db])
+      }
+    }))
+
+  it.live("an empty file: an empty history for readers (left untouched), a new history for an engine", () =>
+    Effect.gen(function*() {
+      const db = Path.join(tmpDir(), "relais.db")
+      Fs.writeFileSync(db, "")
+      expect(yield* listRuns(db)).toEqual([])
+      expect(Fs.statSync(db).size).toBe(0)
+      const result = yield* Engine.run(threeSteps, { size: 1 }).pipe(Effect.provide(engineOn(db)))
+      expect(result.status).toBe("succeeded")
+    }))
+
+  it.live("one damaged row does not hide the others", () =>
+    Effect.gen(function*() {
+      const db = Path.join(tmpDir(), "relais.db")
+      yield* storeWithRuns(db)
+      // Control characters in the middle of run-b's stored JSON, as random bytes in a row page do.
+      const bytes = Fs.readFileSync(db)
+      const at = bytes.indexOf("NOTE-OF-run-b")
+      expect(at).toBeGreaterThan(0)
+      bytes.set([0x01, 0x02, 0x1b], at)
+      Fs.writeFileSync(db, bytes)
+
+      const { listing, missing } = yield* Effect.gen(function*() {
+        const store = yield* RunStore.RunStore
+        return {
+          listing: yield* store.browse(),
+          missing: yield* Effect.flip(store.get("run-b"))
+        }
+      }).pipe(Effect.provide(readerOn(db)))
+      expect(listing.runs.map((r) => r.id)).toEqual(["run-c", "run-a"])
+      expect(listing.unreadable).toHaveLength(1)
+      expect(listing.unreadable[0]!.id).toBe("run-b")
+      expect(listing.unreadable[0]!.problem).toMatch(/^the record of run run-b is damaged: Bad control character/)
+      expect(missing).toMatchObject({ _tag: "StoreError", reason: "corrupt", path: db })
+      expect(missing.message).toMatch(new RegExp(`^store ${db} is damaged \\(the record of run run-b is damaged: Bad control character`))
+      expect((yield* listRuns(db)).map((r) => r.id)).toEqual(["run-c", "run-a"])
+    }))
+})
+
+/**
+ * A run whose step "b" fills the disk (`fill`) before returning a large output: the run must stop
+ * with a `StoreError` of reason `no-space` (not hang, not compensate), and finish when resumed
+ * once there is space again (`free`), without running "a" again.
+ */
+const fullDuringRun = (db: string, fill: Effect.Effect<void, never, SqlClient.SqlClient>, free: () => void) =>
+  Effect.gen(function*() {
+    calls.length = 0
+    const runId = yield* Effect.scoped(Effect.gen(function*() {
+      const engine = yield* Layer.build(engineOn(db))
+      beforeB = Effect.provide(fill, engine)
+      const runId = yield* Engine.start(threeSteps, { size: 64 * 1024 }).pipe(Effect.provide(engine))
+      const error = yield* storeErrorOf(Engine.awaitRun(runId).pipe(Effect.provide(engine)))
+      expect(error).toMatchObject({ reason: "no-space", path: db })
+      expect(error.message).toMatch(new RegExp(`^no space left on ${Path.dirname(db)} \\(writing the run store ${db}: `))
+      return runId
+    }))
+    beforeB = Effect.void
+    expect(calls).toEqual(["a", "b"])
+    free()
+    const stopped = yield* Effect.flatMap(RunStore.RunStore, (s) => s.get(runId)).pipe(Effect.provide(readerOn(db)))
+    expect(stopped.status).toBe("interrupted")
+    expect(stopped.compensated).toBeUndefined()
+    const resumed = yield* Engine.resume(runId).pipe(Effect.provide(engineOn(db)))
+    expect(resumed.status).toBe("succeeded")
+    expect(resumed.output).toEqual({ names: ["a", "b", "c"] })
+    expect(calls.filter((c) => c === "a")).toEqual(["a"])
+  })
+
+describe("store faults: a full disk", () => {
+  it.live("SQLite's page limit reached during a run: no-space, the run resumes once it is lifted", () =>
+    Effect.gen(function*() {
+      const db = Path.join(tmpDir(), "relais.db")
+      // The limit is a setting of the engine's connection; a new engine (the resume) has none.
+      const fill = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.flatMap(sql<{ readonly page_count: number }>`PRAGMA page_count`, ([row]) =>
+          sql.unsafe(`PRAGMA max_page_count = ${row!.page_count}`))).pipe(Effect.orDie)
+      yield* fullDuringRun(db, fill, () => {})
+    }), 120_000)
+
+  const tmpfs = (() => {
+    if (!isRoot) return "skipped: mounting a tmpfs needs root"
+    const dir = tmpDir()
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir], { stdio: "pipe" })
+      execFileSync("umount", [dir], { stdio: "pipe" })
+      return undefined
+    } catch (error) {
+      return `skipped: cannot mount a tmpfs here (${String(error).split("\n")[0]})`
+    }
+  })()
+  if (tmpfs !== undefined) console.log(`store faults on a real full disk ${tmpfs}`)
+
+  /** A fresh tmpfs of `size`, unmounted after `use`. */
+  const withTmpfs = <A, E, R>(size: string, use: (dir: string) => Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const dir = tmpDir()
+        execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir])
+        return dir
+      }),
+      use,
+      (dir) => Effect.sync(() => execFileSync("umount", ["-l", dir]))
+    )
+
+  /** Fill the file system of `dir` up to the last few KiB. */
+  const fillUp = (dir: string) => {
+    const filler = Path.join(dir, "filler")
+    const fd = Fs.openSync(filler, "a")
+    const chunk = Buffer.alloc(4096, 1)
+    try {
+      for (;;) Fs.writeSync(fd, chunk)
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ENOSPC") throw error
+    } finally {
+      Fs.closeSync(fd)
+    }
+    return filler
+  }
+
+  it.live.skipIf(tmpfs !== undefined)("a tmpfs that fills up during a run: no-space naming the disk, resumed once freed", () =>
+    withTmpfs("8m", (dir) =>
+      Effect.gen(function*() {
+        const db = Path.join(dir, "relais.db")
+        let filler = ""
+        yield* fullDuringRun(db, Effect.sync(() => void (filler = fillUp(dir))), () => Fs.rmSync(filler))
+      })), 120_000)
+
+  it.live.skipIf(tmpfs !== undefined)("a tmpfs that is full before the engine starts: no-space naming the disk", () =>
+    withTmpfs("1m", (dir) =>
+      Effect.gen(function*() {
+        const db = Path.join(dir, "relais.db")
+        fillUp(dir)
+        const error = yield* storeErrorOf(openEngine(db))
+        expect(error).toMatchObject({ reason: "no-space", path: db })
+        expect(error.message).toMatch(new RegExp(`^no space left on ${dir} \\(writing the run store ${db}: `))
+      })), 120_000)
+})
