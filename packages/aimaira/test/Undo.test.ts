@@ -146,6 +146,7 @@ layer(stepsLayer(), { excludeTestServices: true })("what failed steps leave behi
 
     it.effect("compensations that delete end compensation_failed, each naming what to delete by hand; none says undone", () =>
       Effect.gen(function*() {
+        const sandbox = yield* AimairaSandbox.AimairaSandbox
         const { record } = yield* runFlow(Effect.gen(function*() {
           const learner = yield* Workflow.step(LearnerSteps.findOrCreateLearner, newLearner(3))
           const entreprise = yield* Workflow.step(ConventionSteps.createEntreprise, { Nom: "Boulangerie Refus" })
@@ -156,7 +157,7 @@ layer(stepsLayer(), { excludeTestServices: true })("what failed steps leave behi
             Adresse: "anne.refus@boulangerie-refus.fr",
             EntrepriseId: entreprise.Id
           })
-          yield* setDeletes("refused")
+          yield* sandbox.setDeletes("refused")
           yield* Workflow.step(failStep, {})
           return learner
         }))
@@ -208,11 +209,12 @@ layer(stepsLayer(), { excludeTestServices: true })("what failed steps leave behi
 
     it.effect("a convention's compensation lists its billing clients and itself; enrolment lists its links", () =>
       Effect.gen(function*() {
+        const sandbox = yield* AimairaSandbox.AimairaSandbox
         const inscriptionId = yield* freshInscription(2)
+        const inscription = (yield* table("Inscription")).find((i) => i.Id === inscriptionId)!
         const { events, record } = yield* runFlow(Effect.gen(function*() {
           const enrolled = yield* Workflow.step(LearnerSteps.enrolParcours, { InscriptionId: inscriptionId })
           const [sequence] = yield* Workflow.step(ConventionSteps.listEligibleSequences, { InscriptionId: inscriptionId })
-          const inscription = (yield* table("Inscription")).find((i) => i.Id === inscriptionId)!
           const convention = yield* Workflow.step(ConventionSteps.createConvention, {
             ApprenantId: inscription.ApprenantId as Ids.ApprenantId,
             SequenceId: sequence!.Id,
@@ -221,7 +223,7 @@ layer(stepsLayer(), { excludeTestServices: true })("what failed steps leave behi
           const entreprise = yield* Workflow.step(ConventionSteps.createEntreprise, { Nom: "Ferme Refus" })
           yield* Workflow.step(ConventionSteps.updateConvention, { ConventionId: convention.Id, EntrepriseId: entreprise.Id })
           yield* Workflow.step(BillingSteps.synchronisationAffaire, { ConventionId: convention.Id })
-          yield* setDeletes("refused")
+          yield* sandbox.setDeletes("refused")
           yield* Workflow.step(failStep, {})
           return enrolled
         }))
