@@ -90,7 +90,7 @@ export interface Compensation<I, O, R> {
    * Undo the step. It may return a `CompensationResult` (`nothingToUndo`, `undid`) to say what
    * it actually did; any other value means it did what the description says.
    */
-  readonly run: (input: I, output: O) => Effect.Effect<void | CompensationResult, unknown, R>
+  readonly run: (input: I, output: O) => Effect.Effect<unknown, unknown, R>
   /** Compensations are retried too; a compensation that gives up is reported as left to undo. */
   readonly retry: RetryPolicy.RetryPolicy
   readonly timeout: Duration.Duration
@@ -195,7 +195,7 @@ export const make = <const Name extends string, I, IE, O, OE, E, R>(options: {
   readonly run: (input: I) => Effect.Effect<O, E, R>
   readonly compensate?: {
     readonly description: string
-    readonly run: (input: I, output: O) => Effect.Effect<void | CompensationResult, unknown, R>
+    readonly run: (input: I, output: O) => Effect.Effect<unknown, unknown, R>
     readonly retry?: RetryPolicy.RetryPolicy | undefined
     readonly timeout?: Duration.DurationInput | undefined
   } | undefined
