@@ -6,7 +6,8 @@
  *
  * The commands are declared in `cli/Commands.ts` and parsed by `cli/Args.ts` without Effect;
  * each command's module (`commands/*.ts`) is imported only when that command runs, so that
- * `relais validate` never loads the engine, the cluster or the sandboxes.
+ * `relais validate` never loads the engine, the cluster or the sandboxes. (The binary goes
+ * further: each command is bundled on its own, see `bundle.mjs`, and run with `executeWith`.)
  *
  * @since 0.1.0
  */
@@ -58,37 +59,46 @@ export type Flags<C> = C extends Args.Command<infer O, infer P>
   : never
 
 /**
+ * What a command's module exports for it: a function of its flags.
+ *
+ * @since 0.1.0
+ */
+export type CommandHandler = (flags: any) => Effect.Effect<unknown, unknown, Environment | ExitCode.ExitStatus>
+
+/**
  * A command's handler, loaded on demand.
  *
  * @since 0.1.0
  */
 export interface Handler {
   readonly command: Args.Command<any, any>
-  readonly load: () => Promise<(flags: any) => Effect.Effect<unknown, unknown, Environment | ExitCode.ExitStatus>>
+  readonly load: () => Promise<CommandHandler>
 }
 
+// The type parameter checks that the declaration gives the handler every flag it reads.
 const handler = <C extends Args.Command<any, any>>(
   command: C,
   load: () => Promise<(flags: Flags<C>) => Effect.Effect<unknown, unknown, Environment | ExitCode.ExitStatus>>
 ): Handler => ({ command, load })
 
 /**
- * Each command and where its handler lives. The dynamic imports are what keeps a command from
- * loading the others (and what the bundler splits on).
+ * Each command and where its handler lives. The dynamic imports keep a command from loading
+ * the others. (`@__PURE__`: a bundle that does not use this table leaves it, and every
+ * command it names, out.)
  *
  * @since 0.1.0
  */
 export const handlers: ReadonlyArray<Handler> = [
-  handler(Commands.run, () => import("./commands/Run.js").then((m) => m.handler)),
-  handler(Commands.validate, () => import("./commands/Validate.js").then((m) => m.handler)),
-  handler(Commands.resume, () => import("./commands/Resume.js").then((m) => m.handler)),
-  handler(Commands.runsList, () => import("./commands/Runs.js").then((m) => m.listHandler)),
-  handler(Commands.runsShow, () => import("./commands/Runs.js").then((m) => m.showHandler)),
-  handler(Commands.graph, () => import("./commands/Graph.js").then((m) => m.handler)),
-  handler(Commands.schema, () => import("./commands/Schema.js").then((m) => m.handler)),
-  handler(Commands.steps, () => import("./commands/Steps.js").then((m) => m.handler)),
-  handler(Commands.sandboxCommand, () => import("./commands/Sandbox.js").then((m) => m.handler)),
-  handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler))
+  /* @__PURE__ */ handler(Commands.run, () => import("./commands/Run.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.validate, () => import("./commands/Validate.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.resume, () => import("./commands/Resume.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.runsList, () => import("./commands/Runs.js").then((m) => m.listHandler)),
+  /* @__PURE__ */ handler(Commands.runsShow, () => import("./commands/Runs.js").then((m) => m.showHandler)),
+  /* @__PURE__ */ handler(Commands.graph, () => import("./commands/Graph.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.schema, () => import("./commands/Schema.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.steps, () => import("./commands/Steps.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.sandboxCommand, () => import("./commands/Sandbox.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler))
 ]
 
 /**
@@ -155,27 +165,42 @@ const renderDefects = <R>(effect: Effect.Effect<number, never, R>): Effect.Effec
         )).pipe(Effect.as(ExitCode.internal))) as Effect.Effect<number, never, R | Output>
 
 /**
- * Run a parsed command (`Args.parse` gave `Run`): load its handler, call it, and return the
- * exit code it set, or the code of the error that ended it. Interruption (Ctrl-C) is left to
- * propagate, so that scopes close and the caller maps it to 130.
+ * A parsed command line that names a command to run.
  *
  * @since 0.1.0
  */
-export const execute = (
-  parsed: Extract<Args.Parsed, { readonly _tag: "Run" }>
-): Effect.Effect<number, never, Environment> =>
+export type Parsed = Extract<Args.Parsed, { readonly _tag: "Run" }>
+
+/**
+ * Run a parsed command with its handler and return the exit code the handler set, or the code
+ * of the error that ended it. Interruption (Ctrl-C) is left to propagate, so that scopes close
+ * and the caller maps it to 130.
+ *
+ * @since 0.1.0
+ */
+export const executeWith = (handler: CommandHandler, parsed: Parsed): Effect.Effect<number, never, Environment> =>
   Effect.gen(function*() {
-    const found = handlers.find((h) => h.command === parsed.command)
-    if (found === undefined) return yield* Effect.dieMessage(`no handler for ${parsed.path.join(" ")}`)
-    // A module that cannot be imported is a bug in the build, not a user error.
-    const run = yield* Effect.orDie(Effect.tryPromise(found.load))
     const status = yield* Ref.make<number>(ExitCode.succeeded)
-    const result = yield* run(toFlags(parsed.command, parsed.values)).pipe(
+    const result = yield* handler(toFlags(parsed.command, parsed.values)).pipe(
       Effect.provideService(ExitCode.ExitStatus, status),
       Effect.either
     )
     if (result._tag === "Right") return yield* Ref.get(status)
     return yield* renderError(result.left)
+  }).pipe(renderDefects)
+
+/**
+ * Run a parsed command: load its handler from `handlers`, then as `executeWith`.
+ *
+ * @since 0.1.0
+ */
+export const execute = (parsed: Parsed): Effect.Effect<number, never, Environment> =>
+  Effect.gen(function*() {
+    const found = handlers.find((h) => h.command === parsed.command)
+    if (found === undefined) return yield* Effect.dieMessage(`no handler for ${parsed.path.join(" ")}`)
+    // A module that cannot be imported is a bug in the build, not a user error.
+    const handler = yield* Effect.orDie(Effect.tryPromise(found.load))
+    return yield* executeWith(handler, parsed)
   }).pipe(renderDefects)
 
 /**

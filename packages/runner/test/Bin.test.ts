@@ -1,16 +1,19 @@
 /**
- * The `relais` executable as a child process: exit codes, stdout/stderr, no stack trace for a
- * user mistake, the sandbox server, profiles, and a canary secret used for real against a
- * sandbox that never shows up in the output or the run store.
+ * The `relais` executable (the bundle a user runs) as a child process: its own answers
+ * (version, help, colours only on a terminal, usage errors), exit codes, stdout/stderr, no
+ * stack trace for a user mistake, the sandbox server, profiles, and a canary secret used for
+ * real against a sandbox that never shows up in the output or the run store.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { AimairaClient, AimairaConfig, AimairaPlugin } from "@relais/aimaira"
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
 import { Step } from "@relais/core"
 import { Effect, Layer, Redacted, Scope } from "effect"
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { child, collect, spawnChild, stackTrace, storeBytes, tmpDir, waitForStdout, writeFile } from "./harness/Cli.js"
+import { binary, child, collect, packageDir, spawnChild, stackTrace, storeBytes, tmpDir, waitForStdout, writeFile } from "./harness/Cli.js"
 
 // A learner of the sandbox's seeded data (the default seed, as `run --sandbox` uses) that has
 // an eligible sequence, found by asking the step itself rather than hard-coding an id.
@@ -68,14 +71,96 @@ outputs:
   conventionId: \${{ steps.convention.output.Id }}
 `
 
-describe.concurrent("usage errors", () => {
-  it("an unknown flag: exit 2, the problem on stderr, no stack trace", async () => {
-    const result = await child(["run", "flow.yaml", "--bogus"])
+describe.concurrent("the binary's own answers: version, help, usage", () => {
+  it("--version prints the package's version at once, through a pipe with no escape byte", async () => {
+    const pkg = JSON.parse(Fs.readFileSync(Path.join(packageDir, "package.json"), "utf8")) as { version: string }
+    const result = await child(["--version"])
+    expect(result).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: "" })
+  })
+
+  it("--help through a pipe, or under NO_COLOR: every command, no ESC byte, exit 0", async () => {
+    for (const env of [{}, { NO_COLOR: "1" }]) {
+      const result = await child(["--help"], { env })
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("usage: relais <command> [options]")
+      expect(result.stdout).toMatch(/runs show <runId>\s+Show a run/)
+      expect(`${result.stdout}${result.stderr}`).not.toContain("\x1b")
+    }
+    const run = await child(["run", "--help"])
+    expect(run.stdout).toMatch(/--input <name=value>\s+A workflow input/)
+    expect(run.stdout).not.toContain("\x1b")
+    expect(run.stdout).not.toMatch(/--wizard|--completions|--log-level|user-defined piece of text/i)
+  })
+
+  it("a terminal gets colours, unless NO_COLOR says no", async () => {
+    // `script` gives the child a pseudo-terminal, as a person at a shell has.
+    const tty = (env: Record<string, string>) =>
+      collect(spawn("script", ["-qec", `${process.execPath} ${binary} --help`, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpDir(), TERM: "xterm", ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      }))
+    const coloured = await tty({})
+    expect(coloured.code).toBe(0)
+    expect(coloured.stdout).toContain("\x1b[1musage:\x1b[22m")
+    const noColor = await tty({ NO_COLOR: "1" })
+    expect(noColor.stdout).toContain("usage: relais <command> [options]")
+    expect(noColor.stdout).not.toContain("\x1b")
+  })
+
+  it("an unknown flag: exit 2, the flag echoed and what to do, no stack trace", async () => {
+    const result = await child(["run", "flow.yaml", "--sandbx"])
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain("Received unknown argument: '--bogus'")
-    expect(result.stderr).not.toMatch(stackTrace)
+    expect(result.stderr).toBe(
+      `error: unknown option "--sandbx" for relais run (did you mean "--sandbox"?)\nusage: relais run <file> [options]\nrelais run --help shows its arguments and options\n`
+    )
     expect(result.stdout).toBe("")
   })
+
+  it("a mistyped command: exit 2, echoed with a suggestion; no command at all: the overview on stderr", async () => {
+    const typo = await child(["valdate", "flow.yaml"])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toContain(`error: unknown command "valdate" (did you mean "validate"?)`)
+    expect(typo.stderr).not.toMatch(stackTrace)
+    const bare = await child([])
+    expect(bare.code).toBe(2)
+    expect(bare.stdout).toBe("")
+    expect(bare.stderr).toContain("usage: relais <command> [options]")
+  })
+
+  it("a reader that goes away early (| head) is not an error", async () => {
+    const process = spawnChild(["schema", "-o", "-"])
+    const done = collect(process)
+    await waitForStdout(process, /\$schema/)
+    process.stdout!.destroy()
+    const result = await done
+    expect(result.code).toBe(0)
+    expect(result.stderr).not.toMatch(/EPIPE|stack|Error/)
+  })
+})
+
+describe("the compile cache", () => {
+  it("a command writes V8's code cache once, reuses it, and survives a damaged one", async () => {
+    const cache = tmpDir()
+    const env = { XDG_CACHE_HOME: cache }
+    const dir = Path.join(cache, "relais", "compile-cache")
+    const first = await child(["steps", "--json"], { env })
+    expect(first.code).toBe(0)
+    const [file] = Fs.readdirSync(dir)
+    expect(file).toMatch(/^steps\.cjs-.*\.v8$/)
+    const written = Fs.statSync(Path.join(dir, file!)).mtimeMs
+    const second = await child(["steps", "--json"], { env })
+    expect(second.stdout).toBe(first.stdout)
+    expect(Fs.statSync(Path.join(dir, file!)).mtimeMs).toBe(written)
+    Fs.writeFileSync(Path.join(dir, file!), "damaged")
+    const third = await child(["steps", "--json"], { env })
+    expect(third).toMatchObject({ code: 0, stdout: first.stdout })
+    expect(Fs.readFileSync(Path.join(dir, file!), "utf8")).not.toBe("damaged")
+    const off = await child(["steps", "--json"], { env: { NODE_DISABLE_COMPILE_CACHE: "1", XDG_CACHE_HOME: tmpDir() } })
+    expect(off.stdout).toBe(first.stdout)
+  })
+})
+
+describe.concurrent("usage errors", () => {
 
   it("validate on a missing file: exit 2, named, no stack trace; the other files are still checked", async () => {
     const dir = tmpDir()

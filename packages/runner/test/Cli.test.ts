@@ -353,6 +353,59 @@ describe("graph, schema, steps, validate (in-process)", () => {
     }))
 })
 
+describe("files and values named on the command line (in-process)", () => {
+  it.live("--input-file that is a directory, missing, or not UTF-8: exit 2, said plainly", () =>
+    Effect.gen(function*() {
+      const t = setup(flow(`  - id: echo
+    uses: demo/echo
+    with: { message: "\${{ inputs.name }}" }
+`))
+      const directory = yield* inProcess(["run", t.file, "--input-file", t.dir, "--store", t.db], t.options)
+      expect(directory.code).toBe(2)
+      expect(directory.stderr).toBe(`error: ${t.dir}: it is a directory, not a file\n`)
+      const missing = yield* inProcess(["run", t.file, "--input-file", Path.join(t.dir, "nope.json"), "--store", t.db], t.options)
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toBe(`error: ${Path.join(t.dir, "nope.json")}: no such file\n`)
+      const latin1 = Path.join(t.dir, "inputs.yaml")
+      Fs.writeFileSync(latin1, Buffer.from("name: Ren\xe9\n", "latin1"))
+      const notUtf8 = yield* inProcess(["run", t.file, "--input-file", latin1, "--store", t.db], t.options)
+      expect(notUtf8.code).toBe(2)
+      expect(notUtf8.stderr).toBe(`error: ${latin1}: not UTF-8 text: save it as UTF-8\n`)
+      for (const result of [directory, missing, notUtf8]) expect(result.stderr).not.toMatch(/BadResource|FileSystem\.|SystemError|ENOENT|EISDIR/)
+      expect(t.ledger.log).toEqual([])
+    }))
+
+  it.live("schema --output where it cannot be written: exit 2, what is wrong", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const intoDirectory = yield* inProcess(["schema", "--output", dir])
+      expect(intoDirectory.code).toBe(2)
+      expect(intoDirectory.stderr).toBe(`error: ${dir}: cannot write it: it is a directory, not a file\n`)
+      const noDirectory = yield* inProcess(["schema", "-o", Path.join(dir, "no", "schema.json")])
+      expect(noDirectory.stderr).toBe(`error: ${Path.join(dir, "no", "schema.json")}: cannot write it: its directory does not exist\n`)
+    }))
+
+  it.live("usage errors and help come from the same place as in the binary: exit 2 or 0, no internals", () =>
+    Effect.gen(function*() {
+      const typo = yield* inProcess(["runs", "list", "--limt", "5"])
+      expect(typo.code).toBe(2)
+      expect(typo.stderr).toContain(`error: unknown option "--limt" for relais runs list (did you mean "--limit"?)`)
+      const big = yield* inProcess(["run", "x.yaml", "--seed", "99999999999999999999"])
+      expect(big.code).toBe(2)
+      expect(big.stderr).toContain(`--seed "99999999999999999999": too large to be exact`)
+      expect(big.stderr).not.toContain("100000000000000000000")
+      const extra = yield* inProcess(["steps", "aimaira/create-convention", "app"])
+      expect(extra.stderr).toContain(`error: unexpected argument "app": relais steps takes [<name>]`)
+      expect(`${typo.stderr}${big.stderr}${extra.stderr}`).not.toMatch(/Expected|actual|undefined/)
+      const help = yield* inProcess(["runs", "--help"])
+      expect(help.code).toBe(0)
+      expect(help.stdout).toMatch(/^The run history/)
+      expect(help.stdout).toMatch(/list\s+List runs, newest first/)
+      const version = yield* inProcess(["--version"])
+      expect(version).toEqual({ code: 0, stdout: `${Cli.version}\n`, stderr: "" })
+    }))
+})
+
 describe("relais runs (in-process)", () => {
   it.live("list and show read the history: records, a timeline with attempts and compensations", () =>
     Effect.gen(function*() {

@@ -322,6 +322,14 @@ const didYouMean = (candidates: ReadonlyArray<string>): string =>
  */
 export const optionLabel = (o: AnyOption): string => `--${o.name}`
 
+/**
+ * How an argument is shown: `<file>`, `[<name>]` when optional, `<file>...` for one or more.
+ *
+ * @since 0.1.0
+ */
+export const argumentLabel = (a: AnyArgument): string =>
+  a.arity === "optional" ? `[<${a.name}>]` : a.arity === "atLeastOne" ? `<${a.name}>...` : `<${a.name}>`
+
 const isHelp = (token: string) => token === "--help" || token === "-h"
 
 /**
@@ -498,7 +506,7 @@ const parseCommand = (command: Command<any, any>, path: ReadonlyArray<string>, a
   }
   if (next < positionals.length) {
     const extra = positionals.slice(next)
-    const takes = args.length === 0 ? "takes no argument" : `takes ${args.map(([, a]) => `<${a.name}>`).join(" ")}`
+    const takes = args.length === 0 ? "takes no argument" : `takes ${args.map(([, a]) => argumentLabel(a)).join(" ")}`
     return fail(`unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((e) => JSON.stringify(e)).join(" ")}: ${path.join(" ")} ${takes}`)
   }
   return { _tag: "Run", path, command, values }

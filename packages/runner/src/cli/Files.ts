@@ -94,5 +94,9 @@ export const readText = (
 export const writeText = (path: string, text: string): Effect.Effect<void, FileError, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
     fs.writeFileString(path, text).pipe(
-      Effect.mapError((error) => new FileError({ file: path, reason: `cannot write it: ${problem(error)}` }))
+      Effect.mapError((error) => {
+        const reason = problem(error)
+        // Writing, "no such file" means the directory is missing.
+        return new FileError({ file: path, reason: `cannot write it: ${reason === byCode.ENOENT ? "its directory does not exist" : reason}` })
+      })
     ))

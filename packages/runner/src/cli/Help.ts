@@ -97,9 +97,6 @@ const table = (rows: ReadonlyArray<readonly [string, string]>, columns: number, 
   return out
 }
 
-const argumentLabel = (a: Args.AnyArgument): string =>
-  a.arity === "optional" ? `[<${a.name}>]` : a.arity === "atLeastOne" ? `<${a.name}>...` : `<${a.name}>`
-
 /**
  * The usage line of a command or group: `relais run <file> [options]`.
  *
@@ -107,7 +104,7 @@ const argumentLabel = (a: Args.AnyArgument): string =>
  */
 export const usage = (path: ReadonlyArray<string>, node: Args.Node): string => {
   if (node._tag === "Group") return `${path.join(" ")} <command> [options]`
-  const args = Object.values(node.args as Record<string, Args.AnyArgument>).map(argumentLabel)
+  const args = Object.values(node.args as Record<string, Args.AnyArgument>).map(Args.argumentLabel)
   const hasOptions = Object.keys(node.options).length > 0
   return [...path, ...args, ...(hasOptions ? ["[options]"] : [])].join(" ")
 }
@@ -134,7 +131,7 @@ const commandRows = (prefix: ReadonlyArray<string>, node: Args.Group): Array<rea
   node.commands.flatMap((c): Array<readonly [string, string]> =>
     c._tag === "Group"
       ? commandRows([...prefix, c.name], c)
-      : [[[...prefix, c.name, ...Object.values(c.args as Record<string, Args.AnyArgument>).map(argumentLabel)].join(" "), c.summary]]
+      : [[[...prefix, c.name, ...Object.values(c.args as Record<string, Args.AnyArgument>).map(Args.argumentLabel)].join(" "), c.summary]]
   )
 
 /**
@@ -167,7 +164,7 @@ export const help = (path: ReadonlyArray<string>, node: Args.Node, style: Style.
   }
   const args = Object.values(node.args as Record<string, Args.AnyArgument>)
   if (args.length > 0) {
-    lines.push("", style.bold("arguments"), ...table(args.map((a) => [argumentLabel(a), a.arity === "optional" ? `${a.description} (optional)` : a.arity === "atLeastOne" ? `${a.description} (one or more)` : a.description]), columns, style))
+    lines.push("", style.bold("arguments"), ...table(args.map((a) => [Args.argumentLabel(a), a.arity === "optional" ? `${a.description} (optional)` : a.arity === "atLeastOne" ? `${a.description} (one or more)` : a.description]), columns, style))
   }
   const options = Object.values(node.options as Record<string, Args.AnyOption>)
   lines.push("", style.bold("options"), ...table([...options.map(optionRow), helpRow], columns, style))

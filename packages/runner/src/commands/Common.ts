@@ -2,8 +2,9 @@
  * What the command handlers share: the run store's file, the registry, JSON errors. (The flags
  * themselves are declared in `cli/Commands.ts`.)
  *
- * It imports neither the engine nor the providers nor the YAML loader, so that a command that
- * needs none of them (`runs`, `config`) loads none of them.
+ * It imports neither the engine nor the YAML loader, and the providers only for
+ * `provideRegistry`, so that a command that needs none of them (`runs`, `config`) loads none of
+ * them once bundled (see `bundle.mjs`).
  *
  * @since 0.1.0
  */
@@ -12,7 +13,7 @@ import { Config, Effect, Layer, Option } from "effect"
 import { defaultStore } from "../cli/Commands.js"
 import * as ExitCode from "../ExitCode.js"
 import { Output } from "../Output.js"
-import type * as Plugins from "../Plugins.js"
+import * as Plugins from "../Plugins.js"
 
 /**
  * The run store's file: `--store`, else `RELAIS_STORE`, else `.relais/relais.db`.
@@ -59,14 +60,8 @@ export const provideRegistry = (options: Plugins.Options) =>
     Effect.provide(
       effect,
       // A registry already in context wins: tests (and tools embedding the CLI) bring their own.
-      // The providers are imported only here, by the commands that read steps.
-      Option.isSome(existing)
-        ? Layer.succeed(Plugin.PluginRegistry, existing.value)
-        : Layer.unwrapEffect(Effect.map(importPlugins, (module) => module.layer(options)))
+      Option.isSome(existing) ? Layer.succeed(Plugin.PluginRegistry, existing.value) : Plugins.layer(options)
     ))
-
-// A module that cannot be imported is a bug in the build: a defect, not a user error.
-const importPlugins = Effect.orDie(Effect.tryPromise(() => import("../Plugins.js")))
 
 interface Diagnostics {
   readonly diagnostics: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: number; readonly message: string }>

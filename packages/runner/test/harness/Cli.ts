@@ -1,8 +1,9 @@
 /**
  * Running the `relais` CLI in tests: in-process (`Cli.main` with a captured output, a test
  * plugin registry and a fixed environment: fast, for most behaviour) or as a child process
- * (`node --conditions=@relais/source --import tsx src/bin.ts`, for what only a real process
- * shows: exit codes, signals, stdout/stderr, no stack traces).
+ * (`node dist/bin.js`, the bundled binary a user runs, for what only a real process shows:
+ * exit codes, signals, stdout/stderr, colours, no stack traces). The bundle is rebuilt first
+ * when a source file is newer than it (`pnpm build` has usually done it already).
  *
  * Adding an end-to-end test of a workflow: write it with `workflowFile(dir, text)`, then
  * `inProcess(["run", file, "--store", db, ...], { plugins })` or
@@ -13,19 +14,15 @@ import { Plugin, Redactor } from "@relais/core"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as Url from "node:url"
 import * as Cli from "../../src/Cli.js"
 import * as Output from "../../src/Output.js"
+import { binary, ensureBundle } from "./Bundle.js"
+
+export { binary, ensureBundle }
 
 export const packageDir = Path.resolve(import.meta.dirname, "../..")
-
-/** tsx's loader, by absolute URL, so a child can run from any working directory. */
-const tsxLoader = Url.pathToFileURL(
-  Path.join(Path.dirname(createRequire(Path.join(packageDir, "package.json")).resolve("tsx/package.json")), "dist/loader.mjs")
-).href
 
 /** A fresh temporary directory. */
 export const tmpDir = (prefix = "relais-cli-"): string => Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
@@ -84,16 +81,18 @@ export interface ChildOptions {
   readonly cwd?: string | undefined
 }
 
-/** Start `relais <args>` as a child process. */
-export const spawnChild = (args: ReadonlyArray<string>, options: ChildOptions = {}): ChildProcess =>
-  spawn(
-    process.execPath,
-    ["--conditions=@relais/source", "--import", tsxLoader, Path.join(packageDir, "src/bin.ts"), ...args],
-    { cwd: options.cwd ?? packageDir, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] }
-  )
+/** Start `relais <args>` (the bundled binary) as a child process. */
+export const spawnChild = (args: ReadonlyArray<string>, options: ChildOptions = {}): ChildProcess => {
+  ensureBundle()
+  return spawn(process.execPath, [binary, ...args], {
+    cwd: options.cwd ?? packageDir,
+    env: childEnv(options.env),
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+}
 
 /** Collect a child's output and exit code. */
-export const collect = (child: ChildProcess, timeoutMs = 60_000): Promise<Result & { readonly signal: NodeJS.Signals | null }> =>
+export const collect = (child: ChildProcess, timeoutMs = 120_000): Promise<Result & { readonly signal: NodeJS.Signals | null }> =>
   new Promise((resolve, reject) => {
     let stdout = ""
     let stderr = ""
@@ -120,7 +119,7 @@ export const collect = (child: ChildProcess, timeoutMs = 60_000): Promise<Result
 export const child = (args: ReadonlyArray<string>, options: ChildOptions = {}) => collect(spawnChild(args, options))
 
 /** Wait until a child's stdout matches. */
-export const waitForStdout = (process: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> =>
+export const waitForStdout = (process: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> =>
   new Promise((resolve, reject) => {
     let seen = ""
     const timer = setTimeout(() => reject(new Error(`no ${pattern} on stdout within ${timeoutMs} ms: ${seen}`)), timeoutMs)
