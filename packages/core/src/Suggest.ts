@@ -50,6 +50,7 @@ export const closest = (name: string, candidates: Iterable<string>, limit = 3): 
     const prefix = candidate.toLowerCase().startsWith(name.toLowerCase()) && name.length >= 3
     if (score <= threshold || prefix) scored.push([candidate, prefix ? Math.min(score, threshold) : score])
   }
-  scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]))
+  // Code-point order for ties, not localeCompare: its first call loads ICU's collation data.
+  scored.sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
   return scored.slice(0, limit).map(([candidate]) => candidate)
 }
