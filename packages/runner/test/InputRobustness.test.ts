@@ -209,6 +209,9 @@ steps:
       const values = `${valid}outputs:\n  x: [${Array.from({ length: n }, (_, i) => i).join(", ")}]\n`
       expect(yield* problems(values)).toEqual([])
       expect(yield* problems(`${keys}  k7: again\n`)).toEqual([`${n + 11}:3: this key appears twice in the same mapping`])
+      // A long line with thousands of syntax errors: one message for the line.
+      const errors = yield* problems(`${valid}outputs:\n  x: ${"[] ".repeat(20_000)}\n`)
+      expect(errors).toEqual(["11:9: invalid YAML: Unexpected flow-seq-start at node end"])
       // Keys are text: 1 and "1" are the same key.
       expect(Source.parse("1: a\n'1': b\n").problems).toEqual([{ pos: { line: 2, column: 1 }, message: "this key appears twice in the same mapping" }])
     }), { timeout: 120_000 })

@@ -263,7 +263,11 @@ export const decode = (bytes: Uint8Array): { readonly text: string } | { readonl
 // Text to a YAML document
 // -----------------------------------------------------------------------------
 
-const FLOW_EXPRESSION = /[{[][^\n]*\$\{\{/
+/** A `{` or `[` with `${{` after it on the line (a linear test: the line may be long). */
+const flowExpression = (line: string): boolean => {
+  const open = line.search(/[{[]/)
+  return open >= 0 && line.includes("${{", open + 1)
+}
 
 /**
  * A YAML document, with the problems of its text: what the `yaml` library reports, and what
@@ -340,19 +344,16 @@ export const parseDocument = (source: string, holds = "workflow"): ParsedDocumen
   const seenLines = new Set<number>()
   for (const error of document.errors) {
     const pos = posOf(error.pos[0])
-    const sourceLine = lines[pos.line - 1] ?? ""
-    if (FLOW_EXPRESSION.test(sourceLine)) {
-      if (seenLines.has(pos.line)) continue
-      seenLines.add(pos.line)
+    // One problem per line: the parser often reports the consequences of the first one.
+    if (seenLines.has(pos.line)) continue
+    seenLines.add(pos.line)
+    if (flowExpression(lines[pos.line - 1] ?? "")) {
       problems.push({
         pos,
         message: "an expression inside { } or [ ] must be quoted: write '${{ … }}' (or use the block style, one key per line)"
       })
       continue
     }
-    // One problem per line: the parser often reports the consequences of the first one.
-    if (seenLines.has(pos.line)) continue
-    seenLines.add(pos.line)
     const detail = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+.*$/, "")
     const indentation = /indent|Nested mappings|Implicit keys|compact mapping/i.test(detail)
     const message = error.code === "TAB_AS_INDENT"
