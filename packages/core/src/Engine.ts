@@ -152,9 +152,15 @@ const layerMessageStorage: Layer.Layer<
     return watched as unknown as MessageStorage.MessageStorage["Type"]
   })
 ).pipe(
-  Layer.provide(SqlMessageStorage.layer),
-  // The storage creates its tables while it is built, and dies if it cannot.
-  Layer.catchAllCause((cause) => Layer.fail(StoreError.fromCause("create the journal tables", cause)))
+  Layer.provide(
+    // The storage creates its tables while it is built, and dies if it cannot.
+    Layer.unwrapEffect(Effect.map(Effect.serviceOption(Store.StoreFile), (file) =>
+      SqlMessageStorage.layer.pipe(
+        Layer.catchAllCause((cause) =>
+          Layer.fail(StoreError.fromCause("create the journal tables", cause, Option.getOrUndefined(file)?.filename))
+        )
+      )))
+  )
 )
 
 /**
@@ -204,6 +210,13 @@ export const layerSqliteClient = (options: {
   })
 
 /**
+ * Who executes a run (a record's `owner`), for a person: `process 1234 on host`.
+ *
+ * @since 0.1.0
+ */
+export const describeOwner = (owner: string): string => ProcessLock.describeOwner(owner)
+
+/**
  * The path of the lock file of a SQLite store (see `layerSqlite`).
  *
  * @since 0.1.0
@@ -238,7 +251,7 @@ export const layerSqlite = <R = never>(
       return yield* internal.make({ ...options, kick: sharding.pollStorage })
     })
   )
-  const lock = Layer.scopedDiscard(filename === ":memory:" ? Effect.void : ProcessLock.acquire(filename))
+  const lock = Layer.scopedDiscard(filename === ":memory:" ? Effect.void : Effect.asVoid(ProcessLock.acquire(filename)))
   return engine.pipe(
     Layer.provideMerge(RunStore.layerSql),
     Layer.provide(layerCluster(pollInterval)),

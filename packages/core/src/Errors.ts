@@ -355,26 +355,28 @@ export const StoreErrorReason = Schema.Literal(
  */
 export type StoreErrorReason = typeof StoreErrorReason.Type
 
-const storeAdvice: Record<StoreErrorReason, (path: string, detail: string, operation: string) => string> = {
+const storeAdvice: Record<StoreErrorReason, (path: string | undefined, detail: string, operation: string) => string> = {
   locked: (path, detail) =>
-    `store ${path} is in use by another relais process${detail === "" ? "" : ` (${detail})`}: wait for it to finish or stop it, or use another store (a process that died frees the store at once)`,
+    `${storeAt(path)} is in use by another relais process${detail === "" ? "" : ` (${detail})`}: wait for it to finish or stop it, or use another store (a process that died frees the store at once)`,
   busy: (path, detail) =>
-    `store ${path} stayed locked by another program (${detail}); try again, and make sure no other tool keeps it open`,
+    `${storeAt(path)} stayed locked by another program (${detail}); try again, and make sure no other tool keeps it open`,
   "read-only": (path, detail, operation) =>
-    `store ${path} is read-only (${detail}), and ${operation} needs to write to it: make the file and its directory writable, or use another store`,
+    `${storeAt(path)} is read-only (${detail}), and relais must write to it to ${operation}: make the file and its directory writable, or use another store`,
   "no-space": (path, detail) =>
-    `no space left on ${dirOf(path)} (writing the run store ${path}: ${detail}): free some space, then try again; an interrupted run can be resumed`,
+    `no space left on ${path === undefined ? "the disk of the run store" : dirOf(path)} (writing the run store${path === undefined ? "" : ` ${path}`}: ${detail}): free some space, then try again; an interrupted run can be resumed`,
   corrupt: (path, detail) =>
-    `store ${path} is damaged (${detail}): move it away (relais starts a new history) or restore it from a backup`,
+    `${storeAt(path)} is damaged (${detail}): move it away (relais starts a new history) or restore it from a backup`,
   "not-a-database": (path, detail) =>
-    `${path} is not a relais run store (${detail}): check the store path, or move the file away`,
+    `${path ?? "the store file"} is not a relais run store (${detail}): check the store path, or move the file away`,
   "not-a-file": (path, detail) =>
-    `store ${path} is not a file (${detail}): give the path of a database file, e.g. ${joinPath(path, "relais.db")}`,
+    `${storeAt(path)} is not a file (${detail}): give the path of a database file${path === undefined ? "" : `, e.g. ${joinPath(path, "relais.db")}`}`,
   permission: (path, detail) =>
-    `cannot open store ${path} (${detail}): check its permissions and its directory's, or use another store`,
-  io: (path, detail) => `disk I/O error on store ${path} (${detail}): check the disk, then try again`,
-  other: (path, detail, operation) => `run store${path === "" ? "" : ` ${path}`}: ${operation} failed: ${detail}`
+    `cannot open ${storeAt(path)} (${detail}): check its permissions and its directory's, or use another store`,
+  io: (path, detail) => `disk I/O error on ${storeAt(path)} (${detail}): check the disk, then try again`,
+  other: (path, detail, operation) => `run store${path === undefined ? "" : ` ${path}`}: ${operation} failed: ${detail}`
 }
+
+const storeAt = (path: string | undefined): string => path === undefined ? "the run store" : `store ${path}`
 
 const dirOf = (path: string): string => {
   const at = path.replace(/[\\/]+$/, "").lastIndexOf("/")
@@ -399,7 +401,7 @@ export class StoreError extends Schema.TaggedError<StoreError>("@relais/core/Sto
   path: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return storeAdvice[this.reason](this.path ?? "", this.detail, this.operation)
+    return storeAdvice[this.reason](this.path, this.detail, this.operation)
   }
 
   /**

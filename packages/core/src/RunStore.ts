@@ -217,7 +217,7 @@ const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, Sq
       )`
   })
   yield* sql`CREATE INDEX IF NOT EXISTS relais_events_run ON relais_events (run_id, seq)`
-}).pipe(Effect.mapError(storeError("create tables", path)))
+}).pipe(Effect.mapError(storeError("create its tables", path)))
 
 /** How long the event writer waits to gather a batch. */
 const lingerMillis = 2
@@ -339,7 +339,7 @@ export const makeSqlWith = (
         ? sql`INSERT INTO relais_runs (id, workflow, status, record, created_at, updated_at)
             VALUES (${record.id}, ${record.workflow}, ${record.status}, ${json}, ${record.createdAt}, ${record.updatedAt})`
         : sql`UPDATE relais_runs SET status = ${record.status}, record = ${json}, updated_at = ${record.updatedAt}
-            WHERE id = ${record.id}`).pipe(Effect.mapError(fail(`write run ${record.id}`)))
+            WHERE id = ${record.id}`).pipe(Effect.mapError(fail(`record run ${record.id}`)))
     }
 
     // Event writer: one transaction per batch of whatever has been appended meanwhile.
@@ -355,7 +355,7 @@ export const makeSqlWith = (
         Effect.forEach(events, (event) =>
           sql`INSERT INTO relais_events (run_id, at, type, data)
               VALUES (${event.runId}, ${event.at}, ${event._tag}, ${toJson(encodeEvent(event))})`, { discard: true })
-      ).pipe(failing("append events"), reported)
+      ).pipe(failing("record the events of the runs"), reported)
       return insert.pipe(
         Effect.match({
           onFailure: (error) => {

@@ -21,8 +21,7 @@ const Info = Schema.Struct({
 
 const decode = Schema.decodeUnknownOption(Schema.parseJson(Info))
 
-const storeError = (operation: string) => (error: { readonly message: string }) =>
-  new Errors.StoreError({ operation, detail: error.message })
+const storeError = (operation: string) => (error: unknown) => Errors.StoreError.fromCause(operation, error)
 
 const migrate = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql`CREATE TABLE IF NOT EXISTS relais_runner_targets (
@@ -56,9 +55,10 @@ export const record = (runId: string, info: TargetInfo): Effect.Effect<void, Err
  */
 export const find = (runId: string): Effect.Effect<Option.Option<TargetInfo>, Errors.StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
-    yield* migrate
     const sql = yield* SqlClient.SqlClient
+    // Readers open the store read-only: a store without the table knows no target.
     const rows = yield* sql<{ readonly target: string }>`SELECT target FROM relais_runner_targets WHERE run_id = ${runId}`.pipe(
+      Effect.catchIf((e) => /no such table/.test(String((e.cause as { message?: unknown } | undefined)?.message)), () => Effect.succeed([])),
       Effect.mapError(storeError(`read the target of ${runId}`))
     )
     const row = rows[0]

@@ -44,7 +44,7 @@ import {
 import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
 import { currentOwner } from "./owner.js"
-import { healthy, StoreHealth } from "./store.js"
+import { healthy, StoreFile, StoreHealth } from "./store.js"
 import { currentFrame, currentPath, makeRunContext, RunContext, SagaFrame } from "./runtime.js"
 
 /** The single `@effect/workflow` workflow every relais run executes as. */
@@ -116,6 +116,7 @@ export const make = <R>(
     const perRun = new Map<string, Workflow.Workflow<any, any, any>>()
     // The store's health: a storage failure anywhere (the journal, the history) ends every wait.
     const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth), () => healthy)
+    const storePath = Option.getOrUndefined(yield* Effect.serviceOption(StoreFile))?.filename
     const waiters = new Map<string, Deferred.Deferred<RunRecord, StoreError>>()
     const waiter = (runId: string) => {
       let deferred = waiters.get(runId)
@@ -178,7 +179,7 @@ export const make = <R>(
         for (const defect of Cause.defects(cause)) {
           const tag = (defect as { readonly _tag?: unknown } | null)?._tag
           if (tag === "PersistenceError" || tag === "SqlError" || tag === "StoreError") {
-            return Option.some(StoreError.fromCause("write the journal", defect))
+            return Option.some(StoreError.fromCause("write the journal", defect, storePath))
           }
         }
         return Option.none()
@@ -295,7 +296,8 @@ export const make = <R>(
             runId,
             error._tag === "StoreError" ? error : new StoreError({
               operation: `run ${runId}`,
-              detail: `the journal holds run ${runId}, but the run history does not`
+              detail: `the journal holds run ${runId}, but the run history does not`,
+              ...(storePath !== undefined ? { path: storePath } : {})
             })
           )
         ),

@@ -24,6 +24,8 @@ import * as Path from "node:path"
 import { StoreError } from "../Errors.js"
 import { currentOwner, describeOwner } from "./owner.js"
 
+export { describeOwner }
+
 /** The lock file of a store. */
 export const lockFileOf = (filename: string): string => `${filename}.lock`
 

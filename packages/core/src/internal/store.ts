@@ -92,7 +92,7 @@ export const openSqlite = (options: {
           }
           if (stat === undefined && !options.readonly) Fs.mkdirSync(Path.dirname(Path.resolve(filename)), { recursive: true })
         },
-        catch: fail("open")
+        catch: fail("open it")
       })
     }
     const base = yield* SqliteClient.make({
@@ -103,10 +103,10 @@ export const openSqlite = (options: {
     }).pipe(
       Effect.provideServiceEffect(Reactivity.Reactivity, Reactivity.make),
       // better-sqlite3 throws from its constructor and from the WAL pragma: defects there.
-      Effect.catchAllDefect((defect) => Effect.fail(fail("open")(defect)))
+      Effect.catchAllDefect((defect) => Effect.fail(fail("open it")(defect)))
     )
     const client = yield* keepRollbackErrors(base)
-    const exec = (statement: string) => Effect.mapError(client.unsafe(statement), fail("open"))
+    const exec = (statement: string) => Effect.mapError(client.unsafe(statement), fail("open it"))
     yield* exec("PRAGMA busy_timeout = 5000")
     // Reads the header and the schema: a file that is not a database, or is damaged where the
     // schema lives, says so now rather than in the middle of a run.

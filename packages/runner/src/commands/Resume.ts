@@ -70,10 +70,26 @@ export const handler = (flags: Flags) =>
     const faults = yield* checkTargetFlags(flags)
     const store = yield* Common.storeFile(flags.store)
     const mode = Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive })
-    if (!(yield* storeExists(store.file))) return yield* new Errors.RunNotFound({ runId: flags.runId })
+    // A run stopped before it was recorded left nothing to resume: say how to start it again.
+    const notRecorded = (target: Option.Option<Report.TargetInfo>) =>
+      new Errors.RunNotFound({
+        runId: flags.runId,
+        hint: Option.match(target, {
+          onNone: () =>
+            `there is no such run in ${store.file}; if \`relais run ... --run-id ${flags.runId}\` was stopped before the run was recorded, nothing was called: run that command again`,
+          onSome: (t) =>
+            `it was being started (on ${Report.targetText(t)}) but stopped before it was recorded, so nothing was called: start it again with \`relais run <workflow file> --run-id ${flags.runId}${
+              Common.storeFlag(store)
+            }${t.kind === "sandbox" ? " --sandbox" : t.kind === "profile" ? ` --profile ${t.profile}` : ""}\``
+        })
+      })
+    if (!(yield* storeExists(store.file))) return yield* notRecorded(Option.none())
     const { record, started } = yield* Effect.gen(function*() {
       const runs = yield* RunStore.RunStore
-      return { record: yield* runs.get(flags.runId), started: yield* Targets.find(flags.runId) }
+      const record = yield* runs.get(flags.runId).pipe(
+        Effect.catchTag("RunNotFound", () => Effect.flatMap(Targets.find(flags.runId), (t) => Effect.fail(notRecorded(t))))
+      )
+      return { record, started: yield* Targets.find(flags.runId) }
     }).pipe(Effect.provide(layerStore(store.file)))
     const hints = (flagsText: string): Pick<Execute.Options, "resumeCommand" | "showCommand"> => ({
       resumeCommand: (id) => `relais resume ${id}${Common.storeFlag(store)}${flagsText}`,
@@ -86,8 +102,12 @@ export const handler = (flags: Flags) =>
       return
     }
     if (record.status !== "interrupted") {
-      return yield* new UsageError({
-        reason: `run ${record.id} is ${record.status} in another process (${record.owner ?? "unknown"}); wait for it, or stop that process first`
+      // Its owner holds the store: the store is busy, as for any other engine (exit 4).
+      return yield* new Errors.StoreError({
+        operation: `resume run ${record.id}`,
+        reason: "locked",
+        path: store.file,
+        detail: `run ${record.id} is ${record.status} in ${record.owner === undefined ? "it" : Engine.describeOwner(record.owner)}`
       })
     }
     const definition = record.definition

@@ -7,6 +7,7 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Engine, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Clock, Effect, Either, Layer, Option, Random } from "effect"
+import * as Fs from "node:fs"
 import * as Files from "../cli/Files.js"
 import { FileError, TargetMismatch, UsageError } from "../Errors.js"
 import * as Definition from "../Definition.js"
@@ -173,6 +174,10 @@ export const runLoaded = (options: {
     const attempts = Definition.attempts(loaded.definition.text)
     yield* Setup.announce(plan.info, `running ${workflow.name}`)
     const providers = yield* Layer.build(plan.layer)
+    // SQLite takes an empty file as an empty database: say so, it may be a store that lost its content.
+    if (Fs.statSync(store.file, { throwIfNoEntry: false })?.size === 0) {
+      yield* Output.note(`store ${store.file} is an empty file: a new run history starts in it`)
+    }
     const engine = yield* Layer.build(
       Engine.layerSqlite({ filename: store.file }).pipe(Layer.provide(Layer.succeedContext(providers)))
     )
@@ -206,6 +211,7 @@ export const runLoaded = (options: {
       }
       yield* Targets.record(runId, plan.info)
       yield* Output.note(`run ${runId}: ${workflow.name} (${loaded.file}), store ${store.file}`)
+      let recorded = false
       return yield* Execute.follow(
         {
           mode: options.mode,
@@ -216,8 +222,17 @@ export const runLoaded = (options: {
         },
         (engine) =>
           engine.startUnknown(workflow, options.inputs, { runId, definition: loaded.definition }).pipe(
+            Effect.tap(() => {
+              recorded = true
+            }),
             Effect.map((id) => ({ runId: id, done: engine.await(id) }))
           )
+      ).pipe(
+        // The store failed under the run (a full disk): what was journaled stays, to be resumed.
+        Effect.tapErrorTag("StoreError", () =>
+          recorded
+            ? Output.note(`run ${runId} stops here; once the store is fixed, resume it with: ${hints.resumeCommand(runId)}`)
+            : Effect.void)
       )
     }).pipe(Effect.provide(engine))
   }).pipe(Effect.scoped)
