@@ -99,6 +99,10 @@ describe("deep and long input", () => {
     )
     expect(parseError(Array.from({ length: 4000 }, () => "a.b").join(" && "))?.message).toContain("too long")
     expect(parseError(`x${".y".repeat(5000)}`)?.message).toContain("too long")
+    // A name with a long run of dashes is read in linear time (a trimming regular expression
+    // used to backtrack over it: minutes for this one).
+    const dashes = Expression.parse(`a${"-".repeat(200_000)}b`)
+    expect("expr" in dashes && dashes.expr._tag === "Name" && dashes.expr.name.length).toBe(200_002)
     // 500 terms and 499 operators: at the limit, and the tree walks (type, evaluation,
     // references) handle its height.
     const parsed = Expression.parse(chain(500))

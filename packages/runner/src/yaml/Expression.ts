@@ -141,8 +141,11 @@ const tokenize = (text: string): Array<Token> => {
     if (/[A-Za-z_]/.test(c)) {
       identifier.lastIndex = i
       const match = identifier.exec(text)!
-      // A trailing dash belongs to an operator (`a -1`), not to the name.
-      const name = match[0].replace(/-+$/, "")
+      // A trailing dash belongs to an operator (`a -1`), not to the name. Trimmed by hand: a
+      // regular expression would backtrack quadratically over a long run of dashes.
+      let end = match[0].length
+      while (match[0][end - 1] === "-") end--
+      const name = match[0].slice(0, end)
       tokens.push({ kind: "ident", at: i, value: name })
       i += name.length
       continue
