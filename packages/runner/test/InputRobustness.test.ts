@@ -11,6 +11,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { readInputFile } from "../src/commands/Run.js"
 import * as Config from "../src/Config.js"
+import * as Definition from "../src/Definition.js"
 import * as Expression from "../src/yaml/Expression.js"
 import * as Load from "../src/yaml/Load.js"
 import * as Source from "../src/yaml/Source.js"
@@ -210,6 +211,8 @@ steps:
       const n = 50_000
       const keys = `${valid}outputs:\n${Array.from({ length: n }, (_, i) => `  k${i}: ${i}`).join("\n")}\n`
       expect(yield* problems(keys)).toEqual([])
+      // `run` reads the checked text again for its providers: the same reader.
+      expect([...Definition.providersUsed(keys.replace("test/notify", "aimaira/notify"))]).toEqual(["aimaira"])
       const values = `${valid}outputs:\n  x: [${Array.from({ length: n }, (_, i) => i).join(", ")}]\n`
       expect(yield* problems(values)).toEqual([])
       expect(yield* problems(`${keys}  k7: again\n`)).toEqual([`${n + 11}:3: this key appears twice in the same mapping`])
