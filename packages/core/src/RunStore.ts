@@ -71,10 +71,26 @@ export interface Service {
   readonly append: (event: RunEvent) => Effect.Effect<void>
   /** Wait until every event appended so far is written. */
   readonly flush: Effect.Effect<void, StoreError>
+  /** The events of a run, in order; rows that cannot be read are left out (`timeline` lists them). */
   readonly events: (
     id: string,
     options?: { readonly after?: number | undefined }
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
+  /** The events of a run that could be read, and the event rows that could not. */
+  readonly timeline: (
+    id: string,
+    options?: { readonly after?: number | undefined }
+  ) => Effect.Effect<Timeline, StoreError>
+}
+
+/**
+ * What `timeline` finds: the events it could read, and the rows it could not.
+ *
+ * @since 0.1.0
+ */
+export interface Timeline {
+  readonly events: ReadonlyArray<StoredEvent>
+  readonly unreadable: ReadonlyArray<{ readonly seq: number; readonly problem: string }>
 }
 
 /**
@@ -120,6 +136,15 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
     Effect.forEach([...runs.entries()], ([id, encoded]) => decode(id, encoded)).pipe(
       Effect.map((records) => filterRecords(records, query))
     )
+  const timeline = (id: string, options: { readonly after?: number | undefined } | undefined) =>
+    Effect.forEach(
+      events.filter((e) => e.runId === id && e.seq > (options?.after ?? 0)),
+      (e) =>
+        decodeEvent(e.data).pipe(
+          Effect.map((event): StoredEvent => ({ seq: e.seq, event })),
+          Effect.mapError(storeError(`decode event ${e.seq}`))
+        )
+    ).pipe(Effect.map((events): Timeline => ({ events, unreadable: [] })))
   return {
     create: (record) =>
       Effect.sync(() => {
@@ -150,15 +175,8 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
         events.push({ seq: events.length + 1, runId: event.runId, data: redactor.redact(encodeEvent(event)) })
       }),
     flush: Effect.void,
-    events: (id, options) =>
-      Effect.forEach(
-        events.filter((e) => e.runId === id && e.seq > (options?.after ?? 0)),
-        (e) =>
-          decodeEvent(e.data).pipe(
-            Effect.map((event): StoredEvent => ({ seq: e.seq, event })),
-            Effect.mapError(storeError(`decode event ${e.seq}`))
-          )
-      )
+    events: (id, options) => Effect.map(timeline(id, options), (t) => t.events),
+    timeline
   }
 })
 
@@ -432,6 +450,33 @@ export const makeSqlWith = (
         return { runs: filterRecords(runs, query), unreadable }
       })
 
+    const timeline = (id: string, options: { readonly after?: number | undefined } | undefined) =>
+      Effect.gen(function*() {
+        if (!hasTables) return { events: [], unreadable: [] }
+        const rows = yield* sql<EventRow>`SELECT seq, data FROM relais_events WHERE run_id = ${id} AND seq > ${options?.after ?? 0}
+          ORDER BY seq`.pipe(Effect.mapError(fail(`read events of ${id}`)))
+        const events: Array<StoredEvent> = []
+        const unreadable: Array<{ readonly seq: number; readonly problem: string }> = []
+        for (const row of rows) {
+          const decoded = yield* Effect.try({ try: () => JSON.parse(row.data) as unknown, catch: (cause) => cause }).pipe(
+            Effect.flatMap((json) => decodeEvent(json)),
+            Effect.either
+          )
+          if (Either.isRight(decoded)) {
+            events.push({ seq: Number(row.seq), event: decoded.right })
+          } else {
+            const cause = decoded.left
+            unreadable.push({
+              seq: Number(row.seq),
+              problem: `event ${row.seq} of run ${id} is damaged: ${
+                cause instanceof Error ? cause.message.split("\n")[0] : String(cause)
+              }`
+            })
+          }
+        }
+        return { events, unreadable }
+      })
+
     const service: Service = {
       create: (record) => readonly ? readOnly(`create run ${record.id}`) : reported(write(record, true)),
       get: (id) => Effect.zipWith(getRaw(id), liveness, withLiveness),
@@ -461,29 +506,8 @@ export const makeSqlWith = (
         })
         flushRequested.unsafeOpen()
       }),
-      events: (id, options) =>
-        !hasTables ? Effect.succeed([]) : sql<EventRow>`SELECT seq, data FROM relais_events WHERE run_id = ${id} AND seq > ${options?.after ?? 0}
-          ORDER BY seq`.pipe(
-          Effect.mapError(fail(`read events of ${id}`)),
-          Effect.flatMap((rows) =>
-            Effect.forEach(rows, (row) =>
-              Effect.try({
-                try: () => JSON.parse(row.data) as unknown,
-                catch: (cause) => cause
-              }).pipe(
-                Effect.flatMap((json) => decodeEvent(json)),
-                Effect.mapError((cause) =>
-                  new StoreError({
-                    operation: `read event ${row.seq} of run ${id}`,
-                    reason: "corrupt",
-                    detail: `event ${row.seq} of run ${id} is damaged: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}`,
-                    ...(path !== undefined ? { path } : {})
-                  })
-                ),
-                Effect.map((event): StoredEvent => ({ seq: Number(row.seq), event }))
-              ))
-          )
-        )
+      events: (id, options) => Effect.map(timeline(id, options), (t) => t.events),
+      timeline
     }
     return service
   })

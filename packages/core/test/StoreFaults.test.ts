@@ -74,6 +74,10 @@ const storeWithRuns = (db: string) =>
         })
       )
     }
+    for (const [execution, workflow] of ["EVENT-ONE", "EVENT-TWO", "EVENT-THREE"].entries()) {
+      yield* store.append({ _tag: "RunStarted", runId: Run.RunId.make("run-a"), at: 10 + execution, workflow, execution })
+    }
+    yield* store.flush
   }).pipe(
     Effect.provide(RunStore.layerSql.pipe(Layer.provide(Engine.layerSqliteClient({ filename: db })), Layer.provide(Redactor.layer)))
   )
@@ -164,22 +168,25 @@ describe("store faults: files", () => {
       expect(result.status).toBe("succeeded")
     }))
 
-  it.live("one damaged row does not hide the others", () =>
+  it.live("one damaged row does not hide the others (runs, events)", () =>
     Effect.gen(function*() {
       const db = Path.join(tmpDir(), "relais.db")
       yield* storeWithRuns(db)
       // Control characters in the middle of run-b's stored JSON, as random bytes in a row page do.
       const bytes = Fs.readFileSync(db)
-      const at = bytes.indexOf("NOTE-OF-run-b")
-      expect(at).toBeGreaterThan(0)
-      bytes.set([0x01, 0x02, 0x1b], at)
+      for (const marker of ["NOTE-OF-run-b", "EVENT-TWO"]) {
+        const at = bytes.indexOf(marker)
+        expect(at).toBeGreaterThan(0)
+        bytes.set([0x01, 0x02, 0x1b], at)
+      }
       Fs.writeFileSync(db, bytes)
 
-      const { listing, missing } = yield* Effect.gen(function*() {
+      const { listing, missing, timeline } = yield* Effect.gen(function*() {
         const store = yield* RunStore.RunStore
         return {
           listing: yield* store.browse(),
-          missing: yield* Effect.flip(store.get("run-b"))
+          missing: yield* Effect.flip(store.get("run-b")),
+          timeline: yield* store.timeline("run-a")
         }
       }).pipe(Effect.provide(readerOn(db)))
       expect(listing.runs.map((r) => r.id)).toEqual(["run-c", "run-a"])
@@ -189,6 +196,9 @@ describe("store faults: files", () => {
       expect(missing).toMatchObject({ _tag: "StoreError", reason: "corrupt", path: db })
       expect(missing.message).toMatch(new RegExp(`^store ${db} is damaged \\(the record of run run-b is damaged: Bad control character`))
       expect((yield* listRuns(db)).map((r) => r.id)).toEqual(["run-c", "run-a"])
+      // The same for the events of a run.
+      expect(timeline.events.map((e) => e.event._tag === "RunStarted" && e.event.workflow)).toEqual(["EVENT-ONE", "EVENT-THREE"])
+      expect(timeline.unreadable).toEqual([{ seq: 2, problem: expect.stringMatching(/^event 2 of run run-a is damaged: Bad control character/) }])
     }))
 })
 

@@ -127,7 +127,7 @@ describe.sequential("store errors through the binary", () => {
     expect(run.stderr).toContain(`store ${store} is an empty file: a new run history starts in it`)
   }, LIMIT)
 
-  it("one damaged row: runs list shows the others and says which could not be read; runs show says it is damaged", async () => {
+  it("one damaged row: runs list shows the others and says which could not be read; runs show says it is damaged; a damaged event does not hide the timeline", async () => {
     const store = Path.join(tmpDir(), "relais.db")
     await Effect.runPromise(
       Effect.gen(function*() {
@@ -145,15 +145,21 @@ describe.sequential("store errors through the binary", () => {
             })
           )
         }
+        for (const [execution, workflow] of ["EVENT-ONE", "EVENT-TWO"].entries()) {
+          yield* runs.append({ _tag: "RunStarted", runId: Run.RunId.make("run-a"), at: 10 + execution, workflow, execution })
+        }
+        yield* runs.flush
       }).pipe(
         Effect.provide(RunStore.layerSql.pipe(Layer.provide(Engine.layerSqliteClient({ filename: store })))),
         Effect.provide(Redactor.layer)
       )
     )
     const bytes = Fs.readFileSync(store)
-    const at = bytes.indexOf("NOTE-OF-run-b")
-    expect(at).toBeGreaterThan(0)
-    bytes.set([0x01, 0x1b, 0x02], at)
+    for (const marker of ["NOTE-OF-run-b", "EVENT-TWO"]) {
+      const at = bytes.indexOf(marker)
+      expect(at).toBeGreaterThan(0)
+      bytes.set([0x01, 0x1b, 0x02], at)
+    }
     Fs.writeFileSync(store, bytes)
 
     const list = await relais(["runs", "list", "--store", store])
@@ -164,6 +170,12 @@ describe.sequential("store errors through the binary", () => {
     expect(list.stderr).toContain(`warning: 1 run of ${store} could not be read (damaged record): run-b`)
     expect(list.stderr).toContain("the record of run run-b is damaged: Bad control character")
     expectClean(list)
+    const timeline = await relais(["runs", "show", "run-a", "--store", store])
+    expect(timeline.code).toBe(0)
+    expect(timeline.stdout).toContain("EVENT-ONE")
+    expect(timeline.stderr).toContain(`warning: 1 event of run run-a could not be read (damaged row in ${store}):`)
+    expect(timeline.stderr).toContain("event 2 of run run-a is damaged: Bad control character")
+    expectClean(timeline)
     const show = await relais(["runs", "show", "run-b", "--store", store])
     expect(show.code).toBe(4)
     expect(show.stderr).toContain(`error: store ${store} is damaged (the record of run run-b is damaged: Bad control character`)

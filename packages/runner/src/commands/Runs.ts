@@ -82,13 +82,22 @@ export const showHandler = (flags: { readonly runId: string; readonly json: bool
     const output = yield* Output
     const store = yield* Common.storeFile(flags.store)
     if (!(yield* storeExists(store.file))) return yield* new Errors.RunNotFound({ runId: flags.runId })
-    const { events, record, target } = yield* Effect.gen(function*() {
+    const { events, record, target, unreadable } = yield* Effect.gen(function*() {
       const runs = yield* RunStore.RunStore
       const record = yield* runs.get(flags.runId)
-      const events = yield* runs.events(flags.runId)
+      const { events, unreadable } = yield* runs.timeline(flags.runId)
       const target = yield* Targets.find(flags.runId)
-      return { record, events, target }
+      return { record, events, unreadable, target }
     }).pipe(Effect.provide(layerStore(store.file)))
+    if (unreadable.length > 0) {
+      // The timeline shows what could be read; the damage is told.
+      const n = unreadable.length
+      yield* output.writeErr(
+        `${output.styleErr.yellow("warning:")} ${n} event${n === 1 ? "" : "s"} of run ${record.id} could not be read (damaged row${n === 1 ? "" : "s"} in ${store.file}):\n${
+          unreadable.map((u) => `  ${u.problem}\n`).join("")
+        }`
+      )
+    }
     if (flags.json) {
       yield* output.writeOut(`${JSON.stringify({
         type: "run",
