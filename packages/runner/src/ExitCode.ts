@@ -30,8 +30,9 @@ export const invalid = 2
 export const incomplete = 3
 
 /**
- * The environment is not ready: configuration file, profile, credentials, the run store (locked
- * by another process, unreadable), a sandbox that cannot start. The workflow itself is fine.
+ * The environment is not ready: configuration file, profile, credentials, the run store (in use
+ * by another relais process, read-only, on a full disk, damaged or not a store: `StoreError`), a
+ * sandbox that cannot start. The workflow itself is fine.
  *
  * @since 0.1.0
  */

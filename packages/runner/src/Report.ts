@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Errors } from "@relais/core"
-import { Run } from "@relais/core"
+import { Engine, Run } from "@relais/core"
 import { Schema } from "effect"
 import * as ExitCode from "./ExitCode.js"
 import type { Style } from "./Style.js"
@@ -367,7 +367,7 @@ export const recordLines = (record: Run.RunRecord, style: Style, target: TargetI
   if (record.definition !== undefined) {
     lines.push(`  definition  ${record.definition.source ?? "(inline)"} (sha256 ${record.definition.hash.slice(0, 12)})`)
   }
-  if (record.owner !== undefined && !Run.isFinal(record.status)) lines.push(`  owner       ${record.owner}`)
+  if (record.owner !== undefined && !Run.isFinal(record.status)) lines.push(`  owner       ${Engine.describeOwner(record.owner)}`)
   lines.push(`  input       ${compact(record.input, 300)}`)
   return lines
 }
