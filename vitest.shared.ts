@@ -1,23 +1,35 @@
+import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
-/** The vitest configuration every package uses (each package's vitest.config.ts re-exports it). */
+/**
+ * The vitest configuration every package uses (each package's vitest.config.ts re-exports it).
+ *
+ * Made for a small, busy machine (2 cores with other work running, issue 8):
+ * - The limits only end a hang. Tests wait on events (a line, an exit, a port, a request in the
+ *   sandbox's log), never on tight timers, so the limits leave a loaded machine a lot of room.
+ * - `turbo` runs the packages' test tasks side by side, so a package needs few workers of its
+ *   own: one on 2 cores (vitest's default there, made explicit), at most two on a bigger machine
+ *   instead of one per core per package.
+ * - Test files share their worker's module cache (`isolate: false`): effect, the platform and
+ *   the sources load once per worker instead of once per file, which was about half of the
+ *   tests' CPU time. Nothing in the tests relies on fresh module state (no module mocks, no
+ *   globals, no environment changes); a test that needs fresh state builds it in its own layer.
+ */
 export default defineConfig({
   resolve: {
     // Workspace packages resolve to their TypeScript sources in tests, so a test never runs
     // against a stale build.
     conditions: ["@relais/source"]
   },
-  // Tests run in vite's SSR mode, which has its own resolve conditions: without these, the
-  // workspace packages resolve to their (possibly stale) dist.
-  ssr: {
-    resolve: {
-      conditions: ["@relais/source"],
-      externalConditions: ["@relais/source"]
-    }
-  },
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
+    pool: "forks",
+    isolate: false,
+    poolOptions: {
+      forks: { minForks: 1, maxForks: Math.max(1, Math.min(2, availableParallelism() - 1)) }
+    }
   }
 })
