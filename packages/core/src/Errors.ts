@@ -361,7 +361,7 @@ const storeAdvice: Record<StoreErrorReason, (path: string | undefined, detail: s
   busy: (path, detail) =>
     `${storeAt(path)} stayed locked by another program (${detail}); try again, and make sure no other tool keeps it open`,
   "read-only": (path, detail, operation) =>
-    `${storeAt(path)} is read-only (${detail}), and relais must write to it to ${operation}: make the file and its directory writable, or use another store`,
+    `${storeAt(path)} is read-only (${detail}), and relais must write to it to ${operation}: make the file and its directory writable, or copy the store to a writable place or use another store`,
   "no-space": (path, detail) =>
     `no space left on ${path === undefined ? "the disk of the run store" : dirOf(path)} (writing the run store${path === undefined ? "" : ` ${path}`}: ${detail}): free some space, then try again; an interrupted run can be resumed`,
   corrupt: (path, detail) =>

@@ -95,6 +95,31 @@ const storeErrorOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 const openEngine = (db: string) => Effect.scoped(Layer.build(engineOn(db)))
 const listRuns = (db: string) => Effect.flatMap(RunStore.RunStore, (s) => s.list()).pipe(Effect.provide(readerOn(db)))
 
+const tmpfs = (() => {
+  if (!isRoot) return "skipped: mounting a tmpfs needs root"
+  const dir = tmpDir()
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir], { stdio: "pipe" })
+    execFileSync("umount", [dir], { stdio: "pipe" })
+    return undefined
+  } catch (error) {
+    return `skipped: cannot mount a tmpfs here (${String(error).split("\n")[0]})`
+  }
+})()
+if (tmpfs !== undefined) console.log(`store faults on a real full disk ${tmpfs}`)
+
+/** A fresh tmpfs of `size`, unmounted after `use`. */
+const withTmpfs = <A, E, R>(size: string, use: (dir: string) => Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const dir = tmpDir()
+      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir])
+      return dir
+    }),
+    use,
+    (dir) => Effect.sync(() => execFileSync("umount", ["-l", dir]))
+  )
+
 describe("store faults: files", () => {
   it.live("a directory as the store", () =>
     Effect.gen(function*() {
@@ -157,6 +182,21 @@ describe("store faults: files", () => {
         if (isRoot) execFileSync("chattr", ["-i", db])
       }
     }))
+
+  it.live.skipIf(tmpfs !== undefined)("a store on a read-only file system: reading says why it cannot, a run is refused", () =>
+    withTmpfs("4m", (dir) =>
+      Effect.gen(function*() {
+        const db = Path.join(dir, "relais.db")
+        yield* storeWithRuns(db)
+        execFileSync("mount", ["-o", "remount,ro", dir])
+        const reading = yield* storeErrorOf(listRuns(db))
+        expect(reading).toMatchObject({ reason: "read-only", path: db })
+        expect(reading.message).toBe(
+          `store ${db} is read-only (read-only file system: SQLite must create relais.db-shm beside it to read it), and relais must write to it to read it: make the file and its directory writable, or copy the store to a writable place or use another store`
+        )
+        const running = yield* storeErrorOf(openEngine(db))
+        expect(running).toMatchObject({ reason: "read-only", path: db })
+      })))
 
   it.live("an empty file: an empty history for readers (left untouched), a new history for an engine", () =>
     Effect.gen(function*() {
@@ -241,31 +281,6 @@ describe("store faults: a full disk", () => {
           sql.unsafe(`PRAGMA max_page_count = ${row!.page_count}`))).pipe(Effect.orDie)
       yield* fullDuringRun(db, fill, () => {})
     }), 120_000)
-
-  const tmpfs = (() => {
-    if (!isRoot) return "skipped: mounting a tmpfs needs root"
-    const dir = tmpDir()
-    try {
-      execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir], { stdio: "pipe" })
-      execFileSync("umount", [dir], { stdio: "pipe" })
-      return undefined
-    } catch (error) {
-      return `skipped: cannot mount a tmpfs here (${String(error).split("\n")[0]})`
-    }
-  })()
-  if (tmpfs !== undefined) console.log(`store faults on a real full disk ${tmpfs}`)
-
-  /** A fresh tmpfs of `size`, unmounted after `use`. */
-  const withTmpfs = <A, E, R>(size: string, use: (dir: string) => Effect.Effect<A, E, R>) =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => {
-        const dir = tmpDir()
-        execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir])
-        return dir
-      }),
-      use,
-      (dir) => Effect.sync(() => execFileSync("umount", ["-l", dir]))
-    )
 
   /** Fill the file system of `dir` up to the last few KiB. */
   const fillUp = (dir: string) => {

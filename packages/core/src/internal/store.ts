@@ -80,7 +80,9 @@ export const openSqlite = (options: {
 }): Effect.Effect<SqliteClient.SqliteClient, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const { filename } = options
-    const fail = (operation: string) => (cause: unknown) => StoreError.fromCause(operation, cause, filename)
+    const fail = (operation: string) => (cause: unknown) =>
+      (codeOf(cause) === "SQLITE_CANTOPEN" ? cannotOpen(filename, options.readonly) : undefined) ??
+        StoreError.fromCause(operation, cause, filename)
     if (filename !== ":memory:") {
       yield* Effect.try({
         try: () => {
@@ -116,6 +118,42 @@ export const openSqlite = (options: {
     }
     return client
   })
+
+/**
+ * Why SQLite cannot open a file that exists: it needs to create files beside it (the WAL's
+ * `-shm` and `-wal`, even to read), and the directory is not writable.
+ */
+const cannotOpen = (filename: string, readonly: boolean): StoreError | undefined => {
+  const dir = Path.dirname(Path.resolve(filename))
+  const needs = readonly
+    ? `SQLite must create ${Path.basename(filename)}-shm beside it to read it`
+    : "SQLite must create its journal files beside it"
+  try {
+    Fs.accessSync(dir, Fs.constants.W_OK)
+    return undefined
+  } catch (error) {
+    const code = (error as { readonly code?: unknown }).code
+    const operation = readonly ? "read it" : "open it"
+    if (code === "EROFS") {
+      return new StoreError({ operation, reason: "read-only", path: filename, detail: `read-only file system: ${needs}` })
+    }
+    if (code === "EACCES" || code === "EPERM") {
+      return new StoreError({ operation, reason: "permission", path: filename, detail: `${dir} is not writable: ${needs}` })
+    }
+    return undefined
+  }
+}
+
+/** The first `code` in a chain of causes. */
+const codeOf = (cause: unknown): unknown => {
+  let current = cause
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const c = current as { readonly code?: unknown; readonly cause?: unknown }
+    if (typeof c.code === "string") return c.code
+    current = c.cause
+  }
+  return undefined
+}
 
 const isNoTransaction = (error: SqlError) =>
   /no transaction is active/.test(String((error.cause as { readonly message?: unknown } | undefined)?.message))
