@@ -17,9 +17,15 @@
  *   the workspace and of `effect` are nothing but `export * as X from "./X.js"` lines, and any
  *   other barrel is left alone.
  * - The workspace packages are marked free of side effects (as Effect's own packages are).
- * - Names are kept and only whitespace and syntax are minified: stack traces stay readable.
+ * - Only whitespace and syntax are minified, never identifiers, so names stay as written
+ *   (stack traces stay readable); where two modules of a bundle declare the same name, one gets
+ *   a suffix. Nothing in relais or Effect reads a function's or class's own name for behaviour
+ *   (errors and schemas carry explicit tags and identifiers; the outputs of `schema`, `steps`,
+ *   `graph`, `validate` and `runs` were compared byte for byte), and `keepNames` costs 10-15%
+ *   of a command's start-up, so it is off.
  *
- * `node bundle.mjs --analyze` prints what each output holds, largest inputs first.
+ * `node bundle.mjs --analyze` prints what each output holds, largest inputs first;
+ * `--sourcemap` writes source maps (to read a CPU profile).
  */
 import * as esbuild from "esbuild"
 import * as Fs from "node:fs"
@@ -196,10 +202,12 @@ const common = {
   target: "node20",
   minifyWhitespace: true,
   minifySyntax: true,
-  keepNames: true,
+  keepNames: false,
   legalComments: "none",
   metafile: true,
-  logLevel: "warning"
+  logLevel: "warning",
+  // `node bundle.mjs --sourcemap` for profiling (node --cpu-prof); off by default (~10 MB a file).
+  sourcemap: process.argv.includes("--sourcemap") ? "linked" : false
 }
 
 const bin = await esbuild.build({

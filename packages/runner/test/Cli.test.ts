@@ -375,6 +375,35 @@ describe("files and values named on the command line (in-process)", () => {
       expect(t.ledger.log).toEqual([])
     }))
 
+  it.live("input values outside their enum or too large to be exact: exit 2 before the run, said for a person", () =>
+    Effect.gen(function*() {
+      const t = setup(`version: 1
+name: typed-inputs
+inputs:
+  kind: { type: string, enum: [APP, PRO], default: APP }
+  n: { type: integer, default: 1 }
+steps:
+  - id: echo
+    uses: demo/echo
+    with: { message: "\${{ inputs.kind }}" }
+`)
+      const kind = yield* inProcess(["run", t.file, "--input", "kind=app", "--store", t.db], t.options)
+      expect(kind.code).toBe(2)
+      expect(kind.stderr).toContain(`--input kind: expects one of APP, PRO, not "app" (did you mean "APP"?)`)
+      const big = yield* inProcess(["run", t.file, "--input", "n=9007199254740993", "--store", t.db], t.options)
+      expect(big.code).toBe(2)
+      expect(big.stderr).toContain("--input n: 9007199254740993 is too large to be exact")
+      const inputs = writeFile(t.dir, "inputs.json", `{ "n": 9007199254740993, "kind": "STA" }`)
+      const fromFile = yield* inProcess(["run", t.file, "--input-file", inputs, "--store", t.db], t.options)
+      expect(fromFile.code).toBe(2)
+      expect(fromFile.stderr).toContain(`--input-file: input "n" is a whole number too large to be exact`)
+      expect(fromFile.stderr).toContain(`--input-file: input "kind" expects one of APP, PRO, not "STA"`)
+      for (const result of [kind, big, fromFile]) {
+        expect(result.stderr).not.toMatch(/Expected|actual|9007199254740992/)
+      }
+      expect(t.ledger.log).toEqual([])
+    }))
+
   it.live("schema --output where it cannot be written: exit 2, what is wrong", () =>
     Effect.gen(function*() {
       const dir = tmpDir()

@@ -75,6 +75,8 @@ export interface InputSpec {
   readonly required: boolean
   readonly default?: unknown
   readonly description?: string | undefined
+  /** The allowed values, when the input declares `enum`. */
+  readonly enum?: ReadonlyArray<string | number> | undefined
 }
 
 /**
@@ -137,6 +139,7 @@ export const loadText = (
               type: input.type,
               required: input.required,
               ...(input.default !== undefined ? { default: input.default } : {}),
+              ...(input.enum !== undefined ? { enum: input.enum } : {}),
               description: input.description
             })),
             definition: new Run.Definition({ hash: hashOf(text), text, source }),
@@ -193,12 +196,32 @@ export const loadFile = (
     return loadText(decoded.text, path)
   }))
 
+const tooLarge = (shown: string) =>
+  `${shown} is too large to be exact: give a whole number between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`
+
+// A number from a JSON or YAML file was rounded when it was read: say so without the rounded value.
+const tooLargeInFile = `is a whole number too large to be exact (over ${Number.MAX_SAFE_INTEGER} in size): it cannot be passed on unchanged`
+
+/** A value that has the input's type but is not allowed: outside its `enum`, or an inexact integer. */
+const valueProblem = (spec: InputSpec, value: unknown): string | undefined => {
+  if (spec.type === "integer" && typeof value === "number" && !Number.isSafeInteger(value)) return tooLargeInFile
+  if (spec.enum !== undefined && !spec.enum.includes(value as string | number)) {
+    const close = typeof value === "string" ? spec.enum.filter((e) => typeof e === "string" && e.toLowerCase() === value.toLowerCase()) : []
+    return `expects one of ${spec.enum.join(", ")}, not ${JSON.stringify(value)}${close.length > 0 ? ` (did you mean ${JSON.stringify(close[0])}?)` : ""}`
+  }
+  return undefined
+}
+
 const convertInput = (spec: InputSpec, raw: string): { readonly value: unknown } | { readonly error: string } => {
   switch (spec.type) {
     case "string":
       return { value: raw }
-    case "integer":
-      return /^-?\d+$/.test(raw.trim()) ? { value: Number(raw.trim()) } : { error: `expects a whole number, not "${raw}"` }
+    case "integer": {
+      if (!/^-?\d+$/.test(raw.trim())) return { error: `expects a whole number, not "${raw}"` }
+      const value = Number(raw.trim())
+      // Refused, not rounded: 9007199254740993 would silently become ...992.
+      return Number.isSafeInteger(value) ? { value } : { error: tooLarge(raw.trim()) }
+    }
     case "number": {
       const n = Number(raw.trim())
       return raw.trim() !== "" && Number.isFinite(n) ? { value: n } : { error: `expects a number, not "${raw}"` }
@@ -253,7 +276,8 @@ export const parseInputs = (
       if (spec === undefined) unknown(name, "--input-file")
       else if (!Model.matchesInputType(value, spec.type)) {
         problems.push(`--input-file: input "${name}" expects ${spec.type === "integer" ? "an integer" : `a ${spec.type}`}, not ${JSON.stringify(value)}`)
-      } else if (!tooDeep(name, value, "--input-file")) values.set(name, value)
+      } else if (valueProblem(spec, value) !== undefined) problems.push(`--input-file: input "${name}" ${valueProblem(spec, value)}`)
+      else if (!tooDeep(name, value, "--input-file")) values.set(name, value)
     }
     for (const [name, raw] of pairs) {
       const spec = specs.get(name)
@@ -264,6 +288,7 @@ export const parseInputs = (
       }
       const converted = convertInput(spec, raw)
       if ("error" in converted) problems.push(`--input ${name}: ${converted.error}`)
+      else if (valueProblem(spec, converted.value) !== undefined) problems.push(`--input ${name}: ${valueProblem(spec, converted.value)}`)
       else if (!tooDeep(name, converted.value, `--input ${name}`)) values.set(name, converted.value)
     }
     for (const spec of loaded.inputs) {
