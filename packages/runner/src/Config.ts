@@ -35,6 +35,7 @@ import { CampusSkillsConfig } from "@relais/campus-skills"
 import { Redactor, Suggest } from "@relais/core"
 import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
 import * as Yaml from "yaml"
+import * as Files from "./cli/Files.js"
 import { ConfigError, ConfigProblem, MissingCredentials } from "./Errors.js"
 import * as Source from "./yaml/Source.js"
 
@@ -410,7 +411,7 @@ export const load = (
       })
     }
     const bytes = yield* fs.readFile(file).pipe(
-      Effect.mapError((e) => new ConfigError({ problems: [new ConfigProblem({ file, message: `cannot read it: ${e.message}` })] }))
+      Effect.mapError((e) => new ConfigError({ problems: [new ConfigProblem({ file, message: `cannot read it: ${Files.problem(e)}` })] }))
     )
     // Strictly UTF-8, like workflow files: a Latin-1 password would otherwise be sent garbled.
     const decoded = Source.decode(bytes)
@@ -511,7 +512,7 @@ const readValue = (
         const path = yield* Path.Path
         const file = path.resolve(config.directory, spec.path)
         const text = yield* Effect.either(fs.readFileString(file))
-        if (Either.isLeft(text)) return fail(`cannot read ${spec.path}: ${text.left._tag === "SystemError" && text.left.reason === "NotFound" ? "no such file" : text.left.message}`)
+        if (Either.isLeft(text)) return fail(`cannot read ${spec.path}: ${Files.problem(text.left)}`)
         const value = text.right.replace(/\r?\n$/, "")
         if (value.trim() === "") return fail(`${spec.path} is empty`)
         return Either.right({ value: Redacted.make(value), source: `file ${spec.path}` })

@@ -404,6 +404,23 @@ steps:
       expect(t.ledger.log).toEqual([])
     }))
 
+  it.live("a configuration file or a secret file that is a directory: exit 4, said plainly", () =>
+    Effect.gen(function*() {
+      const dir = tmpDir()
+      const asDirectory = yield* inProcess(["config", "--config", dir])
+      expect(asDirectory.code).toBe(4)
+      expect(asDirectory.stderr).toBe(`error: ${dir}: cannot read it: it is a directory, not a file\n`)
+      const config = writeFile(dir, "relais.config.yaml", `profiles:
+  preprod:
+    aimaira: { url: https://x-preprod.aimaira.net, username: api, password: { file: secrets } }
+`)
+      Fs.mkdirSync(Path.join(dir, "secrets"))
+      const secret = yield* inProcess(["config", "--config", config, "--profile", "preprod"])
+      expect(secret.code).toBe(4)
+      expect(`${secret.stdout}${secret.stderr}`).toContain("cannot read secrets: it is a directory, not a file")
+      expect(`${asDirectory.stderr}${secret.stdout}${secret.stderr}`).not.toMatch(/BadResource|FileSystem\.|EISDIR/)
+    }))
+
   it.live("schema --output where it cannot be written: exit 2, what is wrong", () =>
     Effect.gen(function*() {
       const dir = tmpDir()
