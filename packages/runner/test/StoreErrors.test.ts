@@ -56,27 +56,31 @@ const expectClean = (result: { readonly stdout: string; readonly stderr: string 
   expect(result.stdout).not.toMatch(stackTrace)
 }
 
-/** A store made by a real run (the engine's tables, the history, the runner's targets). */
-let realStore = ""
+/** A store made by a real run (the engine's tables, the history, the runner's targets), made once. */
+let made: Promise<string> | undefined
+const realStore = () =>
+  made ??= (async () => {
+    const store = Path.join(tmpDir(), "relais.db")
+    const run = await relais(["run", "one.yaml", "--profile", "school", "--store", store])
+    expect(run.code).toBe(0)
+    return store
+  })()
 
 describe.sequential("store errors through the binary", () => {
   it("a directory, random bytes, a damaged header, a truncated file: exit 4, what is wrong, no stack trace", async () => {
-    realStore = Path.join(tmpDir(), "relais.db")
-    const made = await relais(["run", "one.yaml", "--profile", "school", "--store", realStore])
-    expect(made.code).toBe(0)
-
+    const real = await realStore()
     const faults = tmpDir()
     const directory = Path.join(faults, "store-dir")
     Fs.mkdirSync(directory)
     const random = Path.join(faults, "random.db")
     Fs.writeFileSync(random, Buffer.from(Array.from({ length: 32768 }, (_, i) => (i * 7919 + 17) % 253)))
     const header = Path.join(faults, "header.db")
-    Fs.copyFileSync(realStore, header)
+    Fs.copyFileSync(real, header)
     const fd = Fs.openSync(header, "r+")
     Fs.writeSync(fd, Buffer.from("garbage garbage!"), 0, 16, 0)
     Fs.closeSync(fd)
     const truncated = Path.join(faults, "truncated.db")
-    Fs.copyFileSync(realStore, truncated)
+    Fs.copyFileSync(real, truncated)
     Fs.truncateSync(truncated, Math.floor(Fs.statSync(truncated).size / 3))
 
     const expected: ReadonlyArray<readonly [string, string]> = [
@@ -99,7 +103,7 @@ describe.sequential("store errors through the binary", () => {
 
   it("a read-only store: the history is shown, a run is refused with exit 4", async () => {
     const store = Path.join(tmpDir(), "relais.db")
-    Fs.copyFileSync(realStore, store)
+    Fs.copyFileSync(await realStore(), store)
     Fs.chmodSync(store, 0o444)
     // root ignores permissions: make the file immutable as well.
     if (isRoot) execFileSync("chattr", ["+i", store])
