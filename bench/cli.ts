@@ -4,6 +4,9 @@
  * `node -e 0`, with the goals of issue 8.
  *
  * run: pnpm bench:cli            (or: node --import tsx bench/cli.ts [--runs N] [--bin path])
+ *
+ * Each command runs once before it is timed (a first run writes the compile cache, as a user's
+ * first command of a new version does).
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -25,7 +28,8 @@ if (!Fs.existsSync(bin)) {
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "relais-bench-cli-"))
 const store = Path.join(dir, "relais.db")
-const example = Path.join(root, "examples/convention-apprentissage.yaml")
+// The example of the binary's own checkout (--bin may name another one, e.g. an older build).
+const example = Path.resolve(Path.dirname(bin), "../../../examples/convention-apprentissage.yaml")
 
 interface Sample {
   readonly ms: number
@@ -84,6 +88,7 @@ let missed = 0
 console.error(`${runs} runs of each command, ${Os.cpus().length} CPUs, load ${Os.loadavg().map((l) => l.toFixed(2)).join(" ")}`)
 for (const c of cases) {
   const samples: Array<Sample> = []
+  await once(c.args)
   for (let i = 0; i < runs; i++) {
     const sample = await once(c.args)
     if (sample.code !== (c.expectCode ?? 0)) {

@@ -50,6 +50,7 @@ export const exitCodes: ReadonlyArray<readonly [number, string]> = [
   [2, "invalid usage or workflow; nothing was called"],
   [3, "compensation incomplete: the output lists what to undo by hand"],
   [4, "the environment is not ready: configuration, credentials, the run store"],
+  [5, "finished, but some loop items failed and were set aside (they are listed)"],
   [70, "a bug in relais (please report it)"],
   [130, "interrupted (Ctrl-C): the run can be resumed"]
 ]
