@@ -102,7 +102,7 @@ describe("the table agrees with the rest of relais", () => {
     expect(Commands.defaultStore).toBe(Engine.defaultFilename)
     expect([...Commands.runStatuses].sort()).toEqual([...Run.RunStatus.literals].sort())
     // Every code ExitCode defines is listed, once.
-    const defined = Object.values(ExitCode).filter((v): v is number => typeof v === "number").sort((a, b) => a - b)
+    const defined = Object.values(ExitCode as Record<string, unknown>).filter((v): v is number => typeof v === "number").sort((a, b) => a - b)
     expect(Help.exitCodes.map(([code]) => code)).toEqual(defined)
   })
 })
