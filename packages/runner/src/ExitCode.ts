@@ -32,7 +32,8 @@ export const incomplete = 3
 /**
  * The environment is not ready: configuration file, profile, credentials, the run store (in use
  * by another relais process, read-only, on a full disk, damaged or not a store: `StoreError`), a
- * sandbox that cannot start. The workflow itself is fine.
+ * sandbox that cannot start or keep its data beside the store (`StateFileError`). The workflow
+ * itself is fine.
  *
  * @since 0.1.0
  */
@@ -94,7 +95,6 @@ export const ofRecord = (record: Pick<Run.RunRecord, "status" | "remaining">): n
  */
 export const ofError = (error: { readonly _tag: string; readonly usage?: boolean | undefined }): number => {
   switch (error._tag) {
-    case "ValidationError": // @effect/cli: bad flags or arguments
     case "UsageError":
     case "InvalidWorkflow":
     case "WorkflowFileError":
@@ -109,6 +109,7 @@ export const ofError = (error: { readonly _tag: string; readonly usage?: boolean
     case "MissingCredentials":
     case "TargetMismatch":
     case "StoreError":
+    case "StateFileError": // the sandboxes' data beside the store: a full or read-only disk
     case "WorkflowNotFound":
     case "SandboxStateLost":
       return environment

@@ -8,15 +8,15 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { AimairaClient, AimairaConfig } from "@relais/aimaira"
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
 import { Client as CampusSkillsClient } from "@relais/campus-skills"
 import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
 import { Redactor, Suggest } from "@relais/core"
-import { Faults } from "@relais/sandbox-kit"
-import { Effect, Either, Layer } from "effect"
+import { Faults, type StateFile } from "@relais/sandbox-kit"
+import { Context, Deferred, Effect, Either, Layer, Option } from "effect"
 import * as Config from "./Config.js"
 import { ProviderSetupError, UsageError } from "./Errors.js"
 
@@ -62,6 +62,54 @@ export const parseFaults = (flags: ReadonlyArray<string>): Either.Either<Sandbox
 }
 
 /**
+ * How the sandboxes behave where production depends on the vendor's setup, from
+ * `--sandbox-integration` and `--sandbox-deletes` (checked by `parseSettings`). Kept as given, so
+ * that a resumed run starts its sandboxes the same way.
+ *
+ * @since 0.1.0
+ */
+export interface SandboxSettings {
+  /** When Campus Skills integrates the contracts it receives: `immediate`, `never` or a delay (`30s`). */
+  readonly integration?: string | undefined
+  /** Whether AIMAIRA serves DELETE (which its documentation does not describe) or answers 405. */
+  readonly deletes?: AimairaSandbox.DeleteMode | undefined
+}
+
+/**
+ * The values `--sandbox-deletes` accepts.
+ *
+ * @since 0.1.0
+ */
+export const deleteModes = ["allowed", "refused"] as const satisfies ReadonlyArray<AimairaSandbox.DeleteMode>
+
+/**
+ * Check `--sandbox-integration` (a bad value is a usage error, before anything starts).
+ *
+ * @since 0.1.0
+ */
+export const parseIntegration = (text: string): Either.Either<CampusSkillsSandbox.Integration, UsageError> =>
+  Either.mapLeft(
+    CampusSkillsSandbox.parseIntegration(text),
+    (error) => new UsageError({ reason: `--sandbox-integration: ${error.reason}` })
+  )
+
+/**
+ * The sandboxes' settings from `--sandbox-integration` and `--sandbox-deletes` (the integration
+ * checked here, so that a bad value is a usage error before anything starts).
+ *
+ * @since 0.1.0
+ */
+export const parseSettings = (flags: {
+  readonly sandboxIntegration: Option.Option<string>
+  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
+}): Either.Either<SandboxSettings, UsageError> => {
+  const deletes = Option.isSome(flags.sandboxDeletes) ? { deletes: flags.sandboxDeletes.value } : {}
+  if (Option.isNone(flags.sandboxIntegration)) return Either.right(deletes)
+  const integration = flags.sandboxIntegration.value.trim()
+  return Either.map(parseIntegration(integration), () => ({ integration, ...deletes }))
+}
+
+/**
  * Options of the in-process sandboxes.
  *
  * @since 0.1.0
@@ -69,14 +117,43 @@ export const parseFaults = (flags: ReadonlyArray<string>): Either.Either<Sandbox
 export interface SandboxOptions {
   readonly seed?: number | undefined
   readonly faults?: SandboxFaults | undefined
+  /** See {@link SandboxSettings}; the integration is read with `parseIntegration`. */
+  readonly settings?: SandboxSettings | undefined
   readonly aimairaPort?: number | undefined
   readonly campusSkillsPort?: number | undefined
   /** Files where the sandboxes keep their data (restored from them when they exist). */
   readonly stateFiles?: { readonly aimaira: string; readonly campusSkills: string } | undefined
+  /**
+   * Failed when a sandbox cannot keep its data after a request (a disk that filled up or became
+   * read-only; the request answers 500). From then on the clients (`layerSandbox`) deliver no
+   * answer at all: the data in memory is ahead of the file, and a step that built on it (or
+   * reconciled against it) would journal what a resumed run no longer finds. The steps in flight
+   * wait until the run is stopped, and are checked again when it resumes.
+   */
+  readonly dataLost?: Deferred.Deferred<never, StateFile.StateFileError> | undefined
 }
+
+const stateOptions = (options: SandboxOptions, file: string) => ({
+  stateFile: file,
+  ...(options.dataLost !== undefined
+    ? { onSaveFailure: (error: StateFile.StateFileError) => Effect.asVoid(Deferred.fail(options.dataLost!, error)) }
+    : {})
+})
 
 const setupError = (provider: Config.Provider, source: string, usage = false) => (error: { readonly message: string }) =>
   new ProviderSetupError({ provider: Config.providerLabel[provider], source, reason: error.message, usage })
+
+/**
+ * A sandbox that could not start; a state file that cannot be kept (a full or read-only disk)
+ * stays a `StateFileError`, which says what to do about the disk.
+ */
+const sandboxError = (provider: Config.Provider) =>
+(
+  error: { readonly _tag: string; readonly message: string }
+): ProviderSetupError | StateFile.StateFileError =>
+  isStateFileError(error) ? error : setupError(provider, "sandbox")(error)
+
+const isStateFileError = (error: { readonly _tag: string }): error is StateFile.StateFileError => error._tag === "StateFileError"
 
 /**
  * Both sandboxes, started when the layer is built and stopped when it is released.
@@ -86,21 +163,33 @@ const setupError = (provider: Config.Provider, source: string, usage = false) =>
  */
 export const layerSandboxes = (
   options: SandboxOptions
-): Layer.Layer<AimairaSandbox.AimairaSandbox | CampusSkillsSandbox.CampusSkillsSandbox, ProviderSetupError> =>
-  Layer.merge(
+): Layer.Layer<
+  AimairaSandbox.AimairaSandbox | CampusSkillsSandbox.CampusSkillsSandbox,
+  ProviderSetupError | StateFile.StateFileError
+> => {
+  const integration = options.settings?.integration === undefined
+    ? Either.right(undefined)
+    : parseIntegration(options.settings.integration)
+  if (Either.isLeft(integration)) {
+    return Layer.fail(setupError("campus-skills", "sandbox", true)(integration.left))
+  }
+  return Layer.merge(
     AimairaSandbox.layer({
       port: options.aimairaPort ?? 0,
-      ...(options.stateFiles !== undefined ? { stateFile: options.stateFiles.aimaira } : {}),
+      ...(options.stateFiles !== undefined ? stateOptions(options, options.stateFiles.aimaira) : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.settings?.deletes !== undefined ? { deletes: options.settings.deletes } : {}),
       ...(options.faults !== undefined && options.faults.aimaira.length > 0 ? { faults: options.faults.aimaira.join("\n") } : {})
-    }).pipe(Layer.mapError(setupError("aimaira", "sandbox"))),
+    }).pipe(Layer.mapError(sandboxError("aimaira"))),
     CampusSkillsSandbox.layer({
       port: options.campusSkillsPort ?? 0,
-      ...(options.stateFiles !== undefined ? { stateFile: options.stateFiles.campusSkills } : {}),
+      ...(options.stateFiles !== undefined ? stateOptions(options, options.stateFiles.campusSkills) : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(integration.right !== undefined ? { integration: integration.right } : {}),
       ...(options.faults !== undefined ? { faults: options.faults.campusSkills } : {})
-    }).pipe(Layer.mapError(setupError("campus-skills", "sandbox")))
+    }).pipe(Layer.mapError(sandboxError("campus-skills")))
   )
+}
 
 /**
  * The provider clients, pointed at sandboxes started in-process. Nothing to configure.
@@ -116,7 +205,7 @@ export const layerSandbox = (
   options: SandboxOptions
 ): Layer.Layer<
   AimairaSandbox.AimairaSandbox | CampusSkillsSandbox.CampusSkillsSandbox,
-  ProviderSetupError,
+  ProviderSetupError | StateFile.StateFileError,
   Redactor.Redactor
 > => {
   const aimaira = Layer.unwrapEffect(
@@ -138,15 +227,23 @@ export const layerSandbox = (
       )
     })
   )
+  const dataLost = options.dataLost
   return Layer.mergeAll(aimaira, campusSkills).pipe(
-    Layer.provide(httpClient),
+    Layer.provide(dataLost === undefined ? httpClient : Layer.map(httpClient, (context) =>
+      Context.add(context, HttpClient.HttpClient, withheldAfter(Context.get(context, HttpClient.HttpClient), dataLost)))),
     Layer.provideMerge(layerSandboxes(options))
   ) as unknown as Layer.Layer<
     AimairaSandbox.AimairaSandbox | CampusSkillsSandbox.CampusSkillsSandbox,
-    ProviderSetupError,
+    ProviderSetupError | StateFile.StateFileError,
     Redactor.Redactor
   >
 }
+
+/** A client that delivers no answer (success or failure) once `dataLost` is done. */
+const withheldAfter = (client: HttpClient.HttpClient, dataLost: Deferred.Deferred<never, StateFile.StateFileError>) =>
+  HttpClient.transformResponse(client, (response) =>
+    Effect.flatMap(Effect.exit(response), (exit) =>
+      Effect.flatMap(Deferred.isDone(dataLost), (lost) => lost ? Effect.never : exit)))
 
 /**
  * The one HTTP client of the process (node:http with its own agent, closed with the layer).

@@ -34,6 +34,8 @@ describe("values", () => {
       sandbox: true,
       seed: 42,
       fault: [],
+      sandboxIntegration: undefined,
+      sandboxDeletes: undefined,
       store: "s.db",
       json: false,
       runId: undefined

@@ -4,6 +4,7 @@ import { Run } from "@relais/core"
 import * as ExitCode from "../src/ExitCode.js"
 import { ConfigError, MissingCredentials, ProviderSetupError, TargetMismatch, UsageError } from "../src/Errors.js"
 import { InvalidWorkflow, WorkflowFileError } from "../src/yaml/Load.js"
+import { StateFile } from "@relais/sandbox-kit"
 
 const leftToUndo = new Run.LeftToUndo({
   path: "contrats[1]/convention",
@@ -40,7 +41,6 @@ describe("ExitCode.ofRecord", () => {
 describe("ExitCode.ofError", () => {
   it("usage and workflow problems are 2, the environment 4, the rest a bug", () => {
     const cases: Array<[{ readonly _tag: string; readonly usage?: boolean }, number]> = [
-      [{ _tag: "ValidationError" }, 2],
       [new UsageError({ reason: "x" }), 2],
       [new InvalidWorkflow({ file: "f", diagnostics: [] }), 2],
       [new WorkflowFileError({ file: "f", reason: "missing" }), 2],
@@ -51,6 +51,7 @@ describe("ExitCode.ofError", () => {
       [new MissingCredentials({ provider: "aimaira", reason: "x" }), 4],
       [new TargetMismatch({ runId: "r", started: "a", requested: "b", hint: "h" }), 4],
       [new Errors.StoreError({ operation: "lock", detail: "busy" }), 4],
+      [new StateFile.StateFileError({ file: "/s/aimaira.json", operation: "write", reason: "ENOSPC", problem: "no-space" }), 4],
       [new ProviderSetupError({ provider: "AIMAIRA", source: "sandbox", reason: "port in use" }), 4],
       [new ProviderSetupError({ provider: "AIMAIRA", source: "sandbox", reason: "bad fault", usage: true }), 2],
       [{ _tag: "SomethingElse" }, 70]

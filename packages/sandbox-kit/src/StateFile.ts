@@ -19,17 +19,60 @@ import * as Path from "node:path"
 
 /**
  * The state file could not be read or written, or holds something its sandbox did not write.
+ * `problem` says what a person can do about a failed write: free space on the disk, or make the
+ * directory writable.
  *
  * @since 0.1.0
  */
 export class StateFileError extends Schema.TaggedError<StateFileError>()("StateFileError", {
   file: Schema.String,
   operation: Schema.Literal("read", "write"),
-  reason: Schema.String
+  reason: Schema.String,
+  /** The disk is full (`ENOSPC`, `EDQUOT`), or the file, its directory or the disk is read-only (`EROFS`, `EACCES`, `EPERM`). */
+  problem: Schema.optional(Schema.Literal("no-space", "read-only")),
+  /** With `problem`: the directory it is about (the file's, or its nearest parent that exists). */
+  directory: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return `Could not ${this.operation} the sandbox state file ${this.file}: ${this.reason}`
+    const directory = this.directory ?? Path.dirname(this.file)
+    switch (this.problem) {
+      case "no-space":
+        return `no space left on ${directory} (${this.operation === "read" ? "reading" : "writing"} the sandbox state file ${this.file}: ${this.reason}): free some space there, or keep the run store (and the sandboxes' data beside it) on another disk with --store`
+      case "read-only":
+        return `${directory} is read-only (${this.operation === "read" ? "reading" : "writing"} the sandbox state file ${this.file}: ${this.reason}): the sandboxes keep their data there, beside the run store; make it writable, or use a store in a writable directory with --store`
+      default:
+        return `Could not ${this.operation} the sandbox state file ${this.file}: ${this.reason}`
+    }
   }
+}
+
+const errorText = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
+
+/** What a person can do about a system error, from its code. */
+const problemOf = (cause: unknown): StateFileError["problem"] => {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code
+  return code === "ENOSPC" || code === "EDQUOT"
+    ? "no-space"
+    : code === "EROFS" || code === "EACCES" || code === "EPERM"
+    ? "read-only"
+    : undefined
+}
+
+/** The file's directory, or its nearest parent that exists (the one a failed `mkdir` is about). */
+const existingDirectory = (file: string): string => {
+  let directory = Path.dirname(file)
+  while (!Fs.existsSync(directory) && Path.dirname(directory) !== directory) directory = Path.dirname(directory)
+  return directory
+}
+
+const systemError = (file: string, operation: "read" | "write", cause: unknown): StateFileError => {
+  const problem = problemOf(cause)
+  return new StateFileError({
+    file,
+    operation,
+    reason: errorText(cause),
+    ...(problem !== undefined ? { problem, directory: existingDirectory(file) } : {})
+  })
 }
 
 const FORMAT = "relais-sandbox-state"
@@ -45,8 +88,6 @@ const Envelope = Schema.Struct({
 
 const decodeEnvelope = Schema.decodeUnknownEither(Schema.parseJson(Envelope))
 
-const errorText = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
-
 /**
  * The state a sandbox kept in `file`, or `None` when there is no such file yet. The state is as
  * the sandbox wrote it (plain JSON); the sandbox checks its shape.
@@ -60,7 +101,7 @@ export const read = (file: string, sandbox: string): Effect.Effect<Option.Option
       text = Fs.readFileSync(file, "utf8")
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === "ENOENT") return Effect.succeed(Option.none())
-      return Effect.fail(new StateFileError({ file, operation: "read", reason: errorText(cause) }))
+      return Effect.fail(systemError(file, "read", cause))
     }
     const decoded = decodeEnvelope(text)
     if (decoded._tag === "Left") {
@@ -89,5 +130,13 @@ export const write = (file: string, sandbox: string, state: unknown): Effect.Eff
       Fs.writeFileSync(temporary, text)
       Fs.renameSync(temporary, file)
     },
-    catch: (cause) => new StateFileError({ file, operation: "write", reason: errorText(cause) })
+    catch: (cause) => {
+      // A temporary file left by a failed write (a full disk) would only take more room.
+      try {
+        Fs.rmSync(`${file}.${process.pid}.tmp`, { force: true })
+      } catch {
+        // nothing more to do: the write has failed anyway
+      }
+      return systemError(file, "write", cause)
+    }
   })

@@ -69,6 +69,12 @@ export interface Options {
    */
   readonly stateFile?: string | undefined
   /**
+   * Called when the state file cannot be written after a request (a full or read-only disk),
+   * before the request answers 500: the data in memory is then ahead of the file, so whoever
+   * relies on the file (a run to be resumed) should stop.
+   */
+  readonly onSaveFailure?: ((error: StateFile.StateFileError) => Effect.Effect<void>) | undefined
+  /**
    * `DELETE {set}/{id}`: `"allowed"` (the default) deletes the entity; `"refused"` answers
    * `405 Method Not Allowed` for every entity, as an AIMAIRA instance may (its documentation has
    * no DELETE), so that compensations can be tried against a refusal. Changeable while the
@@ -182,8 +188,12 @@ export const make = (
     // failure to save is a defect of the request (a 500), never a silent success.
     const save = stateFile === undefined
       ? Effect.void
-      : Effect.suspend(() => StateFile.write(stateFile, "aimaira", Store.persisted(store))).pipe(Effect.orDie)
-    if (Option.isNone(kept)) yield* save
+      : Effect.suspend(() => StateFile.write(stateFile, "aimaira", Store.persisted(store))).pipe(
+        Effect.tapError((error) => options.onSaveFailure?.(error) ?? Effect.void),
+        Effect.orDie
+      )
+    // The first write is part of starting: a full or read-only disk is a typed StateFileError then.
+    if (Option.isNone(kept) && stateFile !== undefined) yield* StateFile.write(stateFile, "aimaira", Store.persisted(store))
     const credentials: Credentials = { ...defaultCredentials, ...options.credentials }
     const pageSize = Math.max(1, options.pageSize ?? 100)
     const initialFaults = typeof options.faults === "string"

@@ -145,6 +145,12 @@ export interface Options {
    * data, before its answer leaves. `relais run --sandbox` keeps one per run, for `resume`.
    */
   readonly stateFile?: string | undefined
+  /**
+   * Called when the state file cannot be written after a request (a full or read-only disk),
+   * before the request answers 500: the data in memory is then ahead of the file, so whoever
+   * relies on the file (a run to be resumed) should stop.
+   */
+  readonly onSaveFailure?: ((error: StateFile.StateFileError) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -309,8 +315,12 @@ export const make = (
     // failure to save is a defect of the request (a 500), never a silent success.
     const save = stateFile === undefined
       ? Effect.void
-      : Effect.suspend(() => StateFile.write(stateFile, "campus-skills", persisted(store))).pipe(Effect.orDie)
-    if (Option.isNone(kept)) yield* save
+      : Effect.suspend(() => StateFile.write(stateFile, "campus-skills", persisted(store))).pipe(
+        Effect.tapError((error) => options.onSaveFailure?.(error) ?? Effect.void),
+        Effect.orDie
+      )
+    // The first write is part of starting: a full or read-only disk is a typed StateFileError then.
+    if (Option.isNone(kept) && stateFile !== undefined) yield* StateFile.write(stateFile, "campus-skills", persisted(store))
 
     const tokenSet = new Set(tokens)
     const router = internalRoutes.apiRouter({ store, tokens: tokenSet, schoolName: options.schoolName ?? defaultSchoolName, clock })

@@ -83,6 +83,23 @@ const fault = Args.repeatable(Args.text("fault", {
     "With --sandbox: inject a fault into a simulator, e.g. \"aimaira:POST /GraphV1/Convention 429:2 x1\" or \"campus-skills:* latency:200\" (target aimaira or campus-skills)"
 }))
 
+const integration =
+  "when Campus Skills integrates the contracts it receives: immediate (the default), never (no integration model, as for a group the vendor has not set up), or a delay such as 30s, 500ms, 2m"
+
+const deletes =
+  "whether the AIMAIRA simulator serves DELETE (allowed, the default) or refuses it with 405 as production may (refused: compensations that delete fail and list what to delete by hand)"
+
+const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
+
+const sandboxIntegration = Args.optional(Args.text("sandbox-integration", {
+  placeholder: "<immediate|never|delay>",
+  description: `With --sandbox: ${integration}; a resumed run keeps the value it started with`
+}))
+
+const sandboxDeletes = Args.optional(Args.choice("sandbox-deletes", ["allowed", "refused"], {
+  description: `With --sandbox: ${deletes}; a resumed run keeps the value it started with`
+}))
+
 const runIdArgument = (description: string) => Args.argument("runId", { description })
 
 // -----------------------------------------------------------------------------
@@ -112,6 +129,8 @@ export const run = Args.command({
     sandbox,
     seed,
     fault,
+    sandboxIntegration,
+    sandboxDeletes,
     store,
     json,
     runId: Args.optional(Args.text("run-id", {
@@ -121,7 +140,8 @@ export const run = Args.command({
   },
   examples: [
     "relais run examples/convention-apprentissage.yaml --sandbox",
-    "relais run convention.yaml --profile preprod --input email=jeanne.martin@example.org --input nom=MARTIN"
+    "relais run convention.yaml --profile preprod --input email=jeanne.martin@example.org --input nom=MARTIN",
+    "relais run examples/convention-apprentissage.yaml --sandbox --sandbox-integration never --sandbox-deletes refused"
   ]
 })
 
@@ -145,7 +165,7 @@ export const resume = Args.command({
     "--sandbox), which is checked."
   ],
   args: { runId: runIdArgument("The interrupted run (relais runs list --status interrupted lists them)") },
-  options: { profile, config, sandbox, seed, fault, store, json },
+  options: { profile, config, sandbox, seed, fault, sandboxIntegration, sandboxDeletes, store, json },
   examples: ["relais resume run_mx10atq9mdodir --profile preprod"]
 })
 
@@ -224,6 +244,13 @@ export const sandboxCommand = Args.command({
     fault: Args.repeatable(Args.text("fault", {
       placeholder: "<target:rule>",
       description: "Inject a fault into a simulator, e.g. \"aimaira:POST /GraphV1/Convention 429:2 x1\" (target aimaira or campus-skills)"
+    })),
+    sandboxIntegration: Args.optional(Args.text("sandbox-integration", {
+      placeholder: "<immediate|never|delay>",
+      description: capitalized(integration)
+    })),
+    sandboxDeletes: Args.optional(Args.choice("sandbox-deletes", ["allowed", "refused"], {
+      description: capitalized(deletes)
     })),
     json
   }

@@ -34,6 +34,8 @@ export interface Flags {
   readonly sandbox: boolean
   readonly seed: Option.Option<number>
   readonly fault: ReadonlyArray<string>
+  readonly sandboxIntegration: Option.Option<string>
+  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
   readonly store: Option.Option<string>
   readonly json: boolean
 }
@@ -67,7 +69,7 @@ export const definitionDrift = (
  */
 export const handler = (flags: Flags) =>
   Effect.gen(function*() {
-    const faults = yield* checkTargetFlags(flags)
+    const { faults, settings } = yield* checkTargetFlags(flags)
     const store = yield* Common.storeFile(flags.store)
     const mode = Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive })
     // A run stopped before it was recorded left nothing to resume: say how to start it again.
@@ -123,7 +125,7 @@ export const handler = (flags: Flags) =>
     const attempts = Definition.attempts(definition.text)
     const sandboxState = flags.sandbox ? Setup.sandboxStateDir(store.file, record.id) : undefined
     const plan = yield* Setup.plan(
-      { sandbox: flags.sandbox, seed: flags.seed, faults, profile: flags.profile, configFile: flags.config, sandboxState },
+      { sandbox: flags.sandbox, seed: flags.seed, faults, settings, profile: flags.profile, configFile: flags.config, sandboxState },
       needed
     )
     if (Option.isSome(started)) {
@@ -175,7 +177,11 @@ export const handler = (flags: Flags) =>
           Effect.sync(() => {
             following = true
           }).pipe(Effect.as({ runId: record.id, done: engine.resume(record.id) }))
-      ).pipe(Effect.provide(engine))
+      ).pipe(
+        // A sandbox that cannot keep its data stops the run (see `run`); it stays resumable.
+        Effect.raceFirst(plan.stopped),
+        Effect.provide(engine)
+      )
     }).pipe(Effect.scoped)
     yield* Setup.settle(plan, code !== ExitCode.interrupted)
     yield* ExitCode.set(code)

@@ -82,13 +82,15 @@ export interface Flags {
   readonly sandbox: boolean
   readonly seed: Option.Option<number>
   readonly fault: ReadonlyArray<string>
+  readonly sandboxIntegration: Option.Option<string>
+  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
   readonly store: Option.Option<string>
   readonly json: boolean
   readonly runId: Option.Option<string>
 }
 
 /**
- * Check the flags that only make sense together.
+ * Check the flags that only make sense together, and read the sandboxes' faults and settings.
  *
  * @since 0.1.0
  */
@@ -97,7 +99,9 @@ export const checkTargetFlags = (flags: {
   readonly profile: Option.Option<string>
   readonly fault: ReadonlyArray<string>
   readonly seed: Option.Option<number>
-}): Effect.Effect<Providers.SandboxFaults, UsageError> =>
+  readonly sandboxIntegration: Option.Option<string>
+  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
+}): Effect.Effect<{ readonly faults: Providers.SandboxFaults; readonly settings: Providers.SandboxSettings }, UsageError> =>
   Effect.gen(function*() {
     if (flags.sandbox && Option.isSome(flags.profile)) {
       return yield* new UsageError({ reason: "--sandbox runs against the in-process simulators; it cannot be combined with --profile" })
@@ -108,8 +112,22 @@ export const checkTargetFlags = (flags: {
     if (!flags.sandbox && Option.isSome(flags.seed)) {
       return yield* new UsageError({ reason: "--seed only applies with --sandbox" })
     }
-    return yield* Providers.parseFaults(flags.fault)
+    if (!flags.sandbox && Option.isSome(flags.sandboxIntegration)) {
+      return yield* new UsageError({
+        reason: "--sandbox-integration sets how the Campus Skills sandbox integrates contracts: add --sandbox (or use `relais sandbox --sandbox-integration ...`)"
+      })
+    }
+    if (!flags.sandbox && Option.isSome(flags.sandboxDeletes)) {
+      return yield* new UsageError({
+        reason: "--sandbox-deletes sets whether the AIMAIRA sandbox serves DELETE: add --sandbox (or use `relais sandbox --sandbox-deletes ...`)"
+      })
+    }
+    return {
+      faults: yield* Providers.parseFaults(flags.fault),
+      settings: yield* Providers.parseSettings(flags)
+    }
   })
+
 
 /**
  * The handler of `relais run`.
@@ -118,7 +136,7 @@ export const checkTargetFlags = (flags: {
  */
 export const handler = (flags: Flags) =>
   Effect.gen(function*() {
-    const faults = yield* checkTargetFlags(flags)
+    const { faults, settings } = yield* checkTargetFlags(flags)
     const pairs = yield* parsePairs(flags.input)
     if (Option.isSome(flags.runId) && !RUN_ID.test(flags.runId.value)) {
       return yield* new UsageError({ reason: `--run-id ${JSON.stringify(flags.runId.value)}: use letters, digits, "-", "_" and "." (at most 128)` })
@@ -135,6 +153,7 @@ export const handler = (flags: Flags) =>
         sandbox: flags.sandbox,
         seed: flags.seed,
         faults,
+        settings,
         profile: flags.profile,
         configFile: flags.config,
         sandboxState: flags.sandbox ? Setup.sandboxStateDir(store.file, runId) : undefined
@@ -228,11 +247,14 @@ export const runLoaded = (options: {
             Effect.map((id) => ({ runId: id, done: engine.await(id) }))
           )
       ).pipe(
+        // A sandbox that cannot keep its data stops the run before a step builds on what it
+        // lost: the run is interrupted (the report says how to resume it), the error says why.
+        Effect.raceFirst(plan.stopped),
         // The store failed under the run (a full disk): what was journaled stays, to be resumed.
         Effect.tapErrorTag("StoreError", () =>
           recorded
             ? Output.note(`run ${runId} stops here; once the store is fixed, resume it with: ${hints.resumeCommand(runId)}`)
-            : Effect.void)
+            : Effect.void),
       )
     }).pipe(Effect.provide(engine))
   }).pipe(Effect.scoped)

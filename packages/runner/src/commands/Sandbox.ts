@@ -21,6 +21,8 @@ export interface Flags {
   readonly campusSkillsPort: number
   readonly seed: import("effect").Option.Option<number>
   readonly fault: ReadonlyArray<string>
+  readonly sandboxIntegration: import("effect").Option.Option<string>
+  readonly sandboxDeletes: import("effect").Option.Option<"allowed" | "refused">
   readonly json: boolean
 }
 
@@ -35,11 +37,13 @@ export const handler = (flags: Flags) =>
       if (value < 0 || value > 65535) return yield* new UsageError({ reason: `${flag} ${value}: a port is between 0 and 65535` })
     }
     const faults = yield* Providers.parseFaults(flags.fault)
+    const settings = yield* Providers.parseSettings(flags)
     const context = yield* Layer.build(Providers.layerSandboxes({
       aimairaPort: flags.aimairaPort,
       campusSkillsPort: flags.campusSkillsPort,
       seed: flags.seed._tag === "Some" ? flags.seed.value : undefined,
-      faults
+      faults,
+      settings
     }))
     const aimaira = Context.get(context, AimairaSandbox.AimairaSandbox)
     const campus = Context.get(context, CampusSkillsSandbox.CampusSkillsSandbox)
@@ -53,7 +57,9 @@ export const handler = (flags: Flags) =>
         type: "sandbox",
         aimaira: { url: aimaira.url, apiUrl: aimaira.apiUrl, port: aimaira.port, username, password, apiKey },
         campusSkills: { url: campus.url, port: campus.port, token },
-        faults
+        faults,
+        integration: settings.integration ?? "immediate",
+        deletes: settings.deletes ?? "allowed"
       })}\n`)
     } else {
       const style = output.styleOut
@@ -61,10 +67,12 @@ export const handler = (flags: Flags) =>
         `${style.bold("AIMAIRA sandbox")}        ${aimaira.apiUrl}`,
         `  Basic auth           ${username} / ${password}`,
         `  API key (X-ApiKey)   ${apiKey}`,
-        `  admin                ${aimaira.url}/__sandbox/ (faults, requests, state, reset)`,
+        `  admin                ${aimaira.url}/__sandbox/ (faults, requests, state, reset, deletes)`,
+        `  DELETE               ${settings.deletes ?? "allowed"}`,
         `${style.bold("Campus Skills sandbox")}  ${campus.url}`,
         `  Bearer token         ${token}`,
         `  admin                ${campus.url}/__sandbox/ (faults, requests, state, reset)`,
+        `  integration          ${settings.integration ?? "immediate"}`,
         ...(faults.aimaira.length + faults.campusSkills.length > 0
           ? [
             "faults",
