@@ -21,6 +21,14 @@ export default defineConfig({
     // against a stale build.
     conditions: ["@relais/source"]
   },
+  // Tests run in vite's SSR mode, which has resolve conditions of its own: without these the
+  // workspace packages resolve to their (possibly stale) dist.
+  ssr: {
+    resolve: {
+      conditions: ["@relais/source"],
+      externalConditions: ["@relais/source"]
+    }
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 120_000,
