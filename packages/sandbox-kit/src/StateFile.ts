@@ -116,6 +116,20 @@ export const read = (file: string, sandbox: string): Effect.Effect<Option.Option
   })
 
 /**
+ * `mkdir -p`, one level at a time: Node's recursive `mkdirSync` reports ENOENT where a parent
+ * cannot be created on a read-only file system, which would hide the real problem (EROFS).
+ */
+const makeDirectory = (directory: string): void => {
+  if (Fs.existsSync(directory)) return
+  makeDirectory(Path.dirname(directory))
+  try {
+    Fs.mkdirSync(directory)
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== "EEXIST") throw cause
+  }
+}
+
+/**
  * Write a sandbox's state to `file` at once (synchronously, so no request of the sandbox runs in
  * between), through a temporary file renamed over the old one. Creates the directory.
  *
@@ -125,7 +139,7 @@ export const write = (file: string, sandbox: string, state: unknown): Effect.Eff
   Effect.try({
     try: () => {
       const text = JSON.stringify({ format: FORMAT, version: VERSION, sandbox, state })
-      Fs.mkdirSync(Path.dirname(file), { recursive: true })
+      makeDirectory(Path.dirname(file))
       const temporary = `${file}.${process.pid}.tmp`
       Fs.writeFileSync(temporary, text)
       Fs.renameSync(temporary, file)
