@@ -17,9 +17,15 @@ import { defineConfig } from "vitest/config"
  */
 export default defineConfig({
   resolve: {
-    // Workspace packages resolve to their TypeScript sources in tests, so a test never runs
-    // against a stale build.
     conditions: ["@relais/source"]
+  },
+  // Workspace packages resolve to their TypeScript sources in tests, so a test never runs
+  // against a stale build and needs no build at all. Since Vite 6, tests (Vite's server side)
+  // take their conditions from `ssr.resolve`, not from `resolve` above: without this they ran
+  // against each package's dist/ (and failed on a fresh clone before `pnpm build`). The others
+  // are Vite's defaults for the server side.
+  ssr: {
+    resolve: { conditions: ["@relais/source", "module", "node", "development|production"] }
   },
   // Tests run in vite's SSR mode, which has resolve conditions of its own: without these the
   // workspace packages resolve to their (possibly stale) dist.
