@@ -20,19 +20,14 @@ export default defineConfig({
     conditions: ["@relais/source"]
   },
   // Workspace packages resolve to their TypeScript sources in tests, so a test never runs
-  // against a stale build and needs no build at all. Since Vite 6, tests (Vite's server side)
-  // take their conditions from `ssr.resolve`, not from `resolve` above: without this they ran
-  // against each package's dist/ (and failed on a fresh clone before `pnpm build`). The others
-  // are Vite's defaults for the server side.
-  ssr: {
-    resolve: { conditions: ["@relais/source", "module", "node", "development|production"] }
-  },
-  // Tests run in vite's SSR mode, which has resolve conditions of its own: without these the
-  // workspace packages resolve to their (possibly stale) dist.
+  // against a stale build and needs no build at all. Tests run on Vite's server side (SSR),
+  // which since Vite 6 takes its conditions from `ssr.resolve`, not from `resolve` above:
+  // without them the tests ran against each package's dist/ (and failed on a fresh clone before
+  // `pnpm build`). The other conditions are Vite's defaults, kept.
   ssr: {
     resolve: {
-      conditions: ["@relais/source"],
-      externalConditions: ["@relais/source"]
+      conditions: ["@relais/source", "module", "node", "development|production"],
+      externalConditions: ["@relais/source", "node", "module-sync"]
     }
   },
   test: {
