@@ -37,6 +37,55 @@ const outdir = Path.join(here, "dist")
 const inWorkspace = (file) => file.startsWith(workspace) && !file.includes(`${Path.sep}node_modules${Path.sep}`)
 
 // -----------------------------------------------------------------------------
+// One bundler at a time; a fresh bundle is left alone
+// -----------------------------------------------------------------------------
+
+// `pnpm test` starts the runner's tests without waiting for `pnpm build` (their global setup,
+// test/harness/Bundle.ts, runs this script first when the bundle is stale), so the build's run
+// of this script and the tests' may overlap: they take turns under a lock, and a bundle newer
+// than every file it is made of is not written again (a test may be running it). Any flag
+// (`--force`, `--analyze`, `--sourcemap`, `--no-check`) bundles anyway.
+const lock = Path.join(outdir, ".bundle-build-lock")
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+Fs.mkdirSync(outdir, { recursive: true })
+for (let waited = 0; ; waited += 250) {
+  try {
+    Fs.mkdirSync(lock)
+    break
+  } catch {
+    const held = Fs.statSync(lock, { throwIfNoEntry: false })
+    // A lock older than 5 minutes was left by a killed bundler.
+    if (held !== undefined && Date.now() - held.mtimeMs > 300_000) Fs.rmSync(lock, { recursive: true, force: true })
+    else if (waited > 600_000) throw new Error(`bundle.mjs: waited 10 minutes for another bundler (${lock})`)
+    else sleep(250)
+  }
+}
+process.on("exit", () => Fs.rmSync(lock, { recursive: true, force: true }))
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130))
+
+const mtimeOf = (file) => Fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs
+/** The newest of the sources of every workspace package, this script, the manifest and the lockfile. */
+const newestInput = () => {
+  let newest = Math.max(...[Path.join(here, "bundle.mjs"), Path.join(here, "package.json"), Path.join(workspace, "..", "pnpm-lock.yaml")]
+    .map((file) => mtimeOf(file) ?? Number.POSITIVE_INFINITY))
+  const visit = (dir) => {
+    for (const entry of Fs.readdirSync(dir, { withFileTypes: true })) {
+      const path = Path.join(dir, entry.name)
+      if (entry.isDirectory()) visit(path)
+      else if (entry.name.endsWith(".ts")) newest = Math.max(newest, mtimeOf(path) ?? Number.POSITIVE_INFINITY)
+    }
+  }
+  for (const pkg of Fs.readdirSync(workspace)) if (Fs.existsSync(Path.join(workspace, pkg, "src"))) visit(Path.join(workspace, pkg, "src"))
+  return newest
+}
+const bundleDir = Path.join(outdir, "bundle")
+const written = [Path.join(outdir, "bin.js"), ...(Fs.existsSync(bundleDir) ? Fs.readdirSync(bundleDir).filter((f) => f.endsWith(".cjs")).map((f) => Path.join(bundleDir, f)) : [])]
+if (process.argv.length <= 2 && written.length > 1 && Math.min(...written.map((file) => mtimeOf(file) ?? 0)) >= newestInput()) {
+  console.log("bundle.mjs: the bundle is newer than every file it is made of; left as it is (--force bundles anyway)")
+  process.exit(0)
+}
+
+// -----------------------------------------------------------------------------
 // Barrels
 // -----------------------------------------------------------------------------
 
@@ -154,6 +203,7 @@ const commands = {
 const table = await esbuild.build({
   absWorkingDir: here,
   entryPoints: ["src/cli/Commands.ts"],
+  conditions: ["@relais/source"],
   bundle: true,
   format: "esm",
   platform: "node",
