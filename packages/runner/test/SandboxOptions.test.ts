@@ -14,28 +14,14 @@
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
 import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
 import { Effect } from "effect"
-import { type ChildProcess, execFileSync } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
-import { child, collect, packageDir, spawnChild, stackTrace, tmpDir, waitForStdout } from "./harness/Cli.js"
+import { child, collect, packageDir, spawnChild, stackTrace, tmpDir, waitForStderr, waitForStdout } from "./harness/Cli.js"
 
 const LIMIT = 240_000
 const example = Path.resolve(packageDir, "../../examples/convention-apprentissage.yaml")
-
-/** Resolve once a child's stderr shows `pattern`. */
-const waitForStderr = (process: ChildProcess, pattern: RegExp, timeoutMs = 120_000): Promise<void> =>
-  new Promise((resolve, reject) => {
-    let seen = ""
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr within ${timeoutMs} ms:\n${seen}`)), timeoutMs)
-    process.stderr?.on("data", (chunk: Buffer) => {
-      seen += chunk.toString("utf8")
-      if (pattern.test(seen)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  })
 
 const expectClean = (result: { readonly stdout: string; readonly stderr: string }) => {
   expect(result.stderr).not.toMatch(stackTrace)

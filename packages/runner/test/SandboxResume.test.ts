@@ -10,30 +10,11 @@
 import { AimairaSandbox } from "@relais/aimaira/sandbox"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import type { ChildProcess } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { child, collect, packageDir, spawnChild, stackTrace, tmpDir } from "./harness/Cli.js"
+import { child, collect, packageDir, spawnChild, stackTrace, tmpDir, waitForStderr } from "./harness/Cli.js"
 
 const example = Path.resolve(packageDir, "../../examples/convention-apprentissage.yaml")
-
-/** Resolve once a child's stderr shows `pattern`; reject if it exits first. */
-const waitForStderr = (process: ChildProcess, pattern: RegExp, timeoutMs = 120_000): Promise<void> =>
-  new Promise((resolve, reject) => {
-    let seen = ""
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr within ${timeoutMs} ms:\n${seen}`)), timeoutMs)
-    process.stderr?.on("data", (chunk: Buffer) => {
-      seen += chunk.toString("utf8")
-      if (pattern.test(seen)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    process.on("close", () => {
-      clearTimeout(timer)
-      if (!pattern.test(seen)) reject(new Error(`relais exited before ${pattern}:\n${seen}`))
-    })
-  })
 
 interface AimairaState {
   readonly collections: Record<string, ReadonlyArray<{ readonly Id: number; readonly Code?: unknown }>>

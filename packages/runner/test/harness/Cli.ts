@@ -118,6 +118,24 @@ export const collect = (child: ChildProcess, timeoutMs = 120_000): Promise<Resul
  */
 export const child = (args: ReadonlyArray<string>, options: ChildOptions = {}) => collect(spawnChild(args, options))
 
+/** Resolve once a child's stderr shows `pattern`; reject if it exits first. */
+export const waitForStderr = (process: ChildProcess, pattern: RegExp, timeoutMs = 120_000): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let seen = ""
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr within ${timeoutMs} ms:\n${seen}`)), timeoutMs)
+    process.stderr?.on("data", (chunk: Buffer) => {
+      seen += chunk.toString("utf8")
+      if (pattern.test(seen)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    process.on("close", () => {
+      clearTimeout(timer)
+      if (!pattern.test(seen)) reject(new Error(`relais exited before ${pattern}:\n${seen}`))
+    })
+  })
+
 /** Wait until a child's stdout matches. */
 export const waitForStdout = (process: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> =>
   new Promise((resolve, reject) => {
