@@ -262,6 +262,24 @@ export class InvalidStepName extends Schema.TaggedError<InvalidStepName>("@relai
 }
 
 /**
+ * A plugin cannot be registered: a bad or taken name, or built against another major version
+ * of the plugin API.
+ *
+ * @since 0.1.0
+ */
+export class InvalidPlugin extends Schema.TaggedError<InvalidPlugin>("@relais/core/InvalidPlugin")(
+  "InvalidPlugin",
+  {
+    plugin: Schema.String,
+    reason: Schema.String
+  }
+) {
+  override get message(): string {
+    return `plugin "${this.plugin}": ${this.reason}`
+  }
+}
+
+/**
  * Two invocations in the same run resolved to the same step path. Paths key the journal, so
  * they must be unique: give one of them an explicit `id`.
  *

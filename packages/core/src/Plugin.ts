@@ -1,37 +1,183 @@
 /**
- * Plugins: how a provider contributes steps. In the spirit of Rollup and Vite, a plugin is a
- * plain object with a `name`, usually returned by a factory taking the provider's options; the
- * host (the engine, the runner) owns the lifecycle and never reaches into a plugin's internals.
+ * Plugins: the one way anything plugs into relais. In the spirit of Rollup and Vite, a plugin is
+ * a plain object, usually returned by a factory taking the plugin's options; the host (the
+ * engine, the runner) owns the lifecycle and never reaches into a plugin's internals.
  *
- * Steps are registered under `provider/step-name`; the registry refuses names outside the
- * plugin's namespace and duplicate registrations, and answers unknown names with suggestions.
+ * A plugin declares:
+ * - `name` (the namespace of its steps: `esign` registers `esign/...`), `label` (what people
+ *   read: "E-signature"), `description`, and the `apiVersion` of this contract it was built
+ *   against ({@link make} stamps it);
+ * - `steps`;
+ * - `config`: an Effect Schema of what a profile of `relais.config.yaml` holds for it (its
+ *   encoded side is plain JSON; secrets are `Schema.Redacted(Schema.String)`). The host reads
+ *   it from the profile's section (key: {@link PluginConfig.profileKey}) or from environment
+ *   variables (`<PLUGIN>_<FIELD>`, see {@link PluginConfig.envName}), decodes it with this one
+ *   schema, and registers every `Redacted` value with the `Redactor`;
+ * - `layer`: the services its steps need (its client), built from that configuration. It
+ *   registers any derived form of a secret (a Basic credential...) with the `Redactor`;
+ * - `sandbox`: optionally, a lazily loaded simulator of the service on a loopback port, with a
+ *   seed, fault rules and settings, and the configuration that points the plugin at it.
+ *
+ * Steps are registered under `plugin/step-name`; the registry refuses names outside the
+ * plugin's namespace, duplicate plugins and steps, and plugins built against another major
+ * version of this contract, and answers unknown step names with suggestions.
  *
  * @since 0.1.0
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { Either, Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
-import { DuplicateStep, InvalidStepName, UnknownStep } from "./Errors.js"
+import type * as Schema from "effect/Schema"
+import { DuplicateStep, InvalidPlugin, InvalidStepName, UnknownStep } from "./Errors.js"
+import type * as Redactor from "./Redactor.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Step from "./Step.js"
 import * as Suggest from "./Suggest.js"
 
 /**
- * A provider plugin.
+ * The major version of the plugin contract this `@relais/core` implements. A plugin built
+ * against another major version is refused when it is loaded.
  *
  * @since 0.1.0
  */
-export interface Plugin {
-  /** The namespace of the plugin's steps: `aimaira` registers `aimaira/...`. */
+export const apiVersion = 1
+
+/**
+ * A plugin.
+ *
+ * @since 0.1.0
+ */
+export interface Plugin<Config = any> {
+  /** The version of the contract the plugin was built against ({@link make} fills it in). */
+  readonly apiVersion?: number | undefined
+  /** The namespace of the plugin's steps: lower case, digits and dashes (`aimaira`, `esign`). */
   readonly name: string
+  /** The name people read in banners, reports and errors ("AIMAIRA"); defaults to `name`. */
+  readonly label?: string | undefined
   readonly description: string
   readonly steps: ReadonlyArray<Step.Any>
+  /**
+   * What a profile holds for the plugin: URL, credentials (`Schema.Redacted(Schema.String)`),
+   * timeouts... Its encoded side must be JSON (objects, strings, numbers, booleans). Without it,
+   * the plugin needs no configuration and `layer` receives `undefined`.
+   */
+  readonly config?: Schema.Schema<Config, any, never> | undefined
+  /**
+   * The services the plugin's steps need, from the decoded configuration. Built once, and only
+   * when a workflow uses one of the plugin's steps. A failure says what is wrong in `message`.
+   */
+  readonly layer?:
+    | ((config: Config) => Layer.Layer<any, { readonly message: string }, HttpClient.HttpClient | Redactor.Redactor>)
+    | undefined
+  /** The address a configuration points at, for banners and the run history (never a secret). */
+  readonly endpoint?: ((config: Config) => string | undefined) | undefined
+  /** A simulator of the service, loaded only when asked for (`--sandbox`, `relais sandbox`). */
+  readonly sandbox?: (() => Promise<Sandbox<Config>>) | undefined
 }
 
 /**
- * Define a plugin.
+ * Define a plugin, stamping the contract version it is built against.
  *
  * @since 0.1.0
  */
-export const make = (plugin: Plugin): Plugin => plugin
+export const make = <Config>(plugin: Plugin<Config>): Plugin<Config> => ({ apiVersion, ...plugin })
+
+/**
+ * The label of a plugin: what people read.
+ *
+ * @since 0.1.0
+ */
+export const label = (plugin: Plugin): string => plugin.label ?? plugin.name
+
+/**
+ * The names plugins may take (the namespace of their steps).
+ *
+ * @since 0.1.0
+ */
+export const isValidName = (name: string): boolean => /^[a-z][a-z0-9-]*$/.test(name)
+
+// -----------------------------------------------------------------------------
+// Sandboxes
+// -----------------------------------------------------------------------------
+
+/**
+ * A simulator of a plugin's service, for `--sandbox`, `relais sandbox` and tests.
+ *
+ * @since 0.1.0
+ */
+export interface Sandbox<Config = any> {
+  /** One line about what it simulates. */
+  readonly description: string
+  /** A fault rule in the sandbox-kit syntax, for help texts (`POST /api/envelopes 500 x1`). */
+  readonly faultExample?: string | undefined
+  /** Behaviours that depend on the vendor's setup, chosen with `--sandbox-set <plugin>:<name>=<value>`. */
+  readonly settings?: ReadonlyArray<SandboxSetting> | undefined
+  /**
+   * Start the simulator on 127.0.0.1 (stopped when the scope closes). The configuration it
+   * returns points the plugin at it, with the simulator's own credentials.
+   */
+  readonly start: (
+    options: SandboxOptions
+  ) => Effect.Effect<RunningSandbox<Config>, { readonly _tag: string; readonly message: string }, Scope.Scope>
+}
+
+/**
+ * A setting of a sandbox (`--sandbox-set campus-skills:integration=never`).
+ *
+ * @since 0.1.0
+ */
+export interface SandboxSetting {
+  readonly name: string
+  readonly description: string
+  /** The values it takes, for help texts: "immediate, never, or a delay such as 30s". */
+  readonly values: string
+  readonly default: string
+  /**
+   * Check a value: its canonical form (two values with the same canonical form are the same
+   * setting: `30s` and `30000ms`), or why it is refused.
+   */
+  readonly parse: (text: string) => Either.Either<string, string>
+}
+
+/**
+ * How the host starts a sandbox.
+ *
+ * @since 0.1.0
+ */
+export interface SandboxOptions {
+  /** 0 or absent: any free port. */
+  readonly port?: number | undefined
+  /** Seed of the generated data (the same seed, the same data). */
+  readonly seed?: number | undefined
+  /** Fault rules in the sandbox-kit text syntax (already checked with `Faults.parse`). */
+  readonly faults: ReadonlyArray<string>
+  /** Settings by name, already checked with their `parse`; absent ones take their default. */
+  readonly settings: Readonly<Record<string, string>>
+  /**
+   * A file where the sandbox keeps its data after every request that changes it, and restores
+   * it from when it exists (a resumed run meets the same data).
+   */
+  readonly stateFile?: string | undefined
+  /**
+   * Called when the sandbox could not keep its data (a full or read-only disk); the error is
+   * sandbox-kit's `StateFileError`.
+   */
+  readonly onSaveFailure?: ((error: { readonly _tag: "StateFileError"; readonly message: string }) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * A started sandbox.
+ *
+ * @since 0.1.0
+ */
+export interface RunningSandbox<Config = any> {
+  /** Where it listens (printed). */
+  readonly url: string
+  /** The configuration that points the plugin at it. */
+  readonly config: Config
+  /** What differs from its defaults, for the banner ("integration: never"). */
+  readonly summary?: string | undefined
+}
 
 /**
  * What the catalogue says about a step: for `relais steps`, docs and JSON Schema generation.
@@ -56,6 +202,10 @@ export interface StepInfo {
  */
 export interface Registry {
   readonly plugins: ReadonlyArray<Plugin>
+  /** The plugin with this name. */
+  readonly plugin: (name: string) => Plugin | undefined
+  /** The plugin a step name belongs to (by its namespace). */
+  readonly pluginOf: (stepName: string) => Plugin | undefined
   /** Look a step up by its full name; an unknown name fails with suggestions. */
   readonly get: (name: string) => Effect.Effect<Step.Any, UnknownStep>
   /** Look a step up without failing. */
@@ -77,16 +227,27 @@ export class PluginRegistry extends Context.Tag("@relais/core/Plugin/PluginRegis
  */
 export const makeRegistry = (
   plugins: ReadonlyArray<Plugin>
-): Effect.Effect<Registry, DuplicateStep | InvalidStepName> =>
+): Effect.Effect<Registry, DuplicateStep | InvalidStepName | InvalidPlugin> =>
   Effect.gen(function*() {
     const byName = new Map<string, { readonly step: Step.Any; readonly plugin: string }>()
-    const pluginNames = new Set<string>()
+    const pluginNames = new Map<string, Plugin>()
     for (const plugin of plugins) {
-      if (pluginNames.has(plugin.name)) {
-        const first = plugin.steps[0]?.name ?? `${plugin.name}/*`
-        return yield* new DuplicateStep({ name: first, plugins: [plugin.name, plugin.name] })
+      if (!isValidName(plugin.name)) {
+        return yield* new InvalidPlugin({
+          plugin: String(plugin.name),
+          reason: "plugin names are lower case letters, digits and dashes, starting with a letter (e.g. \"esign\")"
+        })
       }
-      pluginNames.add(plugin.name)
+      if (pluginNames.has(plugin.name)) {
+        return yield* new InvalidPlugin({ plugin: plugin.name, reason: `the name "${plugin.name}" is already taken by another plugin` })
+      }
+      if (plugin.apiVersion !== undefined && Math.trunc(plugin.apiVersion) !== apiVersion) {
+        return yield* new InvalidPlugin({
+          plugin: plugin.name,
+          reason: `it was built for version ${plugin.apiVersion} of the plugin API, and this @relais/core implements version ${apiVersion}; use a release of the plugin built for @relais/core with plugin API ${apiVersion}`
+        })
+      }
+      pluginNames.set(plugin.name, plugin)
       for (const step of plugin.steps) {
         if (!Step.isValidName(step.name)) {
           return yield* new InvalidStepName({
@@ -125,6 +286,8 @@ export const makeRegistry = (
       }))
     return {
       plugins,
+      plugin: (name) => pluginNames.get(name),
+      pluginOf: (stepName) => pluginNames.get(stepName.slice(0, Math.max(0, stepName.indexOf("/")))),
       steps,
       find: (name) => byName.get(name)?.step,
       get: (name) => {
@@ -141,5 +304,5 @@ export const makeRegistry = (
  *
  * @since 0.1.0
  */
-export const layer = (plugins: ReadonlyArray<Plugin>): Layer.Layer<PluginRegistry, DuplicateStep | InvalidStepName> =>
+export const layer = (plugins: ReadonlyArray<Plugin>): Layer.Layer<PluginRegistry, DuplicateStep | InvalidStepName | InvalidPlugin> =>
   Layer.effect(PluginRegistry, makeRegistry(plugins))

@@ -14,6 +14,8 @@ export * as HttpBody from "./HttpBody.js"
 /** @since 0.1.0 */
 export * as Plugin from "./Plugin.js"
 /** @since 0.1.0 */
+export * as PluginConfig from "./PluginConfig.js"
+/** @since 0.1.0 */
 export * as Redactor from "./Redactor.js"
 /** @since 0.1.0 */
 export * as RetryPolicy from "./RetryPolicy.js"

@@ -50,7 +50,7 @@ describe("Plugin", () => {
       expect(outside._tag).toBe("InvalidStepName")
       expect(outside.message).toContain(`only registers steps under its own namespace "other/"`)
       const twice = yield* Effect.flip(Plugin.makeRegistry([copy, copy]))
-      expect(twice._tag).toBe("DuplicateStep")
+      expect(twice._tag).toBe("InvalidPlugin")
     }))
 })
 
