@@ -150,7 +150,12 @@ export const fields = (schema: Schema.Schema.Any): ReadonlyArray<Field> => {
       const child = [...path, property.name]
       const inner = property.type
       const nested = shapeOf(inner)
-      if (nested !== undefined && typedProperty !== undefined && shapeOf(typedProperty.type) !== undefined) {
+      // An object with fixed keys is walked; a record (`connections: { <name>: ... }`) is one
+      // JSON value.
+      if (
+        nested !== undefined && nested.indexSignatures.length === 0 && typedProperty !== undefined &&
+        shapeOf(typedProperty.type) !== undefined
+      ) {
         visit(typedProperty.type, child, optional || property.isOptional)
         continue
       }

@@ -9,7 +9,8 @@ const Section = Schema.Struct({
   token: Schema.Redacted(Schema.String),
   timeout: Schema.optional(Schema.DurationFromMillis),
   verbose: Schema.optional(Schema.Boolean),
-  rateLimit: Schema.optional(Schema.Struct({ perSecond: Schema.Number }))
+  rateLimit: Schema.optional(Schema.Struct({ perSecond: Schema.Number })),
+  headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
 })
 
 const plugin = Plugin.make({
@@ -33,7 +34,8 @@ describe("PluginConfig", () => {
       { path: ["token"], secret: true, kind: "string", optional: false, description: undefined },
       { path: ["timeout"], secret: false, kind: "number", optional: true, description: undefined },
       { path: ["verbose"], secret: false, kind: "boolean", optional: true, description: undefined },
-      { path: ["rateLimit", "perSecond"], secret: false, kind: "number", optional: true, description: undefined }
+      { path: ["rateLimit", "perSecond"], secret: false, kind: "number", optional: true, description: undefined },
+      { path: ["headers"], secret: false, kind: "json", optional: true, description: undefined }
     ])
   })
 
@@ -43,6 +45,7 @@ describe("PluginConfig", () => {
       E_SIGN_TOKEN: "tok-secret-1",
       E_SIGN_TIMEOUT: "1500",
       E_SIGN_RATE_LIMIT_PER_SECOND: "5",
+      E_SIGN_HEADERS: "{\"x-school\":\"cfa\"}",
       OTHER: "x"
     }
     const read = Option.getOrThrow(PluginConfig.fromEnv(plugin, env))
@@ -51,11 +54,13 @@ describe("PluginConfig", () => {
       url: "env E_SIGN_URL",
       token: "env E_SIGN_TOKEN",
       timeout: "env E_SIGN_TIMEOUT",
-      "rateLimit.perSecond": "env E_SIGN_RATE_LIMIT_PER_SECOND"
+      "rateLimit.perSecond": "env E_SIGN_RATE_LIMIT_PER_SECOND",
+      headers: "env E_SIGN_HEADERS"
     })
     const decoded = Either.getOrThrow(PluginConfig.decode(Section, read.input))
     expect(Redacted.value(decoded.token)).toBe("tok-secret-1")
     expect(decoded.rateLimit).toEqual({ perSecond: 5 })
+    expect(decoded.headers).toEqual({ "x-school": "cfa" })
     expect(PluginConfig.secretsOf(decoded).map(Redacted.value)).toEqual(["tok-secret-1"])
   })
 
