@@ -182,6 +182,36 @@ const relaisPlugin = {
 }
 
 // -----------------------------------------------------------------------------
+// Sandboxes, for the commands that start them only
+// -----------------------------------------------------------------------------
+
+// A plugin's sandbox is `sandbox: () => import("./sandbox/index.js")`: loaded when asked for.
+// A CommonJS bundle has no chunks, so esbuild inlines every module a dynamic import names into
+// the bundle of each command that reaches the plugin, and `validate` would hold every simulator
+// (their servers, seeds and fixtures). The commands that start no sandbox are built in a pass of
+// their own where a dynamic import of a workspace module resolves to a stub that fails with a
+// plain message instead; `run`, `resume` and `sandbox` hold them whole. (Plugins loaded from
+// `relais.config.yaml` are imported at run time by a computed specifier, which esbuild leaves as
+// it is: their own sandboxes load as usual.)
+const unavailable = "relais-unavailable"
+
+const noSandboxes = {
+  name: "relais-no-sandboxes",
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind !== "dynamic-import" || args.pluginData === skip) return undefined
+      const result = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: skip })
+      if (result.errors.length > 0 || result.external || !inWorkspace(result.path)) return undefined
+      return { path: Path.relative(workspace, result.path), namespace: unavailable }
+    })
+    build.onLoad({ filter: /.*/, namespace: unavailable }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`sandboxes are not available to this command (${args.path} is left out of its bundle; relais run --sandbox, relais resume --sandbox and relais sandbox start them)`)})`,
+      loader: "js"
+    }))
+  }
+}
+
+// -----------------------------------------------------------------------------
 // Commands
 // -----------------------------------------------------------------------------
 
@@ -269,15 +299,28 @@ const bin = await esbuild.build({
   plugins: [relaisPlugin]
 })
 
-const bundles = await esbuild.build({
-  ...common,
-  entryPoints: Object.fromEntries(Object.keys(commands).map((name) => [name, `relais-command:${name}`])),
-  outdir: Path.join(outdir, "bundle"),
-  outExtension: { ".js": ".cjs" },
-  format: "cjs",
-  external: ["better-sqlite3"],
-  plugins: [commandEntries, relaisPlugin]
-})
+/** The commands that start sandboxes; the others are bundled without them (see `noSandboxes`). */
+const withSandboxes = ["run", "resume", "sandbox"]
+
+const commandBuild = (names, plugins) =>
+  esbuild.build({
+    ...common,
+    entryPoints: Object.fromEntries(names.map((name) => [name, `relais-command:${name}`])),
+    outdir: Path.join(outdir, "bundle"),
+    outExtension: { ".js": ".cjs" },
+    format: "cjs",
+    external: ["better-sqlite3"],
+    plugins: [commandEntries, ...plugins, relaisPlugin]
+  })
+
+const passes = await Promise.all([
+  commandBuild(withSandboxes, []),
+  commandBuild(Object.keys(commands).filter((name) => !withSandboxes.includes(name)), [noSandboxes])
+])
+const bundles = {
+  outputFiles: passes.flatMap((pass) => pass.outputFiles),
+  metafile: { outputs: Object.assign({}, ...passes.map((pass) => pass.metafile.outputs)) }
+}
 
 // Written so that a process starting meanwhile sees the old files or the new ones, never half.
 const staging = Path.join(outdir, `bundle.${process.pid}.new`)
@@ -302,15 +345,23 @@ const inputsOf = Object.fromEntries(Object.entries(outputs).map(([file, output])
 Fs.writeFileSync(Path.join(outdir, "bundle", "inputs.json"), `${JSON.stringify(inputsOf, null, 1)}\n`)
 
 // The promises of this layout, checked on every build: the binary alone answers --version and
-// --help (nothing from node_modules), and the commands that run no workflow load none of the
-// engine, the cluster, SQL, the sandboxes or an HTTP server. (`validate` and `graph` compile
-// the workflow as `run` would, which takes core's Workflow and three small modules of
-// @effect/workflow, about 4 KiB.)
+// --help (nothing from node_modules), the commands that run no workflow load none of the
+// engine, the cluster, SQL, the sandboxes or an HTTP server, and no command but run, resume and
+// sandbox holds a sandbox. (`validate` and `graph` compile the workflow as `run` would, which
+// takes core's Workflow and three small modules of @effect/workflow, about 4 KiB.)
 const heavy = /@effect\/(cluster|sql|sql-sqlite-node|rpc|experimental)\/|\/sandbox\/|sandbox-kit\/|NodeHttpServer|\/ws\/|Engine\.ts$/
+const sandboxes = /\/sandbox\/|sandbox-kit\/|NodeHttpServer/
 const problems = [
   ...inputsOf["bin.js"].filter((input) => input.includes("node_modules")).map((input) => `bin.js includes ${input}`),
   ...["validate", "graph", "steps", "schema", "config"].flatMap((name) =>
-    inputsOf[`bundle/${name}.cjs`].filter((input) => heavy.test(input)).map((input) => `bundle/${name}.cjs includes ${input}`)
+    inputsOf[`bundle/${name}.cjs`].filter((input) => heavy.test(input) && !input.startsWith(`${unavailable}:`)).map((input) =>
+      `bundle/${name}.cjs includes ${input}`
+    )
+  ),
+  ...Object.keys(commands).filter((name) => !withSandboxes.includes(name)).flatMap((name) =>
+    inputsOf[`bundle/${name}.cjs`].filter((input) => sandboxes.test(input) && !input.startsWith(`${unavailable}:`)).map((input) =>
+      `bundle/${name}.cjs includes ${input}`
+    )
   )
 ]
 if (problems.length > 0 && !process.argv.includes("--no-check")) throw new Error(`bundle.mjs: a command loads what it must not:\n${problems.join("\n")}`)

@@ -1,7 +1,9 @@
 /**
  * What each file of the bundled binary is made of (`dist/bundle/inputs.json`, written by
- * `bundle.mjs`): the entry holds nothing from node_modules, and the commands that run no
- * workflow hold none of the engine, the cluster, SQL, the sandboxes or an HTTP server.
+ * `bundle.mjs`): the entry holds nothing from node_modules, the commands that run no workflow
+ * hold none of the engine, the cluster, SQL, the sandboxes or an HTTP server, and only `run`,
+ * `resume` and `sandbox` hold the plugins' sandboxes (loaded by a dynamic import, which the
+ * other commands' bundles answer with a stub that says so).
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -33,8 +35,31 @@ describe("the bundled binary", () => {
       for (const heavy of ["@effect/cluster", "@effect/sql", "@effect/sql-sqlite-node", "@effect/rpc", "@relais/sandbox-kit", "ws", "better-sqlite3"]) {
         expect(packages.has(heavy), `${command} holds ${heavy}`).toBe(false)
       }
-      expect(all[`bundle/${command}.cjs`]!.some((f) => /\/sandbox\/|Engine\.ts$|NodeHttpServer/.test(f)), command).toBe(false)
+      expect(all[`bundle/${command}.cjs`]!.some((f) => !f.startsWith("relais-unavailable:") && /\/sandbox\/|Engine\.ts$|NodeHttpServer/.test(f)), command)
+        .toBe(false)
     }
     expect(packagesOf(all["bundle/run.cjs"]!).has("@effect/cluster")).toBe(true)
+  }, 600_000)
+
+  it("the plugins' sandboxes are in run, resume and sandbox only; elsewhere their dynamic import is a stub that says why", () => {
+    const all = inputs()
+    const sandboxModule = (f: string) => /^\.\.\/[^/]+\/src\/sandbox\/index\.ts$/.test(f)
+    for (const command of ["run", "resume", "sandbox"]) {
+      const files = all[`bundle/${command}.cjs`]!
+      expect(files.filter(sandboxModule).length, command).toBeGreaterThan(0)
+      expect(packagesOf(files).has("@relais/sandbox-kit"), command).toBe(true)
+      expect(files.some((f) => f.startsWith("relais-unavailable:")), command).toBe(false)
+    }
+    for (const command of ["validate", "graph", "steps", "schema", "config", "runs-list", "runs-show"]) {
+      const files = all[`bundle/${command}.cjs`]!
+      expect(files.filter((f) => !f.startsWith("relais-unavailable:") && /\/sandbox\/|sandbox-kit\//.test(f)), command).toEqual([])
+      expect(packagesOf(files).has("@relais/sandbox-kit"), command).toBe(false)
+    }
+    // The commands that load the plugins reach their `sandbox` imports, answered by the stub.
+    for (const command of ["validate", "steps", "schema"]) {
+      expect(all[`bundle/${command}.cjs`]!.filter((f) => f.startsWith("relais-unavailable:")).length, command).toBeGreaterThan(0)
+      const text = Fs.readFileSync(Path.join(packageDir, "dist", "bundle", `${command}.cjs`), "utf8")
+      expect(text, command).toContain("sandboxes are not available to this command")
+    }
   }, 600_000)
 })
