@@ -81,6 +81,18 @@ export interface Service {
     id: string,
     options?: { readonly after?: number | undefined }
   ) => Effect.Effect<Timeline, StoreError>
+  /**
+   * The state a step invocation saved (`Step.StepState`): the run and the invocation's path
+   * name it. None when nothing was saved.
+   */
+  readonly loadState: (runId: string, path: string) => Effect.Effect<Option.Option<unknown>, StoreError>
+  /**
+   * Save (replace) an invocation's state, a JSON value, redacted like everything stored; it is
+   * written (committed) when this returns. Sizes are checked by the engine, not here.
+   */
+  readonly saveState: (runId: string, path: string, value: unknown) => Effect.Effect<void, StoreError>
+  /** Forget the state of one invocation, or without `path` of every invocation of a run. */
+  readonly clearState: (runId: string, path?: string | undefined) => Effect.Effect<void, StoreError>
 }
 
 /**
@@ -131,6 +143,8 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
   const redactor = yield* Redactor.Redactor
   const runs = new Map<string, unknown>()
   const events: Array<{ readonly seq: number; readonly runId: string; readonly data: unknown }> = []
+  // Step states as JSON text (a copy, as a SQL store gives back), by run then path.
+  const states = new Map<string, Map<string, string>>()
   const decode = (id: string, encoded: unknown) => decodeRecord(encoded).pipe(Effect.mapError(storeError(`decode run ${id}`)))
   const list = (query: Query | undefined) =>
     Effect.forEach([...runs.entries()], ([id, encoded]) => decode(id, encoded)).pipe(
@@ -176,7 +190,26 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
       }),
     flush: Effect.void,
     events: (id, options) => Effect.map(timeline(id, options), (t) => t.events),
-    timeline
+    timeline,
+    loadState: (runId, path) =>
+      Effect.sync(() => {
+        const text = states.get(runId)?.get(path)
+        return text === undefined ? Option.none() : Option.some(JSON.parse(text) as unknown)
+      }),
+    saveState: (runId, path, value) =>
+      Effect.sync(() => {
+        let byPath = states.get(runId)
+        if (byPath === undefined) {
+          byPath = new Map()
+          states.set(runId, byPath)
+        }
+        byPath.set(path, JSON.stringify(redactor.redact(value)))
+      }),
+    clearState: (runId, path) =>
+      Effect.sync(() => {
+        if (path === undefined) states.delete(runId)
+        else states.get(runId)?.delete(path)
+      })
   }
 })
 
@@ -235,6 +268,15 @@ const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, Sq
       )`
   })
   yield* sql`CREATE INDEX IF NOT EXISTS relais_events_run ON relais_events (run_id, seq)`
+  // The scratch state of step invocations (Step.StepState): one row per invocation, replaced
+  // on each save, deleted when the run ends. Plain SQL that PostgreSQL runs as it is.
+  yield* sql`CREATE TABLE IF NOT EXISTS relais_step_state (
+    run_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (run_id, path)
+  )`
 }).pipe(Effect.mapError(storeError("create its tables", path)))
 
 /** How long the event writer waits to gather a batch. */
@@ -244,6 +286,10 @@ const liveClock = Clock.make()
 interface RunRow {
   readonly id: string
   readonly record: string
+}
+
+interface StateRow {
+  readonly data: string
 }
 
 interface EventRow {
@@ -507,7 +553,45 @@ export const makeSqlWith = (
         flushRequested.unsafeOpen()
       }),
       events: (id, options) => Effect.map(timeline(id, options), (t) => t.events),
-      timeline
+      timeline,
+      loadState: (runId, step) =>
+        Effect.gen(function*() {
+          if (!hasTables) return Option.none()
+          const rows = yield* sql<StateRow>`SELECT data FROM relais_step_state WHERE run_id = ${runId} AND path = ${step}`
+            .pipe(failing(`read the state of step ${step} of run ${runId}`))
+          const row = rows[0]
+          if (row === undefined) return Option.none()
+          return Option.some(
+            yield* Effect.try({
+              try: () => JSON.parse(row.data) as unknown,
+              catch: (cause) =>
+                new StoreError({
+                  operation: `read the state of step ${step} of run ${runId}`,
+                  reason: "corrupt",
+                  detail: `the state of step ${step} of run ${runId} is damaged: ${
+                    cause instanceof Error ? cause.message : String(cause)
+                  }`,
+                  ...(path !== undefined ? { path } : {})
+                })
+            })
+          )
+        }),
+      saveState: (runId, step, value) =>
+        readonly ? readOnly(`save the state of step ${step}`) : Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const json = toJson(value)
+          yield* sql`INSERT INTO relais_step_state (run_id, path, data, updated_at)
+            VALUES (${runId}, ${step}, ${json}, ${now})
+            ON CONFLICT (run_id, path) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`
+        }).pipe(failing(`save the state of step ${step} of run ${runId}`), reported),
+      clearState: (runId, step) =>
+        readonly ? readOnly(`clear the states of run ${runId}`) : (step === undefined
+          ? sql`DELETE FROM relais_step_state WHERE run_id = ${runId}`
+          : sql`DELETE FROM relais_step_state WHERE run_id = ${runId} AND path = ${step}`).pipe(
+            failing(`clear the state of run ${runId}`),
+            reported,
+            Effect.asVoid
+          )
     }
     return service
   })

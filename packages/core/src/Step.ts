@@ -5,9 +5,8 @@
  *
  * @since 0.1.0
  */
-import type { Option } from "effect"
 import type { SchemaAST } from "effect"
-import { Context, Duration, Effect, JSONSchema, Schema } from "effect"
+import { Context, Duration, Effect, JSONSchema, Option, ParseResult, Schema } from "effect"
 import { issuesFromParseError, StepInputError, StepOutputError } from "./Errors.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
@@ -125,6 +124,14 @@ export interface Step<out Name extends string, in out I, in out O, out E = unkno
   readonly timeout: Duration.Duration
   /** True when running the step twice with the same input has no further effect (reads, PUTs). */
   readonly idempotent: boolean
+  /**
+   * True when the step's retry policy is how it works, not only how it survives transient
+   * failures: each attempt polls once ("not yet"), until a deadline the step keeps in its
+   * {@link StepState}. A workflow's default retry does not replace such a policy (five quick
+   * attempts would end a five-minute wait after a few seconds); a retry given to this very use
+   * of the step still does.
+   */
+  readonly polls: boolean
 }
 
 /**
@@ -203,6 +210,8 @@ export const make = <const Name extends string, I, IE, O, OE, E, R>(options: {
   readonly retry?: RetryPolicy.RetryPolicy | undefined
   readonly timeout?: Duration.DurationInput | undefined
   readonly idempotent?: boolean | undefined
+  /** The policy is the step's polling (see {@link Step.polls}); default false. */
+  readonly polls?: boolean | undefined
 }): Step<Name, I, O, E, R> => {
   if (!isValidName(options.name)) {
     throw new TypeError(`step name "${options.name}" must look like "provider/step-name" (lower case, digits, dashes)`)
@@ -223,7 +232,8 @@ export const make = <const Name extends string, I, IE, O, OE, E, R>(options: {
     reconcile: options.reconcile,
     retry: options.retry ?? RetryPolicy.defaultPolicy,
     timeout: Duration.decode(options.timeout ?? defaultTimeout),
-    idempotent: options.idempotent ?? false
+    idempotent: options.idempotent ?? false,
+    polls: options.polls ?? false
   }
 }
 
@@ -396,12 +406,83 @@ const jsonSchemaOf = (schema: Schema.Schema<any, any>): object => {
   }
 }
 
+// -----------------------------------------------------------------------------
+// Step state
+// -----------------------------------------------------------------------------
+
+/**
+ * The most a step's state may hold: 1 MiB of JSON (UTF-8). Enough for a plan that carries the
+ * versions of a few hundred records before a write; a state is scratch data for retries,
+ * resumes and the compensation, not a place for whole responses.
+ *
+ * @since 0.1.0
+ */
+export const maxStateBytes = 1024 * 1024
+
+/**
+ * Why a step's state could not be read or saved:
+ *
+ * - `too-large`: the value is more than {@link maxStateBytes} of JSON;
+ * - `not-json`: the value has no JSON form (a function, `undefined`, a cycle, a BigInt);
+ * - `invalid`: what was saved does not decode with the schema it is read with (e.g. saved by
+ *   another version of the step before the run was resumed);
+ * - `store`: the run store failed (a full disk...); its own error is in `detail`.
+ *
+ * Not retried by default policies: every attempt would meet it again.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class StepStateError extends Schema.TaggedError<StepStateError>("@relais/core/StepStateError")(
+  "StepStateError",
+  {
+    reason: Schema.Literal("too-large", "not-json", "invalid", "store"),
+    /** The invocation whose state it is. */
+    path: Schema.String,
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    const verb = this.reason === "invalid" ? "read" : this.reason === "store" ? "keep" : "save"
+    return `cannot ${verb} the state of step ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * A small scratch state per step invocation, journaled in the run store (like the heartbeat
+ * details of a Temporal activity): what an attempt needs to remember for the next attempt, for
+ * the run resumed after a crash, and for the compensation: a deadline recorded by the first
+ * poll, a plan made before a write, the versions of records before they were changed.
+ *
+ * - Per invocation: every attempt, `reconcile` and the compensation of one invocation (one path
+ *   of one run) share it, also after a resume; another invocation never sees it.
+ * - `set` replaces it and returns once it is written to the store: a process killed after
+ *   `set` finds it when the run resumes.
+ * - A JSON value, at most {@link maxStateBytes}: `get` returns the value as JSON read it back
+ *   (`undefined` fields dropped, dates as strings). Prefer {@link loadState} and
+ *   {@link saveState}, which encode and decode with a schema.
+ * - Removed when the run ends (succeeded, failed, compensated...).
+ * - Never put secrets in it: it is stored in clear beside the run history. The store applies
+ *   the `Redactor` to it like to everything it stores, so a registered secret would come back
+ *   masked, not as it was saved.
+ *
+ * @since 0.1.0
+ */
+export interface StepState {
+  /** What this invocation saved last, none before its first `set` (or after `clear`). */
+  readonly get: Effect.Effect<Option.Option<unknown>, StepStateError>
+  /** Replace the state with a JSON value; durable when this returns. */
+  readonly set: (value: unknown) => Effect.Effect<void, StepStateError>
+  /** Forget the state (the next `get` finds none). */
+  readonly clear: Effect.Effect<void, StepStateError>
+}
+
 /**
  * Where a step is running, available to its `run`, `reconcile` and compensation: the run, the
- * invocation's path, the attempt, and a key that is the same for every attempt of this
- * invocation (and after a resume) but different for any other invocation. A provider without
- * idempotency keys can store the key in a field of what it creates (a marker) and look it up
- * in `reconcile`.
+ * invocation's path, the attempt, a key that is the same for every attempt of this invocation
+ * (and after a resume) but different for any other invocation, and the invocation's journaled
+ * {@link StepState}. A provider without idempotency keys can store the key in a field of what
+ * it creates (a marker) and look it up in `reconcile`.
  *
  * @since 0.1.0
  * @category Tags
@@ -412,7 +493,123 @@ export class StepContext extends Context.Tag("@relais/core/Step/StepContext")<St
   readonly attempt: number
   /** Stable per invocation: 16 hex characters derived from the run id and the path. */
   readonly key: string
+  /** The invocation's scratch state, kept in the run store across attempts and resumes. */
+  readonly state: StepState
 }>() {}
+
+/**
+ * The invocation's state decoded with `schema`, none when nothing was saved. A saved value that
+ * does not decode fails with `StepStateError` (`invalid`), naming what does not match.
+ *
+ * @since 0.1.0
+ */
+export const loadState = <A, I>(
+  schema: Schema.Schema<A, I, never>
+): Effect.Effect<Option.Option<A>, StepStateError, StepContext> =>
+  Effect.flatMap(StepContext, (context) =>
+    Effect.flatMap(context.state.get, (saved) =>
+      Option.isNone(saved)
+        ? Effect.succeedNone
+        : Effect.map(
+          Effect.mapError(
+            Schema.decodeUnknown(schema)(saved.value),
+            (error) =>
+              new StepStateError({
+                reason: "invalid",
+                path: context.path,
+                detail: `what was saved does not match what the step reads: ${
+                  ParseResult.TreeFormatter.formatErrorSync(error)
+                }`
+              })
+          ),
+          Option.some
+        )))
+
+/**
+ * Save `value`, encoded with `schema`, as the invocation's state (replacing what was there);
+ * durable when this returns.
+ *
+ * @since 0.1.0
+ */
+export const saveState = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  value: A
+): Effect.Effect<void, StepStateError, StepContext> =>
+  Effect.flatMap(StepContext, (context) =>
+    Effect.flatMap(
+      Effect.mapError(
+        Schema.encode(schema)(value),
+        (error) =>
+          new StepStateError({
+            reason: "not-json",
+            path: context.path,
+            detail: `the value does not encode with its schema: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
+          })
+      ),
+      context.state.set
+    ))
+
+/**
+ * Forget the invocation's state.
+ *
+ * @since 0.1.0
+ */
+export const clearState: Effect.Effect<void, StepStateError, StepContext> = Effect.flatMap(
+  StepContext,
+  (context) => context.state.clear
+)
+
+/**
+ * The invocation's state: what an earlier attempt (or the execution before a crash) saved, or
+ * else `make`'s value, saved now. For what the first attempt must fix for all the others: a
+ * deadline, a plan, the values before a write.
+ *
+ * @since 0.1.0
+ */
+export const rememberState = <A, I, E, R>(
+  schema: Schema.Schema<A, I, never>,
+  make: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | StepStateError, R | StepContext> =>
+  Effect.flatMap(loadState(schema), (saved) =>
+    Option.isSome(saved)
+      ? Effect.succeed(saved.value)
+      : Effect.tap(make, (value) => saveState(schema, value)))
+
+/**
+ * The JSON text of a state value and its size in bytes, or why it cannot be saved. The engine
+ * checks every `set` with it.
+ *
+ * @since 0.1.0
+ */
+export const encodeStateJson = (path: string, value: unknown): Effect.Effect<string, StepStateError> =>
+  Effect.suspend(() => {
+    let text: string | undefined
+    try {
+      text = JSON.stringify(value)
+    } catch (error) {
+      return Effect.fail(
+        new StepStateError({
+          reason: "not-json",
+          path,
+          detail: `the value has no JSON form (${error instanceof Error ? error.message : String(error)})`
+        })
+      )
+    }
+    if (text === undefined) {
+      return Effect.fail(new StepStateError({ reason: "not-json", path, detail: `${typeof value} has no JSON form` }))
+    }
+    const bytes = new TextEncoder().encode(text).length
+    return bytes > maxStateBytes
+      ? Effect.fail(
+        new StepStateError({
+          reason: "too-large",
+          path,
+          detail: `it would hold ${bytes} bytes of JSON, more than the ${maxStateBytes} a step state may hold ` +
+            "(keep what a retry, a resume or the compensation needs: ids, a deadline, a plan)"
+        })
+      )
+      : Effect.succeed(text)
+  })
 
 /**
  * The current step context, when running inside a step.

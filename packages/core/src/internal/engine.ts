@@ -209,7 +209,8 @@ export const make = <R>(
           runId: record.id,
           workflow: workflow.name,
           resumed: record.executions > 1,
-          emit: publish
+          emit: publish,
+          store
         })
         yield* context.emit({ _tag: "RunStarted", workflow: workflow.name, execution: record.executions })
         const frame = new SagaFrame()
@@ -276,6 +277,11 @@ export const make = <R>(
             updatedAt: finished,
             finishedAt: finished
           }))
+        // The steps' states were for retries, resumes and compensations: the run has ended.
+        // A state left by a failed delete is never read again (a final run does not execute).
+        yield* store.clearState(runId).pipe(
+          Effect.catchAll((error) => Effect.logWarning(`run ${runId}: its step states are left in the store: ${error.message}`))
+        )
         yield* context.emit({ _tag: "RunFinished", status, durationMillis: finished - final.createdAt })
         yield* finish(final)
         return outcome

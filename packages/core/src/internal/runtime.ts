@@ -18,9 +18,10 @@ import {
   Schema
 } from "effect"
 import * as ScheduleDecision from "effect/ScheduleDecision"
-import { DuplicateStepPath, ErrorInfo, type FailureReason, StepFailed, StepTimeout } from "../Errors.js"
+import { DuplicateStepPath, ErrorInfo, type FailureReason, StepFailed, type StoreError, StepTimeout } from "../Errors.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import { Compensated, FailedItem, Failure, LeftToUndo, type RunEvent, type RunId } from "../Run.js"
+import type * as RunStore from "../RunStore.js"
 import * as Step from "../Step.js"
 
 // -----------------------------------------------------------------------------
@@ -125,13 +126,42 @@ class StepDefect extends Data.TaggedError("StepDefect")<{ readonly message: stri
 const defectMessage = (defect: unknown): string =>
   defect instanceof Error ? `${defect.name}: ${defect.message}` : `unexpected error: ${String(defect)}`
 
+/** Where step states are kept: the run store's part for them. */
+export type StateStore = Pick<RunStore.Service, "loadState" | "saveState" | "clearState">
+
+/**
+ * The journaled state of the invocation at `path` (`Step.StepState`): every `set` is checked
+ * (JSON, size) and written to the store before it returns.
+ */
+export const stepState = (store: StateStore, runId: string, path: string): Step.StepState => {
+  const failed = (error: StoreError) => new Step.StepStateError({ reason: "store", path, detail: error.message })
+  return {
+    get: Effect.mapError(store.loadState(runId, path), failed),
+    set: (value) =>
+      Effect.zipRight(
+        Step.encodeStateJson(path, value),
+        Effect.mapError(store.saveState(runId, path, value), failed)
+      ),
+    clear: Effect.mapError(store.clearState(runId, path), failed)
+  }
+}
+
 export const makeRunContext = (options: {
   readonly runId: RunId
   readonly workflow: string
   readonly resumed: boolean
   readonly emit: (event: RunEvent) => Effect.Effect<void>
+  readonly store: StateStore
 }): RunContextService => {
   const usedPaths = new Set<string>()
+  /** What a step's `run`, `reconcile` and compensation see of the invocation at `path`. */
+  const stepContext = (path: string, attempt: number): Step.StepContext["Type"] => ({
+    runId: options.runId,
+    path,
+    attempt,
+    key: Step.invocationKey(options.runId, path),
+    state: stepState(options.store, options.runId, path)
+  })
   const emit = (event: EventInput): Effect.Effect<void> =>
     Effect.flatMap(
       Clock.currentTimeMillis,
@@ -160,15 +190,9 @@ export const makeRunContext = (options: {
         )
       const reconcile = (reconcile: NonNullable<typeof step.reconcile>) =>
         withTimeout(reconcile(input)).pipe(
-          Effect.provideService(Step.StepContext, {
-            runId: options.runId,
-            path,
-            attempt,
-            key: Step.invocationKey(options.runId, path)
-          }),
+          Effect.provideService(Step.StepContext, stepContext(path, attempt)),
           Effect.tap((found) => emit({ _tag: "StepReconciled", ...base, found: Option.isSome(found) }))
         )
-      const key = Step.invocationKey(options.runId, path)
       const body = Effect.gen(function*() {
         attemptStarted = yield* Clock.currentTimeMillis
         if (step.reconcile !== undefined && (attempt > 1 || options.resumed)) {
@@ -182,7 +206,7 @@ export const makeRunContext = (options: {
       })
       const once = Effect.suspend(() => {
         attempt += 1
-        return Effect.provideService(body, Step.StepContext, { runId: options.runId, path, attempt, key })
+        return Effect.provideService(body, Step.StepContext, stepContext(path, attempt))
       }).pipe(
         Effect.tapError((error) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -406,12 +430,7 @@ export const makeRunContext = (options: {
       const once = Effect.suspend(() => {
         attempt += 1
         return entry.compensation.run(entry.typedInput, entry.typedOutput).pipe(
-          Effect.provideService(Step.StepContext, {
-            runId: options.runId,
-            path: entry.path,
-            attempt,
-            key: Step.invocationKey(options.runId, entry.path)
-          })
+          Effect.provideService(Step.StepContext, stepContext(entry.path, attempt))
         )
       }).pipe(
         Effect.catchAllDefect((defect) => Effect.fail(new StepDefect({ message: defectMessage(defect) }))),
