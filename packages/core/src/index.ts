@@ -16,6 +16,8 @@ export * as Plugin from "./Plugin.js"
 /** @since 0.1.0 */
 export * as PluginConfig from "./PluginConfig.js"
 /** @since 0.1.0 */
+export * as ProviderKit from "./ProviderKit.js"
+/** @since 0.1.0 */
 export * as Redactor from "./Redactor.js"
 /** @since 0.1.0 */
 export * as RetryPolicy from "./RetryPolicy.js"
