@@ -109,16 +109,22 @@ export const DurationText = Schema.transformOrFail(Schema.String, Schema.Duratio
  *
  * @since 0.1.0
  */
+// `exact` optional fields (absent, never `undefined`): a plain `Schema.optional` is a union with
+// `undefined`, and a wrong value is then reported as "Expected undefined, actual ..." instead of
+// with the field's own message.
 export const EsignConfig = Schema.Struct({
   url: Url,
   token: Schema.Redacted(Schema.String.pipe(Schema.nonEmptyString())).annotations({
     description: "the bearer token of the service's API (a secret: write { env: NAME } or { file: path })"
   }),
-  timeout: Schema.optional(DurationText.annotations({ description: "per-request timeout (default 30s)" })),
-  maxResponseBytes: Schema.optional(
+  timeout: Schema.optionalWith(DurationText.annotations({ description: "per-request timeout (default 30s)" }), {
+    exact: true
+  }),
+  maxResponseBytes: Schema.optionalWith(
     Schema.Int.pipe(Schema.positive()).annotations({
       description: "the largest answer the client reads, in bytes (default 16 MiB)"
-    })
+    }),
+    { exact: true }
   )
 })
 
