@@ -1,40 +1,75 @@
 /**
- * Configuration of the Campus Skills client, read through `Config` (environment by default):
+ * The configuration of the Campus Skills plugin, described once by {@link Options}: the
+ * `campusSkills` section of a profile in `relais.config.yaml`, or the `CAMPUS_SKILLS_*`
+ * environment variables (names derived by `PluginConfig.envName` of `@relais/core`), decoded
+ * by the same schema, so `timeout: 30s` in a profile and `CAMPUS_SKILLS_TIMEOUT=30s` pass or
+ * fail the same check:
  *
- * - `CAMPUS_SKILLS_URL`: base URL of the application, e.g. `https://app.campus-skills.com` or
- *   a white-label URL. Required: nothing defaults silently to production. HTTPS, except on
+ * - `url` (`CAMPUS_SKILLS_URL`): the application's base URL, e.g. `https://app.campus-skills.com`
+ *   or a white-label URL. Required: nothing defaults silently to production. HTTPS, except on
  *   loopback hosts (127.0.0.1, localhost, ::1) for the sandbox.
- * - `CAMPUS_SKILLS_TOKEN`: the bearer token (secret, kept `Redacted`).
- * - `CAMPUS_SKILLS_TIMEOUT` (optional): per-request timeout, e.g. `30 seconds` (default 30 s).
- * - `CAMPUS_SKILLS_MAX_RESPONSE_BYTES` (optional): the largest answer the client reads, in bytes
- *   (default 16 MiB, `HttpBody.defaultMaxBytes` of `@relais/core`).
+ * - `token` (`CAMPUS_SKILLS_TOKEN`): the bearer token, kept `Redacted`.
+ * - `timeout` (`CAMPUS_SKILLS_TIMEOUT`, optional): per-request timeout, e.g. `30s` (default 30 s).
+ * - `maxResponseBytes` (`CAMPUS_SKILLS_MAX_RESPONSE_BYTES`, optional): the largest answer the
+ *   client reads (default 16 MiB, `HttpBody.defaultMaxBytes` of `@relais/core`).
+ * - `sandbox` (`CAMPUS_SKILLS_SANDBOX`, optional): the target is a Campus Skills sandbox (the
+ *   vendor's, or relais' own, whose configuration sets it): allows `campus-skills/reset-sync`.
  *
  * @since 0.1.0
  */
-import * as Config from "effect/Config"
+import { ProviderKit } from "@relais/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "./Errors.js"
 
 /**
- * What the client needs.
+ * How the base URL is checked and named in messages.
  *
  * @since 0.1.0
  */
-export interface Options {
-  readonly url: string | URL
-  readonly token: Redacted.Redacted<string>
-  /** Per-request timeout, covering the connection and the body (default 30 seconds). */
-  readonly timeout?: Duration.DurationInput | undefined
-  /**
-   * The largest answer the client reads, in bytes (default 16 MiB): a larger one fails with
-   * `ResponseTooLarge` as soon as it passes the limit, instead of filling the memory.
-   */
-  readonly maxResponseBytes?: number | undefined
-}
+export const urlOptions: ProviderKit.BaseUrlOptions = { service: "Campus Skills", example: "https://app.campus-skills.com" }
+
+/**
+ * What the plugin's section holds, and what the client needs. Decoded from the profile's
+ * section or the environment (`url` without a trailing slash, `token` `Redacted`, `timeout` a
+ * `Duration`); built by hand in code and tests (checked again by {@link validate}).
+ *
+ * @since 0.1.0
+ */
+export const Options = Schema.Struct({
+  url: Schema.propertySignature(ProviderKit.BaseUrl(urlOptions)).annotations({
+    description: "the Campus Skills application's base URL, e.g. https://app.campus-skills.com (HTTPS)",
+    missingMessage: () => "missing url (e.g. https://app.campus-skills.com)"
+  }),
+  token: Schema.propertySignature(ProviderKit.Secret).annotations({
+    description: "the bearer token of the sync API",
+    missingMessage: () => "missing token"
+  }),
+  timeout: Schema.optionalWith(ProviderKit.DurationText, { exact: true }).annotations({
+    description: "per-request timeout, covering the connection and the body, e.g. 30s (default 30s)"
+  }),
+  maxResponseBytes: Schema.optionalWith(ProviderKit.MaxResponseBytes, { exact: true }).annotations({
+    description: "the largest answer the client reads, in bytes (default 16 MiB)"
+  }),
+  sandbox: Schema.optionalWith(Schema.Boolean, { exact: true }).annotations({
+    description: "the target is a Campus Skills sandbox: allows campus-skills/reset-sync (default false)"
+  })
+})
+
+/**
+ * @since 0.1.0
+ */
+export interface Options extends Schema.Schema.Type<typeof Options> {}
+
+/**
+ * The section as written in a profile (plain JSON).
+ *
+ * @since 0.1.0
+ */
+export interface Encoded extends Schema.Schema.Encoded<typeof Options> {}
 
 /**
  * The default per-request timeout.
@@ -44,70 +79,38 @@ export interface Options {
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 
 /**
- * `CAMPUS_SKILLS_URL`, `CAMPUS_SKILLS_TOKEN`, `CAMPUS_SKILLS_TIMEOUT`, `CAMPUS_SKILLS_MAX_RESPONSE_BYTES`.
+ * Checks a base URL (`ProviderKit.checkBaseUrl`): answers it without a trailing slash.
  *
  * @since 0.1.0
  */
-export const config: Config.Config<Options> = Config.all({
-  url: Config.string("URL"),
-  token: Config.redacted("TOKEN"),
-  timeout: Config.option(Config.duration("TIMEOUT")),
-  maxResponseBytes: Config.option(Config.integer("MAX_RESPONSE_BYTES"))
-}).pipe(
-  Config.map(({ maxResponseBytes, timeout, token, url }): Options => ({
-    url,
-    token,
-    ...(Option.isSome(timeout) ? { timeout: timeout.value } : {}),
-    ...(Option.isSome(maxResponseBytes) ? { maxResponseBytes: maxResponseBytes.value } : {})
-  })),
-  Config.nested("CAMPUS_SKILLS")
-)
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"])
+export const checkUrl = (input: string): Either.Either<string, InvalidConfiguration> =>
+  Either.mapLeft(ProviderKit.checkBaseUrl(input, urlOptions), (reason) => new InvalidConfiguration({ field: "url", reason }))
 
 /**
- * Checks a base URL: absolute, `https:` (or `http:` on a loopback host), no credentials, no
- * query. Returns it without a trailing slash.
- *
+ * @deprecated kept for the runner until issue 9's runner rewrite lands: use {@link checkUrl}
+ * (or decode the section with {@link Options}).
  * @since 0.1.0
  */
-export const validateUrl = (input: string | URL): Either.Either<string, InvalidConfiguration> => {
-  const fail = (reason: string) => Either.left(new InvalidConfiguration({ field: "url", reason }))
-  let url: URL
-  try {
-    url = new URL(String(input))
-  } catch {
-    return fail(`"${String(input)}" is not an absolute URL (e.g. https://app.campus-skills.com)`)
-  }
-  if (url.username !== "" || url.password !== "") return fail("the URL must not contain credentials")
-  if (url.search !== "" || url.hash !== "") return fail("the URL must not have a query or a fragment")
-  const loopback = LOOPBACK.has(url.hostname)
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    return fail(
-      `HTTPS is required (the token travels in every request); got ${url.protocol}//${url.host}. ` +
-        "Plain HTTP is only accepted on 127.0.0.1, localhost and ::1 (the sandbox)."
-    )
-  }
-  return Either.right(url.toString().replace(/\/+$/, ""))
-}
+export const validateUrl = checkUrl
+
+const validateType = Schema.validateEither(Schema.typeSchema(Options))
 
 /**
- * Checks options before a client is built.
+ * Checks options built in code with the same rules as the schema, before a client is built:
+ * the first problem, at its field. Answers the options with the URL in its normal form.
  *
  * @since 0.1.0
  */
-export const validate = (options: Options): Effect.Effect<Options & { readonly url: string }, InvalidConfiguration> =>
+export const validate = (options: Options): Effect.Effect<Options, InvalidConfiguration> =>
   Effect.gen(function*() {
-    const url = yield* validateUrl(options.url)
-    if (Redacted.value(options.token).trim().length === 0) {
-      return yield* new InvalidConfiguration({ field: "token", reason: "the token is empty" })
-    }
-    const max = options.maxResponseBytes
-    if (max !== undefined && (!Number.isSafeInteger(max) || max <= 0)) {
+    const checked = validateType(options)
+    if (Either.isLeft(checked)) {
+      const [issue] = ParseResult.ArrayFormatter.formatErrorSync(checked.left)
       return yield* new InvalidConfiguration({
-        field: "maxResponseBytes",
-        reason: `the response size limit must be a positive number of bytes, got ${max}`
+        field: issue?.path.map(String).join(".") || "section",
+        reason: issue?.message ?? "invalid"
       })
     }
+    const url = yield* checkUrl(options.url)
     return { ...options, url }
   })

@@ -1,12 +1,16 @@
 /**
- * The Campus Skills plugin of relais: a factory `(options) => Plugin` registering the
- * `campus-skills/...` steps, and the client layers that also register the token with core's
- * `Redactor`, so that the run store masks it wherever it would appear.
+ * The Campus Skills plugin of relais: a factory `(options) => Plugin` with the
+ * `campus-skills/...` steps and everything a host needs to run them, through `@relais/core`'s
+ * plugin contract: the configuration section (`CampusSkillsConfig.Options`, read from a
+ * profile's `campusSkills` section or `CAMPUS_SKILLS_*` variables), the client layer (which
+ * registers the token with core's `Redactor`), the endpoint for banners, and the sandbox,
+ * loaded only when asked for.
  *
  * @example
  * ```ts
- * const plugin = CampusSkillsPlugin.make({ sandbox: true })
- * const services = CampusSkillsPlugin.layerConfig().pipe(
+ * const plugin = CampusSkillsPlugin.make()
+ * const config = Either.getOrThrow(PluginConfig.decode(plugin.config!, { url: "https://app.campus-skills.com", token: "…" }))
+ * const services = CampusSkillsPlugin.layer(config).pipe(
  *   Layer.provide(NodeHttpClient.layerUndici),
  *   Layer.provideMerge(Redactor.layer)
  * )
@@ -16,12 +20,10 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Plugin, Redactor } from "@relais/core"
-import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as CampusSkillsClient from "./CampusSkillsClient.js"
 import * as CampusSkillsConfig from "./CampusSkillsConfig.js"
-import * as Client from "./Client.js"
 import type * as Errors from "./Errors.js"
 import * as Mapping from "./Mapping.js"
 import * as Steps from "./Steps.js"
@@ -33,8 +35,9 @@ import * as Steps from "./Steps.js"
  */
 export interface Options {
   /**
-   * The configured target is a Campus Skills sandbox: enables `campus-skills/reset-sync`, which
-   * the vendor reserves for the sandbox (refused otherwise, before anything is sent).
+   * @deprecated kept for the runner until issue 9's runner rewrite lands: the configuration
+   * says whether the target is a sandbox (`sandbox: true`, which the plugin's sandbox sets).
+   * `true` allows `campus-skills/reset-sync` whatever the configuration.
    */
   readonly sandbox?: boolean | undefined
   /** Polling parameters of `campus-skills/wait-integrated` (default: every 5 s for 5 minutes). */
@@ -42,13 +45,43 @@ export interface Options {
 }
 
 /**
- * The plugin: every `campus-skills/...` step. Its steps need `Client.CampusSkillsClient`.
+ * The plugin's name: the namespace of its steps.
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): Plugin.Plugin =>
+export const name = "campus-skills"
+
+/**
+ * What people read in banners, reports and errors.
+ *
+ * @since 0.1.0
+ */
+export const label = "Campus Skills"
+
+/**
+ * The client from a configuration, with the token registered with the `Redactor` in context
+ * first.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  config: CampusSkillsConfig.Options
+): Layer.Layer<CampusSkillsClient.CampusSkillsClient, Errors.InvalidConfiguration, HttpClient.HttpClient | Redactor.Redactor> =>
+  Layer.effect(
+    CampusSkillsClient.CampusSkillsClient,
+    Effect.zipRight(Redactor.register(config.token), CampusSkillsClient.make(config))
+  )
+
+/**
+ * The plugin: every `campus-skills/...` step (they need `CampusSkillsClient`), its
+ * configuration, client layer, endpoint and sandbox.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Plugin.Plugin<CampusSkillsConfig.Options> =>
   Plugin.make({
-    name: "campus-skills",
+    name,
+    label,
     description: "Campus Skills (Ypareo Skills) sync API: contracts, snapshot and change syncs, integration, " +
       "and the mapping from an AIMAIRA convention.",
     steps: [
@@ -62,36 +95,9 @@ export const make = (options: Options = {}): Plugin.Plugin =>
       options.sandbox === true ? Steps.makeResetSync({ sandbox: true }) : Steps.resetSync,
       Mapping.mapConvention,
       Mapping.mapConventions
-    ]
+    ],
+    config: CampusSkillsConfig.Options,
+    layer,
+    endpoint: (config) => config.url,
+    sandbox: () => import("./sandbox/index.js").then((module) => module.CampusSkillsSandbox.pluginSandbox)
   })
-
-/**
- * The client from explicit options, with its token registered with the `Redactor` in context.
- *
- * @since 0.1.0
- */
-export const layer = (
-  options: CampusSkillsConfig.Options
-): Layer.Layer<Client.CampusSkillsClient, Errors.InvalidConfiguration, HttpClient.HttpClient | Redactor.Redactor> =>
-  Layer.effect(
-    Client.CampusSkillsClient,
-    Effect.zipRight(Redactor.register(options.token), Client.make(options))
-  )
-
-/**
- * The client from `Config` (by default `CAMPUS_SKILLS_URL`, `CAMPUS_SKILLS_TOKEN`,
- * `CAMPUS_SKILLS_TIMEOUT`), with its token registered with the `Redactor` in context.
- *
- * @since 0.1.0
- */
-export const layerConfig = (
-  config: Config.Config<CampusSkillsConfig.Options> = CampusSkillsConfig.config
-): Layer.Layer<
-  Client.CampusSkillsClient,
-  Errors.InvalidConfiguration | ConfigError.ConfigError,
-  HttpClient.HttpClient | Redactor.Redactor
-> =>
-  Layer.effect(
-    Client.CampusSkillsClient,
-    Effect.flatMap(config, (options) => Effect.zipRight(Redactor.register(options.token), Client.make(options)))
-  )

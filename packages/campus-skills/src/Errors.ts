@@ -243,8 +243,9 @@ export const CampusSkillsError = Schema.Union(
 )
 
 /**
- * The client configuration cannot work (a missing or non-HTTPS URL, an empty token). Raised
- * when the client layer is built, never by a method.
+ * The client configuration cannot work (a non-HTTPS URL, an empty token...). Raised when the
+ * client is built from options that did not come through the `CampusSkillsConfig.Options`
+ * schema (which reports the same problems, at their path), never by a method.
  *
  * @since 0.1.0
  */
@@ -255,20 +256,4 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
   override get message(): string {
     return `Invalid Campus Skills configuration (${this.field}): ${this.reason}`
   }
-}
-
-/**
- * Reads a `Retry-After` header: delay in seconds, or an HTTP date (relative to `nowMillis`).
- * Absent or unreadable gives `undefined`; a date in the past gives 0.
- *
- * @since 0.1.0
- */
-export const parseRetryAfter = (header: string | undefined, nowMillis: number): number | undefined => {
-  if (header === undefined) return undefined
-  const text = header.trim()
-  if (/^\d+$/.test(text)) return Number(text) * 1000
-  if (/^\d+\.\d+$/.test(text)) return Math.round(Number(text) * 1000)
-  const date = Date.parse(text)
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, date - nowMillis)
 }

@@ -180,8 +180,9 @@ export class IntegrationTimeout extends Schema.TaggedError<IntegrationTimeout>()
 export class ResetRefused extends Schema.TaggedError<ResetRefused>()("ResetRefused", {}) {
   override get message(): string {
     return "Refused to delete every Campus Skills contract (reset-sync), nothing was sent: the vendor reserves " +
-      "DELETE /api/sync/v1/contrats for the sandbox. Create the plugin with { sandbox: true } when the " +
-      "configured target is a sandbox."
+      "DELETE /api/sync/v1/contrats for the sandbox. When the target is the vendor's sandbox, set sandbox: true " +
+      "in the Campus Skills configuration (campusSkills.sandbox in the profile, or CAMPUS_SKILLS_SANDBOX=true); " +
+      "relais' own sandbox (--sandbox) sets it."
   }
 }
 

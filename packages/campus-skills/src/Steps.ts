@@ -1,7 +1,7 @@
 /**
  * The Campus Skills steps: typed units of work over the sync API, run by the relais engine
  * (which retries them by their policy and compensates them when a later step fails). Every step
- * needs the `Client.CampusSkillsClient` service; the runner (or a test) provides it once.
+ * needs the `CampusSkillsClient` service; the runner (or a test) provides it once.
  *
  * Inputs decode from plain JSON (contracts in their wire form, `DD/MM/YYYY` dates), so a YAML
  * workflow can write them or wire another step's output into them; outputs encode to JSON for
@@ -23,7 +23,10 @@
  */
 import { RetryPolicy, Step } from "@relais/core"
 import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { CampusSkillsClient } from "./CampusSkillsClient.js"
 import * as Contract from "./Contract.js"
 import * as internal from "./internal/steps.js"
 import { RefusedContract } from "./StepErrors.js"
@@ -403,12 +406,59 @@ export const listTransmitted = Step.make({
 // wait-integrated
 // ---------------------------------------------------------------------------------------------
 
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/
+
+const unitMillis = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+
 /**
- * The input of `campus-skills/wait-integrated`.
+ * A duration as a workflow writes it (`500ms`, `30s`, `2m`, `1h`), decoded to milliseconds and
+ * at most `maxMillis`.
+ */
+const DeadlineText = (maxMillis: number) =>
+  Schema.transformOrFail(
+    Schema.String.pipe(Schema.pattern(DURATION, { message: () => "expected a duration such as 30s, 500ms, 2m or 1h" })),
+    Schema.Number,
+    {
+      strict: true,
+      decode: (text, _, ast) => {
+        const [, amount, unit] = DURATION.exec(text)!
+        const millis = Math.round(Number(amount) * unitMillis[unit as keyof typeof unitMillis])
+        return millis <= maxMillis
+          ? ParseResult.succeed(millis)
+          : ParseResult.fail(
+            new ParseResult.Type(
+              ast,
+              text,
+              `a deadline of at most ${maxMillis / 1000} s (the step's configured deadline, which sets how many polls ` +
+                `its policy allows), got ${text.trim()}`
+            )
+          )
+      },
+      encode: (millis) => ParseResult.succeed(`${millis}ms`)
+    }
+  ).annotations({
+    description: "How long to wait in all, from the first poll (500ms, 30s, 2m, 1h); at most the step's configured " +
+      "deadline (5 minutes by default). Shorter than that for a flow that cannot wait as long."
+  })
+
+/**
+ * The input of `campus-skills/wait-integrated` whose configured deadline is `deadlineMillis`:
+ * the codes, and optionally a shorter deadline for this use (`deadline: 30s`).
  *
  * @since 0.1.0
  */
-export const WaitIntegratedInput = Schema.Struct({ codes: Schema.NonEmptyArray(Schema.String) })
+export const waitIntegratedInput = (deadlineMillis: number) =>
+  Schema.Struct({
+    codes: Schema.NonEmptyArray(Schema.String),
+    deadline: Schema.optionalWith(DeadlineText(deadlineMillis), { exact: true })
+  })
+
+/**
+ * The input of `campus-skills/wait-integrated` with the default deadline ({@link defaultWait}).
+ *
+ * @since 0.1.0
+ */
+export const WaitIntegratedInput = waitIntegratedInput(5 * 60_000)
 
 /**
  * The output of `campus-skills/wait-integrated`.
@@ -417,7 +467,7 @@ export const WaitIntegratedInput = Schema.Struct({ codes: Schema.NonEmptyArray(S
  */
 export const WaitIntegratedOutput = Schema.Struct({
   integrated: Codes,
-  /** From the first poll of this invocation to the one that found them all. */
+  /** From the first poll of this invocation (before a crash, if the run was resumed) to the one that found them all. */
   waitedMillis: Schema.Number
 })
 
@@ -446,12 +496,17 @@ export const defaultWait = { pollInterval: "5 seconds", deadline: "5 minutes" } 
  * Durable polling through the engine: one attempt checks the integrated list once. When some
  * codes are missing it fails with `NotYetIntegrated` ("2 of 3 contracts not integrated yet: X,
  * Y"), which the step's policy retries at a constant `pollInterval`, so every poll is an
- * `AttemptFailed` event in the run history. Once `deadline` has passed since the first poll of
+ * `AttemptFailed` event in the run history. Once the deadline has passed since the first poll of
  * the invocation, the attempt fails with `IntegrationTimeout` instead (not retryable), saying for
  * each code whether it was transmitted (then no integration model matches its group) or not.
  *
+ * The first poll records its time and the deadline (`deadline`, or the input's shorter
+ * `deadline`) in the invocation's journaled state: a run resumed after a crash keeps the wait it
+ * had started, it does not start a new one. The policy is the step's own (`Step.polls`): a
+ * workflow's default retry does not replace it; a `retry` on the step itself still does.
+ *
  * The policy allows `ceil(deadline / pollInterval) + 1` attempts (at most 100: a longer deadline
- * needs a longer interval). A run resumed after a crash starts its deadline again.
+ * needs a longer interval).
  *
  * @since 0.1.0
  */
@@ -464,11 +519,13 @@ export const makeWaitIntegrated = (options: WaitOptions = {}) => {
     name: "campus-skills/wait-integrated",
     description:
       `Wait until the given contracts are integrated (polls GET /api/sync/v1/contrats ${RetryPolicy.describe(policy)}); ` +
-      `fails with IntegrationTimeout after ${deadlineMillis / 1000} s, naming what is still missing and why.`,
-    input: WaitIntegratedInput,
+      `fails with IntegrationTimeout after ${deadlineMillis / 1000} s (or the shorter deadline given), naming what is ` +
+      "still missing and why. The deadline runs from the first poll, also across a crash and resume.",
+    input: waitIntegratedInput(deadlineMillis),
     output: WaitIntegratedOutput,
     run: internal.waitIntegrated(deadlineMillis),
     retry: policy,
+    polls: true,
     timeout: "60 seconds",
     idempotent: true
   })
@@ -487,33 +544,37 @@ export const waitIntegrated = makeWaitIntegrated()
 
 /**
  * Builds `campus-skills/reset-sync`: `DELETE /api/sync/v1/contrats`, "supprimer tous les
- * contrats". Unless `sandbox` is true it always fails with `ResetRefused`, before anything is
- * sent: the vendor reserves the route for the sandbox. A lost answer is reconciled by reading
- * both lists (done when both are empty).
+ * contrats". The vendor reserves the route for the sandbox: unless the client's configuration
+ * says the target is a sandbox (`sandbox: true`, set by the plugin's own sandbox, or in the
+ * profile of the vendor's sandbox) it fails with `ResetRefused`, before anything is sent.
+ * `sandbox: true` here allows it whatever the configuration (for hosts that know better). A
+ * lost answer is reconciled by reading both lists (done when both are empty).
  *
  * @since 0.1.0
  */
-export const makeResetSync = (options: { readonly sandbox: boolean }) =>
+export const makeResetSync = (options: { readonly sandbox?: boolean | undefined } = {}) =>
   Step.make({
     name: "campus-skills/reset-sync",
     description:
       "Delete every Campus Skills contract, transmitted and integrated (DELETE /api/sync/v1/contrats, documented for " +
         "the sandbox only): contracts sent afterwards count as new. " +
-      (options.sandbox
+      (options.sandbox === true
         ? "Enabled: the plugin was created for a sandbox."
-        : "Refused: only allowed when the plugin is created with { sandbox: true }."),
+        : "Only against a sandbox (sandbox: true in the configuration, as relais' sandbox sets it); refused otherwise."),
     input: Schema.Struct({}),
     output: Schema.Struct({ reset: Schema.Literal(true) }),
-    run: internal.resetSync(options.sandbox),
-    reconcile: internal.reconcileReset(options.sandbox),
+    run: (input) =>
+      Effect.flatMap(CampusSkillsClient, (client) => internal.resetSync(options.sandbox === true || client.sandbox)(input)),
+    reconcile: (input) =>
+      Effect.flatMap(CampusSkillsClient, (client) => internal.reconcileReset(options.sandbox === true || client.sandbox)(input)),
     retry: readPolicy,
     timeout: "45 seconds",
     idempotent: true
   })
 
 /**
- * `campus-skills/reset-sync` as registered by default: refused.
+ * `campus-skills/reset-sync` as registered: allowed against a sandbox (see {@link makeResetSync}).
  *
  * @since 0.1.0
  */
-export const resetSync = makeResetSync({ sandbox: false })
+export const resetSync = makeResetSync()

@@ -1,20 +1,20 @@
 /**
- * The plugin: its registry and schemas, the client layers that register the token with the
- * Redactor, the Make-style scenario as a code-defined workflow, and secrets in the run store.
+ * The plugin: its registry and schemas, the layer that registers the token with the Redactor,
+ * its sandbox started through the plugin contract, the Make-style scenario as a code-defined
+ * workflow, and secrets in the run store.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Plugin, Redactor, RunStore, Step, Workflow } from "@relais/core"
+import { Engine, Plugin, PluginConfig, Redactor, RetryPolicy, RunStore, Step, Workflow } from "@relais/core"
 import * as Arr from "effect/Array"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { CampusSkillsPlugin, Client, Contract, Mapping, Steps } from "../src/index.js"
+import { CampusSkillsClient, CampusSkillsConfig, CampusSkillsPlugin, Contract, Mapping, Steps } from "../src/index.js"
 import { CampusSkillsSandbox } from "../src/sandbox/index.js"
 import { aggregate } from "./aimaira.js"
-import { codes, contract, ofTag, runFlow, withSandbox } from "./harness.js"
+import { codes, contract, ofTag, runFlow, runStep, withSandbox } from "./harness.js"
 
 const toWire = Schema.encodeSync(Contract.Contract)
 
@@ -169,25 +169,107 @@ describe("the token", () => {
         expect(redactor.redactText(`Bearer ${token}`)).toBe("Bearer [redacted]")
       }), { token }))
 
-  it.scopedLive("layerConfig reads CAMPUS_SKILLS_* and registers the token", () =>
+  it.scopedLive("the plugin's layer, from a decoded section, registers the token", () =>
     Effect.gen(function*() {
       const sandbox = yield* CampusSkillsSandbox.make({ tokens: [token] })
-      const config = ConfigProvider.fromMap(
-        new Map([["CAMPUS_SKILLS_URL", sandbox.url], ["CAMPUS_SKILLS_TOKEN", token]]),
-        { pathDelim: "_" }
-      )
-      const layer = CampusSkillsPlugin.layerConfig().pipe(
+      const plugin = CampusSkillsPlugin.make()
+      const config = Either.getOrThrow(PluginConfig.decode(plugin.config!, { url: sandbox.url, token }))
+      const layer = CampusSkillsPlugin.layer(config).pipe(
         Layer.provide(NodeHttpClient.layerUndici),
-        Layer.provide(Layer.setConfigProvider(config)),
         Layer.provideMerge(Redactor.layer)
       )
       const [name, masked] = yield* Effect.gen(function*() {
-        const client = yield* Client.CampusSkillsClient
+        const client = yield* CampusSkillsClient.CampusSkillsClient
         const redactor = yield* Redactor.Redactor
         return [(yield* client.test).name, redactor.redact({ header: `Bearer ${token}` })] as const
       }).pipe(Effect.provide(layer))
       expect(name).toBe(CampusSkillsSandbox.defaultSchoolName)
       expect(masked).toEqual({ header: "Bearer [redacted]" })
+      expect(plugin.endpoint!(config)).toBe(sandbox.url)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// The sandbox, through the plugin contract
+// -----------------------------------------------------------------------------
+
+/** The engine, a redactor and the plugin's own layer over a configuration. */
+const pluginServices = (plugin: Plugin.Plugin, config: unknown) =>
+  Layer.mergeAll(plugin.layer!(config), Engine.layerMemory()).pipe(
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provideMerge(Redactor.layer)
+  )
+
+const fast = RetryPolicy.constant({ maxAttempts: 3, initialDelay: 20 })
+
+describe("the sandbox, through the plugin contract", () => {
+  it.scopedLive("starts through sandbox(); a step runs against it through layer(running.config)", () =>
+    Effect.gen(function*() {
+      const plugin = CampusSkillsPlugin.make()
+      const sandbox = yield* Effect.promise(() => plugin.sandbox!())
+      const running = yield* sandbox.start({ faults: [], settings: {} })
+      expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(running.summary).toBeUndefined()
+      expect(plugin.endpoint!(running.config)).toBe(running.url)
+      // the configuration points at the sandbox, as the schema would decode it
+      expect(Schema.is(Schema.typeSchema(CampusSkillsConfig.Options))(running.config)).toBe(true)
+      expect(running.config.sandbox).toBe(true)
+      const { record } = yield* runFlow(
+        Workflow.make({
+          name: "against the plugin's sandbox",
+          input: Schema.Struct({}),
+          output: Schema.Unknown,
+          run: () =>
+            Effect.gen(function*() {
+              const { name } = yield* Workflow.step(Steps.testToken, {})
+              // allowed: the sandbox's configuration says it is one
+              const reset = yield* Workflow.step(Steps.resetSync, {})
+              return { name, reset }
+            })
+        }),
+        {}
+      ).pipe(Effect.provide(pluginServices(plugin, running.config)))
+      expect(record.status).toBe("succeeded")
+      expect(record.output).toEqual({ name: CampusSkillsSandbox.defaultSchoolName, reset: { reset: true } })
+    }))
+
+  it.scopedLive("the integration setting: canonical values, and never leaves contracts transmitted", () =>
+    Effect.gen(function*() {
+      const sandbox = yield* Effect.promise(() => CampusSkillsPlugin.make().sandbox!())
+      const setting = sandbox.settings!.find((s) => s.name === "integration")!
+      expect(setting.default).toBe("immediate")
+      expect(setting.parse("30000ms")).toEqual(Either.right("30s"))
+      expect(setting.parse("30 seconds")).toEqual(Either.right("30s"))
+      expect(setting.parse(" NEVER ")).toEqual(Either.right("never"))
+      expect(setting.parse(setting.default)).toEqual(Either.right("immediate"))
+      const refused = setting.parse("soon")
+      expect(Either.isLeft(refused) && refused.left).toContain("is not one of immediate, never, or a delay")
+
+      const never = yield* sandbox.start({ faults: [], settings: { integration: "never" } })
+      expect(never.summary).toBe("integration: never")
+      const [transmitted, integrated] = yield* Effect.gen(function*() {
+        const client = yield* CampusSkillsClient.CampusSkillsClient
+        yield* client.syncV2([contract(1)])
+        return [(yield* client.listTransmitted()).total, (yield* client.listIntegrated()).total] as const
+      }).pipe(Effect.provide(pluginServices(CampusSkillsPlugin.make(), never.config)))
+      expect([transmitted, integrated]).toEqual([1, 0])
+
+      const bad = yield* Effect.flip(sandbox.start({ faults: [], settings: { integration: "soon" } }))
+      expect(bad._tag).toBe("SandboxOptionsError")
+      expect(bad.message).toContain("integration \"soon\"")
+    }))
+
+  it.scopedLive("fault rules apply from the start: a 503 is retried by the step's policy", () =>
+    Effect.gen(function*() {
+      const plugin = CampusSkillsPlugin.make()
+      const sandbox = yield* Effect.promise(() => plugin.sandbox!())
+      expect(sandbox.faultExample).toBeDefined()
+      const running = yield* sandbox.start({ faults: ["GET /api/sync/v1/test 503 x1"], settings: {} })
+      const { events, record } = yield* runStep(Steps.testToken, {}, { retry: fast }).pipe(
+        Effect.provide(pluginServices(plugin, running.config))
+      )
+      expect(record.status).toBe("succeeded")
+      expect(ofTag(events, "AttemptFailed").map((e) => e.error)).toMatchObject([{ _tag: "Unavailable", status: 503 }])
     }))
 })
 

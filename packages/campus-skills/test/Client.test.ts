@@ -2,20 +2,21 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it, layer } from "@effect/vitest"
+import { PluginConfig } from "@relais/core"
 import * as HttpBody from "@relais/core/HttpBody"
 import { SandboxServer } from "@relais/sandbox-kit"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Temporal } from "temporal-polyfill"
-import { Client, Contract, Errors } from "../src/index.js"
+import { CampusSkillsClient, CampusSkillsPlugin, Contract, Errors } from "../src/index.js"
 import { CampusSkillsSandbox } from "../src/sandbox/index.js"
 import { wire } from "./fixtures.js"
 import { hugeBodyServer } from "./servers.js"
@@ -31,7 +32,7 @@ const live = <A, E>(effect: Effect.Effect<A, E>) => Effect.withClock(effect, Clo
 const SandboxLive = CampusSkillsSandbox.layer({ integrationDelay: { listCalls: 1 } })
 const ClientLive = Layer.unwrapEffect(
   Effect.map(CampusSkillsSandbox.CampusSkillsSandbox, (sandbox) =>
-    Client.layer({ url: sandbox.url, token: sandbox.token, timeout: "1 second" }))
+    CampusSkillsClient.layer({ url: sandbox.url, token: sandbox.token, timeout: Duration.seconds(1) }))
 )
 const TestLive = ClientLive.pipe(
   Layer.provideMerge(SandboxLive),
@@ -41,7 +42,7 @@ const TestLive = ClientLive.pipe(
 const setup = Effect.gen(function*() {
   const sandbox = yield* CampusSkillsSandbox.CampusSkillsSandbox
   yield* sandbox.reset
-  const client = yield* Client.CampusSkillsClient
+  const client = yield* CampusSkillsClient.CampusSkillsClient
   return { client, sandbox }
 })
 
@@ -229,7 +230,7 @@ layer(TestLive)("CampusSkillsClient: faults", (it) => {
       const { sandbox } = yield* setup
       yield* sandbox.faults.addText("GET /api/sync/v1/test latency:200 x1")
       // A timeout far above the latency, so that a loaded machine cannot push the call over it.
-      const client = yield* Client.make({ url: sandbox.url, token: sandbox.token, timeout: "60 seconds" })
+      const client = yield* CampusSkillsClient.make({ url: sandbox.url, token: sandbox.token, timeout: Duration.seconds(60) })
       const [elapsed, response] = yield* live(Effect.timed(client.test))
       expect(response).toBeInstanceOf(Contract.TestResponse)
       expect(Duration.toMillis(elapsed)).toBeGreaterThanOrEqual(190)
@@ -241,7 +242,7 @@ layer(TestLive)("CampusSkillsClient: secrets", (it) => {
     Effect.gen(function*() {
       const { sandbox } = yield* setup
       const secret = "super-secret-token-5f1c9a"
-      const client = yield* Client.make({ url: sandbox.url, token: Redacted.make(secret) })
+      const client = yield* CampusSkillsClient.make({ url: sandbox.url, token: Redacted.make(secret) })
       const exit = yield* Effect.exit(client.syncV2([contract(1)]))
       expect(Exit.isFailure(exit)).toBe(true)
       const error = yield* Effect.flip(client.test)
@@ -267,7 +268,7 @@ layer(TestLive)("CampusSkillsClient: secrets", (it) => {
       const port = yield* Effect.scoped(
         Effect.map(SandboxServer.make({ app: HttpRouter.empty }), (s) => s.port)
       )
-      const client = yield* Client.make({ url: `http://127.0.0.1:${port}`, token: Redacted.make(secret) })
+      const client = yield* CampusSkillsClient.make({ url: `http://127.0.0.1:${port}`, token: Redacted.make(secret) })
       const error = yield* Effect.flip(client.test)
       expect(error).toMatchObject({ _tag: "Transport", reason: "refused" })
       expect(JSON.stringify(error) + error.message + String(error.stack)).not.toContain(secret)
@@ -288,7 +289,7 @@ describe("CampusSkillsClient: garbage answers", () => {
   it.scoped("a body that is not JSON, or not the documented shape, gives Decode", () =>
     Effect.gen(function*() {
       const server = yield* SandboxServer.make({ app: garbage })
-      const client = yield* Client.make({ url: server.url, token: Redacted.make("t") })
+      const client = yield* CampusSkillsClient.make({ url: server.url, token: Redacted.make("t") })
       const notJson = yield* Effect.flip(client.test)
       expect(notJson).toMatchObject({ _tag: "Decode", status: 200, path: "/api/sync/v1/test" })
       expect(notJson.message).toContain("not JSON")
@@ -310,7 +311,7 @@ describe("CampusSkillsClient: response size cap", () => {
   it.scoped("a 600 MB answer stops at the default 16 MiB with a clear error; the process stays up", () =>
     Effect.gen(function*() {
       const server = yield* hugeBodyServer(600 * MiB)
-      const client = yield* Client.make({ url: server.url, token: Redacted.make("t") })
+      const client = yield* CampusSkillsClient.make({ url: server.url, token: Redacted.make("t") })
       const error = yield* Effect.flip(client.listTransmitted())
       expect(error).toMatchObject({
         _tag: "ResponseTooLarge",
@@ -337,13 +338,13 @@ describe("CampusSkillsClient: response size cap", () => {
   it.scoped("maxResponseBytes: an announced Content-Length over it is refused unread; error statuses too", () =>
     Effect.gen(function*() {
       const announced = yield* hugeBodyServer(4 * MiB, { announce: true })
-      const client = yield* Client.make({ url: announced.url, token: Redacted.make("t"), maxResponseBytes: MiB })
+      const client = yield* CampusSkillsClient.make({ url: announced.url, token: Redacted.make("t"), maxResponseBytes: MiB })
       const error = yield* Effect.flip(client.test)
       expect(error).toMatchObject({ _tag: "ResponseTooLarge", limit: MiB, announced: true })
       expect(error.message).toContain("its Content-Length announces 4 MiB, so relais did not read it")
 
       const failing = yield* hugeBodyServer(4 * MiB, { status: 503 })
-      const other = yield* Client.make({ url: failing.url, token: Redacted.make("t"), maxResponseBytes: MiB })
+      const other = yield* CampusSkillsClient.make({ url: failing.url, token: Redacted.make("t"), maxResponseBytes: MiB })
       const refused = yield* Effect.flip(other.syncChanges(Contract.Changes.make({ added: [], updated: [], removed: [] })))
       expect(refused).toMatchObject({ _tag: "ResponseTooLarge", responseStatus: 503, method: "POST", limit: MiB })
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
@@ -351,20 +352,19 @@ describe("CampusSkillsClient: response size cap", () => {
   it.scoped("answers under the limit are read as before", () =>
     Effect.gen(function*() {
       const sandbox = yield* CampusSkillsSandbox.make({ contracts: 50 })
-      const client = yield* Client.make({ url: sandbox.url, token: sandbox.token, maxResponseBytes: 64 * 1024 })
+      const client = yield* CampusSkillsClient.make({ url: sandbox.url, token: sandbox.token, maxResponseBytes: 64 * 1024 })
       expect((yield* client.listTransmitted()).total).toBe(50)
-      const small = yield* Client.make({ url: sandbox.url, token: sandbox.token, maxResponseBytes: 1024 })
+      const small = yield* CampusSkillsClient.make({ url: sandbox.url, token: sandbox.token, maxResponseBytes: 1024 })
       expect((yield* Effect.flip(small.listTransmitted()))._tag).toBe("ResponseTooLarge")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.effect("refuses a limit that is not a positive number of bytes", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
-        Client.make({ url: "https://x.fr", token: Redacted.make("t"), maxResponseBytes: 0 })
+        CampusSkillsClient.make({ url: "https://x.fr", token: Redacted.make("t"), maxResponseBytes: 0 })
       )
       expect(error.message).toBe(
-        "Invalid Campus Skills configuration (maxResponseBytes): the response size limit must be a positive number " +
-          "of bytes, got 0"
+        "Invalid Campus Skills configuration (maxResponseBytes): expected a positive number of bytes, got 0"
       )
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
@@ -372,22 +372,26 @@ describe("CampusSkillsClient: response size cap", () => {
 describe("CampusSkillsClient: construction", () => {
   it.effect("refuses plain HTTP except on loopback hosts", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Client.make({ url: "http://app.campus-skills.com", token: Redacted.make("t") }))
+      const error = yield* Effect.flip(CampusSkillsClient.make({ url: "http://app.campus-skills.com", token: Redacted.make("t") }))
       expect(error._tag).toBe("InvalidConfiguration")
-      expect(error.message).toContain("HTTPS is required")
-      yield* Client.make({ url: "https://app.campus-skills.com", token: Redacted.make("t") })
-      yield* Client.make({ url: "http://localhost:8080", token: Redacted.make("t") })
+      expect(error.message).toBe(
+        "Invalid Campus Skills configuration (url): Campus Skills requires HTTPS, got http://app.campus-skills.com/; " +
+          "plain http is only allowed for loopback hosts (127.0.0.1, localhost, ::1)"
+      )
+      yield* CampusSkillsClient.make({ url: "https://app.campus-skills.com", token: Redacted.make("t") })
+      yield* CampusSkillsClient.make({ url: "http://localhost:8080", token: Redacted.make("t") })
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
-  it.scoped("layerConfig reads CAMPUS_SKILLS_URL and CAMPUS_SKILLS_TOKEN", () =>
+  it.scoped("a client from CAMPUS_SKILLS_URL and CAMPUS_SKILLS_TOKEN, decoded by the plugin's config schema", () =>
     Effect.gen(function*() {
       const sandbox = yield* CampusSkillsSandbox.make()
-      const config = ConfigProvider.fromMap(
-        new Map([["CAMPUS_SKILLS_URL", sandbox.url], ["CAMPUS_SKILLS_TOKEN", Redacted.value(sandbox.token)]]),
-        { pathDelim: "_" }
-      )
-      const answer = yield* Effect.flatMap(Client.CampusSkillsClient, (c) => c.test).pipe(
-        Effect.provide(Client.layerConfig().pipe(Layer.provide(Layer.setConfigProvider(config))))
+      const plugin = CampusSkillsPlugin.make()
+      const env = { CAMPUS_SKILLS_URL: `${sandbox.url}/`, CAMPUS_SKILLS_TOKEN: Redacted.value(sandbox.token) }
+      const read = yield* PluginConfig.fromEnv(plugin, env)
+      const config = Either.getOrThrow(PluginConfig.decode(plugin.config!, read.input))
+      expect(config.url).toBe(sandbox.url)
+      const answer = yield* Effect.flatMap(CampusSkillsClient.CampusSkillsClient, (c) => c.test).pipe(
+        Effect.provide(CampusSkillsClient.layer(config))
       )
       expect(answer.value).toBe("token valid")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))

@@ -2,19 +2,6 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
 import { Contract, Errors } from "../src/index.js"
 
-describe("parseRetryAfter", () => {
-  it("reads seconds and HTTP dates", () => {
-    const now = Date.parse("2026-01-15T10:00:00Z")
-    expect(Errors.parseRetryAfter("2", now)).toBe(2000)
-    expect(Errors.parseRetryAfter(" 0 ", now)).toBe(0)
-    expect(Errors.parseRetryAfter("1.5", now)).toBe(1500)
-    expect(Errors.parseRetryAfter("Thu, 15 Jan 2026 10:00:05 GMT", now)).toBe(5000)
-    expect(Errors.parseRetryAfter("Thu, 15 Jan 2026 09:00:00 GMT", now)).toBe(0)
-    expect(Errors.parseRetryAfter("soon", now)).toBeUndefined()
-    expect(Errors.parseRetryAfter(undefined, now)).toBeUndefined()
-  })
-})
-
 describe("errors", () => {
   it("carry status and readable messages, and round-trip through their schema", () => {
     const invalid = new Errors.InvalidRequest({

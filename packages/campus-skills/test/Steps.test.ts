@@ -412,21 +412,24 @@ describe("campus-skills/wait-integrated against the sandbox's integration option
 })
 
 describe("campus-skills/reset-sync", () => {
-  it.scopedLive("is refused, sending nothing, unless the plugin was created for a sandbox", () =>
+  it.scopedLive("is refused, sending nothing, unless the configuration says the target is a sandbox", () =>
     withSandbox({ contracts: [wire(1)] }, (sandbox) =>
       Effect.gen(function*() {
         const refused = yield* runStep(Steps.resetSync, {})
         expect(refused.record.failure).toMatchObject({ reason: "non_retryable", error: { _tag: "ResetRefused" } })
-        expect(refused.record.failure!.error.message).toContain("Create the plugin with { sandbox: true }")
+        expect(refused.record.failure!.error.message).toContain("set sandbox: true in the Campus Skills configuration")
         expect(yield* sandbox.requests.count({ method: "DELETE" })).toBe(0)
         expect(codes((yield* sandbox.state).active)).toEqual(["C1"])
+      })))
 
-        const registry = yield* Plugin.makeRegistry([CampusSkillsPlugin.make({ sandbox: true })])
-        const reset = registry.find("campus-skills/reset-sync")!
-        const { record } = yield* runStep(reset, {})
+  it.scopedLive("deletes every contract when the configuration says the target is a sandbox", () =>
+    withSandbox({ contracts: [wire(1)] }, (sandbox) =>
+      Effect.gen(function*() {
+        const registry = yield* Plugin.makeRegistry([CampusSkillsPlugin.make()])
+        const { record } = yield* runStep(registry.find("campus-skills/reset-sync")!, {})
         expect(record.output).toEqual({ reset: true })
         expect((yield* sandbox.state).transmitted).toEqual([])
-      })))
+      }), { sandbox: true }))
 })
 
 describe("fault handling by the steps' policies", () => {
@@ -682,10 +685,9 @@ describe("a write whose answer is lost is reconciled before the step is declared
   it.scopedLive("reset-sync, every answer dropped after the commit: found done", () =>
     withSandbox({ contracts: [wire(1)], faults: ["DELETE /api/sync/v1/contrats drop-after-commit"] }, (sandbox) =>
       Effect.gen(function*() {
-        const registry = yield* Plugin.makeRegistry([CampusSkillsPlugin.make({ sandbox: true })])
-        const { events, record } = yield* runStep(registry.find("campus-skills/reset-sync")!, {}, { retry: fast() })
+        const { events, record } = yield* runStep(Steps.resetSync, {}, { retry: fast() })
         expect(ofTag(events, "StepReconciled")).toMatchObject([{ found: true }])
         expect(record.output).toEqual({ reset: true })
         expect((yield* sandbox.state).transmitted).toEqual([])
-      })))
+      }), { sandbox: true }))
 })

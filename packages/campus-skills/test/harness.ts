@@ -5,21 +5,24 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Engine, Redactor, type Run, RunStore, Step, Workflow } from "@relais/core"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { CampusSkillsPlugin, type Client, Contract } from "../src/index.js"
+import { type CampusSkillsClient, CampusSkillsPlugin, Contract } from "../src/index.js"
 import { CampusSkillsSandbox } from "../src/sandbox/index.js"
 import { wire } from "./fixtures.js"
 
-export type Services = Engine.Engine | RunStore.RunStore | Client.CampusSkillsClient | Redactor.Redactor
+export type Services = Engine.Engine | RunStore.RunStore | CampusSkillsClient.CampusSkillsClient | Redactor.Redactor
 
 /** The engine, the run store, the redactor and a client of `url` (token registered). */
 export const services = (options: {
   readonly url: string
   readonly token: Redacted.Redacted<string> | string
+  /** The configuration says the target is a sandbox (allows reset-sync). */
+  readonly sandbox?: boolean | undefined
 }): Layer.Layer<Services, unknown> =>
   Layer.mergeAll(
     CampusSkillsPlugin.layer({
@@ -27,7 +30,8 @@ export const services = (options: {
       token: typeof options.token === "string" ? Redacted.make(options.token) : options.token,
       // Far above any answer of the local sandbox, even on a loaded machine: a test that wants a
       // timeout sets the step's own (shorter) one.
-      timeout: "30 seconds"
+      timeout: Duration.seconds(30),
+      ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox })
     }).pipe(Layer.provide(NodeHttpClient.layerUndici)),
     Engine.layerMemory()
   ).pipe(Layer.provideMerge(Redactor.layer))
@@ -38,12 +42,12 @@ export const services = (options: {
 export const withSandbox = <A, E>(
   options: CampusSkillsSandbox.Options,
   body: (sandbox: CampusSkillsSandbox.Service) => Effect.Effect<A, E, Services>,
-  client: { readonly token?: string | undefined } = {}
+  client: { readonly token?: string | undefined; readonly sandbox?: boolean | undefined } = {}
 ): Effect.Effect<A, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const sandbox = yield* CampusSkillsSandbox.make(options)
     return yield* body(sandbox).pipe(
-      Effect.provide(services({ url: sandbox.url, token: client.token ?? sandbox.token }))
+      Effect.provide(services({ url: sandbox.url, token: client.token ?? sandbox.token, sandbox: client.sandbox }))
     )
   })
 

@@ -1,40 +1,26 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpBody from "@relais/core/HttpBody"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { HttpBody, ProviderKit } from "@relais/core"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import { flow } from "effect/Function"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as CampusSkillsConfig from "../CampusSkillsConfig.js"
+import type { Service } from "../CampusSkillsClient.js"
 import * as Contract from "../Contract.js"
 import * as Errors from "../Errors.js"
 
-export interface Service {
-  readonly test: Effect.Effect<Contract.TestResponse, Errors.CampusSkillsError>
-  readonly syncV1: (contrats: ReadonlyArray<Contract.Contract>) => Effect.Effect<Contract.SyncV1Response, Errors.CampusSkillsError>
-  readonly syncV2: (contrats: ReadonlyArray<Contract.Contract>) => Effect.Effect<Contract.SyncV2Response, Errors.CampusSkillsError>
-  readonly syncChanges: (changes: Contract.Changes) => Effect.Effect<Contract.SyncV2Response, Errors.CampusSkillsError>
-  readonly diff: (contrats: ReadonlyArray<Contract.Contract>) => Effect.Effect<Contract.DiffResponse, Errors.CampusSkillsError>
-  readonly listIntegrated: (query?: Contract.PageQuery) => Effect.Effect<Contract.ContractPage, Errors.CampusSkillsError>
-  readonly listTransmitted: (query?: Contract.PageQuery) => Effect.Effect<Contract.ContractPage, Errors.CampusSkillsError>
-  readonly integrated: (options?: { readonly pageSize?: number | undefined }) => Stream.Stream<Contract.TransmittedContract, Errors.CampusSkillsError>
-  readonly transmitted: (options?: { readonly pageSize?: number | undefined }) => Stream.Stream<Contract.TransmittedContract, Errors.CampusSkillsError>
-  readonly resetSync: Effect.Effect<void, Errors.CampusSkillsError>
-}
-
-const ErrorBody = Schema.Struct({
+const ErrorBody = Schema.parseJson(Schema.Struct({
   error: Schema.optional(Schema.String),
   reason: Schema.optional(Schema.String),
   invalidContrats: Schema.optional(Schema.Array(Contract.InvalidContract))
-})
+}))
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 
 interface Where {
@@ -47,47 +33,61 @@ const pathOf = (request: HttpClientRequest.HttpClientRequest) => {
   return params === "" ? request.url : `${request.url}?${params}`
 }
 
+const tooLarge = (error: HttpBody.ResponseTooLarge, status: number, where: Where) =>
+  new Errors.ResponseTooLarge({
+    responseStatus: status,
+    ...where,
+    limit: error.limit,
+    received: error.received,
+    announced: error.announced
+  })
+
+/** A body that stopped arriving midway: the connection failed, whatever the status said. */
+const cutOff = (error: HttpClientError.ResponseError, where: Where) => {
+  const detail = `the answer (HTTP ${error.response.status}) was cut off: ${
+    ProviderKit.causeText(error.cause ?? error.description)
+  }`
+  return new Errors.Transport({ ...where, reason: ProviderKit.transportReason(detail), detail })
+}
+
 /**
- * Reads a body through core's `HttpBody`, never more than `maxBytes`: a runaway answer fails
- * with `ResponseTooLarge` at the limit (the connection is closed) instead of filling the
- * memory. A body cut off midway is a `Transport` failure.
+ * A 2xx body, read through core's `HttpBody` (never more than `maxBytes`: a runaway answer
+ * fails with `ResponseTooLarge` at the limit and the connection is closed) and decoded with
+ * `schema`.
  */
-const readJson = (response: HttpClientResponse.HttpClientResponse, where: Where, maxBytes: number) =>
-  HttpBody.text(response, { maxBytes }).pipe(
-    Effect.mapError((error): Errors.ResponseTooLarge | Errors.Transport => {
-      if (error._tag === "ResponseTooLarge") {
-        return new Errors.ResponseTooLarge({
-          responseStatus: response.status,
-          ...where,
-          limit: error.limit,
-          received: error.received,
-          announced: error.announced
-        })
-      }
-      const detail = `the answer (HTTP ${response.status}) was cut off: ${causeText(error.cause ?? error.description)}`
-      return new Errors.Transport({ ...where, reason: transportReason(detail), detail })
-    }),
-    Effect.map((text) => {
-      try {
-        return { text, json: JSON.parse(text) as unknown }
-      } catch {
-        return { text, json: undefined }
-      }
+const decodeBody = <A, I>(
+  response: HttpClientResponse.HttpClientResponse,
+  schema: Schema.Schema<A, I>,
+  where: Where,
+  maxBytes: number
+): Effect.Effect<A, Errors.CampusSkillsError> =>
+  HttpBody.schemaBodyJson(schema, { maxBytes })(response).pipe(
+    Effect.catchTags({
+      ResponseTooLarge: (error) => Effect.fail(tooLarge(error, response.status, where)),
+      ResponseError: (error) =>
+        Effect.fail(
+          error.cause instanceof SyntaxError
+            ? new Errors.Decode({ status: response.status, ...where, detail: `not JSON: ${error.cause.message}` })
+            : cutOff(error, where)
+        ),
+      ParseError: (error) =>
+        Effect.fail(
+          new Errors.Decode({ status: response.status, ...where, detail: ParseResult.TreeFormatter.formatErrorSync(error) })
+        )
     })
   )
 
-/** A non-2xx response, as one of the package's errors. */
+/** A refused status (`filterStatusOk`), as one of the package's errors. */
 const fromStatus = (response: HttpClientResponse.HttpClientResponse, where: Where, maxBytes: number) =>
   Effect.gen(function*() {
     const status = response.status
-    const now = yield* Clock.currentTimeMillis
-    const retryAfterMillis = Errors.parseRetryAfter(response.headers["retry-after"], now)
+    const retryAfterMillis = yield* ProviderKit.retryAfter(response.headers["retry-after"])
     const retry = retryAfterMillis === undefined ? {} : { retryAfterMillis }
-    const read = yield* Effect.either(readJson(response, where, maxBytes))
+    const read = yield* Effect.either(HttpBody.text(response, { maxBytes }))
     // a runaway error body is reported as such; one cut off midway still has its status
-    if (Either.isLeft(read) && read.left._tag === "ResponseTooLarge") return read.left
-    const { json, text } = Either.isRight(read) ? read.right : { json: undefined, text: "" }
-    const body = Option.getOrUndefined(decodeErrorBody(json))
+    if (read._tag === "Left" && read.left._tag === "ResponseTooLarge") return tooLarge(read.left, status, where)
+    const text = read._tag === "Right" ? read.right : ""
+    const body = Option.getOrUndefined(decodeErrorBody(text))
     if (status === 401 || status === 403) {
       return new Errors.Unauthorized({ status, ...where, ...(body?.reason === undefined ? {} : { reason: body.reason }) })
     }
@@ -106,33 +106,15 @@ const fromStatus = (response: HttpClientResponse.HttpClientResponse, where: Wher
     return new Errors.UnexpectedStatus({ status, ...where, ...(text === "" ? {} : { body: text.slice(0, 300) }) })
   })
 
-const causeText = (cause: unknown): string => {
-  const parts: Array<string> = []
-  let current: unknown = cause
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code
-    parts.push(typeof code === "string" ? `${current.message} (${code})` : current.message)
-    current = current.cause
-  }
-  return parts.length === 0 ? String(cause) : parts.join(": ")
-}
-
-const transportReason = (detail: string): Errors.Transport["reason"] => {
-  if (/ECONNREFUSED/.test(detail)) return "refused"
-  if (/ECONNRESET|UND_ERR_SOCKET|other side closed|socket hang up|EPIPE|terminated/i.test(detail)) return "reset"
-  if (/TIMEOUT|timed out/i.test(detail)) return "timeout"
-  return "other"
-}
-
 const fromRequestError = (error: HttpClientError.RequestError, where: Where): Errors.Transport => {
-  const detail = causeText(error.cause ?? error.description ?? error.reason)
-  return new Errors.Transport({ ...where, reason: transportReason(detail), detail })
+  const detail = ProviderKit.causeText(error.cause ?? error.description ?? error.reason)
+  return new Errors.Transport({ ...where, reason: ProviderKit.transportReason(detail), detail })
 }
 
 export const make = (options: CampusSkillsConfig.Options) =>
   Effect.gen(function*() {
     const { token, url } = yield* CampusSkillsConfig.validate(options)
-    const timeout = Duration.decode(options.timeout ?? CampusSkillsConfig.defaultTimeout)
+    const timeout = options.timeout ?? CampusSkillsConfig.defaultTimeout
     const maxBytes = options.maxResponseBytes ?? HttpBody.defaultMaxBytes
     const http = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest(flow(
@@ -150,35 +132,20 @@ export const make = (options: CampusSkillsConfig.Options) =>
     ): Effect.Effect<A, Errors.CampusSkillsError> => {
       const where: Where = { method: request.method, path: pathOf(request) }
       return http.execute(request).pipe(
-        Effect.flatMap((response) =>
-          Effect.flatMap(readJson(response, where, maxBytes), ({ json, text }) =>
-            json === undefined
-              ? Effect.fail(
-                new Errors.Decode({
-                  status: response.status,
-                  ...where,
-                  detail: `not JSON: ${JSON.stringify(text.slice(0, 120))}`
-                })
-              )
-              : Schema.decodeUnknown(schema)(json).pipe(
-                Effect.mapError((error) =>
-                  new Errors.Decode({
-                    status: response.status,
-                    ...where,
-                    detail: ParseResult.TreeFormatter.formatErrorSync(error)
-                  })
-                )
-              ))
-        ),
         Effect.catchTags({
           RequestError: (error) => Effect.fail(fromRequestError(error, where)),
           ResponseError: (error) =>
             error.reason === "StatusCode"
               ? Effect.flip(fromStatus(error.response, where, maxBytes))
               : Effect.fail(
-                new Errors.Decode({ status: error.response.status, ...where, detail: causeText(error.cause ?? error.description) })
+                new Errors.Decode({
+                  status: error.response.status,
+                  ...where,
+                  detail: ProviderKit.causeText(error.cause ?? error.description)
+                })
               )
         }),
+        Effect.flatMap((response) => decodeBody(response, schema, where, maxBytes)),
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () =>
@@ -230,6 +197,7 @@ export const make = (options: CampusSkillsConfig.Options) =>
     const listTransmitted = page("/api/sync/v1/contrats-get-all")
 
     const service: Service = {
+      sandbox: options.sandbox === true,
       test: call(HttpClientRequest.get("/api/sync/v1/test"), Contract.TestResponse),
       syncV1: (contrats) =>
         withBody(HttpClientRequest.post("/api/sync/v1/contrats"), SyncBody, { contrats }, Contract.SyncV1Response),

@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { CampusSkillsClient, type Service as ClientService } from "../Client.js"
+import { CampusSkillsClient, type Service as ClientService } from "../CampusSkillsClient.js"
 import * as Contract from "../Contract.js"
 import * as Errors from "../Errors.js"
 import {
@@ -59,39 +59,12 @@ const summary = (diff: Contract.DiffResponse): DiffSummary => ({
   removed: codesOf(diff.removed)
 })
 
-/**
- * State shared by the attempts of one invocation: kept with its input object (the engine passes
- * the same object to every attempt) and tagged with core's invocation key, so that another
- * invocation given the same object never sees it. In memory only: a run resumed after a crash
- * starts afresh.
+/*
+ * What the attempts of one invocation share (the plan of a snapshot, the versions held before a
+ * change, the deadline of a wait) is the invocation's journaled state (`Step.StepState`): saved
+ * in the run store before the call it prepares, so that the next attempt, the run resumed after
+ * a crash, and the final reconciliation all see what the first attempt decided.
  */
-interface Memo<V> {
-  readonly key: string
-  readonly value: V
-}
-
-const invocationKey = Effect.map(Step.context, Option.match({ onNone: () => "", onSome: (context) => context.key }))
-
-const remember = <V, E, R>(
-  cache: WeakMap<object, Memo<V>>,
-  input: object,
-  make: Effect.Effect<V, E, R>
-): Effect.Effect<V, E, R> =>
-  Effect.flatMap(invocationKey, (key) => {
-    const hit = cache.get(input)
-    return hit !== undefined && hit.key === key
-      ? Effect.succeed(hit.value)
-      : Effect.tap(make, (value) => Effect.sync(() => cache.set(input, { key, value })))
-  })
-
-const forget = (cache: WeakMap<object, Memo<unknown>>, input: object) => Effect.sync(() => cache.delete(input))
-
-/** What an earlier attempt of this invocation remembered, if anything. */
-const recall = <V>(cache: WeakMap<object, Memo<V>>, input: object): Effect.Effect<Option.Option<V>> =>
-  Effect.map(invocationKey, (key) => {
-    const hit = cache.get(input)
-    return hit !== undefined && hit.key === key ? Option.some(hit.value) : Option.none()
-  })
 
 /** A 400 naming refused contracts, as the step's `InvalidContracts`; other errors unchanged. */
 const refusal = (operation: string) => (error: Errors.CampusSkillsError) =>
@@ -275,18 +248,35 @@ export const diff = (input: { readonly contrats: ReadonlyArray<Contract.Contract
 // sync-snapshot
 // ---------------------------------------------------------------------------------------------
 
-interface SnapshotPlan {
-  readonly send: ReadonlyArray<Contract.Contract>
-  readonly diff: DiffSummary
-  readonly archive: ReadonlyArray<string>
+const Codes = Schema.Array(Schema.String)
+
+/**
+ * What `sync-snapshot` decided before its first sync call, kept in the invocation's state. What
+ * it sends is not kept: it follows from the input and `skipped`.
+ */
+const SnapshotPlan = Schema.Struct({
+  diff: Schema.Struct({ same: Codes, added: Codes, updated: Codes, removed: Codes }),
+  archive: Codes,
   /** Contracts the diff refused (only with allowInvalid). */
-  readonly skipped: ReadonlyArray<RefusedContract>
-  readonly previous: ReadonlyArray<Contract.TransmittedContract>
-  /** Set when a sync call goes out: from then on its effect may be on the server. */
-  sent: boolean
+  skipped: Schema.Array(RefusedContract),
+  /** The versions held before the sync of the contracts it updates or archives. */
+  previous: Schema.Array(Contract.TransmittedContract),
+  /** True once a sync call may have gone out: from then on its effect may be on the server. */
+  sent: Schema.Boolean
+})
+
+type SnapshotPlan = typeof SnapshotPlan.Type
+
+/** The contracts without those the diff refused (by position, or by code without one). */
+const withoutRefused = (contrats: ReadonlyArray<Contract.Contract>, skipped: ReadonlyArray<RefusedContract>) => {
+  const indexes = new Set(skipped.flatMap((c) => (c.index === undefined ? [] : [c.index])))
+  const codes = new Set(skipped.flatMap((c) => (c.index === undefined && c.codeContrat !== null ? [c.codeContrat] : [])))
+  return contrats.filter((c, i) => !indexes.has(i) && !codes.has(c.codeContrat))
 }
 
-const snapshotPlans = new WeakMap<object, Memo<SnapshotPlan>>()
+/** What a snapshot sends: v2 takes the whole list (it keeps what it refuses), v1 the valid ones. */
+const sendOf = (input: SyncSnapshotInput, plan: SnapshotPlan): ReadonlyArray<Contract.Contract> =>
+  (input.version ?? "v2") === "v2" ? input.contrats : withoutRefused(input.contrats, plan.skipped)
 
 const tryDiff = (client: ClientService, contrats: ReadonlyArray<Contract.Contract>) =>
   client.diff(contrats).pipe(
@@ -323,9 +313,7 @@ const makePlan = (client: ClientService, input: SyncSnapshotInput) =>
         return yield* new InvalidContracts({ operation: "sync-snapshot", outcome: "nothing-sent", contracts: skipped })
       }
       // Go on without them: drop the refused positions (or codes, when the server gives no position).
-      const indexes = new Set(skipped.flatMap((c) => (c.index === undefined ? [] : [c.index])))
-      const codes = new Set(skipped.flatMap((c) => (c.index === undefined && c.codeContrat !== null ? [c.codeContrat] : [])))
-      candidates = input.contrats.filter((c, i) => !indexes.has(i) && !codes.has(c.codeContrat))
+      candidates = withoutRefused(input.contrats, skipped)
       result = yield* tryDiff(client, candidates)
       if (Either.isLeft(result)) {
         return yield* new InvalidContracts({
@@ -343,12 +331,12 @@ const makePlan = (client: ClientService, input: SyncSnapshotInput) =>
     const archiveSet = new Set(archive)
     const previousUpdated = yield* held(client, codesOf(response.updated))
     return {
-      send: version === "v2" ? input.contrats : candidates,
       diff: summary(response),
       archive,
       skipped,
       previous: [...previousUpdated, ...response.removed.filter((c) => archiveSet.has(c.codeContrat))],
-      sent: false
+      // Saved just before the first sync call goes out.
+      sent: true
     } satisfies SnapshotPlan
   })
 
@@ -362,7 +350,7 @@ const snapshotOutput = (
   const accepted = new Set(valid)
   return {
     version: input.version ?? "v2",
-    sent: plan.send.length,
+    sent: sendOf(input, plan).length,
     added: plan.diff.added.filter((code) => accepted.has(code)),
     updated: plan.diff.updated.filter((code) => accepted.has(code)),
     unchanged: plan.diff.same.length,
@@ -374,30 +362,46 @@ const snapshotOutput = (
   }
 }
 
-/** What `sync-snapshot` can fail with; `CannotRestore` comes from undoing a partial sync in `reconcileSnapshot`. */
-type SnapshotError = Errors.CampusSkillsError | SnapshotGuard | InvalidContracts | CannotRestore
+/**
+ * What `sync-snapshot` can fail with; `CannotRestore` comes from undoing a partial sync in
+ * `reconcileSnapshot`, `StepStateError` from keeping its plan in the run store.
+ */
+type SnapshotError = Errors.CampusSkillsError | SnapshotGuard | InvalidContracts | CannotRestore | Step.StepStateError
+
+/**
+ * The plan of this invocation: the one an earlier attempt (or the execution before a crash)
+ * made, marked sent again when a reconciliation had undone its effect; or a new one. Saved as
+ * sent before the call goes out, so a sync whose answer is lost is always looked for.
+ */
+const planOf = (client: ClientService, input: SyncSnapshotInput) =>
+  Effect.gen(function*() {
+    const plan = yield* Step.rememberState(SnapshotPlan, makePlan(client, input))
+    if (plan.sent) return plan
+    const sent = { ...plan, sent: true }
+    yield* Step.saveState(SnapshotPlan, sent)
+    return sent
+  })
 
 export const syncSnapshot = (
   input: SyncSnapshotInput
-): Effect.Effect<SyncSnapshotOutput, SnapshotError, CampusSkillsClient> =>
+): Effect.Effect<SyncSnapshotOutput, SnapshotError, CampusSkillsClient | Step.StepContext> =>
   Effect.gen(function*() {
     const client = yield* CampusSkillsClient
     const version = input.version ?? "v2"
-    const plan = yield* remember(snapshotPlans, input, makePlan(client, input))
-    plan.sent = true
+    const plan = yield* planOf(client, input)
     if (version === "v1") {
-      const response = yield* client.syncV1(plan.send).pipe(Effect.mapError(refusal("sync-snapshot")))
-      yield* forget(snapshotPlans, input)
+      const response = yield* client.syncV1(sendOf(input, plan)).pipe(Effect.mapError(refusal("sync-snapshot")))
       return snapshotOutput(input, plan, codesOf(response.contrats), plan.skipped, response.warning)
     }
-    const response = yield* client.syncV2(plan.send)
+    const response = yield* client.syncV2(sendOf(input, plan))
     const invalid = refused(response.invalidContrats)
     const output = snapshotOutput(input, plan, codesOf(response.validContrats), invalid)
     if (invalid.length > 0 && !(input.allowInvalid ?? false)) {
       // The diff accepted the list, but the sync refused some (the data changed in between):
       // the valid part was applied; undo it so that the failed step leaves nothing behind.
       const undone = yield* Effect.either(undoSnapshot(input, output))
-      yield* forget(snapshotPlans, input)
+      // Reported as such: the final reconciliation has nothing to look for.
+      yield* Step.clearState
       return yield* new InvalidContracts({
         operation: "sync-snapshot",
         outcome: Either.isRight(undone) ? "undone" : "undo-failed",
@@ -405,13 +409,14 @@ export const syncSnapshot = (
         ...(Either.isLeft(undone) ? { undoError: undone.left.message } : {})
       })
     }
-    yield* forget(snapshotPlans, input)
+    // The plan stays in the state until the run ends: if the process dies before the output is
+    // journaled, the resumed run's reconciliation finds the sync applied and answers this output.
     return output
   })
 
 /**
- * Called by the engine before a retry and once more before the step is declared failed: when a
- * sync of this invocation went out and its answer was lost (connection dropped after the
+ * Called by the engine before a retry, before the first attempt of a resumed run, and once more
+ * before the step is declared failed: when a sync of this invocation went out and its answer was lost (connection dropped after the
  * commit, an unreadable 200, a timeout), the held contracts say what happened. All of the plan
  * visible: the step succeeded (its output, and so its compensation, is the plan's). Part of it
  * (some contracts refused): that part is undone, so that a failed step leaves nothing behind.
@@ -420,14 +425,14 @@ export const syncSnapshot = (
 export const reconcileSnapshot = (input: SyncSnapshotInput) =>
   Effect.gen(function*() {
     const client = yield* CampusSkillsClient
-    const remembered = yield* recall(snapshotPlans, input)
+    const remembered = yield* Step.loadState(SnapshotPlan)
     if (Option.isNone(remembered) || !remembered.value.sent) return Option.none<SyncSnapshotOutput>()
     const plan = remembered.value
     const previous = new Map(plan.previous.map((c) => [c.codeContrat, toWire(c) as Wire] as const))
     const same = new Set(plan.diff.same)
     // v2 keeps (and does not change) the contracts it refuses: they are not part of the effect.
     const refusedCodes = new Set(plan.skipped.flatMap((c) => (c.codeContrat === null ? [] : [c.codeContrat])))
-    const sent = plan.send.filter((c) => !refusedCodes.has(c.codeContrat))
+    const sent = sendOf(input, plan).filter((c) => !refusedCodes.has(c.codeContrat))
     const touches: Array<Touch> = [
       ...sent.map((c) => {
         const want = fromContract(c) as Wire
@@ -438,10 +443,7 @@ export const reconcileSnapshot = (input: SyncSnapshotInput) =>
     const seen = yield* observe(client, touches)
     const output = snapshotOutput(input, plan, codesOf(sent), plan.skipped)
     const outcome = outcomeOf(seen)
-    if (outcome === "applied") {
-      yield* forget(snapshotPlans, input)
-      return Option.some(output)
-    }
+    if (outcome === "applied") return Option.some(output)
     if (outcome === "partial") {
       const changed = changedCodes(seen)
       yield* undoSnapshot(input, {
@@ -450,7 +452,7 @@ export const reconcileSnapshot = (input: SyncSnapshotInput) =>
         updated: output.updated.filter((code) => changed.has(code)),
         archived: output.archived.filter((code) => changed.has(code))
       })
-      plan.sent = false
+      yield* Step.saveState(SnapshotPlan, { ...plan, sent: false })
     }
     return Option.none<SyncSnapshotOutput>()
   })
@@ -470,14 +472,15 @@ export const undoSnapshot = (_input: SyncSnapshotInput, output: SyncSnapshotOutp
 // send-changes
 // ---------------------------------------------------------------------------------------------
 
-interface Capture {
-  readonly previous: ReadonlyArray<Contract.TransmittedContract>
-  readonly absent: ReadonlyArray<string>
-  /** Set when a changes call goes out: from then on its effect may be on the server. */
-  sent: boolean
-}
-
-const captures = new WeakMap<object, Memo<Capture>>()
+/** What `send-changes` read before its first call, kept in the invocation's state. */
+const Capture = Schema.Struct({
+  /** The versions held before the call of the contracts it touches. */
+  previous: Schema.Array(Contract.TransmittedContract),
+  /** The touched codes that were not held. */
+  absent: Codes,
+  /** True once a changes call may have gone out: from then on its effect may be on the server. */
+  sent: Schema.Boolean
+})
 
 const changeParts = (input: SendChangesInput) => ({
   added: input.added ?? [],
@@ -485,24 +488,31 @@ const changeParts = (input: SendChangesInput) => ({
   removed: input.removed ?? []
 })
 
-/** What `send-changes` can fail with; `CannotRestore` comes from undoing a partial call in `reconcileChanges`. */
-type ChangesError = Errors.CampusSkillsError | InvalidContracts | CannotRestore
+/**
+ * What `send-changes` can fail with; `CannotRestore` comes from undoing a partial call in
+ * `reconcileChanges`, `StepStateError` from keeping what it read in the run store.
+ */
+type ChangesError = Errors.CampusSkillsError | InvalidContracts | CannotRestore | Step.StepStateError
 
-export const sendChanges = (input: SendChangesInput): Effect.Effect<SendChangesOutput, ChangesError, CampusSkillsClient> =>
+export const sendChanges = (
+  input: SendChangesInput
+): Effect.Effect<SendChangesOutput, ChangesError, CampusSkillsClient | Step.StepContext> =>
   Effect.gen(function*() {
     const client = yield* CampusSkillsClient
     const { added, removed, updated } = changeParts(input)
     const touched = unique([...codesOf(added), ...codesOf(updated), ...removed])
-    const capture = yield* remember(
-      captures,
-      input,
-      Effect.map(held(client, touched), (previous): Capture => {
+    const body = yield* changes({ added, updated, removed })
+    // The versions held before the first call, saved (as sent) before it goes out: after a lost
+    // answer, or a crash before the output is journaled, the reconciliation compares with them
+    // and the output still says what the call changed (so the compensation can undo it).
+    const capture = yield* Step.rememberState(
+      Capture,
+      Effect.map(held(client, touched), (previous) => {
         const found = new Set(codesOf(previous))
-        return { previous, absent: touched.filter((code) => !found.has(code)), sent: false }
+        return { previous, absent: touched.filter((code) => !found.has(code)), sent: true }
       })
     )
-    const body = yield* changes({ added, updated, removed })
-    capture.sent = true
+    if (!capture.sent) yield* Step.saveState(Capture, { ...capture, sent: true })
     const response = yield* client.syncChanges(body)
     const upserts = [...added, ...updated]
     // a refused contract without a code is named by its position among added then updated
@@ -522,7 +532,8 @@ export const sendChanges = (input: SendChangesInput): Effect.Effect<SendChangesO
     }
     if (invalid.length > 0 && !(input.allowInvalid ?? false)) {
       const undone = yield* Effect.either(undoChanges(input, output))
-      yield* forget(captures, input)
+      // Reported as such: the final reconciliation has nothing to look for.
+      yield* Step.clearState
       return yield* new InvalidContracts({
         operation: "send-changes",
         outcome: Either.isRight(undone) ? "undone" : "undo-failed",
@@ -530,13 +541,12 @@ export const sendChanges = (input: SendChangesInput): Effect.Effect<SendChangesO
         ...(Either.isLeft(undone) ? { undoError: undone.left.message } : {})
       })
     }
-    yield* forget(captures, input)
     return output
   })
 
 /**
- * Called by the engine before a retry and once more before the step is declared failed: when a
- * changes call of this invocation went out and its answer was lost, the held contracts say what
+ * Called by the engine before a retry, before the first attempt of a resumed run, and once more
+ * before the step is declared failed: when a changes call of this invocation went out and its answer was lost, the held contracts say what
  * happened. All of it visible: the step succeeded, with the versions read before the call as
  * `previous` (so its compensation archives what it added). Part of it (a contract refused, or
  * changed by someone else): what was applied is undone, so that a failed step leaves nothing
@@ -545,7 +555,7 @@ export const sendChanges = (input: SendChangesInput): Effect.Effect<SendChangesO
 export const reconcileChanges = (input: SendChangesInput) =>
   Effect.gen(function*() {
     const client = yield* CampusSkillsClient
-    const remembered = yield* recall(captures, input)
+    const remembered = yield* Step.loadState(Capture)
     if (Option.isNone(remembered) || !remembered.value.sent) return Option.none<SendChangesOutput>()
     const capture = remembered.value
     const { added, removed, updated } = changeParts(input)
@@ -569,10 +579,7 @@ export const reconcileChanges = (input: SendChangesInput) =>
       absent: capture.absent
     }
     const outcome = outcomeOf(seen)
-    if (outcome === "applied") {
-      yield* forget(captures, input)
-      return Option.some(output)
-    }
+    if (outcome === "applied") return Option.some(output)
     if (outcome === "partial") {
       const changed = changedCodes(seen)
       yield* undoChanges(input, {
@@ -581,7 +588,7 @@ export const reconcileChanges = (input: SendChangesInput) =>
         updated: output.updated.filter((code) => changed.has(code)),
         removed: output.removed.filter((code) => changed.has(code))
       })
-      capture.sent = false
+      yield* Step.saveState(Capture, { ...capture, sent: false })
     }
     return Option.none<SendChangesOutput>()
   })
@@ -661,40 +668,43 @@ export const waitPolicy = (pollInterval: Duration.DurationInput, deadline: Durat
   return { deadlineMillis, policy }
 }
 
-export const waitIntegrated = (deadlineMillis: number) => {
-  const firstPoll = new WeakMap<object, Memo<number>>()
-  return (input: { readonly codes: ReadonlyArray<string> }) =>
-    Effect.gen(function*() {
-      const client = yield* CampusSkillsClient
-      const codes = unique(input.codes)
-      const start = yield* remember(firstPoll, input, Clock.currentTimeMillis)
-      const integrated = new Set(codesOf(yield* collect(client.integrated())))
-      const missing = codes.filter((code) => !integrated.has(code))
-      const elapsedMillis = (yield* Clock.currentTimeMillis) - start
-      if (missing.length === 0) {
-        yield* forget(firstPoll, input)
-        return { integrated: codes, waitedMillis: elapsedMillis }
-      }
-      if (elapsedMillis < deadlineMillis) {
-        return yield* new NotYetIntegrated({ missing, total: codes.length, elapsedMillis })
-      }
-      yield* forget(firstPoll, input)
-      const transmitted = new Map((yield* held(client, missing)).map((c) => [c.codeContrat, c] as const))
-      return yield* new IntegrationTimeout({
-        deadlineMillis,
-        total: codes.length,
-        missing: missing.map((code) => {
-          const contract = transmitted.get(code)
-          return new PendingContract({
-            codeContrat: code,
-            state: contract === undefined ? "absent" : "transmitted",
-            ...(contract?.codeGroupe === undefined ? {} : { codeGroupe: contract.codeGroupe }),
-            ...(contract?.nomGroupe === undefined ? {} : { nomGroupe: contract.nomGroupe })
-          })
+/**
+ * What the first poll of a wait records in the invocation's state: when it started and the
+ * deadline it runs to. A resumed run keeps both, so a crash does not restart the wait.
+ */
+const Waiting = Schema.Struct({ firstPollAt: Schema.Number, deadlineMillis: Schema.Number })
+
+export const waitIntegrated = (deadlineMillis: number) =>
+(input: { readonly codes: ReadonlyArray<string>; readonly deadline?: number | undefined }) =>
+  Effect.gen(function*() {
+    const client = yield* CampusSkillsClient
+    const codes = unique(input.codes)
+    const waiting = yield* Step.rememberState(
+      Waiting,
+      Effect.map(Clock.currentTimeMillis, (now) => ({ firstPollAt: now, deadlineMillis: input.deadline ?? deadlineMillis }))
+    )
+    const integrated = new Set(codesOf(yield* collect(client.integrated())))
+    const missing = codes.filter((code) => !integrated.has(code))
+    const elapsedMillis = (yield* Clock.currentTimeMillis) - waiting.firstPollAt
+    if (missing.length === 0) return { integrated: codes, waitedMillis: elapsedMillis }
+    if (elapsedMillis < waiting.deadlineMillis) {
+      return yield* new NotYetIntegrated({ missing, total: codes.length, elapsedMillis })
+    }
+    const transmitted = new Map((yield* held(client, missing)).map((c) => [c.codeContrat, c] as const))
+    return yield* new IntegrationTimeout({
+      deadlineMillis: waiting.deadlineMillis,
+      total: codes.length,
+      missing: missing.map((code) => {
+        const contract = transmitted.get(code)
+        return new PendingContract({
+          codeContrat: code,
+          state: contract === undefined ? "absent" : "transmitted",
+          ...(contract?.codeGroupe === undefined ? {} : { codeGroupe: contract.codeGroupe }),
+          ...(contract?.nomGroupe === undefined ? {} : { nomGroupe: contract.nomGroupe })
         })
       })
     })
-}
+  })
 
 // ---------------------------------------------------------------------------------------------
 // reset-sync

@@ -7,6 +7,7 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { type Plugin, ProviderKit } from "@relais/core"
 import { Faults, type RequestLog, SandboxServer, StateFile } from "@relais/sandbox-kit"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -18,6 +19,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type * as CampusSkillsConfig from "../CampusSkillsConfig.js"
 import * as internalRoutes from "./internal/routes.js"
 import { generateContracts } from "./internal/seed.js"
 import { type IntegrationDelay, type IntegrationModel, persisted, restoreInto, Store, type StoreConfig } from "./internal/store.js"
@@ -73,17 +75,6 @@ export type Delay = IntegrationDelay
  */
 export type Integration = "immediate" | "never" | { readonly delay: Duration.DurationInput }
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|millis|milliseconds?|s|sec|seconds?|m|min|minutes?|h|hours?)$/
-
-const unitMillis = (unit: string): number =>
-  unit === "ms" || unit.startsWith("milli")
-    ? 1
-    : unit === "s" || unit.startsWith("sec")
-    ? 1000
-    : unit === "m" || unit.startsWith("min")
-    ? 60_000
-    : 3_600_000
-
 /**
  * Reads the integration option from text: `immediate`, `never`, or a delay such as `30s`,
  * `500ms`, `2m`, `2 minutes` (also `delay:30s`).
@@ -98,17 +89,27 @@ const unitMillis = (unit: string): number =>
 export const parseIntegration = (text: string): Either.Either<Integration, SandboxOptionsError> => {
   const value = text.trim().toLowerCase()
   if (value === "immediate" || value === "never") return Either.right(value)
-  const match = DURATION.exec(value.replace(/^delay\s*:\s*/, ""))
-  if (match === null) {
-    return Either.left(
-      new SandboxOptionsError({
-        reason: `integration ${JSON.stringify(text)} is not one of immediate, never, or a delay such as 30s, 500ms, ` +
-          "2m (contracts are integrated that long after they are sent)"
-      })
-    )
-  }
-  return Either.right({ delay: Duration.millis(Number(match[1]) * unitMillis(match[2]!)) })
+  return Either.match(ProviderKit.parseDuration(value.replace(/^delay\s*:\s*/, "")), {
+    onLeft: () =>
+      Either.left(
+        new SandboxOptionsError({
+          reason: `integration ${JSON.stringify(text)} is not one of immediate, never, or a delay such as 30s, 500ms, ` +
+            "2m (contracts are integrated that long after they are sent)"
+        })
+      ),
+    onRight: (delay) => Either.right({ delay })
+  })
 }
+
+/**
+ * The canonical text of an integration option: `immediate`, `never`, or the delay in its
+ * canonical form (`30s` and `30000ms` are both `30s`), so that two spellings of the same
+ * setting compare equal (a resumed run keeps its sandbox's settings).
+ *
+ * @since 0.1.0
+ */
+export const formatIntegration = (integration: Integration): string =>
+  typeof integration === "string" ? integration : ProviderKit.formatDuration(Duration.decode(integration.delay))
 
 /**
  * Options of the sandbox.
@@ -398,3 +399,44 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<CampusSkillsSandbox, SandboxServer.ServerStartError | SandboxOptionsError | StateFile.StateFileError> =>
   Layer.scoped(CampusSkillsSandbox, make(options))
+
+/**
+ * The sandbox as `@relais/core`'s plugin contract describes it (what `CampusSkillsPlugin`'s
+ * `sandbox()` loads): started on a loopback port with a seed, fault rules, a state file and
+ * the `integration` setting; the configuration it answers points the plugin at it, with its
+ * token and `sandbox: true` (so `campus-skills/reset-sync` is allowed).
+ *
+ * @since 0.1.0
+ */
+export const pluginSandbox: Plugin.Sandbox<CampusSkillsConfig.Options> = {
+  description: "a Campus Skills sync API simulator (contracts, snapshot and change syncs, integration) on 127.0.0.1",
+  faultExample: "POST /api/sync/v2/contrats 503 x2",
+  settings: [
+    {
+      name: "integration",
+      description: "when the sandbox integrates the contracts it receives (production needs integration models " +
+        "configured by the Campus Skills team; \"never\" is a group without one)",
+      values: "immediate, never, or a delay such as 30s",
+      default: "immediate",
+      parse: (text) => Either.mapBoth(parseIntegration(text), { onLeft: (error) => error.reason, onRight: formatIntegration })
+    }
+  ],
+  start: (options) =>
+    Effect.gen(function*() {
+      const integration = yield* parseIntegration(options.settings.integration ?? "immediate")
+      const sandbox = yield* make({
+        port: options.port,
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
+        faults: options.faults,
+        integration,
+        stateFile: options.stateFile,
+        onSaveFailure: options.onSaveFailure
+      })
+      const chosen = formatIntegration(integration)
+      return {
+        url: sandbox.url,
+        config: { url: sandbox.url, token: sandbox.token, sandbox: true },
+        ...(chosen === "immediate" ? {} : { summary: `integration: ${chosen}` })
+      }
+    })
+}

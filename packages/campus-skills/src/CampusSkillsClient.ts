@@ -8,13 +8,11 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Stream from "effect/Stream"
-import * as CampusSkillsConfig from "./CampusSkillsConfig.js"
+import type * as CampusSkillsConfig from "./CampusSkillsConfig.js"
 import type * as Contract from "./Contract.js"
 import type * as Errors from "./Errors.js"
 import * as internal from "./internal/client.js"
@@ -25,6 +23,11 @@ import * as internal from "./internal/client.js"
  * @since 0.1.0
  */
 export interface Service {
+  /**
+   * The configuration says the target is a Campus Skills sandbox (`sandbox: true`, which the
+   * plugin's own sandbox sets): `campus-skills/reset-sync` may delete every contract.
+   */
+  readonly sandbox: boolean
   /** `GET /api/sync/v1/test`: checks the token, answers the school's name. */
   readonly test: Effect.Effect<Contract.TestResponse, Errors.CampusSkillsError>
   /**
@@ -79,8 +82,9 @@ export class CampusSkillsClient extends Context.Tag("@relais/campus-skills/Campu
 >() {}
 
 /**
- * Builds a client on the `HttpClient` in context. Fails when the URL is not HTTPS (loopback
- * hosts excepted) or the token is empty.
+ * Builds a client on the `HttpClient` in context. Fails when the options do not pass the
+ * checks of `CampusSkillsConfig.Options` (a URL that is not HTTPS outside loopback hosts, an
+ * empty token...).
  *
  * @since 0.1.0
  */
@@ -89,7 +93,8 @@ export const make: (
 ) => Effect.Effect<Service, Errors.InvalidConfiguration, HttpClient.HttpClient> = internal.make
 
 /**
- * The client from explicit options.
+ * The client from options. `CampusSkillsPlugin.layer` also registers the token with the
+ * `Redactor`: hosts use that one.
  *
  * @since 0.1.0
  */
@@ -97,14 +102,3 @@ export const layer = (
   options: CampusSkillsConfig.Options
 ): Layer.Layer<CampusSkillsClient, Errors.InvalidConfiguration, HttpClient.HttpClient> =>
   Layer.effect(CampusSkillsClient, make(options))
-
-/**
- * The client from `Config` (by default `CAMPUS_SKILLS_URL`, `CAMPUS_SKILLS_TOKEN`,
- * `CAMPUS_SKILLS_TIMEOUT`).
- *
- * @since 0.1.0
- */
-export const layerConfig = (
-  config: Config.Config<CampusSkillsConfig.Options> = CampusSkillsConfig.config
-): Layer.Layer<CampusSkillsClient, Errors.InvalidConfiguration | ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(CampusSkillsClient, Effect.flatMap(config, make))
