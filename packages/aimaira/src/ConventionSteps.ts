@@ -29,7 +29,6 @@ import {
   eligibleOf,
   EmailAddress,
   exactlyOne,
-  forgetPrevious,
   made,
   marker,
   optional,
@@ -708,28 +707,28 @@ const checkRules = (current: Entities.Convention, next: Entities.Convention) =>
     }
   })
 
+/** A convention as an update step keeps it in its state, before its first write. */
+const ConventionBefore = view(Entities.Convention)
+
 /**
  * Writes `changes` with a get-modify-write and reports the values the changed fields had
- * before (remembered across the attempts of one invocation, so that a retry after a lost
- * answer does not report its own values). The documented rules are checked on the result
+ * before (kept in the invocation's journaled state, so that a retry after a lost answer, or
+ * the run resumed after a crash, does not report its own values). The documented rules are checked on the result
  * before anything is written.
  */
 const modifyConvention = <C extends Changes>(id: Ids.ConventionId, changes: C) =>
   Effect.gen(function*() {
-    const context = yield* Step.StepContext
     const client = yield* AimairaClient
     const keys = Object.keys(changes) as ReadonlyArray<keyof C & keyof Entities.Convention>
     const current = yield* client.get(Entities.Convention, id)
-    const previous = rememberPrevious(context.key, () => {
-      const out: Record<string, unknown> = {}
-      // A property the entity did not carry is reset by a full update: `null` is what it was.
-      for (const key of keys) out[key as string] = current[key] ?? null
-      return out as C
-    })
+    const before = yield* rememberPrevious(ConventionBefore, current)
+    const out: Record<string, unknown> = {}
+    // A property the entity did not carry is reset by a full update: `null` is what it was.
+    for (const key of keys) out[key as string] = (before as Record<string, unknown>)[key as string] ?? null
+    const previous = out as C
     const next = Entities.copy(current, changes)
     yield* checkRules(current, next)
     const convention = yield* client.update(Entities.Convention, next)
-    yield* forgetPrevious(context.key)
     return { convention, previous }
   })
 
@@ -750,7 +749,9 @@ export const updateConvention = Step.make({
   output: UpdatedConvention,
   retry: writePolicy,
   idempotent: true,
-  run: (input): Effect.Effect<UpdatedConvention, Errors.AimairaError | StepErrors.StepError, AimairaClient | Step.StepContext> =>
+  run: (
+    input
+  ): Effect.Effect<UpdatedConvention, Errors.AimairaError | StepErrors.StepError | Step.StepStateError, AimairaClient | Step.StepContext> =>
     Effect.map(
       modifyConvention(input.ConventionId, changesOf(input)),
       ({ convention, previous }) => ({ ...convention, Previous: previous })
@@ -814,7 +815,9 @@ export const setConventionEtat = Step.make({
   output: ConventionEtatChanged,
   retry: writePolicy,
   idempotent: true,
-  run: (input): Effect.Effect<ConventionEtatChanged, Errors.AimairaError | StepErrors.StepError, AimairaClient | Step.StepContext> =>
+  run: (
+    input
+  ): Effect.Effect<ConventionEtatChanged, Errors.AimairaError | StepErrors.StepError | Step.StepStateError, AimairaClient | Step.StepContext> =>
     Effect.gen(function*() {
       const client = yield* AimairaClient
       let EtatConventionId: Ids.EtatConventionId

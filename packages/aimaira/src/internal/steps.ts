@@ -1,7 +1,7 @@
 /**
  * What the AIMAIRA steps share: output views of entities, YAML-friendly input schemas (dates,
- * ids), retry policies, markers, code look-ups with suggestions, and the memory of previous
- * values for get-modify-write steps.
+ * ids), retry policies, markers, code look-ups with suggestions, and the values before the
+ * write of get-modify-write steps (kept in the step's journaled state).
  */
 import { RetryPolicy, Step, Suggest } from "@relais/core"
 import * as Chunk from "effect/Chunk"
@@ -368,22 +368,13 @@ export const byField = <A extends Entity>(
 // ---------------------------------------------------------------------------------------------
 // Previous values of get-modify-write steps
 
-const MEMORY_LIMIT = 1000
-const memory = new Map<string, unknown>()
-
 /**
- * The values an update step found before its first attempt, kept by invocation key so that a
- * retry after a lost response (the write committed, the answer lost) still reports the values
- * from before the write, not its own. In-process only: after a crash between the write and
- * the journal, the next attempt reports what it finds.
+ * The entity as the first attempt of an update step found it, kept in the invocation's journaled
+ * state (`Step.StepState`, in the wire form of `schema`): a retry after a lost response (the
+ * write committed, the answer lost), or the run resumed after a crash between the write and the
+ * journal, still reports the values from before the write, not its own.
  */
-export const rememberPrevious = <A>(key: string, compute: () => A): A => {
-  if (memory.has(key)) return memory.get(key) as A
-  const value = compute()
-  memory.set(key, value)
-  if (memory.size > MEMORY_LIMIT) memory.delete(memory.keys().next().value!)
-  return value
-}
-
-/** Forgets the previous values of a finished invocation. */
-export const forgetPrevious = (key: string): Effect.Effect<void> => Effect.sync(() => memory.delete(key))
+export const rememberPrevious = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  found: A
+): Effect.Effect<A, Step.StepStateError, Step.StepContext> => Step.rememberState(schema, Effect.succeed(found))
