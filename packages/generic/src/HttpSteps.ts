@@ -98,12 +98,11 @@ export const RequestInput = Schema.Struct({
     }),
     { default: () => ["2xx"] as const, exact: true }
   ),
-  response: Schema.optionalWith(
-    JsonSchemaFragment.Fragment.annotations({
-      description: "check the JSON answer against this JSON Schema fragment (type, properties, required, items, enum)"
-    }),
-    { exact: true }
-  ),
+  // Described on the field: a description on the (recursive, suspended) fragment itself would
+  // make it anonymous to the JSON Schema generator.
+  response: Schema.optionalWith(JsonSchemaFragment.Fragment, { exact: true }).annotations({
+    description: "check the JSON answer against this JSON Schema fragment (type, properties, required, items, enum)"
+  }),
   idempotencyKey: Schema.optionalWith(
     Schema.Union(
       Schema.Boolean,
