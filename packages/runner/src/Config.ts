@@ -1,11 +1,16 @@
 /**
- * Where the providers are and how to authenticate: named profiles in `relais.config.yaml`, or
- * environment variables when no profile is chosen.
+ * Where the plugins' services are and how to authenticate: named profiles in
+ * `relais.config.yaml`, or environment variables when no profile is chosen; and which plugins
+ * besides the built-in ones are loaded (`plugins:`, read by `Loader.ts`).
  *
  * ```yaml
+ * plugins:
+ *   - ./plugins/esign/index.js                 # a built ES module, relative to this file
+ *   - { use: "@acme/relais-hr", options: { region: eu } }
  * defaultProfile: preprod
  * profiles:
  *   preprod:
+ *     description: the school's pre-production instances
  *     aimaira: { url: https://x-preprod.aimaira.net, username: api, password: { env: AIMAIRA_PASSWORD } }
  *     campusSkills: { url: https://app.campus-skills.com, token: { env: CAMPUS_SKILLS_TOKEN } }
  *   prod:
@@ -13,28 +18,34 @@
  *     aimaira: { url: https://x.aimaira.net, apiKey: { file: /run/secrets/aimaira-key } }
  * ```
  *
- * Rules:
- * - The profile is `--profile`, else `RELAIS_PROFILE`, else `defaultProfile`, else none (then the
- *   `AIMAIRA_*` / `CAMPUS_SKILLS_*` environment variables are used).
+ * The runner knows no plugin by name here: a profile holds `production`, `description` and one
+ * section per plugin of the registry, under `PluginConfig.profileKey(plugin.name)`, decoded by
+ * that plugin's own `config` schema (`PluginConfig.decode`). Rules:
+ * - The profile is `--profile`, else `RELAIS_PROFILE`, else `defaultProfile`, else none (then each
+ *   plugin's section comes from its `<PLUGIN>_<FIELD>` environment variables,
+ *   `PluginConfig.fromEnv`).
  * - Nothing defaults silently to production: a profile with `production: true` is only used
  *   when named (`--profile` or `RELAIS_PROFILE`); naming it as `defaultProfile` is an error.
- * - Secrets (`password`, `apiKey`, `token`) are `Redacted` from the moment they are read and
- *   registered with the `Redactor`. `{ env: NAME }` and `{ file: path }` are preferred; a
- *   literal secret in the file works, with a warning.
- * - A provider that is not configured is only an error when a workflow uses it (`Target`
- *   keeps each provider's settings or its problem).
+ * - Inside a section, a text or number value may be written `{ env: NAME }` or
+ *   `{ file: path }` (relative to the configuration file's directory), read before decoding;
+ *   for a number field the text is read as a number, as from an environment variable.
+ * - Secrets (the `Redacted` fields of a plugin's schema) are registered with the `Redactor` as
+ *   soon as they are read. `{ env: NAME }` and `{ file: path }` are preferred; a literal secret
+ *   in the file works, with a warning.
+ * - Every problem is located (`file:line:col`) and names the key path; an unknown section
+ *   gets "did you mean" against the sections of the loaded plugins.
+ * - A plugin that is not configured is only an error when a workflow uses it (`Target` keeps
+ *   each plugin's configuration or its problem; see {@link requirePlugin}).
  *
- * Environment variables are read through `Config` only.
+ * Environment variables are read through `Config` only (tests set them with a
+ * `ConfigProvider`).
  *
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { AimairaConfig } from "@relais/aimaira"
-import { CampusSkillsConfig } from "@relais/campus-skills"
-import { Redactor, Suggest } from "@relais/core"
-import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
-import * as Yaml from "yaml"
+import { Plugin, PluginConfig, Redactor, Suggest } from "@relais/core"
+import { Config, Effect, Either, Option, Redacted } from "effect"
 import * as Files from "./cli/Files.js"
 import { ConfigError, ConfigProblem, MissingCredentials } from "./Errors.js"
 import * as Source from "./yaml/Source.js"
@@ -47,61 +58,52 @@ import * as Source from "./yaml/Source.js"
 export const defaultFileName = "relais.config.yaml"
 
 /**
- * The providers relais knows, by the namespace of their steps.
+ * A plugin's name (the namespace of its steps), where the runner refers to a plugin.
  *
  * @since 0.1.0
  */
-export type Provider = "aimaira" | "campus-skills"
+export type Provider = string
+
+// -----------------------------------------------------------------------------
+// The file, parsed and checked (sections not decoded yet)
+// -----------------------------------------------------------------------------
 
 /**
- * @since 0.1.0
- */
-export const providers: ReadonlyArray<Provider> = ["aimaira", "campus-skills"]
-
-/**
- * Display names of the providers.
+ * A place in the configuration file: the key path, and the position when there is one.
  *
  * @since 0.1.0
  */
-export const providerLabel: Record<Provider, string> = { aimaira: "AIMAIRA", "campus-skills": "Campus Skills" }
-
-// -----------------------------------------------------------------------------
-// The file, parsed and checked (nothing resolved yet)
-// -----------------------------------------------------------------------------
-
-interface Location {
+export interface Location {
   readonly path: string
   readonly line?: number | undefined
   readonly column?: number | undefined
 }
 
 /**
- * A value in the file: a literal, or a reference to an environment variable or a file.
+ * An entry of `plugins:`: a built-in name, an npm package name or a relative path to an ES
+ * module, with the options its factory receives.
  *
  * @since 0.1.0
  */
-export type ValueSpec =
-  | { readonly _tag: "Literal"; readonly value: string; readonly at: Location }
-  | { readonly _tag: "Env"; readonly name: string; readonly at: Location }
-  | { readonly _tag: "File"; readonly path: string; readonly at: Location }
-
-/**
- * @since 0.1.0
- */
-export interface AimairaSpec {
-  readonly url: ValueSpec
-  readonly username?: ValueSpec | undefined
-  readonly password?: ValueSpec | undefined
-  readonly apiKey?: ValueSpec | undefined
+export interface PluginEntry {
+  /** Its index in the list (`plugins[2]`). */
+  readonly index: number
+  readonly use: string
+  /** `options:` as written (plain JSON), if the entry has any. */
+  readonly options?: Readonly<Record<string, unknown>> | undefined
+  readonly at: Location
 }
 
 /**
+ * A plugin's section in a profile, as written (decoded by `resolve`, with the plugins known).
+ *
  * @since 0.1.0
  */
-export interface CampusSkillsSpec {
-  readonly url: ValueSpec
-  readonly token: ValueSpec
-  readonly timeout?: Duration.Duration | undefined
+export interface Section {
+  readonly key: string
+  /** Where the key is written. */
+  readonly keyAt: Location
+  readonly value: Source.Value
 }
 
 /**
@@ -113,8 +115,7 @@ export interface ProfileSpec {
   readonly name: string
   readonly production: boolean
   readonly description?: string | undefined
-  readonly aimaira?: AimairaSpec | undefined
-  readonly campusSkills?: CampusSkillsSpec | undefined
+  readonly sections: ReadonlyArray<Section>
 }
 
 /**
@@ -125,21 +126,30 @@ export interface ProfileSpec {
 export interface ConfigFile {
   /** The path as given or found (for messages). */
   readonly file: string
-  /** The directory `{ file: ... }` references are relative to. */
+  /** The directory `{ file: ... }` references and plugin paths are relative to. */
   readonly directory: string
   readonly defaultProfile?: string | undefined
   readonly profiles: ReadonlyMap<string, ProfileSpec>
-  /** Things that work but should change (literal secrets). */
-  readonly warnings: ReadonlyArray<ConfigProblem>
-  /** The literal secrets of every profile, to register with the redactor. */
-  readonly literalSecrets: ReadonlyArray<string>
+  readonly plugins: ReadonlyArray<PluginEntry>
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+const profileKeys = ["production", "description"] as const
+
+const joinPath = (path: ReadonlyArray<string | number>): string =>
+  path.reduce<string>((out, key) => typeof key === "number" ? `${out}[${key}]` : out === "" ? key : `${out}.${key}`, "")
+
+const quoted = (names: ReadonlyArray<string>): string => names.map((s) => `"${s}"`).join(" or ")
+
+const didYouMean = (name: string, known: ReadonlyArray<string>): string => {
+  const suggestions = Suggest.closest(name, known)
+  return suggestions.length > 0 ? ` (did you mean ${quoted(suggestions)}?)` : ""
+}
 
 /**
- * Parse and check the text of a configuration file: every problem, located.
+ * Parse and check the text of a configuration file: every problem of its structure, located.
+ * The plugins' sections are checked by `resolve`, which knows the plugins.
  *
  * @since 0.1.0
  */
@@ -149,193 +159,119 @@ export const parse = (
   directory: string
 ): Either.Either<ConfigFile, ConfigError> => {
   // The workflow files' reader: bounded nesting, one document, core tags only, no aliases.
-  const read = Source.parseDocument(text, "configuration")
-  const problems: Array<ConfigProblem> = []
-  const warnings: Array<ConfigProblem> = []
-  const literalSecrets: Array<string> = []
-
-  const locate = (node: unknown, path: ReadonlyArray<string>): Location => {
-    const range = Yaml.isNode(node) ? node.range : undefined
-    if (range === undefined || range === null) return { path: path.join(".") }
-    const pos = read.posOf(range[0])
-    return { path: path.join("."), line: pos.line, column: pos.column }
+  const read = Source.parse(text, "configuration")
+  const problems: Array<ConfigProblem> = read.problems.map((p) =>
+    new ConfigProblem({ file, line: p.pos.line, column: p.pos.column, message: p.message })
+  )
+  if (problems.length > 0) return Either.left(new ConfigError({ problems }))
+  const root = read.root
+  if (root === undefined || (root.kind === "scalar" && root.value === null)) {
+    return Either.left(
+      new ConfigError({
+        problems: [new ConfigProblem({ file, message: "the file is empty; expected profiles: { <name>: { <plugin section>: { ... } } } and, if any, plugins: [ ... ]" })]
+      })
+    )
   }
-  const problem = (at: Location, message: string) =>
-    problems.push(new ConfigProblem({ file, line: at.line, column: at.column, path: at.path, message }))
-  const warning = (at: Location, message: string) =>
-    warnings.push(new ConfigProblem({ file, line: at.line, column: at.column, path: at.path, message }))
 
-  for (const p of read.problems) problems.push(new ConfigProblem({ file, line: p.pos.line, column: p.pos.column, message: p.message }))
-  const doc = read.document
-  if (problems.length > 0 || doc === undefined) return Either.left(new ConfigError({ problems }))
+  const at = (pos: Source.Pos, path: ReadonlyArray<string | number>): Location => ({ path: joinPath(path), line: pos.line, column: pos.column })
+  const problem = (where: Location, message: string) =>
+    problems.push(new ConfigProblem({ file, line: where.line, column: where.column, path: where.path, message }))
 
-  /** The pairs of a map, or a problem. Unknown keys are reported with suggestions. */
-  const entries = (
-    node: unknown,
-    path: ReadonlyArray<string>,
-    known: ReadonlyArray<string> | undefined
-  ): Array<{ readonly key: string; readonly keyNode: unknown; readonly value: unknown }> | undefined => {
-    if (!Yaml.isMap(node)) {
-      problem(locate(node, path), "expected a map of keys and values")
+  /** The entries of a map, or a problem; unknown keys are reported with suggestions. */
+  const entries = (value: Source.Value, path: ReadonlyArray<string | number>, known?: ReadonlyArray<string>): ReadonlyArray<Source.Entry> => {
+    if (value.kind !== "map") {
+      problem(at(value.pos, path), "expected a map of keys and values")
+      return []
+    }
+    if (known === undefined) return value.entries
+    return value.entries.filter((entry) => {
+      if (known.includes(entry.key)) return true
+      problem(at(entry.keyPos, [...path, entry.key]), `unknown key${didYouMean(entry.key, known)}; expected one of ${known.join(", ")}`)
+      return false
+    })
+  }
+
+  const textValue = (value: Source.Value, path: ReadonlyArray<string | number>): string | undefined => {
+    if (value.kind === "scalar" && (typeof value.value === "string" || typeof value.value === "number")) {
+      const s = String(value.value)
+      if (s.trim() !== "") return s
+      problem(at(value.pos, path), "must not be empty")
       return undefined
     }
-    const out: Array<{ readonly key: string; readonly keyNode: unknown; readonly value: unknown }> = []
-    for (const pair of node.items) {
-      const key = Yaml.isScalar(pair.key) ? String(pair.key.value) : undefined
-      if (key === undefined) {
-        problem(locate(pair.key, path), "keys must be plain names")
-        continue
-      }
-      if (known !== undefined && !known.includes(key)) {
-        const suggestions = Suggest.closest(key, known)
-        problem(
-          locate(pair.key, [...path, key]),
-          `unknown key${suggestions.length > 0 ? ` (did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?)` : ""}; expected one of ${known.join(", ")}`
-        )
-        continue
-      }
-      out.push({ key, keyNode: pair.key, value: pair.value })
-    }
-    return out
-  }
-
-  const scalarString = (node: unknown, path: ReadonlyArray<string>): string | undefined => {
-    if (Yaml.isScalar(node) && (typeof node.value === "string" || typeof node.value === "number")) {
-      const value = String(node.value)
-      if (value.trim() === "") {
-        problem(locate(node, path), "must not be empty")
-        return undefined
-      }
-      return value
-    }
-    problem(locate(node, path), "expected a text value")
+    problem(at(value.pos, path), "expected a text value")
     return undefined
   }
 
-  const valueSpec = (node: unknown, path: ReadonlyArray<string>, secret: boolean): ValueSpec | undefined => {
-    const at = locate(node, path)
-    if (Yaml.isMap(node)) {
-      const items = entries(node, path, ["env", "file"])
-      if (items === undefined) return undefined
-      if (items.length !== 1) {
-        problem(at, "a reference is { env: NAME } or { file: path }")
-        return undefined
-      }
-      const [item] = items
-      const ref = scalarString(item!.value, [...path, item!.key])
-      if (ref === undefined) return undefined
-      if (item!.key === "env") {
-        if (!ENV_NAME.test(ref)) {
-          problem(locate(item!.value, [...path, "env"]), `"${ref}" is not an environment variable name`)
-          return undefined
-        }
-        return { _tag: "Env", name: ref, at }
-      }
-      return { _tag: "File", path: ref, at }
+  const pluginEntry = (value: Source.Value, index: number): PluginEntry | undefined => {
+    const path = ["plugins", index] as const
+    const where = at(value.pos, path)
+    if (value.kind === "scalar") {
+      const use = textValue(value, path)
+      return use === undefined ? undefined : { index, use, at: where }
     }
-    const value = scalarString(node, path)
-    if (value === undefined) return undefined
-    if (secret) {
-      literalSecrets.push(value)
-      warning(at, "a literal secret in the configuration file; prefer { env: NAME } or { file: path } and keep the file out of version control")
+    if (value.kind !== "map") {
+      problem(where, "expected a plugin: a package name, a ./path to an ES module, or { use: <one of those>, options: { ... } }")
+      return undefined
     }
-    return { _tag: "Literal", value, at }
+    let use: string | undefined
+    let options: Record<string, unknown> | undefined
+    for (const entry of entries(value, path, ["use", "options"])) {
+      if (entry.key === "use") use = textValue(entry.value, [...path, "use"])
+      else if (entry.value.kind === "map") options = Source.toJs(entry.value) as Record<string, unknown>
+      else problem(at(entry.value.pos, [...path, "options"]), "expected a map of options (the plugin factory's argument)")
+    }
+    if (Source.get(value, "use") === undefined) problem(where, "missing use: the plugin's package name or ./path")
+    return use === undefined ? undefined : { index, use, options, at: where }
   }
 
-  const aimaira = (node: unknown, path: ReadonlyArray<string>): AimairaSpec | undefined => {
-    const items = entries(node, path, ["url", "username", "password", "apiKey"])
-    if (items === undefined) return undefined
-    const values: Record<string, ValueSpec | undefined> = {}
-    for (const { key, value } of items) values[key] = valueSpec(value, [...path, key], key === "password" || key === "apiKey")
-    const at = locate(node, path)
-    const has = (key: string) => items.some((i) => i.key === key)
-    if (!has("url")) problem(at, "missing url (the API root, e.g. https://myapi.aimaira.net/GraphV1)")
-    if (has("apiKey") && (has("username") || has("password"))) {
-      problem(at, "give either apiKey, or username and password, not both")
-    } else if (!has("apiKey") && !(has("username") && has("password"))) {
-      problem(at, has("username") ? "missing password (or use apiKey)" : has("password") ? "missing username" : "missing credentials: apiKey, or username and password")
-    }
-    if (values.url?._tag === "Literal") {
-      const checked = AimairaConfig.normalizeUrl(values.url.value)
-      if (Either.isLeft(checked)) problem(values.url.at, checked.left.reason)
-    }
-    return values.url === undefined ? undefined : {
-      url: values.url,
-      username: values.username,
-      password: values.password,
-      apiKey: values.apiKey
-    }
-  }
-
-  const campusSkills = (node: unknown, path: ReadonlyArray<string>): CampusSkillsSpec | undefined => {
-    const items = entries(node, path, ["url", "token", "timeout"])
-    if (items === undefined) return undefined
-    const values: Record<string, ValueSpec | undefined> = {}
-    let timeout: Duration.Duration | undefined
-    for (const { key, value } of items) {
-      if (key === "timeout") {
-        const text = scalarString(value, [...path, key])
-        if (text === undefined) continue
-        const decoded = parseDuration(text)
-        if (decoded === undefined) problem(locate(value, [...path, key]), `"${text}" is not a duration (e.g. 30s, 2m, 500ms)`)
-        timeout = decoded
-        continue
-      }
-      values[key] = valueSpec(value, [...path, key], key === "token")
-    }
-    const at = locate(node, path)
-    if (!items.some((i) => i.key === "url")) problem(at, "missing url (e.g. https://app.campus-skills.com)")
-    if (!items.some((i) => i.key === "token")) problem(at, "missing token")
-    if (values.url?._tag === "Literal") {
-      const checked = CampusSkillsConfig.validateUrl(values.url.value)
-      if (Either.isLeft(checked)) problem(values.url.at, checked.left.reason)
-    }
-    return values.url === undefined || values.token === undefined
-      ? undefined
-      : { url: values.url, token: values.token, timeout }
-  }
-
+  const plugins: Array<PluginEntry> = []
   const profiles = new Map<string, ProfileSpec>()
   let defaultProfile: { readonly name: string; readonly at: Location } | undefined
-  const root = doc.contents
-  if (root === null || (Yaml.isScalar(root) && root.value === null)) {
-    return Either.left(new ConfigError({ problems: [new ConfigProblem({ file, message: "the file is empty; expected profiles: { <name>: { aimaira: ..., campusSkills: ... } }" })] }))
-  }
-  for (const { key, value } of entries(root, [], ["defaultProfile", "profiles"]) ?? []) {
-    if (key === "defaultProfile") {
-      const name = scalarString(value, ["defaultProfile"])
-      if (name !== undefined) defaultProfile = { name, at: locate(value, ["defaultProfile"]) }
-      continue
-    }
-    for (const entry of entries(value, ["profiles"], undefined) ?? []) {
-      const path = ["profiles", entry.key]
-      if (!PROFILE_NAME.test(entry.key)) {
-        problem(locate(entry.keyNode, path), "profile names are letters, digits, dots, dashes and underscores")
-        continue
-      }
-      let production = false
-      let description: string | undefined
-      let aimairaSpec: AimairaSpec | undefined
-      let campusSpec: CampusSkillsSpec | undefined
-      for (const item of entries(entry.value, path, ["production", "description", "aimaira", "campusSkills"]) ?? []) {
-        const itemPath = [...path, item.key]
-        switch (item.key) {
-          case "production":
-            if (Yaml.isScalar(item.value) && typeof item.value.value === "boolean") production = item.value.value
-            else problem(locate(item.value, itemPath), "expected true or false")
-            break
-          case "description":
-            description = scalarString(item.value, itemPath)
-            break
-          case "aimaira":
-            aimairaSpec = aimaira(item.value, itemPath)
-            break
-          case "campusSkills":
-            campusSpec = campusSkills(item.value, itemPath)
-            break
+  for (const top of entries(root, [], ["plugins", "defaultProfile", "profiles"])) {
+    switch (top.key) {
+      case "plugins": {
+        if (top.value.kind === "scalar" && top.value.value === null) break
+        if (top.value.kind !== "seq") {
+          problem(at(top.value.pos, ["plugins"]), "expected a list of plugins (- ./path/to/plugin.js, - package-name, or - { use: ..., options: { ... } })")
+          break
         }
+        top.value.items.forEach((item, index) => {
+          const entry = pluginEntry(item, index)
+          if (entry !== undefined) plugins.push(entry)
+        })
+        break
       }
-      profiles.set(entry.key, { name: entry.key, production, description, aimaira: aimairaSpec, campusSkills: campusSpec })
+      case "defaultProfile": {
+        const name = textValue(top.value, ["defaultProfile"])
+        if (name !== undefined) defaultProfile = { name, at: at(top.value.pos, ["defaultProfile"]) }
+        break
+      }
+      case "profiles": {
+        if (top.value.kind === "scalar" && top.value.value === null) break
+        for (const entry of entries(top.value, ["profiles"])) {
+          const path = ["profiles", entry.key]
+          if (!PROFILE_NAME.test(entry.key)) {
+            problem(at(entry.keyPos, path), "profile names are letters, digits, dots, dashes and underscores")
+            continue
+          }
+          let production = false
+          let description: string | undefined
+          const sections: Array<Section> = []
+          for (const item of entries(entry.value, path)) {
+            const itemPath = [...path, item.key]
+            if (item.key === "production") {
+              if (item.value.kind === "scalar" && typeof item.value.value === "boolean") production = item.value.value
+              else problem(at(item.value.pos, itemPath), "expected true or false")
+            } else if (item.key === "description") {
+              description = textValue(item.value, itemPath)
+            } else {
+              sections.push({ key: item.key, keyAt: at(item.keyPos, itemPath), value: item.value })
+            }
+          }
+          profiles.set(entry.key, { name: entry.key, production, description, sections })
+        }
+        break
+      }
     }
   }
   if (defaultProfile !== undefined) {
@@ -349,65 +285,54 @@ export const parse = (
       )
     }
   }
-  if (problems.length > 0) {
-    // In file order, like the workflow diagnostics.
-    const ordered = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
-    return Either.left(new ConfigError({ problems: ordered }))
-  }
-  return Either.right({
-    file,
-    directory,
-    defaultProfile: defaultProfile?.name,
-    profiles,
-    warnings,
-    literalSecrets
-  })
+  if (problems.length > 0) return Either.left(new ConfigError({ problems: inFileOrder(problems) }))
+  return Either.right({ file, directory, defaultProfile: defaultProfile?.name, profiles, plugins })
 }
 
-const unknownProfileMessage = (name: string, known: ReadonlyArray<string>): string => {
-  const suggestions = Suggest.closest(name, known)
-  return `no profile named "${name}"${suggestions.length > 0 ? ` (did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?)` : ""}; ${
-    known.length > 0 ? `the profiles are ${known.join(", ")}` : "no profile is defined"
-  }`
-}
+/** In file order, like the workflow diagnostics. */
+const inFileOrder = (problems: ReadonlyArray<ConfigProblem>): Array<ConfigProblem> =>
+  [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+
+const unknownProfileMessage = (name: string, known: ReadonlyArray<string>): string =>
+  `no profile named "${name}"${didYouMean(name, known)}; ${known.length > 0 ? `the profiles are ${known.join(", ")}` : "no profile is defined"}`
 
 /**
- * `30s`, `2m`, `500ms`, `1.5 s`, `30 seconds`: a duration, or `undefined`.
- *
- * @since 0.1.0
+ * The file named by `--config` (or `RELAIS_CONFIG`), which must exist, else
+ * `relais.config.yaml` in the working directory if there is one.
  */
-export const parseDuration = (text: string): Duration.Duration | undefined => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|millis|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)\s*$/i.exec(text)
-  if (match === null) return undefined
-  const n = Number(match[1])
-  const unit = match[2]!.toLowerCase()
-  if (unit === "ms" || unit.startsWith("milli")) return Duration.millis(n)
-  if (unit.startsWith("s")) return Duration.millis(n * 1000)
-  return Duration.millis(n * 60_000)
-}
+const locate = (
+  explicit: Option.Option<string>
+): Effect.Effect<Option.Option<{ readonly file: string; readonly named: Option.Option<"--config" | "RELAIS_CONFIG"> }>, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const fromEnv = yield* Config.option(Config.string("RELAIS_CONFIG")).pipe(
+      Effect.map(Option.filter((s) => s !== "")),
+      Effect.orElseSucceed(() => Option.none<string>())
+    )
+    if (Option.isSome(explicit)) return Option.some({ file: explicit.value, named: Option.some("--config" as const) })
+    if (Option.isSome(fromEnv)) return Option.some({ file: fromEnv.value, named: Option.some("RELAIS_CONFIG" as const) })
+    const exists = yield* fs.exists(defaultFileName).pipe(Effect.orElseSucceed(() => false))
+    return exists ? Option.some({ file: defaultFileName, named: Option.none() }) : Option.none()
+  })
 
 /**
  * Read the configuration file: the one named (`--config` or `RELAIS_CONFIG`, which must exist),
- * or `relais.config.yaml` in the working directory if there is one.
+ * or `relais.config.yaml` in the working directory if there is one. Strictly UTF-8.
  *
  * @since 0.1.0
  */
 export const load = (
   explicit: Option.Option<string>
-): Effect.Effect<Option.Option<ConfigFile>, ConfigError, FileSystem.FileSystem | Path.Path | Redactor.Redactor> =>
+): Effect.Effect<Option.Option<ConfigFile>, ConfigError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
+    const found = yield* locate(explicit)
+    if (Option.isNone(found)) return Option.none()
+    const { file, named } = found.value
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const fromEnv = yield* Config.option(Config.string("RELAIS_CONFIG")).pipe(
-      Effect.orElseSucceed(() => Option.none<string>())
-    )
-    const named = Option.orElse(explicit, () => Option.filter(fromEnv, (s) => s !== ""))
-    const file = Option.getOrElse(named, () => defaultFileName)
-    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
-    if (!exists) {
-      if (Option.isNone(named)) return Option.none()
+    if (Option.isSome(named) && !(yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false)))) {
       return yield* new ConfigError({
-        problems: [new ConfigProblem({ file, message: `the configuration file does not exist${Option.isSome(explicit) ? " (--config)" : " (RELAIS_CONFIG)"}` })]
+        problems: [new ConfigProblem({ file, message: `the configuration file does not exist (${named.value})` })]
       })
     }
     const bytes = yield* fs.readFile(file).pipe(
@@ -419,50 +344,474 @@ export const load = (
       const { message, pos } = decoded.problem
       return yield* new ConfigError({ problems: [new ConfigProblem({ file, line: pos.line, column: pos.column, message })] })
     }
-    const text = decoded.text
-    const parsed = yield* parse(text, file, path.dirname(path.resolve(file)))
-    yield* Redactor.register(...parsed.literalSecrets)
-    return Option.some(parsed)
+    return Option.some(yield* parse(decoded.text, file, path.dirname(path.resolve(file))))
   })
 
 // -----------------------------------------------------------------------------
-// Resolution: the chosen profile's values, read and checked
+// The plugins' sections
 // -----------------------------------------------------------------------------
 
 /**
- * AIMAIRA settings, resolved.
+ * A plugin's configuration, decoded by its schema (`undefined` for a plugin that declares
+ * none), and where each value came from.
  *
  * @since 0.1.0
  */
-export interface AimairaSettings {
-  readonly url: string
-  readonly auth: AimairaConfig.Auth
-  /** Where each value came from, for `relais config` ("env AIMAIRA_PASSWORD"...). */
-  readonly sources: Readonly<Record<string, string>>
+export interface Configured {
+  readonly config: unknown
+  /** Where each value came from, by dotted path ("env AIMAIRA_PASSWORD"...): never values. */
+  readonly sources: PluginConfig.Sources
 }
 
 /**
- * Campus Skills settings, resolved.
- *
- * @since 0.1.0
- */
-export interface CampusSkillsSettings {
-  readonly url: string
-  readonly token: Redacted.Redacted<string>
-  readonly timeout?: Duration.Duration | undefined
-  readonly sources: Readonly<Record<string, string>>
-}
-
-/**
- * Why a provider cannot be used.
+ * Why a plugin cannot be used.
  *
  * @since 0.1.0
  */
 export type NotConfigured = MissingCredentials | ConfigError
 
+const labelOf = (plugin: Plugin.Plugin): string => Plugin.label(plugin)
+
+/** The leaves of a plugin's schema by dotted path, and the paths of the objects holding them. */
+const shapeOf = (plugin: Plugin.Plugin) => {
+  const fields = plugin.config === undefined ? [] : PluginConfig.fields(plugin.config)
+  const byPath = new Map(fields.map((f) => [f.path.join("."), f]))
+  const interior = new Set(fields.flatMap((f) => f.path.slice(0, -1).map((_, i) => f.path.slice(0, i + 1).join("."))))
+  return { fields, byPath, interior }
+}
+
+/** `inner` is `outer` or below it. */
+const within = (outer: ReadonlyArray<string>, inner: ReadonlyArray<string>) =>
+  inner.length >= outer.length && outer.every((k, i) => inner[i] === k)
+
 /**
- * Where runs go: the chosen profile (or the environment), and each provider's settings or the
- * reason it cannot be used.
+ * The issues of a decoding, one per path: the first message for a path, without the
+ * "Expected undefined" alternative of an optional field when the field itself has an issue.
+ */
+const tidy = (issues: ReadonlyArray<PluginConfig.Issue>): ReadonlyArray<PluginConfig.Issue> => {
+  const seen = new Set<string>()
+  return issues.filter((issue) => {
+    if (/^Expected undefined, actual /.test(issue.message) && issues.some((o) => o !== issue && within(issue.path, o.path))) return false
+    const key = issue.path.join(".")
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+/**
+ * An issue about a key the input does not have (a schema may word "is missing" its own way:
+ * "missing url (e.g. https://...)").
+ */
+const isMissingIn = (input: unknown) => (issue: PluginConfig.Issue): boolean => {
+  let value = input
+  for (const key of issue.path) {
+    if (value === null || typeof value !== "object" || !Object.prototype.hasOwnProperty.call(value, key)) return true
+    value = (value as Record<string, unknown>)[key]
+  }
+  return false
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+const andList = (items: ReadonlyArray<string>): string =>
+  items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`
+
+/** The fields a section cannot do without (those an empty section is missing). */
+const requiredPaths = (plugin: Plugin.Plugin): ReadonlyArray<ReadonlyArray<string>> =>
+  plugin.config === undefined
+    ? []
+    : Either.match(PluginConfig.decode(plugin.config, {}), { onLeft: (issues) => tidy(issues).filter(isMissingIn({})).map((i) => i.path), onRight: () => [] })
+
+const readEnv = (name: string): Effect.Effect<Option.Option<string>> =>
+  Config.option(Config.string(name)).pipe(
+    Effect.map(Option.filter((value) => value !== "")),
+    Effect.orElseSucceed(() => Option.none<string>())
+  )
+
+/** The secrets of a decoded configuration, as text for the redactor. */
+const secretTexts = (config: unknown): ReadonlyArray<string> =>
+  PluginConfig.secretsOf(config).map((secret) => {
+    const value = Redacted.value(secret)
+    return typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+  })
+
+/** Decoded, or every issue; the secrets of a decoded configuration are registered at once. */
+const decodeAndRegister = (plugin: Plugin.Plugin, input: unknown) =>
+  Effect.gen(function*() {
+    const decoded = PluginConfig.decode(plugin.config!, input)
+    if (Either.isRight(decoded)) yield* Redactor.register(...secretTexts(decoded.right))
+    return Either.mapLeft(decoded, tidy)
+  })
+
+const orChooseProfile = (config: Option.Option<ConfigFile>): string =>
+  Option.match(config, {
+    onNone: () => `, or create ${defaultFileName} with a profile (--sandbox needs neither)`,
+    onSome: (c) => c.profiles.size > 0 ? `, or choose a profile of ${c.file} with --profile (${[...c.profiles.keys()].join(", ")})` : ""
+  })
+
+/**
+ * A plugin's section from its environment variables (no profile chosen).
+ */
+const fromEnvironment = (
+  plugin: Plugin.Plugin,
+  config: Option.Option<ConfigFile>
+): Effect.Effect<Either.Either<Configured, NotConfigured>, never, Redactor.Redactor> =>
+  Effect.gen(function*() {
+    if (plugin.config === undefined) return Either.right({ config: undefined, sources: {} })
+    const { fields } = shapeOf(plugin)
+    const env: Record<string, string> = {}
+    for (const field of fields) {
+      const name = PluginConfig.envName(plugin.name, field.path)
+      const value = yield* readEnv(name)
+      if (Option.isSome(value)) env[name] = value.value
+    }
+    const read = PluginConfig.fromEnv(plugin, env)
+    const nameOf = (path: ReadonlyArray<string>) =>
+      path.length === 0 ? `${PluginConfig.envPrefix(plugin.name)}_*` : PluginConfig.envName(plugin.name, path)
+    const notConfigured = (missing: ReadonlyArray<ReadonlyArray<string>>) =>
+      new MissingCredentials({
+        provider: plugin.name,
+        reason: `${labelOf(plugin)} is not configured: set ${andList(missing.map(nameOf))}${
+          // Optional secrets are often alternatives (an API key, or a user and password).
+          Option.isNone(read) ? asNeeded(fields.filter((f) => f.secret && f.optional).map((f) => nameOf(f.path))) : ""
+        }${orChooseProfile(config)}`
+      })
+    const environmentError = (issues: ReadonlyArray<PluginConfig.Issue>) =>
+      new ConfigError({ problems: issues.map((issue) => new ConfigProblem({ file: "environment", path: nameOf(issue.path), message: issue.message })) })
+    if (Option.isNone(read)) {
+      // None of its variables is set: configured only if it needs nothing.
+      const decoded = yield* decodeAndRegister(plugin, {})
+      if (Either.isRight(decoded)) return Either.right({ config: decoded.right, sources: {} })
+      const missing = decoded.left.filter(isMissingIn({})).map((i) => i.path)
+      return Either.left(missing.length > 0 ? notConfigured(missing) : environmentError(decoded.left))
+    }
+    if (read.value.issues.length > 0) {
+      // Its own messages name the variable already (`CAMPUS_SKILLS_TIMEOUT: expected a number`).
+      return Either.left(
+        new ConfigError({ problems: read.value.issues.map((issue) => new ConfigProblem({ file: "environment", message: issue.message })) })
+      )
+    }
+    const decoded = yield* decodeAndRegister(plugin, read.value.input)
+    if (Either.isRight(decoded)) return Either.right({ config: decoded.right, sources: read.value.sources })
+    return Either.left(
+      decoded.left.every(isMissingIn(read.value.input)) ? notConfigured(decoded.left.map((i) => i.path)) : environmentError(decoded.left)
+    )
+  })
+
+const asNeeded = (names: ReadonlyArray<string>): string => names.length > 0 ? ` (and as needed ${names.join(", ")})` : ""
+
+/** A literal value of a section, for the warning about literal secrets. */
+interface Literal {
+  readonly path: string
+  readonly value: string
+  readonly at: Location
+}
+
+/** A section with its references read: the input to decode, and where everything is. */
+interface ReadSection {
+  readonly input: unknown
+  readonly sources: Record<string, string>
+  /** Where each value (and each key) is, by dotted path in the section ("" is the section). */
+  readonly values: ReadonlyMap<string, Location>
+  readonly keys: ReadonlyMap<string, Location>
+  readonly literals: ReadonlyArray<Literal>
+  readonly problems: ReadonlyArray<ConfigProblem>
+  /** The paths of the values that could not be read (their problems are said already). */
+  readonly failed: ReadonlyArray<ReadonlyArray<string>>
+}
+
+const isReference = (value: Source.Value): value is Source.MapValue =>
+  value.kind === "map" && value.entries.length > 0 && value.entries.every((e) => e.key === "env" || e.key === "file")
+
+/**
+ * Read a section as written: references (`{ env: NAME }`, `{ file: path }`) are read and their
+ * text converted by the kind of their field; a number written where text is expected is text.
+ */
+const readSection = (
+  plugin: Plugin.Plugin,
+  section: Section,
+  file: ConfigFile
+): Effect.Effect<ReadSection, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const nodePath = yield* Path.Path
+    const shape = shapeOf(plugin)
+    const base = section.keyAt.path
+    const sources: Record<string, string> = {}
+    const values = new Map<string, Location>()
+    const keys = new Map<string, Location>()
+    const literals: Array<Literal> = []
+    const problems: Array<ConfigProblem> = []
+    const failed: Array<ReadonlyArray<string>> = []
+    const locationOf = (pos: Source.Pos, path: ReadonlyArray<string | number>): Location => ({
+      path: joinPath([base, ...path]),
+      line: pos.line,
+      column: pos.column
+    })
+    const problem = (where: Location, message: string) =>
+      problems.push(new ConfigProblem({ file: file.file, line: where.line, column: where.column, path: where.path, message }))
+
+    /** The text a reference points at, or a problem at the reference. */
+    const dereference = (node: Source.MapValue, path: ReadonlyArray<string | number>) =>
+      Effect.gen(function*() {
+        const where = locationOf(node.pos, path)
+        if (node.entries.length !== 1) {
+          problem(where, "a reference is { env: NAME } or { file: path }, not both")
+          return undefined
+        }
+        const [entry] = node.entries
+        const target = entry!.value
+        const text = target.kind === "scalar" && (typeof target.value === "string" || typeof target.value === "number")
+          ? String(target.value).trim()
+          : ""
+        if (entry!.key === "env") {
+          if (!ENV_NAME.test(text)) {
+            problem(locationOf(target.pos, [...path, "env"]), `expected the name of an environment variable (letters, digits and _), e.g. { env: ${PluginConfig.envName(plugin.name, path.map(String))} }`)
+            return undefined
+          }
+          const value = yield* readEnv(text)
+          if (Option.isNone(value)) {
+            problem(where, `the environment variable ${text} is not set`)
+            return undefined
+          }
+          return { text: value.value, source: `env ${text}` }
+        }
+        if (text === "") {
+          problem(locationOf(target.pos, [...path, "file"]), "expected a file path (relative to the configuration file)")
+          return undefined
+        }
+        const bytes = yield* Effect.either(fs.readFile(nodePath.resolve(file.directory, text)))
+        if (Either.isLeft(bytes)) {
+          problem(where, `cannot read ${text}: ${Files.problem(bytes.left)}`)
+          return undefined
+        }
+        // Strictly UTF-8, like the configuration file itself.
+        const decoded = Source.decode(bytes.right)
+        if ("problem" in decoded) {
+          problem(where, `${text}: ${decoded.problem.message}`)
+          return undefined
+        }
+        const value = decoded.text.replace(/^\uFEFF/, "").replace(/\r?\n$/, "")
+        if (value.trim() === "") {
+          problem(where, `${text} is empty`)
+          return undefined
+        }
+        return { text: value, source: `file ${text}` }
+      })
+
+    /** The value a reference's text stands for, read as its field's kind. */
+    const convert = (read: { readonly text: string; readonly source: string }, path: ReadonlyArray<string | number>, where: Location): unknown => {
+      const { source, text } = read
+      const field = shape.byPath.get(path.join("."))
+      if (field === undefined || field.kind === "string") return text
+      const shown = field.secret ? "a value not shown (a secret)" : JSON.stringify(text)
+      const refuse = (what: string) => {
+        problem(where, `expected ${what}, got ${shown} (from ${source})`)
+        failed.push(path.map(String))
+        return undefined
+      }
+      switch (field.kind) {
+        case "number": {
+          const n = text.trim() === "" ? Number.NaN : Number(text)
+          return Number.isNaN(n) ? refuse("a number") : n
+        }
+        case "boolean":
+          return text === "true" ? true : text === "false" ? false : refuse("true or false")
+        case "json":
+          try {
+            return JSON.parse(text)
+          } catch {
+            return refuse("a JSON value")
+          }
+      }
+    }
+
+    const walk = (value: Source.Value, path: ReadonlyArray<string | number>): Effect.Effect<unknown, never, FileSystem.FileSystem | Path.Path> =>
+      Effect.gen(function*() {
+        const key = path.join(".")
+        const where = locationOf(value.pos, path)
+        values.set(key, where)
+        switch (value.kind) {
+          case "scalar": {
+            sources[key] = file.file
+            const field = shape.byPath.get(key)
+            if (typeof value.value === "string") literals.push({ path: key, value: value.value, at: where })
+            // A number where text is expected (an unquoted `username: 1234`) is that text.
+            if (typeof value.value === "number" && field?.kind === "string") {
+              literals.push({ path: key, value: String(value.value), at: where })
+              return String(value.value)
+            }
+            return value.value
+          }
+          case "seq": {
+            const out: Array<unknown> = []
+            for (let i = 0; i < value.items.length; i++) out.push(yield* walk(value.items[i]!, [...path, i]))
+            return out
+          }
+          case "map": {
+            if (path.length > 0 && isReference(value) && !shape.interior.has(key)) {
+              const read = yield* dereference(value, path)
+              if (read === undefined) {
+                failed.push(path.map(String))
+                return undefined
+              }
+              sources[key] = read.source
+              return convert(read, path, where)
+            }
+            const out: Record<string, unknown> = {}
+            for (const entry of value.entries) {
+              keys.set([...path, entry.key].join("."), locationOf(entry.keyPos, [...path, entry.key]))
+              Source.setOwn(out, entry.key, yield* walk(entry.value, [...path, entry.key]))
+            }
+            return out
+          }
+        }
+      })
+
+    const input = yield* walk(section.value, [])
+    return { input, sources, values, keys, literals, problems, failed }
+  })
+
+/** The literal secrets of a section written in the file (no reference read), by the schema's fields. */
+const literalSecrets = (plugin: Plugin.Plugin, section: Section): ReadonlyArray<Literal> => {
+  const shape = shapeOf(plugin)
+  const out: Array<Literal> = []
+  for (const field of shape.fields) {
+    if (!field.secret) continue
+    let node: Source.Value | undefined = section.value
+    for (const key of field.path) node = node?.kind === "map" ? Source.get(node, key)?.value : undefined
+    if (node?.kind === "scalar" && (typeof node.value === "string" || typeof node.value === "number")) {
+      out.push({
+        path: field.path.join("."),
+        value: String(node.value),
+        at: { path: joinPath([section.keyAt.path, ...field.path]), line: node.pos.line, column: node.pos.column }
+      })
+    }
+  }
+  return out
+}
+
+const literalWarning = (file: string, literal: Literal) =>
+  new ConfigProblem({
+    file,
+    line: literal.at.line,
+    column: literal.at.column,
+    path: literal.at.path,
+    message: "a literal secret in the configuration file; prefer { env: NAME } or { file: path } and keep the file out of version control"
+  })
+
+/** A plugin's section of the chosen profile, read and decoded. */
+const fromProfile = (
+  plugin: Plugin.Plugin,
+  profile: ProfileSpec,
+  file: ConfigFile,
+  warnings: Array<ConfigProblem>
+): Effect.Effect<Either.Either<Configured, NotConfigured>, never, FileSystem.FileSystem | Path.Path | Redactor.Redactor> =>
+  Effect.gen(function*() {
+    if (plugin.config === undefined) return Either.right({ config: undefined, sources: {} })
+    const key = PluginConfig.profileKey(plugin.name)
+    const section = profile.sections.find((s) => s.key === key)
+    if (section === undefined) {
+      // Configured only if it needs nothing.
+      const decoded = yield* decodeAndRegister(plugin, {})
+      if (Either.isRight(decoded)) return Either.right({ config: decoded.right, sources: {} })
+      const required = requiredPaths(plugin).map((p) => p.join("."))
+      return Either.left(
+        new MissingCredentials({
+          provider: plugin.name,
+          reason: `${labelOf(plugin)} is not configured in profile "${profile.name}" of ${file.file}: add a ${key} section${
+            required.length > 0 ? ` (${andList(required)})` : ""
+          }`
+        })
+      )
+    }
+    const read = yield* readSection(plugin, section, file)
+    const decoded = yield* decodeAndRegister(plugin, read.input)
+    if (Either.isRight(decoded) && read.problems.length === 0) {
+      // Literal secrets at any depth (a connection's token inside a map of connections).
+      const secrets = new Set(secretTexts(decoded.right))
+      const bySchema = new Set(literalSecrets(plugin, section).map((l) => l.path))
+      for (const literal of read.literals) {
+        if (bySchema.has(literal.path) || secrets.has(literal.value)) warnings.push(literalWarning(file.file, literal))
+      }
+      return Either.right({ config: decoded.right, sources: read.sources })
+    }
+    // Every problem at once: those of reading, and the schema's about everything else.
+    const issues = Either.match(decoded, { onLeft: (issues) => issues, onRight: () => [] })
+      .filter((issue) => !read.failed.some((path) => within(path, issue.path)))
+    return Either.left(new ConfigError({ problems: inFileOrder([...read.problems, ...issues.map((issue) => issueProblem(issue, read, section, file))]) }))
+  })
+
+/** A decoding issue at the place it is about: the key of an unknown key, the value, else the closest object. */
+const issueProblem = (issue: PluginConfig.Issue, read: ReadSection, section: Section, file: ConfigFile): ConfigProblem => {
+  const path = joinPath([section.keyAt.path, ...issue.path])
+  const unexpected = /^is unexpected, expected: (.*)$/.exec(issue.message)
+  if (unexpected !== null) {
+    const known = [...unexpected[1]!.matchAll(/"([^"]*)"/g)].map((m) => m[1]!)
+    const name = issue.path[issue.path.length - 1] ?? ""
+    const where = read.keys.get(issue.path.join(".")) ?? section.keyAt
+    return new ConfigProblem({
+      file: file.file,
+      line: where.line,
+      column: where.column,
+      path,
+      message: `unknown key${didYouMean(name, known)}; expected one of ${known.join(", ")}`
+    })
+  }
+  let where: Location | undefined
+  for (let n = issue.path.length; n >= 0 && where === undefined; n--) where = read.values.get(issue.path.slice(0, n).join("."))
+  return new ConfigProblem({ file: file.file, line: where?.line, column: where?.column, path, message: issue.message })
+}
+
+/**
+ * Every profile's sections against the plugins: unknown sections are problems (with "did you
+ * mean"); literal secrets are registered with the redactor and warned about (by profile).
+ */
+const checkSections = (
+  file: ConfigFile,
+  plugins: ReadonlyArray<Plugin.Plugin>
+): Effect.Effect<ReadonlyMap<string, ReadonlyArray<ConfigProblem>>, ConfigError, Redactor.Redactor> =>
+  Effect.gen(function*() {
+    const byKey = new Map(plugins.map((p) => [PluginConfig.profileKey(p.name), p]))
+    const known = [...profileKeys, ...byKey.keys()]
+    const problems: Array<ConfigProblem> = []
+    const warnings = new Map<string, Array<ConfigProblem>>()
+    for (const profile of file.profiles.values()) {
+      const mine: Array<ConfigProblem> = []
+      warnings.set(profile.name, mine)
+      for (const section of profile.sections) {
+        const plugin = byKey.get(section.key)
+        if (plugin === undefined) {
+          const hint = didYouMean(section.key, known)
+          problems.push(
+            new ConfigProblem({
+              file: file.file,
+              line: section.keyAt.line,
+              column: section.keyAt.column,
+              path: section.keyAt.path,
+              message: `unknown key${hint}; expected one of ${known.join(", ")}${
+                hint === "" ? " (a plugin's section is its name in camel case; is the plugin listed under plugins:?)" : ""
+              }`
+            })
+          )
+          continue
+        }
+        const literals = literalSecrets(plugin, section)
+        yield* Redactor.register(...literals.map((l) => l.value))
+        for (const literal of literals) mine.push(literalWarning(file.file, literal))
+      }
+    }
+    if (problems.length > 0) return yield* new ConfigError({ problems: inFileOrder(problems) })
+    return warnings
+  })
+
+// -----------------------------------------------------------------------------
+// The target
+// -----------------------------------------------------------------------------
+
+/**
+ * Where runs go: the chosen profile (or the environment), and each plugin's configuration or
+ * the reason it cannot be used, by plugin name.
  *
  * @since 0.1.0
  */
@@ -473,8 +822,7 @@ export interface Target {
   readonly chosenBy?: string | undefined
   readonly production: boolean
   readonly configFile?: string | undefined
-  readonly aimaira: Either.Either<AimairaSettings, NotConfigured>
-  readonly campusSkills: Either.Either<CampusSkillsSettings, NotConfigured>
+  readonly plugins: ReadonlyMap<string, Either.Either<Configured, NotConfigured>>
 }
 
 /**
@@ -484,207 +832,6 @@ export interface Target {
  */
 export const describeTarget = (target: Target): string =>
   target.kind === "profile" ? `profile ${target.profile}${target.production ? " (PRODUCTION)" : ""}` : "environment variables"
-
-const readEnv = (name: string): Effect.Effect<Option.Option<Redacted.Redacted<string>>> =>
-  Config.option(Config.redacted(name)).pipe(
-    Effect.map(Option.filter((value) => Redacted.value(value) !== "")),
-    Effect.orElseSucceed(() => Option.none())
-  )
-
-const readValue = (
-  spec: ValueSpec,
-  config: ConfigFile
-): Effect.Effect<Either.Either<{ readonly value: Redacted.Redacted<string>; readonly source: string }, ConfigProblem>, never, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
-    const fail = (message: string) =>
-      Either.left(new ConfigProblem({ file: config.file, line: spec.at.line, column: spec.at.column, path: spec.at.path, message }))
-    switch (spec._tag) {
-      case "Literal":
-        return Either.right({ value: Redacted.make(spec.value), source: `${config.file}` })
-      case "Env": {
-        const value = yield* readEnv(spec.name)
-        return Option.isSome(value)
-          ? Either.right({ value: value.value, source: `env ${spec.name}` })
-          : fail(`the environment variable ${spec.name} is not set`)
-      }
-      case "File": {
-        const fs = yield* FileSystem.FileSystem
-        const path = yield* Path.Path
-        const file = path.resolve(config.directory, spec.path)
-        const text = yield* Effect.either(fs.readFileString(file))
-        if (Either.isLeft(text)) return fail(`cannot read ${spec.path}: ${Files.problem(text.left)}`)
-        const value = text.right.replace(/\r?\n$/, "")
-        if (value.trim() === "") return fail(`${spec.path} is empty`)
-        return Either.right({ value: Redacted.make(value), source: `file ${spec.path}` })
-      }
-    }
-  })
-
-const resolveAimairaProfile = (
-  profile: ProfileSpec,
-  config: ConfigFile
-): Effect.Effect<Either.Either<AimairaSettings, NotConfigured>, never, FileSystem.FileSystem | Path.Path | Redactor.Redactor> =>
-  Effect.gen(function*() {
-    const spec = profile.aimaira
-    if (spec === undefined) {
-      return Either.left(new MissingCredentials({
-        provider: "aimaira",
-        reason: `AIMAIRA is not configured in profile "${profile.name}" of ${config.file}: add an aimaira section (url, and apiKey or username + password)`
-      }))
-    }
-    const problems: Array<ConfigProblem> = []
-    const sources: Record<string, string> = {}
-    const get = function*(key: string, value: ValueSpec | undefined) {
-      if (value === undefined) return undefined
-      const read = yield* readValue(value, config)
-      if (Either.isLeft(read)) {
-        problems.push(read.left)
-        return undefined
-      }
-      sources[key] = read.right.source
-      return read.right.value
-    }
-    const url = yield* get("url", spec.url)
-    const username = yield* get("username", spec.username)
-    const password = yield* get("password", spec.password)
-    const apiKey = yield* get("apiKey", spec.apiKey)
-    let normalized: string | undefined
-    if (url !== undefined) {
-      const checked = AimairaConfig.normalizeUrl(Redacted.value(url))
-      if (Either.isLeft(checked)) {
-        problems.push(new ConfigProblem({ file: config.file, line: spec.url.at.line, column: spec.url.at.column, path: spec.url.at.path, message: checked.left.reason }))
-      } else normalized = checked.right
-    }
-    if (problems.length > 0 || normalized === undefined) return Either.left(new ConfigError({ problems }))
-    return Either.right(yield* aimairaSettings(normalized, username, password, apiKey, sources))
-  })
-
-const aimairaSettings = (
-  url: string,
-  username: Redacted.Redacted<string> | undefined,
-  password: Redacted.Redacted<string> | undefined,
-  apiKey: Redacted.Redacted<string> | undefined,
-  sources: Record<string, string>
-): Effect.Effect<AimairaSettings, never, Redactor.Redactor> =>
-  Effect.gen(function*() {
-    if (apiKey !== undefined) {
-      yield* Redactor.register(apiKey)
-      return { url, auth: AimairaConfig.apiKey(apiKey), sources }
-    }
-    const user = Redacted.value(username!)
-    // The Basic credential travels as base64("user:password"): register that form too.
-    yield* Redactor.register(password!, `${user}:${Redacted.value(password!)}`)
-    return { url, auth: AimairaConfig.basic(user, password!), sources }
-  })
-
-const resolveCampusProfile = (
-  profile: ProfileSpec,
-  config: ConfigFile
-): Effect.Effect<Either.Either<CampusSkillsSettings, NotConfigured>, never, FileSystem.FileSystem | Path.Path | Redactor.Redactor> =>
-  Effect.gen(function*() {
-    const spec = profile.campusSkills
-    if (spec === undefined) {
-      return Either.left(new MissingCredentials({
-        provider: "campus-skills",
-        reason: `Campus Skills is not configured in profile "${profile.name}" of ${config.file}: add a campusSkills section (url and token)`
-      }))
-    }
-    const problems: Array<ConfigProblem> = []
-    const sources: Record<string, string> = {}
-    const url = yield* readValue(spec.url, config)
-    const token = yield* readValue(spec.token, config)
-    let normalized: string | undefined
-    if (Either.isLeft(url)) problems.push(url.left)
-    else {
-      sources.url = url.right.source
-      const checked = CampusSkillsConfig.validateUrl(Redacted.value(url.right.value))
-      if (Either.isLeft(checked)) {
-        problems.push(new ConfigProblem({ file: config.file, line: spec.url.at.line, column: spec.url.at.column, path: spec.url.at.path, message: checked.left.reason }))
-      } else normalized = checked.right
-    }
-    if (Either.isLeft(token)) problems.push(token.left)
-    else sources.token = token.right.source
-    if (problems.length > 0 || normalized === undefined || Either.isLeft(token)) return Either.left(new ConfigError({ problems }))
-    yield* Redactor.register(token.right.value)
-    return Either.right({ url: normalized, token: token.right.value, timeout: spec.timeout, sources })
-  })
-
-const orChooseProfile = (config: Option.Option<ConfigFile>): string =>
-  Option.match(config, {
-    onNone: () => `, or create ${defaultFileName} with a profile (--sandbox needs neither)`,
-    onSome: (c) => c.profiles.size > 0 ? `, or choose a profile of ${c.file} with --profile (${[...c.profiles.keys()].join(", ")})` : ""
-  })
-
-const resolveAimairaEnv = (
-  config: Option.Option<ConfigFile>
-): Effect.Effect<Either.Either<AimairaSettings, NotConfigured>, never, Redactor.Redactor> =>
-  Effect.gen(function*() {
-    const url = yield* readEnv("AIMAIRA_URL")
-    const username = yield* readEnv("AIMAIRA_USERNAME")
-    const password = yield* readEnv("AIMAIRA_PASSWORD")
-    const apiKey = yield* readEnv("AIMAIRA_API_KEY")
-    const missing: Array<string> = []
-    if (Option.isNone(url)) missing.push("AIMAIRA_URL")
-    const hasCredentials = Option.isSome(apiKey) || (Option.isSome(username) && Option.isSome(password))
-    if (!hasCredentials) {
-      if (Option.isSome(username)) missing.push("AIMAIRA_PASSWORD")
-      else if (Option.isSome(password)) missing.push("AIMAIRA_USERNAME")
-      else missing.push("AIMAIRA_API_KEY (or AIMAIRA_USERNAME and AIMAIRA_PASSWORD)")
-    }
-    if (missing.length > 0 || Option.isNone(url)) {
-      return Either.left(new MissingCredentials({
-        provider: "aimaira",
-        reason: `AIMAIRA is not configured: set ${missing.join(" and ")}${orChooseProfile(config)}`
-      }))
-    }
-    const checked = AimairaConfig.normalizeUrl(Redacted.value(url.value))
-    if (Either.isLeft(checked)) {
-      return Either.left(new ConfigError({ problems: [new ConfigProblem({ file: "environment", path: "AIMAIRA_URL", message: checked.left.reason })] }))
-    }
-    const sources: Record<string, string> = Option.isSome(apiKey)
-      ? { url: "env AIMAIRA_URL", apiKey: "env AIMAIRA_API_KEY" }
-      : { url: "env AIMAIRA_URL", username: "env AIMAIRA_USERNAME", password: "env AIMAIRA_PASSWORD" }
-    return Either.right(
-      yield* aimairaSettings(checked.right, Option.getOrUndefined(username), Option.getOrUndefined(password), Option.getOrUndefined(apiKey), sources)
-    )
-  })
-
-const resolveCampusEnv = (
-  config: Option.Option<ConfigFile>
-): Effect.Effect<Either.Either<CampusSkillsSettings, NotConfigured>, never, Redactor.Redactor> =>
-  Effect.gen(function*() {
-    const url = yield* readEnv("CAMPUS_SKILLS_URL")
-    const token = yield* readEnv("CAMPUS_SKILLS_TOKEN")
-    const timeout = yield* readEnv("CAMPUS_SKILLS_TIMEOUT")
-    const missing = [
-      ...(Option.isNone(url) ? ["CAMPUS_SKILLS_URL"] : []),
-      ...(Option.isNone(token) ? ["CAMPUS_SKILLS_TOKEN"] : [])
-    ]
-    if (Option.isNone(url) || Option.isNone(token)) {
-      return Either.left(new MissingCredentials({
-        provider: "campus-skills",
-        reason: `Campus Skills is not configured: set ${missing.join(" and ")}${orChooseProfile(config)}`
-      }))
-    }
-    const problems: Array<ConfigProblem> = []
-    const checked = CampusSkillsConfig.validateUrl(Redacted.value(url.value))
-    if (Either.isLeft(checked)) problems.push(new ConfigProblem({ file: "environment", path: "CAMPUS_SKILLS_URL", message: checked.left.reason }))
-    let duration: Duration.Duration | undefined
-    if (Option.isSome(timeout)) {
-      duration = parseDuration(Redacted.value(timeout.value))
-      if (duration === undefined) {
-        problems.push(new ConfigProblem({ file: "environment", path: "CAMPUS_SKILLS_TIMEOUT", message: "not a duration (e.g. 30s)" }))
-      }
-    }
-    if (problems.length > 0 || Either.isLeft(checked)) return Either.left(new ConfigError({ problems }))
-    yield* Redactor.register(token.value)
-    return Either.right({
-      url: checked.right,
-      token: token.value,
-      timeout: duration,
-      sources: { url: "env CAMPUS_SKILLS_URL", token: "env CAMPUS_SKILLS_TOKEN" }
-    })
-  })
 
 /**
  * Options of `resolve`: what the command line says.
@@ -699,8 +846,9 @@ export interface ResolveOptions {
 }
 
 /**
- * Choose the profile and read its values. Fails only for problems of the file or of the
- * profile choice; a provider that cannot be used is reported in the `Target`.
+ * Choose the profile and read every plugin's configuration (the plugins of the registry in
+ * context). Fails only for problems of the file or of the profile choice; a plugin that cannot
+ * be used is reported in the `Target`. The warnings are those of the profile used.
  *
  * @since 0.1.0
  */
@@ -709,34 +857,28 @@ export const resolve = (
 ): Effect.Effect<
   { readonly target: Target; readonly warnings: ReadonlyArray<ConfigProblem> },
   ConfigError,
-  FileSystem.FileSystem | Path.Path | Redactor.Redactor
+  FileSystem.FileSystem | Path.Path | Redactor.Redactor | Plugin.PluginRegistry
 > =>
   Effect.gen(function*() {
+    const { plugins } = yield* Plugin.PluginRegistry
     const config = yield* load(options.configFile)
-    const fromEnv = yield* Config.option(Config.string("RELAIS_PROFILE")).pipe(
-      Effect.map(Option.filter((s) => s !== "")),
-      Effect.orElseSucceed(() => Option.none<string>())
-    )
+    const warningsByProfile = Option.isSome(config) ? yield* checkSections(config.value, plugins) : new Map<string, ReadonlyArray<ConfigProblem>>()
+    const fromEnv = yield* readEnv("RELAIS_PROFILE")
     const chosen: Option.Option<readonly [string, string]> = Option.isSome(options.profile)
       ? Option.some([options.profile.value, "--profile"] as const)
       : Option.isSome(fromEnv)
       ? Option.some([fromEnv.value, "RELAIS_PROFILE"] as const)
       : Option.flatMap(config, (c) => c.defaultProfile !== undefined ? Option.some([c.defaultProfile, "defaultProfile"] as const) : Option.none())
-    // Warnings about a profile are only worth repeating when that profile is used.
-    const warningsFor = (profile: string | undefined) =>
-      Option.match(config, {
-        onNone: () => [],
-        onSome: (c) => c.warnings.filter((w) => profile === undefined || (w.path ?? "").startsWith(`profiles.${profile}.`))
-      })
     if (Option.isNone(chosen)) {
+      const byPlugin = new Map<string, Either.Either<Configured, NotConfigured>>()
+      for (const plugin of plugins) byPlugin.set(plugin.name, yield* fromEnvironment(plugin, config))
       return {
         warnings: [],
         target: {
           kind: "environment",
           production: false,
           configFile: Option.getOrUndefined(Option.map(config, (c) => c.file)),
-          aimaira: yield* resolveAimairaEnv(config),
-          campusSkills: yield* resolveCampusEnv(config)
+          plugins: byPlugin
         }
       }
     }
@@ -753,29 +895,100 @@ export const resolve = (
         problems: [new ConfigProblem({ file: file.file, message: `${unknownProfileMessage(name, [...file.profiles.keys()])} (asked for by ${chosenBy})` })]
       })
     }
+    const warnings = [...(warningsByProfile.get(name) ?? [])]
+    const byPlugin = new Map<string, Either.Either<Configured, NotConfigured>>()
+    for (const plugin of plugins) byPlugin.set(plugin.name, yield* fromProfile(plugin, profile, file, warnings))
+    // A literal found both by its field and by its value is warned about once.
+    const unique = [...new Map(warnings.map((w) => [w.toString(), w])).values()]
     return {
-      warnings: warningsFor(name),
-      target: {
-        kind: "profile",
-        profile: name,
-        chosenBy,
-        production: profile.production,
-        configFile: file.file,
-        aimaira: yield* resolveAimairaProfile(profile, file),
-        campusSkills: yield* resolveCampusProfile(profile, file)
-      }
+      warnings: inFileOrder(unique),
+      target: { kind: "profile", profile: name, chosenBy, production: profile.production, configFile: file.file, plugins: byPlugin }
     }
   })
 
 /**
- * The settings of a provider, or why it cannot be used.
+ * The configuration of a plugin, or why it cannot be used: what a workflow that uses the plugin
+ * needs before anything starts.
  *
  * @since 0.1.0
  */
-export const requireAimaira = (target: Target): Effect.Effect<AimairaSettings, NotConfigured> => target.aimaira
+export const requirePlugin = (target: Target, name: string): Effect.Effect<Configured, NotConfigured> =>
+  target.plugins.get(name) ??
+    Effect.fail(new MissingCredentials({ provider: name, reason: `no plugin named "${name}" is loaded` }))
+
+// -----------------------------------------------------------------------------
+// The JSON Schema of the file
+// -----------------------------------------------------------------------------
 
 /**
+ * The JSON Schema of `relais.config.yaml` for editors (`relais schema config`), with each
+ * plugin's section from its configuration schema.
+ *
  * @since 0.1.0
  */
-export const requireCampusSkills = (target: Target): Effect.Effect<CampusSkillsSettings, NotConfigured> =>
-  target.campusSkills
+export const jsonSchema = (plugins: ReadonlyArray<Plugin.Plugin>): object => {
+  const defs: Record<string, unknown> = {}
+  const sections: Record<string, unknown> = {}
+  for (const plugin of plugins) {
+    if (plugin.config === undefined) continue
+    const key = PluginConfig.profileKey(plugin.name)
+    const { $defs, ...schema } = PluginConfig.jsonSchema(plugin.config) as { readonly $defs?: Record<string, unknown> }
+    // Each plugin's definitions under a name of its own, so that two plugins cannot clash.
+    const rename = (name: string) => `${key}.${name}`
+    const relink = (node: unknown): unknown =>
+      Array.isArray(node)
+        ? node.map(relink)
+        : node !== null && typeof node === "object"
+        ? Object.fromEntries(Object.entries(node).map(([k, v]) =>
+          k === "$ref" && typeof v === "string" && v.startsWith("#/$defs/")
+            ? [k, `#/$defs/${rename(v.slice("#/$defs/".length))}`]
+            : [k, relink(v)]
+        ))
+        : node
+    for (const [name, def] of Object.entries($defs ?? {})) defs[rename(name)] = relink(def)
+    sections[key] = { ...(relink(schema) as object), description: `${Plugin.label(plugin)}: ${plugin.description}` }
+  }
+  const reference = { type: "string", minLength: 1 }
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: "https://relais.dev/schema/config-v1.json",
+    title: "relais configuration (relais.config.yaml)",
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      plugins: {
+        description: "Plugins to load besides the built-in ones: an npm package name (resolved from this file's directory), a ./path to a built ES module, or { use, options }; a built-in's name passes it options",
+        type: "array",
+        items: {
+          anyOf: [
+            reference,
+            {
+              type: "object",
+              required: ["use"],
+              additionalProperties: false,
+              properties: {
+                use: reference,
+                options: { type: "object", description: "The argument of the plugin's factory" }
+              }
+            }
+          ]
+        }
+      },
+      defaultProfile: { type: "string", description: "The profile used when neither --profile nor RELAIS_PROFILE names one (never a production profile)" },
+      profiles: {
+        type: "object",
+        propertyNames: { pattern: PROFILE_NAME.source },
+        additionalProperties: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            production: { type: "boolean", description: "A production profile is only used when named (--profile or RELAIS_PROFILE)" },
+            description: { type: "string" },
+            ...sections
+          }
+        }
+      }
+    },
+    ...(Object.keys(defs).length > 0 ? { $defs: defs } : {})
+  }
+}

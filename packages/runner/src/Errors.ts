@@ -134,3 +134,21 @@ export class FileError extends Schema.TaggedError<FileError>("@relais/runner/Fil
     return `${this.file}: ${this.reason}`
   }
 }
+
+/**
+ * A plugin listed under `plugins:` in the configuration file cannot be used: its module cannot
+ * be found or loaded, exports no plugin, or declares a name, steps or a plugin API version that
+ * relais refuses. Every problem is located at its entry and names the plugin.
+ *
+ * @since 0.1.0
+ */
+export class PluginLoadError extends Schema.TaggedError<PluginLoadError>("@relais/runner/PluginLoadError")(
+  "PluginLoadError",
+  {
+    problems: Schema.Array(ConfigProblem)
+  }
+) {
+  override get message(): string {
+    return this.problems.map((p) => p.toString()).join("\n")
+  }
+}

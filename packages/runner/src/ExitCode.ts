@@ -30,7 +30,8 @@ export const invalid = 2
 export const incomplete = 3
 
 /**
- * The environment is not ready: configuration file, profile, credentials, the run store (in use
+ * The environment is not ready: configuration file, profile, credentials, a plugin listed in the
+ * configuration that cannot be loaded (`PluginLoadError`), the run store (in use
  * by another relais process, read-only, on a full disk, damaged or not a store: `StoreError`), a
  * sandbox that cannot start or keep its data beside the store (`StateFileError`). The workflow
  * itself is fine.
@@ -106,6 +107,7 @@ export const ofError = (error: { readonly _tag: string; readonly usage?: boolean
     case "ProviderSetupError":
       return error.usage === true ? invalid : environment
     case "ConfigError":
+    case "PluginLoadError":
     case "MissingCredentials":
     case "TargetMismatch":
     case "StoreError":

@@ -1,13 +1,14 @@
 /**
- * The provider plugins the `relais` application knows: the single list every command's
- * `PluginRegistry` is built from. Everything else in the runner works from
- * `Plugin.PluginRegistry`, so adding a provider is one line here.
+ * The built-in plugins of the `relais` application: the one file of the runner that names them.
+ * Everything else works from `Plugin.PluginRegistry` (steps, configuration, sandboxes, labels),
+ * and outside plugins come in through `plugins:` in `relais.config.yaml` (`Loader.ts`) exactly
+ * like these. Adding a built-in is one entry in {@link builtins}.
  *
  * @since 0.1.0
  */
-import type { Errors } from "@relais/core"
 import { AimairaPlugin } from "@relais/aimaira"
 import { CampusSkillsPlugin } from "@relais/campus-skills"
+import type { Errors } from "@relais/core"
 import { Plugin } from "@relais/core"
 import type { Layer } from "effect"
 
@@ -22,23 +23,41 @@ export interface Options {
 }
 
 /**
- * The plugins, in registration order.
+ * A built-in plugin: on by default; listing its name under `plugins:` passes it options.
  *
  * @since 0.1.0
  */
-export const plugins = (options: Options): ReadonlyArray<Plugin.Plugin> => [
-  AimairaPlugin.make(),
-  CampusSkillsPlugin.make({ sandbox: options.sandbox })
+export interface Builtin {
+  readonly name: string
+  /** The plugin, from the `options` map of its `plugins:` entry (`{}` when it has none). */
+  readonly make: (options: Readonly<Record<string, unknown>>, context: Options) => Plugin.Plugin
+}
+
+/**
+ * The built-in plugins, in registration order.
+ *
+ * @since 0.1.0
+ */
+export const builtins: ReadonlyArray<Builtin> = [
+  { name: "aimaira", make: (options) => AimairaPlugin.make(options as AimairaPlugin.Options) },
+  { name: "campus-skills", make: (options) => CampusSkillsPlugin.make(options as CampusSkillsPlugin.Options) }
 ]
 
 /**
- * The registry of the plugins. A plugin that registers a bad or duplicate name fails here, at
- * start-up, with a message naming it.
+ * The built-in plugins with their default options.
+ *
+ * @since 0.1.0
+ */
+export const plugins = (options: Options): ReadonlyArray<Plugin.Plugin> => builtins.map((builtin) => builtin.make({}, options))
+
+/**
+ * The registry of the built-in plugins alone (tests and tools that load no configuration file;
+ * the commands use `Loader.registry`, which adds the plugins of `plugins:`).
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layer = (
   options: Options
-): Layer.Layer<Plugin.PluginRegistry, Errors.DuplicateStep | Errors.InvalidStepName> =>
+): Layer.Layer<Plugin.PluginRegistry, Errors.DuplicateStep | Errors.InvalidStepName | Errors.InvalidPlugin> =>
   Plugin.layer(plugins(options))

@@ -151,7 +151,7 @@ export const validate = Args.command({
   summary: "Check workflow files and report every problem as file:line:col (no credentials, no database)",
   description: ["Exit 0 when every file is valid, 2 otherwise."],
   args: { files: Args.argument("file", { description: "The workflow files to check", arity: "atLeastOne" }) },
-  options: { json },
+  options: { config, json },
   examples: ["relais validate examples/*.yaml"]
 })
 
@@ -205,17 +205,30 @@ export const graph = Args.command({
   name: "graph",
   summary: "Print a workflow as a Mermaid flowchart",
   args: { file: Args.argument("file", { description: "The workflow file (YAML)" }) },
-  options: {}
+  options: { config }
 })
 
 /** @since 0.1.0 */
 export const schema = Args.command({
   name: "schema",
-  summary: "Write the JSON Schema of workflow files, with every step's inputs, for editors",
-  description: ["Point an editor at it with the first line of a workflow:", "# yaml-language-server: $schema=./relais.schema.json"],
+  summary: "Write the JSON Schema of workflow files (with every step's inputs) or of relais.config.yaml, for editors",
+  description: [
+    "Point an editor at it with the first line of a workflow:",
+    "# yaml-language-server: $schema=./relais.schema.json",
+    "relais schema config writes the schema of relais.config.yaml, with each plugin's section."
+  ],
+  args: {
+    what: Args.argument("what", { description: "workflow (the default) or config (relais.config.yaml)", arity: "optional" })
+  },
   options: {
-    output: Args.withDefault(Args.text("output", { alias: "o", placeholder: "<file>", description: "Where to write it; - for stdout" }), "relais.schema.json")
-  }
+    output: Args.optional(Args.text("output", {
+      alias: "o",
+      placeholder: "<file>",
+      description: "Where to write it; - for stdout (default: relais.schema.json, or relais.config.schema.json for config)"
+    })),
+    config
+  },
+  examples: ["relais schema", "relais schema config -o relais.config.schema.json"]
 })
 
 /** @since 0.1.0 */
@@ -223,7 +236,7 @@ export const steps = Args.command({
   name: "steps",
   summary: "List the available steps, or show one step's inputs and output",
   args: { name: Args.argument("name", { description: "A step, e.g. aimaira/create-convention", arity: "optional" }) },
-  options: { json }
+  options: { config, json }
 })
 
 const port = (name: string, what: string) =>
@@ -260,7 +273,7 @@ export const sandboxCommand = Args.command({
 export const configCommand = Args.command({
   name: "config",
   summary: "Show which profile and credentials a run would use (never the secrets) and what is missing",
-  description: ["Exit 0 when both providers are configured, 4 otherwise."],
+  description: ["Lists every plugin, its fields and where each value comes from. Exit 0 when every plugin is configured, 4 otherwise."],
   options: { profile, config, json }
 })
 

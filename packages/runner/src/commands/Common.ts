@@ -2,18 +2,21 @@
  * What the command handlers share: the run store's file, the registry, JSON errors. (The flags
  * themselves are declared in `cli/Commands.ts`.)
  *
- * It imports neither the engine nor the YAML loader, and the providers only for
- * `provideRegistry`, so that a command that needs none of them (`runs`, `config`) loads none of
- * them once bundled (see `bundle.mjs`).
+ * It imports neither the engine nor the YAML loader, and the plugins only for
+ * `provideRegistry`, so that a command that needs none of them (`runs`) loads none of them once
+ * bundled (see `bundle.mjs`).
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import { Plugin } from "@relais/core"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Option } from "effect"
 import { defaultStore } from "../cli/Commands.js"
+import type { ConfigError, PluginLoadError } from "../Errors.js"
 import * as ExitCode from "../ExitCode.js"
+import * as Loader from "../Loader.js"
 import { Output } from "../Output.js"
-import * as Plugins from "../Plugins.js"
 
 /**
  * The run store's file: `--store`, else `RELAIS_STORE`, else `.relais/relais.db`.
@@ -50,18 +53,25 @@ export const storeFlag = (storeInfo: { readonly file: string; readonly explicit:
   storeInfo.explicit ? ` --store ${shellWord(storeInfo.file)}` : ""
 
 /**
- * The registry of the plugins, for the commands that read steps.
+ * The registry of the plugins, for the commands that read steps or configuration: the built-in
+ * plugins and those `plugins:` of the configuration file lists (`--config`, else
+ * `RELAIS_CONFIG`, else `./relais.config.yaml` when there is one: with no file, nothing is read).
  *
  * @since 0.1.0
  */
-export const provideRegistry = (options: Plugins.Options) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>) =>
+export const provideRegistry = (options: Loader.Options) =>
+<A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<
+  A,
+  E | ConfigError | PluginLoadError,
+  Exclude<R, Plugin.PluginRegistry> | FileSystem.FileSystem | Path.Path
+> =>
   Effect.flatMap(Effect.serviceOption(Plugin.PluginRegistry), (existing) =>
-    Effect.provide(
-      effect,
-      // A registry already in context wins: tests (and tools embedding the CLI) bring their own.
-      Option.isSome(existing) ? Layer.succeed(Plugin.PluginRegistry, existing.value) : Plugins.layer(options)
-    ))
+    // A registry already in context wins: tests (and tools embedding the CLI) bring their own.
+    Option.isSome(existing)
+      ? Effect.provideService(effect, Plugin.PluginRegistry, existing.value)
+      : Effect.flatMap(Loader.registry(options), (registry) => Effect.provideService(effect, Plugin.PluginRegistry, registry)))
 
 interface Diagnostics {
   readonly diagnostics: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: number; readonly message: string }>

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, type Option } from "effect"
 import * as Output from "../Output.js"
 import * as Load from "../yaml/Load.js"
 import * as Common from "./Common.js"
@@ -13,8 +13,8 @@ import * as Common from "./Common.js"
  *
  * @since 0.1.0
  */
-export const handler = (flags: { readonly file: string }) =>
+export const handler = (flags: { readonly file: string; readonly config: Option.Option<string> }) =>
   Load.loadFile(flags.file).pipe(
     Effect.flatMap((loaded) => Output.out(loaded.mermaid.replace(/\n$/, ""))),
-    Common.provideRegistry({ sandbox: false })
+    Common.provideRegistry({ sandbox: false, configFile: flags.config })
   )

@@ -30,7 +30,7 @@ const infoJson = (info: Plugin.StepInfo, withSchemas: boolean) => ({
  *
  * @since 0.1.0
  */
-export const handler = (flags: { readonly name: Option.Option<string>; readonly json: boolean }) =>
+export const handler = (flags: { readonly name: Option.Option<string>; readonly config: Option.Option<string>; readonly json: boolean }) =>
   Effect.gen(function*() {
     const registry = yield* Plugin.PluginRegistry
     const output = yield* Output
@@ -66,7 +66,7 @@ export const handler = (flags: { readonly name: Option.Option<string>; readonly 
       return
     }
     if (registry.steps.length === 0) {
-      yield* output.writeOut("no steps are registered (no provider plugin is installed in this build)\n")
+      yield* output.writeOut("no steps are registered (no plugin is loaded)\n")
       return
     }
     const lines: Array<string> = []
@@ -77,4 +77,4 @@ export const handler = (flags: { readonly name: Option.Option<string>; readonly 
     }
     lines.push("", style.dim(`${registry.steps.length} steps; relais steps <name> shows a step's inputs and output`))
     yield* output.writeOut(`${lines.join("\n")}\n`)
-  }).pipe(Common.provideRegistry({ sandbox: false }))
+  }).pipe(Common.provideRegistry({ sandbox: false, configFile: flags.config }))

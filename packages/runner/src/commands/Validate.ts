@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, type Option } from "effect"
 import * as ExitCode from "../ExitCode.js"
 import { Output } from "../Output.js"
 import * as Report from "../Report.js"
@@ -16,7 +16,7 @@ import * as Common from "./Common.js"
  *
  * @since 0.1.0
  */
-export const handler = (flags: { readonly files: ReadonlyArray<string>; readonly json: boolean }) =>
+export const handler = (flags: { readonly files: ReadonlyArray<string>; readonly config: Option.Option<string>; readonly json: boolean }) =>
   Effect.gen(function*() {
     const output = yield* Output
     let invalid = 0
@@ -46,4 +46,4 @@ export const handler = (flags: { readonly files: ReadonlyArray<string>; readonly
       yield* output.writeErr(`${flags.files.length} files checked, ${invalid === 0 ? "all valid" : `${invalid} with problems`}\n`)
     }
     yield* ExitCode.set(invalid === 0 ? ExitCode.succeeded : ExitCode.invalid)
-  }).pipe(Common.provideRegistry({ sandbox: false }))
+  }).pipe(Common.provideRegistry({ sandbox: false, configFile: flags.config }))
