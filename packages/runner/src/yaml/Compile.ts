@@ -73,9 +73,16 @@ export const inputSchema = (inputs: ReadonlyArray<Model.Input>): Schema.Schema<R
   return Schema.Struct(fields as Schema.Struct.Fields) as unknown as Schema.Schema<Record<string, unknown>, any>
 }
 
+/**
+ * The policy of one use of a step: the step's own, patched by the workflow's `defaults.retry`
+ * and then by the step's `retry`. A polling step's policy (`Step.polls`: one poll per attempt
+ * until its deadline) is how it works, not a defence against transient failures: the defaults
+ * leave it alone (five quick attempts would end a five-minute wait in seconds), and only a
+ * `retry` written on the step changes it.
+ */
 const retryFor = (step: Step.Any, defaults: Model.RetryPatch | undefined, own: Model.RetryPatch | undefined) => {
   let policy = step.retry
-  for (const patch of [defaults, own]) {
+  for (const patch of [step.polls ? undefined : defaults, own]) {
     if (patch === undefined) continue
     policy = RetryPolicy.merge(policy, {
       ...(patch.maxAttempts !== undefined ? { maxAttempts: patch.maxAttempts } : {}),
