@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { HttpBody } from "@relais/core"
+import * as HttpBody from "@relais/core/HttpBody"
 import * as Schema from "effect/Schema"
 import { EnvelopeStatus } from "./Api.js"
 

@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type { Plugin } from "@relais/core"
+import type * as Plugin from "@relais/core/Plugin"
 import { Faults, type RequestLog, SandboxServer, StateFile } from "@relais/core/SandboxKit"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"

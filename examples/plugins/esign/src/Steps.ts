@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { RetryPolicy, Step } from "@relais/core"
+import * as RetryPolicy from "@relais/core/RetryPolicy"
+import * as Step from "@relais/core/Step"
 import type * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import * as Api from "./Api.js"

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Plugin } from "@relais/core"
+import * as Plugin from "@relais/core/Plugin"
 import * as Client from "./Client.js"
 import * as EsignConfig from "./EsignConfig.js"
 import * as Steps from "./Steps.js"

@@ -1,4 +1,5 @@
-import { RetryPolicy, Step } from "@relais/core"
+import * as RetryPolicy from "@relais/core/RetryPolicy"
+import * as Step from "@relais/core/Step"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
