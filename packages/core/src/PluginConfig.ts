@@ -196,14 +196,63 @@ export const decode = <Config>(
   const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(input)
   if (Either.isRight(result)) return Either.right(result.right)
   const secretPaths = new Set(fields(schema).filter((f) => f.secret).map((f) => f.path.join(".")))
+  // Secrets anywhere in the input (in a record of connections too), masked in every message.
+  const secrets = [...secretValues(schema.ast, input)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
+  const mask = (text: string) => secrets.reduce((out, secret) => out.split(secret).join("<redacted>"), text)
   const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue): Issue => {
     const path = issue.path.map(String)
     const message = secretPaths.has(path.join("."))
       ? issue._tag === "Missing" ? "is missing" : "is not a valid value (not shown: it is a secret)"
-      : issue.message
+      : mask(issue.message)
     return { path, message }
   })
   return Either.left(issues)
+}
+
+/**
+ * The strings of an input that sit where the schema expects a `Redacted`: the schema and the
+ * input walked together (objects, records, arrays, every member of a union).
+ */
+const secretValues = (ast: SchemaAST.AST, input: unknown, out = new Set<string>()): Set<string> => {
+  switch (ast._tag) {
+    case "Transformation":
+      if (holdsSecret(ast.to) && !shapeOf(ast.to)) {
+        if (typeof input === "string") out.add(input)
+        return out
+      }
+      return secretValues(ast.from, input, out)
+    case "Refinement":
+      return secretValues(ast.from, input, out)
+    case "Declaration":
+      if (isRedacted(ast) && typeof input === "string") out.add(input)
+      return out
+    case "Union":
+      for (const member of ast.types) secretValues(member, input, out)
+      return out
+    case "Suspend":
+      return secretValues(ast.f(), input, out)
+    case "TupleType":
+      if (Array.isArray(input)) {
+        for (const [i, item] of input.entries()) {
+          const type = ast.elements[i]?.type ?? ast.rest[0]?.type
+          if (type !== undefined) secretValues(type, item, out)
+        }
+      }
+      return out
+    case "TypeLiteral":
+      if (input === null || typeof input !== "object") return out
+      for (const property of ast.propertySignatures) {
+        if (typeof property.name === "string" && property.name in input) {
+          secretValues(property.type, (input as Record<string, unknown>)[property.name], out)
+        }
+      }
+      for (const index of ast.indexSignatures) {
+        for (const value of Object.values(input)) secretValues(index.type, value, out)
+      }
+      return out
+    default:
+      return out
+  }
 }
 
 /**

@@ -80,6 +80,28 @@ describe("PluginConfig", () => {
     expect(JSON.stringify(issues)).not.toContain("42")
   })
 
+  it("never quotes a secret that sits in a record or a union member, whatever the message", () => {
+    const Connections = Schema.Struct({
+      connections: Schema.Record({
+        key: Schema.String,
+        value: Schema.Struct({
+          url: Schema.String,
+          auth: Schema.optional(Schema.Union(
+            Schema.Struct({ bearer: Schema.Redacted(Schema.String) }),
+            Schema.Struct({ basic: Schema.Struct({ username: Schema.String, password: Schema.Redacted(Schema.String) }) })
+          ))
+        })
+      })
+    })
+    const result = PluginConfig.decode(Connections, {
+      connections: { crm: { url: 1, auth: { bearer: "canary-token-1", extra: "x" } }, erp: { url: "u", auth: { basic: { password: "canary-pass-2" } } } }
+    })
+    const text = JSON.stringify(Either.getLeft(result))
+    expect(text).toContain("crm")
+    expect(text).not.toContain("canary-token-1")
+    expect(text).not.toContain("canary-pass-2")
+  })
+
   it("describes the section as JSON Schema where a string may be a reference", () => {
     const schema = PluginConfig.jsonSchema(Section) as any
     expect(schema.required).toEqual(["url", "token"])
