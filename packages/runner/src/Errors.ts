@@ -1,5 +1,5 @@
 /**
- * The errors of the `relais` application itself (usage, configuration, providers, files). The
+ * The errors of the `relais` application itself (usage, configuration, plugins, files). The
  * errors of the YAML loader (`yaml/Load.ts`) and of core (`@relais/core` `Errors`) are rendered
  * next to these by `Cli.ts`; `ExitCode.ofError` maps every one of them to an exit code.
  *
@@ -35,11 +35,11 @@ export class ConfigProblem extends Schema.Class<ConfigProblem>("@relais/runner/C
   /** 1-based, when the problem has a place in the file. */
   line: Schema.optional(Schema.Number),
   column: Schema.optional(Schema.Number),
-  /** The key path in the file, e.g. `profiles.preprod.aimaira.url`. */
+  /** The key path in the file, e.g. `profiles.preprod.esign.url`. */
   path: Schema.optional(Schema.String),
   message: Schema.String
 }) {
-  /** `relais.config.yaml:7:12: profiles.preprod.aimaira.url: message` */
+  /** `relais.config.yaml:7:12: profiles.preprod.esign.url: message` */
   override toString(): string {
     const where = this.line !== undefined ? `${this.file}:${this.line}:${this.column ?? 1}` : this.file
     return `${where}: ${this.path !== undefined && this.path !== "" ? `${this.path}: ` : ""}${this.message}`
@@ -60,7 +60,7 @@ export class ConfigError extends Schema.TaggedError<ConfigError>("@relais/runner
 }
 
 /**
- * A provider the workflow uses has no configuration (no profile section, no environment
+ * A plugin the workflow uses has no configuration (no profile section, no environment
  * variables). The message names the variables or the profile keys to set.
  *
  * @since 0.1.0
@@ -68,6 +68,7 @@ export class ConfigError extends Schema.TaggedError<ConfigError>("@relais/runner
 export class MissingCredentials extends Schema.TaggedError<MissingCredentials>("@relais/runner/MissingCredentials")(
   "MissingCredentials",
   {
+    /** The plugin's label (`Plugin.label`). */
     provider: Schema.String,
     reason: Schema.String
   }
@@ -78,16 +79,18 @@ export class MissingCredentials extends Schema.TaggedError<MissingCredentials>("
 }
 
 /**
- * A provider's client or sandbox cannot be set up with the values given (a URL that is not
- * HTTPS, an empty token, a port in use, a malformed fault rule...).
+ * A plugin's services or sandbox cannot be set up with the values given (a URL that is not
+ * HTTPS, an empty token, a port in use, a sandbox that cannot be loaded, a plugin without a
+ * sandbox under `--sandbox`...).
  *
  * @since 0.1.0
  */
 export class ProviderSetupError extends Schema.TaggedError<ProviderSetupError>("@relais/runner/ProviderSetupError")(
   "ProviderSetupError",
   {
+    /** The plugin's label (`Plugin.label`). */
     provider: Schema.String,
-    /** Where the values came from ("profile preprod", "environment", "sandbox"). */
+    /** Where the values came from ("profile preprod", "environment variables", "sandbox"). */
     source: Schema.String,
     reason: Schema.String,
     /** True when the user can fix it on the command line (a bad `--fault`): exit 2 rather than 4. */

@@ -1,131 +1,295 @@
 /**
- * The services the providers' steps need, built once at the edge: one `HttpClient`
- * (`NodeHttpClient`), the AIMAIRA client and the Campus Skills client, configured from the chosen
- * profile, or pointed at both sandboxes started in-process (`--sandbox`).
+ * The services of the plugins a workflow uses, built once at the edge from the plugin registry
+ * and the plugin contract (`@relais/core` `Plugin`): one `HttpClient` (`NodeHttpClient`) under
+ * every plugin's `layer`, each built from the plugin's configuration (a profile's section, its
+ * environment variables) or from the configuration its sandbox hands back (`--sandbox`).
  *
- * A provider is only set up when the workflow uses one of its steps, so a missing configuration
- * for a provider the workflow does not need is not an error.
+ * Nothing here knows a plugin by name. A plugin is only set up when the workflow uses one of its
+ * steps, so a missing configuration for a plugin the workflow does not need is not an error; a
+ * plugin without `layer` needs nothing.
+ *
+ * The command-line side of the sandboxes lives here too: `--fault <plugin>:<rule>` and
+ * `--sandbox-set <plugin>:<name>=<value>`, checked against the registry (and, for settings,
+ * against the sandbox's own `settings` once it is loaded) so that a typo is a usage error before
+ * anything starts.
  *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { AimairaClient, AimairaConfig } from "@relais/aimaira"
-import { AimairaSandbox } from "@relais/aimaira/sandbox"
-import { Client as CampusSkillsClient } from "@relais/campus-skills"
-import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
-import { Redactor, Suggest } from "@relais/core"
+import { Plugin, PluginConfig, Redactor, Suggest } from "@relais/core"
 import { Faults, type StateFile } from "@relais/sandbox-kit"
-import { Context, Deferred, Effect, Either, Layer, Option } from "effect"
+import { Context, Deferred, Effect, Either, Layer, Redacted, type Scope } from "effect"
+import * as NodePath from "node:path"
 import * as Config from "./Config.js"
 import { ProviderSetupError, UsageError } from "./Errors.js"
+import * as Source from "./yaml/Source.js"
 
-/**
- * Fault rules for the sandboxes, from `--fault <target>:<rule>` flags.
- *
- * @since 0.1.0
- */
-export interface SandboxFaults {
-  readonly aimaira: ReadonlyArray<string>
-  readonly campusSkills: ReadonlyArray<string>
+// -----------------------------------------------------------------------------
+// Which plugins a workflow uses
+// -----------------------------------------------------------------------------
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value)
+
+/** Every `uses:` value of a checked definition (compensation steps included). */
+const stepNames = (text: string): ReadonlyArray<string> => {
+  const parsed = Source.parse(text)
+  if (parsed.root === undefined || parsed.problems.length > 0) return []
+  const names: Array<string> = []
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit)
+    if (!isObject(value)) return
+    if (typeof value.uses === "string") names.push(value.uses)
+    for (const [key, field] of Object.entries(value)) {
+      if (key !== "with" && key !== "outputs" && key !== "inputs") visit(field)
+    }
+  }
+  visit(Source.toJs(parsed.root))
+  return names
 }
 
-const faultTargets = ["aimaira", "campus-skills"] as const
-
 /**
- * Read `--fault aimaira:POST /GraphV1/Convention 429:2 x1` flags: the target, then a rule in the
- * sandbox-kit text syntax (checked here, so a typo is a usage error before anything starts).
+ * The plugins whose steps a (checked) definition uses, in the registry's order: the plugins
+ * to set up for a run, and the only ones.
  *
  * @since 0.1.0
  */
-export const parseFaults = (flags: ReadonlyArray<string>): Either.Either<SandboxFaults, UsageError> => {
-  const aimaira: Array<string> = []
-  const campusSkills: Array<string> = []
+export const pluginsUsed = (registry: Plugin.Registry, definitionText: string): ReadonlyArray<Plugin.Plugin> => {
+  const used = new Set<string>()
+  for (const name of stepNames(definitionText)) {
+    const plugin = registry.pluginOf(name)
+    if (plugin !== undefined) used.add(plugin.name)
+  }
+  return registry.plugins.filter((plugin) => used.has(plugin.name))
+}
+
+// -----------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------
+
+/**
+ * A plugin's setup failed: its layer, its sandbox (loading or starting it).
+ *
+ * @since 0.1.0
+ */
+export const setupError = (plugin: Plugin.Plugin, source: string, usage = false) => (error: { readonly message: string }) =>
+  new ProviderSetupError({ provider: Plugin.label(plugin), source, reason: error.message, usage })
+
+const isStateFileError = (error: { readonly _tag: string }): error is StateFile.StateFileError => error._tag === "StateFileError"
+
+/**
+ * A sandbox that could not start; a state file that cannot be kept (a full or read-only disk)
+ * stays a `StateFileError`, which says what to do about the disk.
+ */
+const sandboxError = (plugin: Plugin.Plugin) =>
+(
+  error: { readonly _tag: string; readonly message: string }
+): ProviderSetupError | StateFile.StateFileError => isStateFileError(error) ? error : setupError(plugin, "sandbox")(error)
+
+// -----------------------------------------------------------------------------
+// --fault and --sandbox-set
+// -----------------------------------------------------------------------------
+
+/**
+ * The plugins that have a sandbox, in the registry's order.
+ *
+ * @since 0.1.0
+ */
+export const withSandbox = (registry: Plugin.Registry): ReadonlyArray<Plugin.Plugin> =>
+  registry.plugins.filter((plugin) => plugin.sandbox !== undefined)
+
+/**
+ * Fault rules by plugin name, in the sandbox-kit text syntax (`--fault <plugin>:<rule>`).
+ *
+ * @since 0.1.0
+ */
+export type FaultRules = Readonly<Record<string, ReadonlyArray<string>>>
+
+/**
+ * Sandbox settings by plugin, then by setting name, as given (`--sandbox-set
+ * <plugin>:<name>=<value>`): the texts their `parse` accepts.
+ *
+ * @since 0.1.0
+ */
+export type SandboxSettings = Readonly<Record<string, Readonly<Record<string, string>>>>
+
+/**
+ * The plugin named before the first `:` of a flag's value, if it has a sandbox; otherwise a
+ * usage error with the plugins that have one (and the closest name).
+ */
+const sandboxPluginOf = (
+  registry: Plugin.Registry,
+  flag: string,
+  value: string,
+  shape: string,
+  example: (plugin: string) => string
+): Either.Either<{ readonly plugin: Plugin.Plugin; readonly rest: string }, UsageError> => {
+  const colon = value.indexOf(":")
+  const name = colon < 0 ? "" : value.slice(0, colon).trim()
+  const candidates = withSandbox(registry).map((p) => p.name)
+  const plugin = registry.plugin(name)
+  if (plugin !== undefined && plugin.sandbox !== undefined) return Either.right({ plugin, rest: value.slice(colon + 1).trim() })
+  const suggestion = name === "" ? undefined : Suggest.closest(name, candidates)[0]
+  const reason = candidates.length === 0
+    ? "no plugin loaded has a sandbox"
+    : plugin !== undefined
+    ? `${name} has no sandbox (plugins with one: ${candidates.join(", ")})`
+    : `expected ${shape}, where <plugin> is one with a sandbox: ${candidates.join(", ")}${
+      suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : ""
+    }, e.g. ${flag} "${example(candidates[0]!)}"`
+  return Either.left(new UsageError({ reason: `${flag} ${JSON.stringify(value)}: ${reason}` }))
+}
+
+/**
+ * Read `--fault <plugin>:<rule>` flags: a plugin that has a sandbox, then a rule in the
+ * sandbox-kit text syntax (checked here, so that a typo is a usage error before anything
+ * starts).
+ *
+ * @since 0.1.0
+ */
+export const parseFaults = (registry: Plugin.Registry, flags: ReadonlyArray<string>): Either.Either<FaultRules, UsageError> => {
+  const rules: Record<string, Array<string>> = {}
   for (const flag of flags) {
-    const colon = flag.indexOf(":")
-    const target = colon < 0 ? "" : flag.slice(0, colon).trim()
-    const rule = colon < 0 ? "" : flag.slice(colon + 1).trim()
-    if (target !== "aimaira" && target !== "campus-skills") {
-      const suggestions = Suggest.closest(target === "" ? flag : target, faultTargets)
-      return Either.left(new UsageError({
-        reason: `--fault ${JSON.stringify(flag)}: expected <target>:<rule> with target aimaira or campus-skills${
-          suggestions.length > 0 && target !== "" ? ` (did you mean "${suggestions[0]}"?)` : ""
-        }, e.g. --fault "aimaira:POST /GraphV1/Convention 429:2 x1"`
-      }))
-    }
+    const target = sandboxPluginOf(registry, "--fault", flag, "<plugin>:<rule>", (p) => `${p}:* latency:200`)
+    if (Either.isLeft(target)) return Either.left(target.left)
+    const { plugin, rest: rule } = target.right
+    if (rule === "") return Either.left(new UsageError({ reason: `--fault ${JSON.stringify(flag)}: the rule is empty` }))
     const parsed = Faults.parse(rule)
     if (Either.isLeft(parsed)) return Either.left(new UsageError({ reason: `--fault: ${parsed.left.message}` }))
-    if (parsed.right.length === 0) return Either.left(new UsageError({ reason: `--fault ${JSON.stringify(flag)}: the rule is empty` }))
-    ;(target === "aimaira" ? aimaira : campusSkills).push(rule)
+    ;(rules[plugin.name] ??= []).push(rule)
   }
-  return Either.right({ aimaira, campusSkills })
+  return Either.right(rules)
 }
 
 /**
- * How the sandboxes behave where production depends on the vendor's setup, from
- * `--sandbox-integration` and `--sandbox-deletes` (checked by `parseSettings`). Kept as given, so
- * that a resumed run starts its sandboxes the same way.
+ * Read `--sandbox-set <plugin>:<name>=<value>` flags: their shape and plugin (the setting and
+ * its value are checked by {@link checkSettings} once the sandbox is loaded). A setting given
+ * twice keeps its last value.
  *
  * @since 0.1.0
  */
-export interface SandboxSettings {
-  /** When Campus Skills integrates the contracts it receives: `immediate`, `never` or a delay (`30s`). */
-  readonly integration?: string | undefined
-  /** Whether AIMAIRA serves DELETE (which its documentation does not describe) or answers 405. */
-  readonly deletes?: AimairaSandbox.DeleteMode | undefined
+export const parseSettings = (
+  registry: Plugin.Registry,
+  flags: ReadonlyArray<string>
+): Either.Either<SandboxSettings, UsageError> => {
+  const settings: Record<string, Record<string, string>> = {}
+  for (const flag of flags) {
+    const target = sandboxPluginOf(registry, "--sandbox-set", flag, "<plugin>:<name>=<value>", (p) => `${p}:<name>=<value>`)
+    if (Either.isLeft(target)) return Either.left(target.left)
+    const { plugin, rest } = target.right
+    const eq = rest.indexOf("=")
+    const name = eq < 0 ? "" : rest.slice(0, eq).trim()
+    if (name === "") {
+      return Either.left(new UsageError({
+        reason: `--sandbox-set ${JSON.stringify(flag)}: expected <plugin>:<name>=<value>, e.g. --sandbox-set "${plugin.name}:<name>=<value>"`
+      }))
+    }
+    ;(settings[plugin.name] ??= {})[name] = rest.slice(eq + 1).trim()
+  }
+  return Either.right(settings)
 }
 
 /**
- * The values `--sandbox-deletes` accepts.
+ * The settings of a sandbox for help and error texts: `name (values; default d)`.
  *
  * @since 0.1.0
  */
-export const deleteModes = ["allowed", "refused"] as const satisfies ReadonlyArray<AimairaSandbox.DeleteMode>
+export const settingsList = (sandbox: Plugin.Sandbox): string =>
+  (sandbox.settings ?? []).map((s) => `${s.name} (${s.values}; default ${s.default})`).join(", ")
 
 /**
- * Check `--sandbox-integration` (a bad value is a usage error, before anything starts).
+ * The canonical form of a setting's value (`30s` and `30000ms` are the same setting), or the
+ * text itself when its `parse` refuses it.
  *
  * @since 0.1.0
  */
-export const parseIntegration = (text: string): Either.Either<CampusSkillsSandbox.Integration, UsageError> =>
-  Either.mapLeft(
-    CampusSkillsSandbox.parseIntegration(text),
-    (error) => new UsageError({ reason: `--sandbox-integration: ${error.reason}` })
-  )
+export const canonical = (setting: Plugin.SandboxSetting, text: string): string =>
+  Either.getOrElse(setting.parse(text), () => text)
 
 /**
- * The sandboxes' settings from `--sandbox-integration` and `--sandbox-deletes` (the integration
- * checked here, so that a bad value is a usage error before anything starts).
+ * Check the settings given for a plugin's sandbox against the ones it declares: an unknown
+ * name or a value its `parse` refuses is a usage error.
  *
  * @since 0.1.0
  */
-export const parseSettings = (flags: {
-  readonly sandboxIntegration: Option.Option<string>
-  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
-}): Either.Either<SandboxSettings, UsageError> => {
-  const deletes = Option.isSome(flags.sandboxDeletes) ? { deletes: flags.sandboxDeletes.value } : {}
-  if (Option.isNone(flags.sandboxIntegration)) return Either.right(deletes)
-  const integration = flags.sandboxIntegration.value.trim()
-  return Either.map(parseIntegration(integration), () => ({ integration, ...deletes }))
+export const checkSettings = (
+  plugin: Plugin.Plugin,
+  sandbox: Plugin.Sandbox,
+  given: Readonly<Record<string, string>>
+): Either.Either<void, UsageError> => {
+  const declared = sandbox.settings ?? []
+  for (const [name, value] of Object.entries(given)) {
+    const flag = `--sandbox-set ${plugin.name}:${name}=${value}`
+    const setting = declared.find((s) => s.name === name)
+    if (setting === undefined) {
+      const suggestion = Suggest.closest(name, declared.map((s) => s.name))[0]
+      return Either.left(new UsageError({
+        reason: declared.length === 0
+          ? `${flag}: the ${Plugin.label(plugin)} sandbox has no settings`
+          : `${flag}: the ${Plugin.label(plugin)} sandbox has no setting "${name}"${
+            suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : ""
+          }; its settings: ${settingsList(sandbox)}`
+      }))
+    }
+    const parsed = setting.parse(value)
+    if (Either.isLeft(parsed)) return Either.left(new UsageError({ reason: `${flag}: ${parsed.left}` }))
+  }
+  return Either.right(undefined)
+}
+
+// -----------------------------------------------------------------------------
+// Sandboxes
+// -----------------------------------------------------------------------------
+
+/**
+ * A plugin's sandbox, loaded (its module is only imported now).
+ *
+ * @since 0.1.0
+ */
+export const loadSandbox = (plugin: Plugin.Plugin): Effect.Effect<Plugin.Sandbox, ProviderSetupError> =>
+  plugin.sandbox === undefined
+    ? Effect.fail(setupError(plugin, "sandbox")({ message: "it has no sandbox" }))
+    : Effect.tryPromise({
+      try: plugin.sandbox,
+      catch: (error) => setupError(plugin, "sandbox")({ message: `its sandbox could not be loaded: ${error instanceof Error ? error.message : String(error)}` })
+    })
+
+/**
+ * A plugin with its loaded sandbox.
+ *
+ * @since 0.1.0
+ */
+export interface WithSandbox {
+  readonly plugin: Plugin.Plugin
+  readonly sandbox: Plugin.Sandbox
 }
 
 /**
- * Options of the in-process sandboxes.
+ * Load the sandboxes of these plugins.
  *
  * @since 0.1.0
  */
-export interface SandboxOptions {
+export const loadSandboxes = (plugins: ReadonlyArray<Plugin.Plugin>): Effect.Effect<ReadonlyArray<WithSandbox>, ProviderSetupError> =>
+  Effect.forEach(plugins, (plugin) => Effect.map(loadSandbox(plugin), (sandbox) => ({ plugin, sandbox })))
+
+/**
+ * How the sandboxes start.
+ *
+ * @since 0.1.0
+ */
+export interface StartOptions {
   readonly seed?: number | undefined
-  readonly faults?: SandboxFaults | undefined
-  /** See {@link SandboxSettings}; the integration is read with `parseIntegration`. */
+  readonly faults?: FaultRules | undefined
+  /** Checked with {@link checkSettings}. */
   readonly settings?: SandboxSettings | undefined
-  readonly aimairaPort?: number | undefined
-  readonly campusSkillsPort?: number | undefined
-  /** Files where the sandboxes keep their data (restored from them when they exist). */
-  readonly stateFiles?: { readonly aimaira: string; readonly campusSkills: string } | undefined
+  /** Ports by plugin name (default: any free port). */
+  readonly ports?: Readonly<Record<string, number>> | undefined
+  /** The directory where each sandbox keeps its data, in `<plugin name>.json`. */
+  readonly stateDirectory?: string | undefined
   /**
    * Failed when a sandbox cannot keep its data after a request (a disk that filled up or became
-   * read-only; the request answers 500). From then on the clients (`layerSandbox`) deliver no
+   * read-only; the request answers 500). From then on the clients (`layerSandboxes`) deliver no
    * answer at all: the data in memory is ahead of the file, and a step that built on it (or
    * reconciled against it) would journal what a resumed run no longer finds. The steps in flight
    * wait until the run is stopped, and are checked again when it resumes.
@@ -133,117 +297,65 @@ export interface SandboxOptions {
   readonly dataLost?: Deferred.Deferred<never, StateFile.StateFileError> | undefined
 }
 
-const stateOptions = (options: SandboxOptions, file: string) => ({
-  stateFile: file,
-  ...(options.dataLost !== undefined
-    ? { onSaveFailure: (error: StateFile.StateFileError) => Effect.asVoid(Deferred.fail(options.dataLost!, error)) }
-    : {})
-})
-
-const setupError = (provider: Config.Provider, source: string, usage = false) => (error: { readonly message: string }) =>
-  new ProviderSetupError({ provider: Config.providerLabel[provider], source, reason: error.message, usage })
-
 /**
- * A sandbox that could not start; a state file that cannot be kept (a full or read-only disk)
- * stays a `StateFileError`, which says what to do about the disk.
- */
-const sandboxError = (provider: Config.Provider) =>
-(
-  error: { readonly _tag: string; readonly message: string }
-): ProviderSetupError | StateFile.StateFileError =>
-  isStateFileError(error) ? error : setupError(provider, "sandbox")(error)
-
-const isStateFileError = (error: { readonly _tag: string }): error is StateFile.StateFileError => error._tag === "StateFileError"
-
-/**
- * Both sandboxes, started when the layer is built and stopped when it is released.
+ * Where a plugin's sandbox keeps the data of a run.
  *
  * @since 0.1.0
- * @category Layers
  */
-export const layerSandboxes = (
-  options: SandboxOptions
-): Layer.Layer<
-  AimairaSandbox.AimairaSandbox | CampusSkillsSandbox.CampusSkillsSandbox,
-  ProviderSetupError | StateFile.StateFileError
-> => {
-  const integration = options.settings?.integration === undefined
-    ? Either.right(undefined)
-    : parseIntegration(options.settings.integration)
-  if (Either.isLeft(integration)) {
-    return Layer.fail(setupError("campus-skills", "sandbox", true)(integration.left))
-  }
-  return Layer.merge(
-    AimairaSandbox.layer({
-      port: options.aimairaPort ?? 0,
-      ...(options.stateFiles !== undefined ? stateOptions(options, options.stateFiles.aimaira) : {}),
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
-      ...(options.settings?.deletes !== undefined ? { deletes: options.settings.deletes } : {}),
-      ...(options.faults !== undefined && options.faults.aimaira.length > 0 ? { faults: options.faults.aimaira.join("\n") } : {})
-    }).pipe(Layer.mapError(sandboxError("aimaira"))),
-    CampusSkillsSandbox.layer({
-      port: options.campusSkillsPort ?? 0,
-      ...(options.stateFiles !== undefined ? stateOptions(options, options.stateFiles.campusSkills) : {}),
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
-      ...(integration.right !== undefined ? { integration: integration.right } : {}),
-      ...(options.faults !== undefined ? { faults: options.faults.campusSkills } : {})
-    }).pipe(Layer.mapError(sandboxError("campus-skills")))
-  )
+export const stateFile = (directory: string, pluginName: string): string => NodePath.join(directory, `${pluginName}.json`)
+
+/**
+ * A started sandbox.
+ *
+ * @since 0.1.0
+ */
+export interface Started extends WithSandbox {
+  readonly running: Plugin.RunningSandbox
 }
 
 /**
- * The provider clients, pointed at sandboxes started in-process. Nothing to configure.
- *
- * The output type is `never` on purpose: a workflow compiled from YAML requires `any`, and the
- * engine hands its whole context to the steps; the sandboxes themselves are exposed so that the
- * command can print where they listen.
+ * Start sandboxes (at the same time), stopped when the scope closes. The configuration each
+ * hands back holds its own credentials: {@link layerPlugin} registers them with the `Redactor`
+ * (`relais sandbox` prints them: they only open these local simulators).
  *
  * @since 0.1.0
- * @category Layers
  */
-export const layerSandbox = (
-  options: SandboxOptions
-): Layer.Layer<
-  AimairaSandbox.AimairaSandbox | CampusSkillsSandbox.CampusSkillsSandbox,
-  ProviderSetupError | StateFile.StateFileError,
-  Redactor.Redactor
-> => {
-  const aimaira = Layer.unwrapEffect(
-    Effect.gen(function*() {
-      const sandbox = yield* AimairaSandbox.AimairaSandbox
-      yield* Redactor.register(sandbox.credentials.password, sandbox.credentials.apiKey)
-      return AimairaClient.layer({
-        url: sandbox.apiUrl,
-        auth: AimairaConfig.basic(sandbox.credentials.username, sandbox.credentials.password)
-      }).pipe(Layer.mapError(setupError("aimaira", "sandbox")))
-    })
+export const startSandboxes = (
+  sandboxes: ReadonlyArray<WithSandbox>,
+  options: StartOptions
+): Effect.Effect<ReadonlyArray<Started>, ProviderSetupError | StateFile.StateFileError, Scope.Scope> =>
+  Effect.forEach(
+    sandboxes,
+    ({ plugin, sandbox }) =>
+      Effect.gen(function*() {
+        const running = yield* sandbox.start({
+          port: options.ports?.[plugin.name],
+          seed: options.seed,
+          faults: options.faults?.[plugin.name] ?? [],
+          settings: options.settings?.[plugin.name] ?? {},
+          stateFile: options.stateDirectory !== undefined ? stateFile(options.stateDirectory, plugin.name) : undefined,
+          onSaveFailure: options.dataLost === undefined
+            ? undefined
+            : (error) => Effect.asVoid(Deferred.fail(options.dataLost!, error as StateFile.StateFileError))
+        }).pipe(Effect.mapError(sandboxError(plugin)))
+        return { plugin, sandbox, running }
+      }),
+    { concurrency: "unbounded" }
   )
-  const campusSkills = Layer.unwrapEffect(
-    Effect.gen(function*() {
-      const sandbox = yield* CampusSkillsSandbox.CampusSkillsSandbox
-      yield* Redactor.register(sandbox.token)
-      return CampusSkillsClient.layer({ url: sandbox.url, token: sandbox.token }).pipe(
-        Layer.mapError(setupError("campus-skills", "sandbox"))
-      )
-    })
-  )
-  const dataLost = options.dataLost
-  return Layer.mergeAll(aimaira, campusSkills).pipe(
-    Layer.provide(dataLost === undefined ? httpClient : Layer.map(httpClient, (context) =>
-      Context.add(context, HttpClient.HttpClient, withheldAfter(Context.get(context, HttpClient.HttpClient), dataLost)))),
-    Layer.provideMerge(layerSandboxes(options))
-  ) as unknown as Layer.Layer<
-    AimairaSandbox.AimairaSandbox | CampusSkillsSandbox.CampusSkillsSandbox,
-    ProviderSetupError | StateFile.StateFileError,
-    Redactor.Redactor
-  >
+
+/**
+ * Register every secret of a decoded configuration with the `Redactor`.
+ *
+ * @since 0.1.0
+ */
+export const registerSecrets = (config: unknown): Effect.Effect<void, never, Redactor.Redactor> => {
+  const secrets = PluginConfig.secretsOf(config).filter((s): s is Redacted.Redacted<string> => typeof Redacted.value(s) === "string")
+  return secrets.length === 0 ? Effect.void : Redactor.register(...secrets)
 }
 
-/** A client that delivers no answer (success or failure) once `dataLost` is done. */
-const withheldAfter = (client: HttpClient.HttpClient, dataLost: Deferred.Deferred<never, StateFile.StateFileError>) =>
-  HttpClient.transformResponse(client, (response) =>
-    Effect.flatMap(Effect.exit(response), (exit) =>
-      Effect.flatMap(Deferred.isDone(dataLost), (lost) => lost ? Effect.never : exit)))
+// -----------------------------------------------------------------------------
+// Layers
+// -----------------------------------------------------------------------------
 
 /**
  * The one HTTP client of the process (node:http with its own agent, closed with the layer).
@@ -254,52 +366,121 @@ const withheldAfter = (client: HttpClient.HttpClient, dataLost: Deferred.Deferre
 export const httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layer
 
 /**
- * The provider clients the workflow needs, from a resolved target. Fails with the provider's
- * configuration problem only for a provider in `needed`.
+ * A plugin's services from its decoded configuration, its secrets registered with the
+ * `Redactor` first; nothing for a plugin without `layer`. `source` says where the
+ * configuration came from, for errors ("profile preprod", "sandbox").
+ *
+ * The output is typed `never` on purpose: a workflow compiled from YAML requires `any`, and the
+ * engine hands its whole context to the steps.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerPlugin = (
+  plugin: Plugin.Plugin,
+  config: unknown,
+  source: string
+): Layer.Layer<never, ProviderSetupError, HttpClient.HttpClient | Redactor.Redactor> => {
+  const layer = plugin.layer
+  if (layer === undefined) return Layer.empty
+  return Layer.unwrapEffect(
+    Effect.as(registerSecrets(config), layer(config).pipe(Layer.mapError(setupError(plugin, source))))
+  ) as Layer.Layer<never, ProviderSetupError, HttpClient.HttpClient | Redactor.Redactor>
+}
+
+/**
+ * The services of started sandboxes, over one HTTP client. With `dataLost`, that client
+ * delivers no answer once a sandbox could not keep its data (see {@link StartOptions}).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerSandboxes = (
+  started: ReadonlyArray<Started>,
+  dataLost?: Deferred.Deferred<never, StateFile.StateFileError>
+): Layer.Layer<never, ProviderSetupError, Redactor.Redactor> =>
+  Layer.mergeAll(Layer.empty, ...started.map(({ plugin, running }) => layerPlugin(plugin, running.config, "sandbox"))).pipe(
+    Layer.provide(
+      dataLost === undefined ? httpClient : Layer.map(httpClient, (context) =>
+        Context.add(context, HttpClient.HttpClient, withheldAfter(Context.get(context, HttpClient.HttpClient), dataLost)))
+    )
+  )
+
+/** A client that delivers no answer (success or failure) once `dataLost` is done. */
+const withheldAfter = (client: HttpClient.HttpClient, dataLost: Deferred.Deferred<never, StateFile.StateFileError>) =>
+  HttpClient.transformResponse(client, (response) =>
+    Effect.flatMap(Effect.exit(response), (exit) => Effect.flatMap(Deferred.isDone(dataLost), (lost) => lost ? Effect.never : exit)))
+
+/**
+ * Where a target's values come from, for errors: `profile preprod` or `environment variables`.
+ *
+ * @since 0.1.0
+ */
+export const sourceOf = (target: Config.Target): string =>
+  target.kind === "profile" ? `profile ${target.profile}${target.production ? " (PRODUCTION)" : ""}` : "environment variables"
+
+/**
+ * The decoded configuration of a plugin in a target, or why it cannot be used. A plugin
+ * without a `config` schema needs none (its `layer` receives `undefined`).
+ *
+ * @since 0.1.0
+ */
+export const configOf = (target: Config.Target, plugin: Plugin.Plugin): Effect.Effect<unknown, Config.NotConfigured> =>
+  plugin.config === undefined ? Effect.succeed(undefined) : Effect.map(Config.requirePlugin(target, plugin.name), (section) => section.config)
+
+/**
+ * Check that every plugin with a layer among `plugins` is configured in the target (the
+ * failure says what to set).
+ *
+ * @since 0.1.0
+ */
+export const requireConfigured = (
+  target: Config.Target,
+  plugins: ReadonlyArray<Plugin.Plugin>
+): Effect.Effect<void, Config.NotConfigured> =>
+  Effect.forEach(plugins.filter((p) => p.layer !== undefined), (plugin) => configOf(target, plugin), { discard: true })
+
+/**
+ * The services of the plugins the workflow uses, from a resolved target. Fails with a
+ * plugin's configuration problem only for a plugin in `plugins`.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layerTarget = (
   target: Config.Target,
-  needed: ReadonlySet<Config.Provider>
-): Layer.Layer<never, ProviderSetupError | Config.NotConfigured> => {
-  const source = Config.describeTarget(target)
-  const aimaira = Layer.unwrapEffect(
-    Effect.map(Config.requireAimaira(target), (settings) =>
-      AimairaClient.layer({ url: settings.url, auth: settings.auth }).pipe(
-        Layer.mapError(setupError("aimaira", source))
-      ))
+  plugins: ReadonlyArray<Plugin.Plugin>
+): Layer.Layer<never, ProviderSetupError | Config.NotConfigured, Redactor.Redactor> => {
+  const source = sourceOf(target)
+  const layers = plugins.filter((p) => p.layer !== undefined).map((plugin) =>
+    Layer.unwrapEffect(Effect.map(configOf(target, plugin), (config) => layerPlugin(plugin, config, source)))
   )
-  const campusSkills = Layer.unwrapEffect(
-    Effect.map(Config.requireCampusSkills(target), (settings) =>
-      CampusSkillsClient.layer({
-        url: settings.url,
-        token: settings.token,
-        ...(settings.timeout !== undefined ? { timeout: settings.timeout } : {})
-      }).pipe(Layer.mapError(setupError("campus-skills", source))))
-  )
-  const both = needed.has("aimaira") && needed.has("campus-skills")
-    ? Layer.merge(aimaira, campusSkills)
-    : needed.has("aimaira")
-    ? aimaira
-    : needed.has("campus-skills")
-    ? campusSkills
-    : Layer.empty
-  // See `layerSandbox` for why the output is typed `never`.
-  return Layer.provide(both, httpClient) as Layer.Layer<never, ProviderSetupError | Config.NotConfigured>
+  return Layer.mergeAll(Layer.empty, ...layers).pipe(Layer.provide(httpClient))
 }
 
 /**
- * The URLs a target points at, for banners and the run history (no secret in them: the
- * providers refuse URLs with credentials).
+ * The addresses a target points at, by plugin name, for banners and the run history (no
+ * secret in them: `endpoint` never returns one).
  *
  * @since 0.1.0
  */
-export const endpoints = (target: Config.Target, needed: ReadonlySet<Config.Provider>): Record<string, string> => {
+export const endpoints = (target: Config.Target, plugins: ReadonlyArray<Plugin.Plugin>): Record<string, string> => {
   const out: Record<string, string> = {}
-  if (needed.has("aimaira") && Either.isRight(target.aimaira)) out.aimaira = target.aimaira.right.url
-  if (needed.has("campus-skills") && Either.isRight(target.campusSkills)) out.campusSkills = target.campusSkills.right.url
+  for (const plugin of plugins) {
+    const entry = target.plugins.get(plugin.name)
+    if (plugin.endpoint === undefined || entry === undefined || Either.isLeft(entry)) continue
+    const url = plugin.endpoint(entry.right.config)
+    if (url !== undefined) out[plugin.name] = url
+  }
   return out
 }
+
+/**
+ * The labels of plugins by name (kept with a run's target, so that its history reads the same
+ * whatever plugins are loaded when it is shown).
+ *
+ * @since 0.1.0
+ */
+export const labels = (plugins: ReadonlyArray<Plugin.Plugin>): Record<string, string> =>
+  Object.fromEntries(plugins.map((p) => [p.name, Plugin.label(p)]))
 

@@ -330,11 +330,29 @@ export interface TargetInfo {
   readonly kind: "profile" | "environment" | "sandbox"
   readonly profile?: string | undefined
   readonly production: boolean
+  /** The address each plugin pointed at, by plugin name (`Plugin.endpoint`). */
   readonly endpoints: Readonly<Record<string, string>>
+  /** The plugins' labels, by name, as they were when the run started (`Plugin.label`). */
+  readonly labels?: Readonly<Record<string, string>> | undefined
 }
 
 /**
- * A target in a few words: `profile preprod (AIMAIRA https://…)`.
+ * The label of a plugin in a target: the one recorded with it, else its name.
+ *
+ * @since 0.1.0
+ */
+export const labelIn = (target: TargetInfo, plugin: string): string => target.labels?.[plugin] ?? plugin
+
+/**
+ * The addresses of a target: `Label https://…`, in the order they were recorded.
+ *
+ * @since 0.1.0
+ */
+export const endpointTexts = (target: TargetInfo): ReadonlyArray<string> =>
+  Object.entries(target.endpoints).map(([plugin, url]) => `${labelIn(target, plugin)} ${url}`)
+
+/**
+ * A target in a few words: `profile preprod (Label https://…)`.
  *
  * @since 0.1.0
  */
@@ -344,7 +362,7 @@ export const targetText = (target: TargetInfo): string => {
     : target.kind === "sandbox"
     ? "the in-process sandboxes"
     : "environment variables"
-  const urls = Object.entries(target.endpoints).map(([k, v]) => `${k === "aimaira" ? "AIMAIRA" : "Campus Skills"} ${v}`)
+  const urls = endpointTexts(target)
   return urls.length > 0 && target.kind !== "sandbox" ? `${name} (${urls.join(", ")})` : name
 }
 

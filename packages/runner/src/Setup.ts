@@ -1,42 +1,38 @@
 /**
  * Everything `run` and `resume` need from the environment before a run starts: which target
- * (the sandboxes, a profile, or the environment variables), the providers' layer for the
- * providers the workflow uses, and the banner that says where the run goes (loud for
- * production).
+ * (the sandboxes, a profile, or the environment variables), the services of the plugins the
+ * workflow uses, and the banner that says where the run goes (loud for production). It works
+ * from the plugin registry and the plugin contract: no plugin is known here by name.
  *
  * The in-process sandboxes of `--sandbox` keep their data with the run, in
- * `<store directory>/sandboxes/<run id>/` (written after every request that changes it, so a
- * killed process loses nothing): `resume --sandbox` restores it, and it is removed when the run
- * ends. A run whose sandbox data is not there cannot be resumed, and says so. Their settings
- * (`--sandbox-integration`, `--sandbox-deletes`) are kept there too, so that a resumed run meets
- * the same sandboxes; faults and the seed are not (faults are for one execution, and the data
- * restored replaces the seeded data).
+ * `<store directory>/sandboxes/<run id>/<plugin name>.json` (written after every request that
+ * changes it, so a killed process loses nothing): `resume --sandbox` restores it, and it is
+ * removed when the run ends. A run whose sandbox data is not there cannot be resumed, and says
+ * so. Their settings (`--sandbox-set`) are kept there too, in `settings.json` (`{ "<plugin>": {
+ * "<setting>": "<value>" } }`), so that a resumed run meets the same sandboxes; faults and the
+ * seed are not (faults are for one execution, and the data restored replaces the seeded data).
  *
  * @since 0.1.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
-import { AimairaSandbox } from "@relais/aimaira/sandbox"
-import { CampusSkillsSandbox } from "@relais/campus-skills/sandbox"
-import type { Redactor } from "@relais/core"
+import { Plugin, type Redactor } from "@relais/core"
 import { StateFile } from "@relais/sandbox-kit"
-import { Context, Deferred, Duration, Effect, Either, Layer, Option, Schema } from "effect"
+import { Deferred, Effect, Layer, Option, Schema } from "effect"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import * as Config from "./Config.js"
-import { type ConfigError, type MissingCredentials, type ProviderSetupError, UsageError } from "./Errors.js"
+import { ProviderSetupError, UsageError } from "./Errors.js"
 import * as Output from "./Output.js"
 import * as Providers from "./Providers.js"
 import * as Report from "./Report.js"
 
 /**
- * Where a run will go, and how to build its providers.
+ * Where a run will go, and how to build the services of its plugins.
  *
  * @since 0.1.0
  */
 export interface Plan {
   readonly info: Report.TargetInfo
-  /** The providers' clients (and the sandboxes), built once at the edge. */
+  /** The plugins' services (and the sandboxes), built once at the edge. */
   readonly layer: Layer.Layer<
     never,
     ProviderSetupError | Config.NotConfigured | StateFile.StateFileError,
@@ -46,6 +42,8 @@ export interface Plan {
   readonly flags: string
   /** Where the in-process sandboxes keep their data for this run (`--sandbox` only). */
   readonly sandboxState?: string | undefined
+  /** The plugins whose sandboxes the run starts (`--sandbox` only), by name. */
+  readonly sandboxes: ReadonlyArray<string>
   /**
    * Fails when a sandbox could not keep its data after a request (a disk that filled up or
    * became read-only): the run must stop there, so that what is kept matches its journal and it
@@ -62,7 +60,7 @@ export interface Plan {
 export interface Options {
   readonly sandbox: boolean
   readonly seed: Option.Option<number>
-  readonly faults: Providers.SandboxFaults
+  readonly faults: Providers.FaultRules
   /** With `sandbox`: how the sandboxes behave (only what the command line gave). */
   readonly settings: Providers.SandboxSettings
   readonly profile: Option.Option<string>
@@ -83,27 +81,22 @@ export interface Options {
 export const sandboxStateDir = (storeFile: string, runId: string): string =>
   NodePath.join(NodePath.dirname(storeFile), "sandboxes", runId)
 
-const stateFiles = (directory: string) => ({
-  aimaira: NodePath.join(directory, "aimaira.json"),
-  campusSkills: NodePath.join(directory, "campus-skills.json")
-})
-
 const settingsFile = (directory: string) => NodePath.join(directory, "settings.json")
 
-const Settings = Schema.Struct({
-  integration: Schema.optional(Schema.String),
-  deletes: Schema.optional(Schema.Literal(...Providers.deleteModes))
-})
+const Settings = Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.String }) })
 
-const flagOf = { integration: "--sandbox-integration", deletes: "--sandbox-deletes" } as const
+const only = (settings: Providers.SandboxSettings, names: ReadonlyArray<string>): Providers.SandboxSettings =>
+  Object.fromEntries(Object.entries(settings).filter(([plugin]) => names.includes(plugin)))
 
 /**
  * The settings of a run's sandboxes: those it started with when its data is kept (a setting
- * given again must be the same: the sandboxes are the instance the run started on), else those
- * of the command line. Data kept by a relais that did not keep settings had the defaults.
+ * given again must be the same, compared in the canonical form of the setting's `parse`: the
+ * sandboxes are the instance the run started on), else those of the command line. Data kept by
+ * a relais that did not keep settings had the defaults.
  */
 const keptSettings = (
   directory: string,
+  sandboxes: ReadonlyArray<Providers.WithSandbox>,
   given: Providers.SandboxSettings
 ): Effect.Effect<Providers.SandboxSettings, UsageError | StateFile.StateFileError> =>
   Effect.gen(function*() {
@@ -113,50 +106,38 @@ const keptSettings = (
       ? Option.some({})
       : Schema.decodeUnknownOption(Settings)(kept.value)
     if (Option.isNone(decoded)) {
-      return yield* new StateFile.StateFileError({ file, operation: "read", reason: "it does not hold the sandboxes' settings (damaged)" })
+      return yield* new StateFile.StateFileError({
+        file,
+        operation: "read",
+        reason: "it does not hold the sandboxes' settings as this relais keeps them ({ \"<plugin>\": { \"<setting>\": \"<value>\" } }; damaged, or kept by another version)"
+      })
     }
     const started = decoded.value
-    for (const key of ["integration", "deletes"] as const) {
-      const now = given[key]
-      if (now !== undefined && !sameSetting(key, now, started[key])) {
-        return yield* new UsageError({
-          reason: `${flagOf[key]} ${now}: this run's sandboxes were started with ${
-            started[key] === undefined ? "the default" : `${flagOf[key]} ${started[key]}`
-          }, and a resumed run goes on with the same sandboxes; leave the flag out`
-        })
+    for (const { plugin, sandbox } of sandboxes) {
+      for (const [name, value] of Object.entries(given[plugin.name] ?? {})) {
+        const setting = (sandbox.settings ?? []).find((s) => s.name === name)
+        if (setting === undefined) continue // refused by `checkSettings` already
+        const was = started[plugin.name]?.[name]
+        if (Providers.canonical(setting, value) !== Providers.canonical(setting, was ?? setting.default)) {
+          return yield* new UsageError({
+            reason: `--sandbox-set ${plugin.name}:${name}=${value}: this run's sandboxes were started with ${
+              was === undefined ? `the default (${name}=${setting.default})` : `--sandbox-set ${plugin.name}:${name}=${was}`
+            }, and a resumed run goes on with the same sandboxes; leave the flag out`
+          })
+        }
       }
     }
     return started
   })
 
-const sameSetting = (key: "integration" | "deletes", given: string, started: string | undefined): boolean =>
-  key === "deletes"
-    ? given === (started ?? "allowed")
-    : integrationValue(given) === integrationValue(started ?? "immediate")
-
-/** `30s` and `30000ms` are the same setting. */
-const integrationValue = (text: string): string =>
-  Either.match(Providers.parseIntegration(text), {
-    onLeft: () => text,
-    onRight: (value) => typeof value === "string" ? value : `${Duration.toMillis(Duration.decode(value.delay))}ms`
-  })
-
-/** What a setting says in the sandboxes' line, when it is not the default. */
-const settingsText = (settings: Providers.SandboxSettings): ReadonlyArray<string> => [
-  ...(settings.integration !== undefined ? [`Campus Skills integration: ${settings.integration}`] : []),
-  ...(settings.deletes !== undefined ? [`AIMAIRA deletes: ${settings.deletes}`] : [])
-]
-
 /**
- * Whether a run's sandbox data is there to resume it (both sandboxes wrote theirs when they
- * started).
+ * Whether a run's sandbox data is there to resume it: every sandbox the run needs wrote its
+ * file when it started.
  *
  * @since 0.1.0
  */
-export const sandboxStateKept = (directory: string): boolean => {
-  const files = stateFiles(directory)
-  return Fs.existsSync(files.aimaira) && Fs.existsSync(files.campusSkills)
-}
+export const sandboxStateKept = (directory: string, sandboxes: ReadonlyArray<string>): boolean =>
+  sandboxes.every((name) => Fs.existsSync(Providers.stateFile(directory, name)))
 
 /**
  * Remove a run's sandbox data once the run has ended (a final status): nothing will resume it.
@@ -192,74 +173,121 @@ export class SandboxStateLost extends Schema.TaggedError<SandboxStateLost>("@rel
   }
 }
 
+/** The sandboxes' line: each one's label, address and summary, the faults, the data restored. */
+const sandboxesLine = (
+  started: ReadonlyArray<Providers.Started>,
+  faults: Providers.FaultRules,
+  restoredFrom: string | undefined
+): string => {
+  const items = started.flatMap(({ plugin, running }) => [
+    `${Plugin.label(plugin)} ${running.url}`,
+    ...(running.summary !== undefined && running.summary !== "" ? [running.summary] : [])
+  ])
+  const rules = Object.entries(faults).flatMap(([plugin, list]) =>
+    started.some((s) => s.plugin.name === plugin) ? list.map((rule) => `${plugin}: ${rule}`) : []
+  )
+  return `sandboxes: ${items.length > 0 ? items.join("; ") : "none (the workflow uses no step of a plugin with a sandbox)"}${
+    rules.length > 0 ? `; faults: ${rules.join("; ")}` : ""
+  }${restoredFrom !== undefined ? `; their data restored from ${restoredFrom}` : ""}`
+}
+
 /**
- * Decide the target. Configuration problems of a provider the workflow uses fail here, before
- * anything is opened or called; the others are ignored.
+ * The sandboxes a `--sandbox` run of these plugins starts: the plugins with a sandbox. A plugin
+ * that needs services (it has a `layer`) but has no sandbox cannot run there.
  *
  * @since 0.1.0
  */
-export const plan = (
-  options: Options,
-  needed: ReadonlySet<Config.Provider>
-): Effect.Effect<
-  Plan,
-  ConfigError | MissingCredentials | UsageError | StateFile.StateFileError,
-  FileSystem.FileSystem | Path.Path | Redactor.Redactor | Output.Output
-> =>
+export const sandboxPlugins = (
+  plugins: ReadonlyArray<Plugin.Plugin>
+): Effect.Effect<ReadonlyArray<Plugin.Plugin>, ProviderSetupError> => {
+  const without = plugins.find((p) => p.sandbox === undefined && p.layer !== undefined)
+  return without === undefined
+    ? Effect.succeed(plugins.filter((p) => p.sandbox !== undefined))
+    : Effect.fail(
+      new ProviderSetupError({
+        provider: Plugin.label(without),
+        source: "sandbox",
+        reason: `it has no sandbox, and the workflow uses its steps: run it against a profile (--profile) instead of --sandbox`,
+        usage: true
+      })
+    )
+}
+
+/** Faults and settings aimed at a sandbox the run does not start are said to be ignored. */
+const warnUnused = (options: Options, names: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const registry = yield* Plugin.PluginRegistry
+    const unused = [...new Set([...Object.keys(options.faults), ...Object.keys(options.settings)])].filter((n) => !names.includes(n))
+    for (const name of unused) {
+      const plugin = registry.plugin(name)
+      yield* Output.warn(
+        `the workflow uses no ${plugin !== undefined ? Plugin.label(plugin) : name} step, so its sandbox is not started: --fault and --sandbox-set for ${name} are ignored`
+      )
+    }
+  })
+
+/**
+ * Decide the target for a run of the given plugins (those whose steps the workflow uses, see
+ * `Providers.pluginsUsed`). Configuration problems of those plugins fail here, before anything
+ * is opened or called; the others are ignored. With `--sandbox`, the sandboxes' modules are
+ * loaded here and the settings checked against them.
+ *
+ * @since 0.1.0
+ */
+export const plan = (options: Options, plugins: ReadonlyArray<Plugin.Plugin>) =>
   Effect.gen(function*() {
     if (options.sandbox) {
+      const withSandbox = yield* sandboxPlugins(plugins)
+      const names = withSandbox.map((p) => p.name)
+      yield* warnUnused(options, names)
+      const sandboxes = yield* Providers.loadSandboxes(withSandbox)
+      for (const { plugin, sandbox } of sandboxes) yield* Providers.checkSettings(plugin, sandbox, options.settings[plugin.name] ?? {})
       const directory = options.sandboxState
-      const restored = directory !== undefined && sandboxStateKept(directory)
-      const settings = restored ? yield* keptSettings(directory, options.settings) : options.settings
-      // Written before the sandboxes write their data: kept data always has its settings.
-      const keep = directory === undefined || restored
-        ? Effect.void
-        : StateFile.write(settingsFile(directory), "settings", Schema.encodeSync(Settings)(settings))
+      const restored = directory !== undefined && names.length > 0 && sandboxStateKept(directory, names)
+      const settings = restored ? yield* keptSettings(directory, sandboxes, options.settings) : only(options.settings, names)
       const saveFailed = yield* Deferred.make<never, StateFile.StateFileError>()
-      const sandboxes = Layer.unwrapEffect(Effect.as(
-        keep,
-        Providers.layerSandbox({
-          seed: options.seed._tag === "Some" ? options.seed.value : undefined,
+      const layer = Layer.unwrapScoped(Effect.gen(function*() {
+        // Written before the sandboxes write their data: kept data always has its settings.
+        if (directory !== undefined && !restored) {
+          yield* StateFile.write(settingsFile(directory), "settings", Schema.encodeSync(Settings)(settings))
+        }
+        const started = yield* Providers.startSandboxes(sandboxes, {
+          seed: Option.getOrUndefined(options.seed),
           faults: options.faults,
           settings,
-          ...(directory !== undefined ? { stateFiles: stateFiles(directory), dataLost: saveFailed } : {})
+          ...(directory !== undefined ? { stateDirectory: directory, dataLost: saveFailed } : {})
         })
-      )).pipe(
-        Layer.tap((context) => {
-          const aimaira = Context.get(context, AimairaSandbox.AimairaSandbox)
-          const campus = Context.get(context, CampusSkillsSandbox.CampusSkillsSandbox)
-          const faults = [...options.faults.aimaira.map((f) => `aimaira: ${f}`), ...options.faults.campusSkills.map((f) => `campus-skills: ${f}`)]
-          const described = settingsText(settings)
-          return Output.note(
-            `sandboxes: AIMAIRA ${aimaira.apiUrl}, Campus Skills ${campus.url}${described.length > 0 ? `; ${described.join("; ")}` : ""}${
-              faults.length > 0 ? `; faults: ${faults.join("; ")}` : ""
-            }${restored ? `; their data restored from ${directory}` : ""}`
-          )
-        })
-      )
-      return {
+        yield* Output.note(sandboxesLine(started, options.faults, restored ? directory : undefined))
+        return Providers.layerSandboxes(started, directory !== undefined ? saveFailed : undefined)
+      }))
+      const plan: Plan = {
         info: { kind: "sandbox", production: false, endpoints: {} },
-        layer: sandboxes as unknown as Plan["layer"],
+        layer,
         flags: " --sandbox",
         sandboxState: directory,
+        sandboxes: names,
         stopped: Deferred.await(saveFailed)
       }
+      return plan
     }
     const { target, warnings } = yield* Config.resolve({ profile: options.profile, configFile: options.configFile })
     for (const warning of warnings) yield* Output.warn(warning.toString())
-    if (needed.has("aimaira")) yield* Config.requireAimaira(target)
-    if (needed.has("campus-skills")) yield* Config.requireCampusSkills(target)
-    return {
+    yield* Providers.requireConfigured(target, plugins)
+    const endpoints = Providers.endpoints(target, plugins)
+    const plan: Plan = {
       info: {
         kind: target.kind,
         profile: target.profile,
         production: target.production,
-        endpoints: Providers.endpoints(target, needed)
+        endpoints,
+        labels: Providers.labels(plugins.filter((p) => endpoints[p.name] !== undefined))
       },
-      layer: Providers.layerTarget(target, needed),
+      layer: Providers.layerTarget(target, plugins),
       flags: target.kind === "profile" ? ` --profile ${target.profile}` : "",
+      sandboxes: [],
       stopped: Effect.never
     }
+    return plan
   })
 
 /**
@@ -272,11 +300,10 @@ export const announce = (info: Report.TargetInfo, verb: string): Effect.Effect<v
     const output = yield* Output.Output
     const style = output.styleErr
     if (info.production) {
-      const urls = Object.entries(info.endpoints).map(([k, v]) => `${k === "aimaira" ? "AIMAIRA" : "Campus Skills"} ${v}`)
       const lines = [
         `PRODUCTION: ${verb} against profile "${info.profile}"`,
-        ...urls,
-        "Real conventions and contracts are created, changed and deleted."
+        ...Report.endpointTexts(info),
+        "Real records are created, changed and deleted there."
       ]
       const width = Math.max(...lines.map((l) => l.length)) + 2
       const bar = "!".repeat(width + 4)

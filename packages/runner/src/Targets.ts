@@ -1,22 +1,25 @@
 /**
- * Where each run went (profile, production or not, the providers' URLs), kept by the runner in
- * its own table next to the run history. `resume` uses it to refuse to continue a run against
- * another instance than the one it started on (a pre-production run resumed in production would
- * create half of a convention in each); `runs show` displays it. No secret is stored: URLs only
- * (the providers refuse URLs with credentials).
+ * Where each run went (profile, production or not, the address of each plugin it used, by
+ * plugin name, with their labels), kept by the runner in its own table next to the run history.
+ * `resume` uses it to refuse to continue a run against another instance than the one it started
+ * on (a pre-production run resumed in production would create half of its records in each);
+ * `runs show` displays it. No secret is stored: addresses only (`Plugin.endpoint` never returns
+ * one).
  *
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Errors } from "@relais/core"
+import { PluginConfig } from "@relais/core"
 import { Effect, Option, Schema } from "effect"
-import type { TargetInfo } from "./Report.js"
+import { labelIn, type TargetInfo } from "./Report.js"
 
 const Info = Schema.Struct({
   kind: Schema.Literal("profile", "environment", "sandbox"),
   profile: Schema.optional(Schema.String),
   production: Schema.Boolean,
-  endpoints: Schema.Record({ key: Schema.String, value: Schema.String })
+  endpoints: Schema.Record({ key: Schema.String, value: Schema.String }),
+  labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
 })
 
 const decode = Schema.decodeUnknownOption(Schema.parseJson(Info))
@@ -42,7 +45,8 @@ export const record = (runId: string, info: TargetInfo): Effect.Effect<void, Err
       kind: info.kind,
       ...(info.profile !== undefined ? { profile: info.profile } : {}),
       production: info.production,
-      endpoints: info.endpoints
+      endpoints: info.endpoints,
+      ...(info.labels !== undefined ? { labels: info.labels } : {})
     })
     yield* sql`INSERT INTO relais_runner_targets (run_id, target) VALUES (${runId}, ${json})
       ON CONFLICT (run_id) DO NOTHING`.pipe(Effect.mapError(storeError(`record the target of ${runId}`)))
@@ -84,10 +88,14 @@ export const compare = (started: TargetInfo, requested: TargetInfo): Option.Opti
     return Option.some(`resume it with --profile ${started.profile}`)
   }
   if (started.kind === "sandbox") return Option.none()
-  for (const [provider, url] of Object.entries(started.endpoints)) {
-    const now = requested.endpoints[provider]
+  for (const [plugin, url] of Object.entries(started.endpoints)) {
+    // Runs recorded before the plugin contract keyed a plugin by its profile section
+    // (`someName` for `some-name`): the same key in that form.
+    const key = Object.keys(requested.endpoints).find((k) => k === plugin || PluginConfig.profileKey(k) === PluginConfig.profileKey(plugin))
+    const now = key === undefined ? undefined : requested.endpoints[key]
     if (now !== undefined && now !== url) {
-      return Option.some(`its ${provider === "aimaira" ? "AIMAIRA" : "Campus Skills"} URL was ${url} and is now ${now}; restore the configuration it started with`)
+      const label = started.labels?.[plugin] ?? (key !== undefined ? labelIn(requested, key) : plugin)
+      return Option.some(`its ${label} URL was ${url} and is now ${now}; restore the configuration it started with`)
     }
   }
   return Option.none()

@@ -34,8 +34,7 @@ describe("values", () => {
       sandbox: true,
       seed: 42,
       fault: [],
-      sandboxIntegration: undefined,
-      sandboxDeletes: undefined,
+      sandboxSet: [],
       store: "s.db",
       json: false,
       runId: undefined
@@ -67,7 +66,13 @@ describe("values", () => {
     expect(tooLarge).not.toContain("9007199254740992")
     expect(usageError("run", "f.yaml", "--seed", "1e3")).toBe(`--seed "1e3": expected a whole number, e.g. --seed 1`)
     expect(usageError("runs", "list", "--limit", "0")).toBe(`--limit "0": must be at least 1`)
-    expect(usageError("sandbox", "--aimaira-port", "70000")).toBe(`--aimaira-port "70000": must be at most 65535 (and at least 0)`)
+    const ported = Args.group({
+      name: "relais",
+      summary: "",
+      commands: [Args.command({ name: "serve", summary: "", options: { port: Args.integer("port", { min: 0, max: 65535, description: "" }) } })]
+    })
+    const portError = Args.parse(ported, ["serve", "--port", "70000"])
+    expect(portError._tag === "UsageError" && portError.message).toBe(`--port "70000": must be at most 65535 (and at least 0)`)
   })
 })
 

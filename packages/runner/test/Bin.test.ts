@@ -237,21 +237,20 @@ profiles:
 })
 
 describe("sandbox", () => {
-  it("serves both simulators until interrupted, and says how to reach them", async () => {
+  it("serves every plugin's simulator until interrupted, and says how to reach them", async () => {
     const process = spawnChild(["sandbox", "--json", "--fault", "campus-skills:GET /api/sync/v1/test 503 x1"])
     const done = collect(process)
     const [line] = await waitForStdout(process, /\{"type":"sandbox".*\}\n/)
-    const info = JSON.parse(line) as {
-      aimaira: { apiUrl: string; username: string; password: string }
-      campusSkills: { url: string; token: string }
-    }
-    const basic = Buffer.from(`${info.aimaira.username}:${info.aimaira.password}`).toString("base64")
-    const aimaira = await fetch(`${info.aimaira.apiUrl}/Apprenant?$top=1`, { headers: { authorization: `Basic ${basic}` } })
+    const info = JSON.parse(line) as { sandboxes: ReadonlyArray<{ plugin: string; url: string; env: Record<string, string> }> }
+    expect(info.sandboxes.map((s) => s.plugin)).toEqual(["aimaira", "campus-skills"])
+    const [aimairaInfo, campus] = info.sandboxes
+    const basic = Buffer.from(`${aimairaInfo!.env.AIMAIRA_USERNAME}:${aimairaInfo!.env.AIMAIRA_PASSWORD}`).toString("base64")
+    const aimaira = await fetch(`${aimairaInfo!.env.AIMAIRA_URL}/Apprenant?$top=1`, { headers: { authorization: `Basic ${basic}` } })
     expect(aimaira.status).toBe(200)
     expect(((await aimaira.json()) as { value: Array<unknown> }).value).toHaveLength(1)
-    const bearer = { authorization: `Bearer ${info.campusSkills.token}` }
-    expect((await fetch(`${info.campusSkills.url}/api/sync/v1/test`, { headers: bearer })).status).toBe(503) // the fault, once
-    expect((await fetch(`${info.campusSkills.url}/api/sync/v1/test`, { headers: bearer })).status).toBe(200)
+    const bearer = { authorization: `Bearer ${campus!.env.CAMPUS_SKILLS_TOKEN}` }
+    expect((await fetch(`${campus!.env.CAMPUS_SKILLS_URL}/api/sync/v1/test`, { headers: bearer })).status).toBe(503) // the fault, once
+    expect((await fetch(`${campus!.url}/api/sync/v1/test`, { headers: bearer })).status).toBe(200)
     process.kill("SIGINT")
     const result = await done
     expect(result.code).toBe(130)
@@ -265,8 +264,9 @@ describe("sandbox", () => {
     process.kill("SIGTERM")
     const result = await done
     expect(result.stdout).toMatch(/AIMAIRA sandbox\s+http:\/\/127\.0\.0\.1:\d+\/GraphV1/)
-    expect(result.stdout).toContain("Basic auth           sandbox / sandbox-password")
+    expect(result.stdout).toMatch(/\n  password\s+sandbox-password\n/)
     expect(result.stdout).toContain("they are not secrets")
+    expect(result.stdout).toMatch(/export AIMAIRA_URL=http:\/\/127\.0\.0\.1:\d+\/GraphV1 .*AIMAIRA_PASSWORD=sandbox-password/)
     expect(result.stdout).toMatch(/export CAMPUS_SKILLS_URL=http:\/\/127\.0\.0\.1:\d+ CAMPUS_SKILLS_TOKEN=\S+/)
   })
 })

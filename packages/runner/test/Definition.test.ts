@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { Either } from "effect"
 import * as Definition from "../src/Definition.js"
-import * as Providers from "../src/Providers.js"
 
 const text = `version: 1
 name: flow
@@ -32,19 +30,5 @@ describe("Definition", () => {
     expect(Definition.attemptsAt(attempts, "convention", 4)).toBe(2)
     expect(Definition.attemptsAt(attempts, "contrats[3]/sync", 4)).toBe(5)
     expect(Definition.attemptsAt(Definition.attempts("steps: []"), "x", 4)).toBe(4)
-  })
-})
-
-describe("Providers.parseFaults", () => {
-  it("splits the target from the rule, and checks the rule", () => {
-    expect(Providers.parseFaults(["aimaira:POST /GraphV1/Convention 429:2 x1", "campus-skills:* latency:200"])).toEqual(
-      Either.right({ aimaira: ["POST /GraphV1/Convention 429:2 x1"], campusSkills: ["* latency:200"] })
-    )
-    expect(Either.getLeft(Providers.parseFaults(["aimara:* 503"])).pipe((o) => o._tag === "Some" && o.value.message)).toBe(
-      `--fault "aimara:* 503": expected <target>:<rule> with target aimaira or campus-skills (did you mean "aimaira"?), e.g. --fault "aimaira:POST /GraphV1/Convention 429:2 x1"`
-    )
-    expect(Either.getLeft(Providers.parseFaults(["aimaira:POST /x 404"])).pipe((o) => o._tag === "Some" && o.value.message)).toMatch(
-      /^--fault: Invalid fault "POST \/x 404": /
-    )
   })
 })

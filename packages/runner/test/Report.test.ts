@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { Errors, Run } from "@relais/core"
+import { Option } from "effect"
 import * as Report from "../src/Report.js"
+import * as Targets from "../src/Targets.js"
 import * as Style from "../src/Style.js"
 
 const runId = Run.RunId.make("run_test")
@@ -175,5 +177,43 @@ describe("Report helpers", () => {
     )
     expect(lines[0]).toMatch(/^RUN\s+WORKFLOW\s+STATUS\s+STARTED\s+DURATION$/)
     expect(lines[1]).toBe("run_test  convention  compensation_failed  2023-11-14 22:13:20Z  4.2 s")
+  })
+})
+
+describe("targets: labels from the plugins, never from the runner", () => {
+  const preprod: Report.TargetInfo = {
+    kind: "profile",
+    profile: "preprod",
+    production: false,
+    endpoints: { esign: "https://sign.example.org", "hr-system": "https://hr.example.org" },
+    labels: { esign: "E-signature", "hr-system": "HR system" }
+  }
+
+  it("a target names each address by the label recorded with it, else by the plugin's name", () => {
+    expect(Report.targetText(preprod)).toBe("profile preprod (E-signature https://sign.example.org, HR system https://hr.example.org)")
+    expect(Report.targetText({ ...preprod, labels: undefined, production: true })).toBe(
+      "profile preprod (PRODUCTION) (esign https://sign.example.org, hr-system https://hr.example.org)"
+    )
+    expect(Report.targetText({ kind: "sandbox", production: false, endpoints: { esign: "http://127.0.0.1:1" } })).toBe("the in-process sandboxes")
+  })
+
+  it("resume refuses another address of a plugin, with its label", () => {
+    const moved = { ...preprod, endpoints: { ...preprod.endpoints, esign: "https://other.example.org" } }
+    expect(Targets.compare(preprod, moved)).toEqual(
+      Option.some("its E-signature URL was https://sign.example.org and is now https://other.example.org; restore the configuration it started with")
+    )
+    expect(Targets.compare(preprod, preprod)).toEqual(Option.none())
+    // A plugin the resumed run does not use is not compared.
+    expect(Targets.compare(preprod, { ...preprod, endpoints: { esign: "https://sign.example.org" } })).toEqual(Option.none())
+    expect(Targets.compare(preprod, { ...preprod, profile: "prod" })).toEqual(Option.some("resume it with --profile preprod"))
+    expect(Targets.compare({ kind: "sandbox", production: false, endpoints: {} }, preprod)).toEqual(Option.some("resume it with --sandbox"))
+  })
+
+  it("a run recorded before the plugin contract (keyed by profile section, no labels) is compared by the same plugin", () => {
+    const old: Report.TargetInfo = { kind: "profile", profile: "preprod", production: false, endpoints: { hrSystem: "https://hr.example.org" } }
+    expect(Targets.compare(old, { ...preprod, endpoints: { "hr-system": "https://elsewhere.example.org" } })).toEqual(
+      Option.some("its HR system URL was https://hr.example.org and is now https://elsewhere.example.org; restore the configuration it started with")
+    )
+    expect(Targets.compare(old, preprod)).toEqual(Option.none())
   })
 })

@@ -1,8 +1,9 @@
 /**
  * The sandboxes' settings and their data on a bad disk, through the real binary:
  *
- * - `--sandbox-integration` (when Campus Skills integrates contracts) and `--sandbox-deletes`
- *   (whether AIMAIRA serves DELETE): usage errors, their effect on the apprenticeship example
+ * - `--sandbox-set campus-skills:integration=...` (when Campus Skills integrates contracts) and
+ *   `--sandbox-set aimaira:deletes=...` (whether AIMAIRA serves DELETE), settings the providers'
+ *   sandboxes declare through the plugin contract: usage errors, their effect on the apprenticeship example
  *   (never integrated + deletes refused: the last step fails and the compensation lists what to
  *   delete by hand, exit 3; a delay: integrated after it), `relais sandbox`, and a resumed run
  *   that keeps the settings it started with;
@@ -29,6 +30,14 @@ const expectClean = (result: { readonly stdout: string; readonly stderr: string 
   expect(result.stderr).not.toContain("internal error")
 }
 
+/** The sandboxes' line of a run on the apprenticeship example: each sandbox, then its summary. */
+const sandboxesLine = (aimaira: string | undefined, campusSkills: string | undefined) =>
+  new RegExp(
+    `sandboxes: AIMAIRA http://127\\.0\\.0\\.1:\\d+/GraphV1${aimaira !== undefined ? `; ${aimaira}` : ""}; Campus Skills http://127\\.0\\.0\\.1:\\d+${
+      campusSkills !== undefined ? `; ${campusSkills}` : ""
+    }(;|\n)`
+  )
+
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>
 
 /** `runs show --json` of a run. */
@@ -39,27 +48,32 @@ const show = async (runId: string, store: string) => {
   return { status: shown.run.status, events: shown.events }
 }
 
-describe.sequential("--sandbox-integration and --sandbox-deletes", () => {
-  it("usage errors: without --sandbox, or with a value that means nothing (exit 2, before anything runs)", async () => {
+describe.sequential("--sandbox-set for the providers' sandboxes", () => {
+  it("usage errors: without --sandbox, or a setting or value that means nothing (exit 2, before anything runs)", async () => {
     const store = Path.join(tmpDir(), "relais.db")
     const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
       [
-        ["run", example, "--sandbox-integration", "never", "--store", store],
-        "error: --sandbox-integration sets how the Campus Skills sandbox integrates contracts: add --sandbox"
+        ["run", example, "--sandbox-set", "campus-skills:integration=never", "--store", store],
+        "error: --sandbox-set sets how a sandbox behaves: add --sandbox"
+      ],
+      [["resume", "run_x", "--sandbox-set", "aimaira:deletes=refused", "--store", store], "error: --sandbox-set sets how a sandbox behaves: add --sandbox"],
+      [
+        ["run", example, "--sandbox", "--sandbox-set", "campus-skills:integration=soon", "--store", store],
+        `error: --sandbox-set campus-skills:integration=soon: integration "soon" is not one of immediate, never, or a delay such as 30s, 500ms, 2m`
       ],
       [
-        ["resume", "run_x", "--sandbox-deletes", "refused", "--store", store],
-        "error: --sandbox-deletes sets whether the AIMAIRA sandbox serves DELETE: add --sandbox"
+        ["sandbox", "--sandbox-set", "campus-skills:integration=-3s"],
+        `error: --sandbox-set campus-skills:integration=-3s: integration "-3s" is not one of immediate, never, or a delay`
+      ],
+      [["run", example, "--sandbox", "--sandbox-set", "aimaira:deletes=maybe", "--store", store], `error: --sandbox-set aimaira:deletes=maybe: `],
+      [
+        ["run", example, "--sandbox", "--sandbox-set", "aimaira:delete=refused", "--store", store],
+        `error: --sandbox-set aimaira:delete=refused: the AIMAIRA sandbox has no setting "delete" (did you mean "deletes"?); its settings: deletes (`
       ],
       [
-        ["run", example, "--sandbox", "--sandbox-integration", "soon", "--store", store],
-        `error: --sandbox-integration: integration "soon" is not one of immediate, never, or a delay such as 30s, 500ms, 2m`
-      ],
-      [
-        ["sandbox", "--sandbox-integration", "-3s"],
-        `error: --sandbox-integration: integration "-3s" is not one of immediate, never, or a delay`
-      ],
-      [["run", example, "--sandbox", "--sandbox-deletes", "maybe", "--store", store], `--sandbox-deletes "maybe": expected one of allowed, refused`]
+        ["run", example, "--sandbox", "--sandbox-set", "campus:integration=never", "--store", store],
+        `error: --sandbox-set "campus:integration=never": expected <plugin>:<name>=<value>, where <plugin> is one with a sandbox: aimaira, campus-skills`
+      ]
     ]
     for (const [args, message] of cases) {
       const result = await child(args)
@@ -74,9 +88,10 @@ describe.sequential("--sandbox-integration and --sandbox-deletes", () => {
     const dir = tmpDir()
     const store = Path.join(dir, "relais.db")
     const result = await child([
-      "run", example, "--sandbox", "--sandbox-integration", "never", "--sandbox-deletes", "refused", "--store", store, "--run-id", "run_refused"
+      "run", example, "--sandbox", "--sandbox-set", "campus-skills:integration=never", "--sandbox-set", "aimaira:deletes=refused", "--store", store,
+      "--run-id", "run_refused"
     ])
-    expect(result.stderr).toContain("Campus Skills integration: never; AIMAIRA deletes: refused")
+    expect(result.stderr).toMatch(sandboxesLine("deletes: refused", "integration: never"))
     expect(result.stdout).toContain("COMPENSATION INCOMPLETE")
     expect(result.stdout).toContain("cause: step integrated (campus-skills/wait-integrated)")
     expect(result.stdout).toContain("not integrated yet")
@@ -94,8 +109,8 @@ describe.sequential("--sandbox-integration and --sandbox-deletes", () => {
 
   it("a delay: the contract is not integrated at the first poll, then it is, and the run succeeds", async () => {
     const store = Path.join(tmpDir(), "relais.db")
-    const result = await child(["run", example, "--sandbox", "--sandbox-integration", "3s", "--store", store])
-    expect(result.stderr).toContain("Campus Skills integration: 3s")
+    const result = await child(["run", example, "--sandbox", "--sandbox-set", "campus-skills:integration=3s", "--store", store])
+    expect(result.stderr).toMatch(sandboxesLine(undefined, "integration: 3s"))
     expect(result.stderr).toMatch(/step integrated attempt 1 failed after .*: 1 of 1 contract not integrated yet/)
     expect(result.stderr).toMatch(/step integrated succeeded \([2-5] attempts/)
     expect(result.stdout).toMatch(/✓ succeeded in .*\n[\s\S]*integrated\s+\["CS\d+"\]/)
@@ -108,27 +123,28 @@ describe.sequential("--sandbox-integration and --sandbox-deletes", () => {
     const runId = "run_kept_settings"
     // The professionals take long to create: the process is killed while they are in flight.
     const first = spawnChild([
-      "run", example, "--sandbox", "--sandbox-integration", "never", "--sandbox-deletes", "refused", "--store", store, "--run-id", runId,
-      "--fault", "aimaira:POST /GraphV1/Professionnel latency:20000"
+      "run", example, "--sandbox", "--sandbox-set", "campus-skills:integration=never", "--sandbox-set", "aimaira:deletes=refused", "--store", store,
+      "--run-id", runId, "--fault", "aimaira:POST /GraphV1/Professionnel latency:20000"
     ])
     const killed = collect(first)
     await waitForStderr(first, /step (maitre|signataire) started/)
     first.kill("SIGKILL")
     expect((await killed).signal).toBe("SIGKILL")
-    expect(Fs.existsSync(Path.join(dir, "sandboxes", runId, "settings.json"))).toBe(true)
+    const kept = JSON.parse(Fs.readFileSync(Path.join(dir, "sandboxes", runId, "settings.json"), "utf8")) as { state: unknown }
+    expect(kept.state).toEqual({ aimaira: { deletes: "refused" }, "campus-skills": { integration: "never" } })
 
-    const other = await child(["resume", runId, "--sandbox", "--sandbox-deletes", "allowed", "--store", store])
+    const other = await child(["resume", runId, "--sandbox", "--sandbox-set", "aimaira:deletes=allowed", "--store", store])
     expect(other.code).toBe(2)
     expect(other.stderr).toContain(
-      `error: --sandbox-deletes allowed: this run's sandboxes were started with --sandbox-deletes refused, and a resumed run goes on with the same sandboxes; leave the flag out`
+      `error: --sandbox-set aimaira:deletes=allowed: this run's sandboxes were started with --sandbox-set aimaira:deletes=refused, and a resumed run goes on with the same sandboxes; leave the flag out`
     )
-    const otherDelay = await child(["resume", runId, "--sandbox", "--sandbox-integration", "immediate", "--store", store])
+    const otherDelay = await child(["resume", runId, "--sandbox", "--sandbox-set", "campus-skills:integration=immediate", "--store", store])
     expect(otherDelay.code).toBe(2)
-    expect(otherDelay.stderr).toContain("this run's sandboxes were started with --sandbox-integration never")
+    expect(otherDelay.stderr).toContain("this run's sandboxes were started with --sandbox-set campus-skills:integration=never")
 
     // Without the flags: never integrated and deletes refused still, so it ends as the first would have.
     const resumed = await child(["resume", runId, "--sandbox", "--store", store])
-    expect(resumed.stderr).toContain("Campus Skills integration: never; AIMAIRA deletes: refused")
+    expect(resumed.stderr).toMatch(sandboxesLine("deletes: refused", "integration: never"))
     expect(resumed.stdout).toContain("COMPENSATION INCOMPLETE")
     expect(resumed.stdout).toMatch(/delete by hand in AIMAIRA Entreprise \d+/)
     expect(resumed.code).toBe(3)
@@ -136,21 +152,21 @@ describe.sequential("--sandbox-integration and --sandbox-deletes", () => {
   }, LIMIT)
 
   it("relais sandbox: the settings are shown and served (DELETE answers 405)", async () => {
-    const process = spawnChild(["sandbox", "--json", "--sandbox-integration", "2m", "--sandbox-deletes", "refused"])
+    const process = spawnChild(["sandbox", "--json", "--sandbox-set", "campus-skills:integration=2m", "--sandbox-set", "aimaira:deletes=refused"])
     const done = collect(process)
     const [line] = await waitForStdout(process, /\{"type":"sandbox".*\}\n/)
     const info = JSON.parse(line) as {
-      aimaira: { url: string; apiUrl: string; username: string; password: string }
-      integration: string
-      deletes: string
+      sandboxes: ReadonlyArray<{ plugin: string; url: string; settings: Record<string, string>; env: Record<string, string> }>
     }
-    expect(info).toMatchObject({ integration: "2m", deletes: "refused" })
-    expect(await (await fetch(`${info.aimaira.url}/__sandbox/deletes`)).json()).toEqual({ deletes: "refused" })
-    const headers = { authorization: `Basic ${Buffer.from(`${info.aimaira.username}:${info.aimaira.password}`).toString("base64")}` }
-    const learners = (await (await fetch(`${info.aimaira.apiUrl}/Apprenant?$top=1`, { headers })).json()) as { value: Array<{ Id: number }> }
+    const aimaira = info.sandboxes.find((s) => s.plugin === "aimaira")!
+    expect(aimaira.settings).toEqual({ deletes: "refused" })
+    expect(info.sandboxes.find((s) => s.plugin === "campus-skills")!.settings).toEqual({ integration: "2m" })
+    expect(await (await fetch(`${new URL(aimaira.url).origin}/__sandbox/deletes`)).json()).toEqual({ deletes: "refused" })
+    const headers = { authorization: `Basic ${Buffer.from(`${aimaira.env.AIMAIRA_USERNAME}:${aimaira.env.AIMAIRA_PASSWORD}`).toString("base64")}` }
+    const learners = (await (await fetch(`${aimaira.url}/Apprenant?$top=1`, { headers })).json()) as { value: Array<{ Id: number }> }
     const id = learners.value[0]!.Id
-    expect((await fetch(`${info.aimaira.apiUrl}/Apprenant/${id}`, { method: "DELETE", headers })).status).toBe(405)
-    expect((await fetch(`${info.aimaira.apiUrl}/Apprenant/${id}`, { headers })).status).toBe(200)
+    expect((await fetch(`${aimaira.url}/Apprenant/${id}`, { method: "DELETE", headers })).status).toBe(405)
+    expect((await fetch(`${aimaira.url}/Apprenant/${id}`, { headers })).status).toBe(200)
     process.kill("SIGINT")
     expect((await done).code).toBe(130)
   }, LIMIT)

@@ -232,7 +232,7 @@ describe.sequential("store errors through the binary", () => {
     const store = Path.join(tmpDir(), "relais.db")
     // What a run killed between choosing its target and recording itself leaves behind.
     await Effect.runPromise(
-      Targets.record("ghost", { kind: "profile", profile: "school", production: false, endpoints: { aimaira: sandbox.apiUrl } }).pipe(
+      Targets.record("ghost", { kind: "profile", profile: "school", production: false, endpoints: { aimaira: sandbox.apiUrl }, labels: { aimaira: "AIMAIRA" } }).pipe(
         Effect.provide(Engine.layerSqliteClient({ filename: store }))
       )
     )

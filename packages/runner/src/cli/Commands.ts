@@ -70,34 +70,28 @@ const config = Args.optional(Args.text("config", {
 }))
 
 const sandbox = Args.boolean("sandbox", {
-  description: "Run against both simulators, started in-process with seeded data: no configuration or credentials needed"
+  description:
+    "Run against the simulators of the plugins the workflow uses, started in-process with seeded data: no configuration or credentials needed"
 })
 
 const seed = Args.optional(Args.integer("seed", {
   description: "With --sandbox: the seed of the simulators' generated data (default: their own fixed seed)"
 }))
 
+const faultText =
+  "inject a fault into a plugin's simulator: the plugin, then a rule in the sandbox kit's syntax ([METHOD] PATH KIND [xN] [after N]), e.g. \"<plugin>:* latency:200\" or \"<plugin>:POST /api/things 429:2 x1\"; relais sandbox --list gives an example for each"
+
 const fault = Args.repeatable(Args.text("fault", {
-  placeholder: "<target:rule>",
-  description:
-    "With --sandbox: inject a fault into a simulator, e.g. \"aimaira:POST /GraphV1/Convention 429:2 x1\" or \"campus-skills:* latency:200\" (target aimaira or campus-skills)"
+  placeholder: "<plugin:rule>",
+  description: `With --sandbox: ${faultText}`
 }))
 
-const integration =
-  "when Campus Skills integrates the contracts it receives: immediate (the default), never (no integration model, as for a group the vendor has not set up), or a delay such as 30s, 500ms, 2m"
+const sandboxSetText =
+  "set how a plugin's simulator behaves where the real service depends on its vendor's setup; relais sandbox --list shows each simulator's settings and their values"
 
-const deletes =
-  "whether the AIMAIRA simulator serves DELETE (allowed, the default) or refuses it with 405 as production may (refused: compensations that delete fail and list what to delete by hand)"
-
-const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
-
-const sandboxIntegration = Args.optional(Args.text("sandbox-integration", {
-  placeholder: "<immediate|never|delay>",
-  description: `With --sandbox: ${integration}; a resumed run keeps the value it started with`
-}))
-
-const sandboxDeletes = Args.optional(Args.choice("sandbox-deletes", ["allowed", "refused"], {
-  description: `With --sandbox: ${deletes}; a resumed run keeps the value it started with`
+const sandboxSet = Args.repeatable(Args.text("sandbox-set", {
+  placeholder: "<plugin:name=value>",
+  description: `With --sandbox: ${sandboxSetText}; a resumed run keeps the settings it started with`
 }))
 
 const runIdArgument = (description: string) => Args.argument("runId", { description })
@@ -129,8 +123,7 @@ export const run = Args.command({
     sandbox,
     seed,
     fault,
-    sandboxIntegration,
-    sandboxDeletes,
+    sandboxSet,
     store,
     json,
     runId: Args.optional(Args.text("run-id", {
@@ -141,7 +134,7 @@ export const run = Args.command({
   examples: [
     "relais run examples/convention-apprentissage.yaml --sandbox",
     "relais run convention.yaml --profile preprod --input email=jeanne.martin@example.org --input nom=MARTIN",
-    "relais run examples/convention-apprentissage.yaml --sandbox --sandbox-integration never --sandbox-deletes refused"
+    "relais run workflow.yaml --sandbox --fault \"<plugin>:* 503 x1\" --sandbox-set <plugin>:<name>=<value>"
   ]
 })
 
@@ -165,7 +158,7 @@ export const resume = Args.command({
     "--sandbox), which is checked."
   ],
   args: { runId: runIdArgument("The interrupted run (relais runs list --status interrupted lists them)") },
-  options: { profile, config, sandbox, seed, fault, sandboxIntegration, sandboxDeletes, store, json },
+  options: { profile, config, sandbox, seed, fault, sandboxSet, store, json },
   examples: ["relais resume run_mx10atq9mdodir --profile preprod"]
 })
 
@@ -235,38 +228,43 @@ export const schema = Args.command({
 export const steps = Args.command({
   name: "steps",
   summary: "List the available steps, or show one step's inputs and output",
-  args: { name: Args.argument("name", { description: "A step, e.g. aimaira/create-convention", arity: "optional" }) },
+  args: { name: Args.argument("name", { description: "A step by its full name, <plugin>/<step> (relais steps lists them)", arity: "optional" }) },
   options: { config, json }
 })
-
-const port = (name: string, what: string) =>
-  Args.withDefault(
-    Args.integer(name, { min: 0, max: 65535, placeholder: "<port>", description: `Port of the ${what} simulator on 127.0.0.1; 0 picks a free one` }),
-    0
-  )
 
 /** @since 0.1.0 */
 export const sandboxCommand = Args.command({
   name: "sandbox",
-  summary: "Serve the AIMAIRA and Campus Skills simulators until Ctrl-C",
-  description: ["It prints their URLs, their credentials (which only open these simulators) and the", "export lines to use them from another shell."],
+  summary: "Serve the simulators of the plugins that have one until Ctrl-C",
+  description: [
+    "It prints their addresses, the configuration that points each plugin at its simulator (whose",
+    "credentials only open it) and the export lines to use them from another shell."
+  ],
   options: {
-    aimairaPort: port("aimaira-port", "AIMAIRA"),
-    campusSkillsPort: port("campus-skills-port", "Campus Skills"),
+    plugin: Args.repeatable(Args.text("plugin", {
+      placeholder: "<name>",
+      description: "Serve this plugin's simulator only (repeatable; default: every plugin that has one)"
+    })),
+    port: Args.repeatable(Args.text("port", {
+      placeholder: "<plugin:port>",
+      description: "The port of a plugin's simulator on 127.0.0.1 (default: a free one)"
+    })),
     seed: Args.optional(Args.integer("seed", { description: "The seed of the simulators' generated data (default: their own fixed seed)" })),
     fault: Args.repeatable(Args.text("fault", {
-      placeholder: "<target:rule>",
-      description: "Inject a fault into a simulator, e.g. \"aimaira:POST /GraphV1/Convention 429:2 x1\" (target aimaira or campus-skills)"
+      placeholder: "<plugin:rule>",
+      description: `${faultText.charAt(0).toUpperCase()}${faultText.slice(1)}`
     })),
-    sandboxIntegration: Args.optional(Args.text("sandbox-integration", {
-      placeholder: "<immediate|never|delay>",
-      description: capitalized(integration)
+    sandboxSet: Args.repeatable(Args.text("sandbox-set", {
+      placeholder: "<plugin:name=value>",
+      description: `${sandboxSetText.charAt(0).toUpperCase()}${sandboxSetText.slice(1)}`
     })),
-    sandboxDeletes: Args.optional(Args.choice("sandbox-deletes", ["allowed", "refused"], {
-      description: capitalized(deletes)
-    })),
+    list: Args.boolean("list", {
+      description: "List the simulators, their settings (with their values and defaults) and a fault example for each, then exit"
+    }),
+    config,
     json
-  }
+  },
+  examples: ["relais sandbox --list", "relais sandbox --plugin <plugin> --port <plugin>:8081 --json"]
 })
 
 /** @since 0.1.0 */
@@ -284,6 +282,6 @@ export const configCommand = Args.command({
  */
 export const root = Args.group({
   name: "relais",
-  summary: "Typed, durable workflows between AIMAIRA and Campus Skills",
+  summary: "Typed, durable workflows between the systems its plugins connect",
   commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand]
 })

@@ -14,6 +14,7 @@ import * as Execute from "../Execute.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
+import * as Providers from "../Providers.js"
 import * as Report from "../Report.js"
 import * as Setup from "../Setup.js"
 import * as Targets from "../Targets.js"
@@ -34,8 +35,7 @@ export interface Flags {
   readonly sandbox: boolean
   readonly seed: Option.Option<number>
   readonly fault: ReadonlyArray<string>
-  readonly sandboxIntegration: Option.Option<string>
-  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
+  readonly sandboxSet: ReadonlyArray<string>
   readonly store: Option.Option<string>
   readonly json: boolean
 }
@@ -121,12 +121,13 @@ export const handler = (flags: Flags) =>
     const loaded = yield* Load.resolveRun(record)
     const drift = yield* definitionDrift(definition)
     if (Option.isSome(drift)) yield* Output.warn(drift.value)
-    const needed = Definition.providersUsed(definition.text)
+    const registry = yield* Plugin.PluginRegistry
+    const plugins = Providers.pluginsUsed(registry, definition.text)
     const attempts = Definition.attempts(definition.text)
     const sandboxState = flags.sandbox ? Setup.sandboxStateDir(store.file, record.id) : undefined
     const plan = yield* Setup.plan(
       { sandbox: flags.sandbox, seed: flags.seed, faults, settings, profile: flags.profile, configFile: flags.config, sandboxState },
-      needed
+      plugins
     )
     if (Option.isSome(started)) {
       const mismatch = Targets.compare(started.value, plan.info)
@@ -143,7 +144,7 @@ export const handler = (flags: Flags) =>
     }
     // Fresh sandboxes would answer 404 for everything the first execution created (and its
     // compensations would "undo" nothing): resume only with the data the sandboxes kept.
-    if (sandboxState !== undefined && !Setup.sandboxStateKept(sandboxState)) {
+    if (sandboxState !== undefined && !Setup.sandboxStateKept(sandboxState, plan.sandboxes)) {
       const inputs = record.input !== null && typeof record.input === "object" && Object.keys(record.input).length > 0
       return yield* new Setup.SandboxStateLost({
         runId: record.id,
@@ -153,7 +154,6 @@ export const handler = (flags: Flags) =>
         }`
       })
     }
-    const registry = yield* Plugin.PluginRegistry
     const code = yield* Effect.gen(function*() {
       yield* Setup.announce(plan.info, `resuming ${record.workflow}`)
       const workflow = loaded.workflow as unknown as Workflow.Workflow<any, any, never>
@@ -185,4 +185,4 @@ export const handler = (flags: Flags) =>
     }).pipe(Effect.scoped)
     yield* Setup.settle(plan, code !== ExitCode.interrupted)
     yield* ExitCode.set(code)
-  }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox }))
+  }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox, configFile: flags.config }))

@@ -82,15 +82,15 @@ export interface Flags {
   readonly sandbox: boolean
   readonly seed: Option.Option<number>
   readonly fault: ReadonlyArray<string>
-  readonly sandboxIntegration: Option.Option<string>
-  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
+  readonly sandboxSet: ReadonlyArray<string>
   readonly store: Option.Option<string>
   readonly json: boolean
   readonly runId: Option.Option<string>
 }
 
 /**
- * Check the flags that only make sense together, and read the sandboxes' faults and settings.
+ * Check the flags that only make sense together, and read the sandboxes' faults and settings
+ * (against the plugins of the registry: only those with a sandbox).
  *
  * @since 0.1.0
  */
@@ -99,9 +99,12 @@ export const checkTargetFlags = (flags: {
   readonly profile: Option.Option<string>
   readonly fault: ReadonlyArray<string>
   readonly seed: Option.Option<number>
-  readonly sandboxIntegration: Option.Option<string>
-  readonly sandboxDeletes: Option.Option<"allowed" | "refused">
-}): Effect.Effect<{ readonly faults: Providers.SandboxFaults; readonly settings: Providers.SandboxSettings }, UsageError> =>
+  readonly sandboxSet: ReadonlyArray<string>
+}): Effect.Effect<
+  { readonly faults: Providers.FaultRules; readonly settings: Providers.SandboxSettings },
+  UsageError,
+  Plugin.PluginRegistry
+> =>
   Effect.gen(function*() {
     if (flags.sandbox && Option.isSome(flags.profile)) {
       return yield* new UsageError({ reason: "--sandbox runs against the in-process simulators; it cannot be combined with --profile" })
@@ -112,22 +115,17 @@ export const checkTargetFlags = (flags: {
     if (!flags.sandbox && Option.isSome(flags.seed)) {
       return yield* new UsageError({ reason: "--seed only applies with --sandbox" })
     }
-    if (!flags.sandbox && Option.isSome(flags.sandboxIntegration)) {
+    if (!flags.sandbox && flags.sandboxSet.length > 0) {
       return yield* new UsageError({
-        reason: "--sandbox-integration sets how the Campus Skills sandbox integrates contracts: add --sandbox (or use `relais sandbox --sandbox-integration ...`)"
+        reason: "--sandbox-set sets how a sandbox behaves: add --sandbox (or use `relais sandbox --sandbox-set ...`)"
       })
     }
-    if (!flags.sandbox && Option.isSome(flags.sandboxDeletes)) {
-      return yield* new UsageError({
-        reason: "--sandbox-deletes sets whether the AIMAIRA sandbox serves DELETE: add --sandbox (or use `relais sandbox --sandbox-deletes ...`)"
-      })
-    }
+    const registry = yield* Plugin.PluginRegistry
     return {
-      faults: yield* Providers.parseFaults(flags.fault),
-      settings: yield* Providers.parseSettings(flags)
+      faults: yield* Providers.parseFaults(registry, flags.fault),
+      settings: yield* Providers.parseSettings(registry, flags.sandboxSet)
     }
   })
-
 
 /**
  * The handler of `relais run`.
@@ -145,7 +143,7 @@ export const handler = (flags: Flags) =>
     const loaded = yield* Load.loadFile(flags.file)
     const fromFile = Option.isSome(flags.inputFile) ? yield* readInputFile(flags.inputFile.value) : undefined
     const inputs = yield* Load.parseInputs(loaded, pairs, fromFile)
-    const needed = Definition.providersUsed(loaded.definition.text)
+    const plugins = Providers.pluginsUsed(yield* Plugin.PluginRegistry, loaded.definition.text)
     // Known before the sandboxes start: they keep their data with the run, for `resume`.
     const runId = Option.isSome(flags.runId) ? flags.runId.value : yield* freshRunId
     const plan = yield* Setup.plan(
@@ -158,7 +156,7 @@ export const handler = (flags: Flags) =>
         configFile: flags.config,
         sandboxState: flags.sandbox ? Setup.sandboxStateDir(store.file, runId) : undefined
       },
-      needed
+      plugins
     )
     const code = yield* runLoaded({
       loaded,
@@ -170,7 +168,7 @@ export const handler = (flags: Flags) =>
     })
     yield* Setup.settle(plan, code !== ExitCode.interrupted)
     yield* ExitCode.set(code)
-  }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox }))
+  }).pipe(Common.jsonErrors(flags.json), Common.provideRegistry({ sandbox: flags.sandbox, configFile: flags.config }))
 
 /**
  * Start a loaded workflow on the engine of the store and follow it to its end: the part of
