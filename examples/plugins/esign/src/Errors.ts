@@ -250,17 +250,3 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
     return `invalid e-signature configuration (esign.${this.field}): ${this.reason}`
   }
 }
-
-/**
- * Reads a `Retry-After` header: seconds, or an HTTP date (relative to `nowMillis`). Absent or
- * unreadable gives `undefined`; a date in the past gives 0.
- *
- * @since 0.1.0
- */
-export const parseRetryAfter = (header: string | undefined, nowMillis: number): number | undefined => {
-  if (header === undefined) return undefined
-  const text = header.trim()
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
-  const date = Date.parse(text)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis)
-}

@@ -12,97 +12,29 @@
  *       timeout: 30s
  * ```
  *
- * One schema does everything: relais decodes the section with it (every problem reported at its
+ * Built from `@relais/core/ProviderKit`, the pieces every HTTP provider shares. One schema does
+ * everything: relais decodes the section with it (every problem reported at its
  * path, a secret never quoted), shows its fields in `relais config`, derives the configuration
  * file's JSON Schema from its encoded side, and registers the `Redacted` token with its
  * redactor before anything can print it.
  *
  * @since 0.1.0
  */
+import * as ProviderKit from "@relais/core/ProviderKit"
 import * as Duration from "effect/Duration"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"])
-
 /**
- * Why a base URL cannot be used, or `undefined` when it can: absolute, `https:` (plain `http:`
- * only on a loopback host, for the sandbox), without credentials, query or fragment.
+ * How the base URL is checked: `ProviderKit`'s rule for every HTTP provider (absolute,
+ * `https:`, plain `http:` only on a loopback host for the sandbox, no credentials, query or
+ * fragment), worded for this service.
  *
  * @since 0.1.0
  */
-export const urlProblem = (text: string): string | undefined => {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    return `${JSON.stringify(text)} is not an absolute URL (e.g. https://api.esign.example)`
-  }
-  if (url.username !== "" || url.password !== "") return "the URL must not contain credentials: put the token in esign.token"
-  if (url.search !== "" || url.hash !== "") return "the URL must not have a query or a fragment"
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
-    return `HTTPS is required (the token travels in every request); got ${url.protocol}//${url.host}. ` +
-      "Plain HTTP is only accepted on 127.0.0.1, localhost and ::1 (the sandbox)."
-  }
-  return undefined
+export const urlOptions: ProviderKit.BaseUrlOptions = {
+  service: "the e-signature service",
+  example: "https://api.esign.example"
 }
-
-/**
- * The service's base URL, without a trailing slash.
- *
- * @since 0.1.0
- */
-export const Url = Schema.transformOrFail(Schema.String, Schema.String, {
-  strict: true,
-  decode: (text, _, ast) => {
-    const problem = urlProblem(text.trim())
-    return problem === undefined
-      ? ParseResult.succeed(new URL(text.trim()).toString().replace(/\/+$/, ""))
-      : ParseResult.fail(new ParseResult.Type(ast, text, problem))
-  },
-  encode: ParseResult.succeed
-}).annotations({ description: "the e-signature service's base URL (https)" })
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|millis|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?)$/
-
-const unitMillis = (unit: string): number =>
-  unit === "ms" || unit.startsWith("milli")
-    ? 1
-    : unit === "s" || unit.startsWith("sec")
-    ? 1000
-    : unit === "m" || unit.startsWith("min")
-    ? 60_000
-    : unit === "h" || unit.startsWith("hour")
-    ? 3_600_000
-    : 86_400_000
-
-/**
- * Reads a duration written by a person: `30s`, `500ms`, `2m`, `1h`, `2 days`, `30 seconds`.
- *
- * @since 0.1.0
- */
-export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
-  const match = DURATION.exec(text.trim().toLowerCase())
-  if (match === null) return Either.left(`${JSON.stringify(text)} is not a duration (e.g. 30s, 500ms, 2m, 1h)`)
-  return Either.right(Duration.millis(Math.round(Number(match[1]) * unitMillis(match[2]!))))
-}
-
-/**
- * A duration as it is written in configuration files and variables (`30s`, `2m`), decoded to
- * a `Duration`.
- *
- * @since 0.1.0
- */
-export const DurationText = Schema.transformOrFail(Schema.String, Schema.DurationFromSelf, {
-  strict: true,
-  decode: (text, _, ast) =>
-    Either.match(parseDuration(text), {
-      onLeft: (reason) => ParseResult.fail(new ParseResult.Type(ast, text, reason)),
-      onRight: ParseResult.succeed
-    }),
-  encode: (duration) => ParseResult.succeed(`${Duration.toMillis(duration)}ms`)
-}).annotations({ description: "a duration: 30s, 500ms, 2m" })
 
 /**
  * The `esign:` section of a profile.
@@ -113,19 +45,14 @@ export const DurationText = Schema.transformOrFail(Schema.String, Schema.Duratio
 // `undefined`, and a wrong value is then reported as "Expected undefined, actual ..." instead of
 // with the field's own message.
 export const EsignConfig = Schema.Struct({
-  url: Url,
-  token: Schema.Redacted(Schema.String.pipe(Schema.nonEmptyString())).annotations({
+  url: ProviderKit.BaseUrl(urlOptions),
+  token: ProviderKit.Secret.annotations({
     description: "the bearer token of the service's API (a secret: write { env: NAME } or { file: path })"
   }),
-  timeout: Schema.optionalWith(DurationText.annotations({ description: "per-request timeout (default 30s)" }), {
+  timeout: Schema.optionalWith(ProviderKit.DurationText.annotations({ description: "per-request timeout (default 30s)" }), {
     exact: true
   }),
-  maxResponseBytes: Schema.optionalWith(
-    Schema.Int.pipe(Schema.positive()).annotations({
-      description: "the largest answer the client reads, in bytes (default 16 MiB)"
-    }),
-    { exact: true }
-  )
+  maxResponseBytes: Schema.optionalWith(ProviderKit.MaxResponseBytes, { exact: true })
 })
 
 /**

@@ -16,6 +16,7 @@
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as Plugin from "@relais/core/Plugin"
+import * as ProviderKit from "@relais/core/ProviderKit"
 import { Faults, type RequestLog, SandboxServer, StateFile } from "@relais/core/SandboxKit"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -67,15 +68,6 @@ export class SandboxOptionsError extends Schema.TaggedError<SandboxOptionsError>
   }
 }
 
-const formatMillis = (millis: number): string =>
-  millis % 3_600_000 === 0 && millis > 0
-    ? `${millis / 3_600_000}h`
-    : millis % 60_000 === 0 && millis > 0
-    ? `${millis / 60_000}m`
-    : millis % 1000 === 0
-    ? `${millis / 1000}s`
-    : `${millis}ms`
-
 /**
  * Reads the `signing` setting: `immediate`, `never`, `decline`, `decline:<role>`, or a delay.
  *
@@ -89,7 +81,7 @@ export const parseSigning = (text: string): Either.Either<Signing, string> => {
   if (lower === "decline") return Either.right({ _tag: "decline" })
   const role = /^decline:\s*(\S.*)$/i.exec(value)
   if (role !== null) return Either.right({ _tag: "decline", role: role[1]!.trim() })
-  return Either.match(EsignConfig.parseDuration(value), {
+  return Either.match(ProviderKit.parseDuration(value), {
     onLeft: () =>
       Either.left(
         `signing ${JSON.stringify(text)} is not one of immediate, never, decline, decline:<role>, or a delay such as 30s`
@@ -105,7 +97,7 @@ export const parseSigning = (text: string): Either.Either<Signing, string> => {
  */
 export const formatSigning = (signing: Signing): string =>
   signing._tag === "delay"
-    ? formatMillis(signing.millis)
+    ? ProviderKit.formatDuration(Duration.millis(signing.millis))
     : signing._tag === "decline" && signing.role !== undefined
     ? `decline:${signing.role}`
     : signing._tag

@@ -81,7 +81,7 @@ describe("the esign plugin", () => {
         color: "blue"
       })).pipe(Option.getOrThrow)
       const byPath = Object.fromEntries(issues.map((i) => [i.path.join("."), i.message]))
-      expect(byPath.url).toContain("HTTPS is required")
+      expect(byPath.url).toContain("the e-signature service requires HTTPS")
       expect(byPath.token).toBe("is not a valid value (not shown: it is a secret)")
       expect(byPath.timeout).toContain("\"soon\" is not a duration")
       expect(byPath.color).toBeDefined()

@@ -3,14 +3,13 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpBody from "@relais/core/HttpBody"
-import * as Clock from "effect/Clock"
+import * as ProviderKit from "@relais/core/ProviderKit"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { flow } from "effect/Function"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Api from "../Api.js"
 import * as Errors from "../Errors.js"
@@ -38,39 +37,22 @@ const pathOf = (request: HttpClientRequest.HttpClientRequest, base: string) => {
   return params === "" ? path : `${path}?${params}`
 }
 
-const causeText = (cause: unknown): string => {
-  const parts: Array<string> = []
-  let current: unknown = cause
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code
-    parts.push(typeof code === "string" ? `${current.message} (${code})` : current.message)
-    current = current.cause
-  }
-  return parts.length === 0 ? String(cause) : parts.join(": ")
-}
+const { causeText, transportReason } = ProviderKit
 
-const transportReason = (detail: string): Errors.Transport["reason"] => {
-  if (/ECONNREFUSED/.test(detail)) return "refused"
-  if (/ECONNRESET|UND_ERR_SOCKET|other side closed|socket hang up|EPIPE|terminated/i.test(detail)) return "reset"
-  if (/TIMEOUT|timed out/i.test(detail)) return "timeout"
-  return "other"
-}
+const validate = ProviderKit.validateConfig(EsignConfig.EsignConfig)
 
 export const make = (config: EsignConfig.EsignConfig) =>
   Effect.gen(function*() {
-    const secret = Redacted.value(config.token)
-    if (secret.trim().length === 0) {
-      return yield* new Errors.InvalidConfiguration({ field: "token", reason: "the token is empty" })
-    }
-    // The schema has checked it already; a config built by hand in code has not.
-    const problem = EsignConfig.urlProblem(config.url)
-    if (problem !== undefined) return yield* new Errors.InvalidConfiguration({ field: "url", reason: problem })
+    // A section decoded from a profile has passed these checks; a configuration built in code
+    // has not, and gets the same rules and messages.
+    const checked = validate(config)
+    if (checked._tag === "Left") return yield* new Errors.InvalidConfiguration(checked.left)
     const base = config.url.replace(/\/+$/, "")
     const timeout = config.timeout ?? EsignConfig.defaultTimeout
     const maxBytes = config.maxResponseBytes ?? HttpBody.defaultMaxBytes
     // Whatever a server puts in a body (an echoed header...) goes through this before it can
     // reach an error message: the client holds the token, so it masks it itself.
-    const scrub = (text: string) => secret.length >= 4 ? text.split(secret).join("[redacted]") : text
+    const scrub = ProviderKit.scrubber([config.token])
 
     const http = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest(flow(
@@ -112,8 +94,7 @@ export const make = (config: EsignConfig.EsignConfig) =>
     const fromStatus = (response: HttpClientResponse.HttpClientResponse, where: Where) =>
       Effect.gen(function*() {
         const status = response.status
-        const now = yield* Clock.currentTimeMillis
-        const retryAfterMillis = Errors.parseRetryAfter(response.headers["retry-after"], now)
+        const retryAfterMillis = yield* ProviderKit.retryAfter(response.headers["retry-after"])
         const retry = retryAfterMillis === undefined ? {} : { retryAfterMillis }
         const read = yield* Effect.either(readJson(response, where))
         if (Either.isLeft(read) && read.left._tag === "ResponseTooLarge") return read.left
