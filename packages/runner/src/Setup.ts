@@ -169,7 +169,7 @@ export class SandboxStateLost extends Schema.TaggedError<SandboxStateLost>("@rel
   }
 ) {
   override get message(): string {
-    return `run ${this.runId} used in-process sandboxes whose data ended with the process (nothing was kept in ${this.directory}), so it cannot be resumed: what its first execution created is gone. Start it again instead: ${this.rerun}`
+    return `run ${this.runId} used in-process sandboxes whose data ended with the process (it is not kept in ${this.directory}), so it cannot be resumed: what its first execution created is gone. Start it again instead: ${this.rerun}`
   }
 }
 

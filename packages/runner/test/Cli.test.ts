@@ -10,6 +10,7 @@ import * as Path from "node:path"
 import * as Cli from "../src/Cli.js"
 import { inProcess, type InProcessOptions, edge, storeBytes, tmpDir, writeFile } from "./harness/Cli.js"
 import { Ledger, makePlugin } from "./harness/Plugin.js"
+import * as Counter from "./support/CounterPlugin.js"
 
 const flow = (steps: string, extra = "") => `version: 1
 name: demo-flow
@@ -520,13 +521,15 @@ describe("secrets", () => {
     uses: demo/fail
     with: { message: "rejected \${{ inputs.name }}" }
 `))
+      // A plugin's secret, read from the profile (registered with the Redactor as it is read),
+      // even though this workflow does not use that plugin.
       const config = writeFile(t.dir, "relais.config.yaml", `profiles:
   preprod:
-    aimaira: { url: https://x-preprod.aimaira.net, username: api, password: { env: AIMAIRA_PASSWORD } }
+    counter: { url: https://counter.example.org, token: { env: COUNTER_TOKEN } }
 `)
       const result = yield* inProcess(
         ["run", t.file, "--store", t.db, "--config", config, "--profile", "preprod", "--input", `name=${canary}`, "--json"],
-        { ...t.options, env: { AIMAIRA_PASSWORD: canary } }
+        { plugins: [...t.options.plugins!, Counter.make()], env: { COUNTER_TOKEN: canary } }
       )
       expect(result.code).toBe(1)
       // The run happened and recorded the (masked) values.
