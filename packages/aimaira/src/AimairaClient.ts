@@ -2,13 +2,14 @@
  * `AimairaClient`: a typed client for the AIMAIRA GraphV1 OData API.
  *
  * Built once over the abstract `HttpClient.HttpClient` with
- * `HttpClient.mapRequest(prependUrl, auth, acceptJson)`. It never retries: retries, timeouts and
- * backoff belong to the workflow step that calls it (`@relais/core`'s `RetryPolicy`), which
- * reads the `status` / `retryAfterMillis` of the errors.
+ * `HttpClient.mapRequest(prependUrl, auth, acceptJson)` and `filterStatusOk`. It never retries:
+ * retries, timeouts and backoff belong to the workflow step that calls it (`@relais/core`'s
+ * `RetryPolicy`), which reads the `status` / `retryAfterMillis` of the errors.
  *
  * Every response body is read with a size cap (`maxResponseBytes`, 16 MiB by default, through
  * `@relais/core`'s `HttpBody`): a larger answer fails with `ResponseTooLarge` as soon as the
- * cap is passed.
+ * cap is passed. Bodies are decoded with schemas; refused statuses become the package's errors
+ * (the OData error message, `Retry-After`).
  *
  * Updates are full updates: AIMAIRA resets every property a PUT omits. `update` sends the whole
  * entity (declared fields and `extra`), and `modify` reads the entity first, so nothing is reset
@@ -18,14 +19,13 @@
  */
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpBody from "@relais/core/HttpBody"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { HttpBody } from "@relais/core"
 import * as Chunk from "effect/Chunk"
-import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -142,75 +142,91 @@ const PageEnvelope = Schema.Struct({
   "@odata.nextLink": Schema.optional(Schema.String)
 })
 
+/** A 2xx answer: its status, and its body read as JSON (`null` when empty). */
 interface Reply {
   readonly status: number
-  readonly text: string
+  readonly json: unknown
 }
 
 /**
- * Builds the client over the `HttpClient` in context.
+ * Builds the client over the `HttpClient` in context. Fails when the options do not pass the
+ * checks of `AimairaConfig.Options` (a URL that is not HTTPS outside loopback hosts, an empty
+ * password...).
  *
  * @since 0.1.0
  */
-export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Errors.AimairaConfigError, HttpClient.HttpClient> =>
+export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Errors.InvalidConfiguration, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const apiUrl = yield* Either.match(AimairaConfig.normalizeUrl(options.url), { onLeft: Effect.fail, onRight: Effect.succeed })
-    const auth = options.auth
-    if (auth._tag === "Basic" && (auth.username === "" || Redacted.value(auth.password) === "")) {
-      return yield* new Errors.AimairaConfigError({ reason: "the user name and the password must not be empty" })
-    }
-    if (auth._tag === "ApiKey" && Redacted.value(auth.apiKey) === "") {
-      return yield* new Errors.AimairaConfigError({ reason: "the API key must not be empty" })
-    }
+    const { auth, url: apiUrl } = yield* AimairaConfig.validate(options)
     const scrub = Http.makeScrubber(auth)
     const maxBytes = options.maxResponseBytes ?? HttpBody.defaultMaxBytes
-    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-      return yield* new Errors.AimairaConfigError({ reason: `maxResponseBytes must be a positive integer, got ${maxBytes}` })
-    }
     const authenticate = auth._tag === "Basic"
       ? HttpClientRequest.basicAuth(auth.username, auth.password)
       : HttpClientRequest.setHeader("X-ApiKey", Redacted.value(auth.apiKey))
     const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest((request) => HttpClientRequest.acceptJson(authenticate(HttpClientRequest.prependUrl(request, apiUrl))))
+      HttpClient.mapRequest((request) => HttpClientRequest.acceptJson(authenticate(HttpClientRequest.prependUrl(request, apiUrl)))),
+      HttpClient.filterStatusOk
     )
 
-    /** Sends a request (path relative to the API root) and reads the whole answer. */
-    const send = (request: HttpClientRequest.HttpClientRequest, ctx: Http.Context): Effect.Effect<Reply, Errors.AimairaError> =>
+    /** A body larger than the cap, as the package's error. */
+    const tooLarge = (ctx: Http.Context, status: number, error: HttpBody.ResponseTooLarge) =>
+      new Errors.ResponseTooLarge({
+        responseStatus: status,
+        method: ctx.method,
+        path: ctx.path,
+        limit: error.limit,
+        received: error.received,
+        announced: error.announced
+      })
+
+    /**
+     * A refused status (`filterStatusOk`): the body read through the cap (a runaway error body is
+     * reported as such), then the OData error it holds.
+     */
+    const refused = (ctx: Http.Context, response: HttpClientResponse.HttpClientResponse): Effect.Effect<never, Errors.AimairaError> =>
+      HttpBody.text(response, { maxBytes }).pipe(
+        Effect.catchTags({
+          ResponseTooLarge: (error) => Effect.fail(tooLarge(ctx, response.status, error)),
+          ResponseError: () => Effect.succeed("")
+        }),
+        Effect.flatMap((text) => Http.fromResponse(ctx, response.status, response.headers, text, auth, scrub)),
+        Effect.flatMap(Effect.fail)
+      )
+
+    /**
+     * Sends a request (path relative to the API root) and reads its 2xx answer as JSON, never
+     * more than the cap (a 600 MB body used to crash the process).
+     */
+    const send = (
+      request: HttpClientRequest.HttpClientRequest,
+      ctx: Http.Context,
+      body: "json" | "ignored" = "json"
+    ): Effect.Effect<Reply, Errors.AimairaError> =>
       client.execute(request).pipe(
-        Effect.mapError((error) => Http.transport(ctx, error, scrub)),
+        Effect.catchTags({
+          RequestError: (error) => Effect.fail(Http.transport(ctx, error, scrub)),
+          ResponseError: (error): Effect.Effect<never, Errors.AimairaError> =>
+            error.reason === "StatusCode"
+              ? refused(ctx, error.response)
+              : Effect.fail(Http.transport(ctx, error, scrub, error.response.status))
+        }),
         Effect.flatMap((response) =>
-          // Every body is read through the cap: a runaway answer fails at the limit instead of
-          // filling the memory (a 600 MB body used to crash the process).
-          HttpBody.text(response, { maxBytes }).pipe(
-            Effect.mapError((error) =>
-              error._tag === "ResponseTooLarge"
-                ? new Errors.ResponseTooLarge({
-                  responseStatus: response.status,
-                  method: ctx.method,
-                  path: ctx.path,
-                  limit: error.limit,
-                  received: error.received,
-                  announced: error.announced
-                })
-                : Http.transport(ctx, error, scrub, response.status)
-            ),
-            Effect.flatMap((text): Effect.Effect<Reply, Errors.AimairaError> =>
-              response.status >= 200 && response.status < 300
-                ? Effect.succeed({ status: response.status, text })
-                : Effect.flatMap(Http.fromResponse(ctx, response.status, response.headers, text, auth, scrub), Effect.fail)
-            )
+          (body === "json" ? HttpBody.json(response, { maxBytes }) : Effect.as(HttpBody.bytes(response, { maxBytes }), null)).pipe(
+            Effect.map((json): Reply => ({ status: response.status, json })),
+            Effect.catchTags({
+              ResponseTooLarge: (error) => Effect.fail(tooLarge(ctx, response.status, error)),
+              ResponseError: (error: HttpClientError.ResponseError) =>
+                Effect.fail(
+                  error.cause instanceof SyntaxError
+                    ? Http.decodeError(ctx, response.status, `the body is not JSON: ${scrub(error.cause.message)}`)
+                    : Http.transport(ctx, error, scrub, response.status)
+                )
+            })
           )
         ),
         // The documented header is `X-ApiKey`; the platform only redacts `x-api-key` in traces.
         Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, "x-apikey"])
       )
-
-    const parseJson = (reply: Reply, ctx: Http.Context): Effect.Effect<unknown, Errors.Decode> =>
-      Effect.try({
-        try: () => JSON.parse(reply.text) as unknown,
-        catch: () =>
-          Http.decodeError(ctx, reply.status, `the body is not JSON: ${JSON.stringify(scrub(reply.text.slice(0, 120)))}`)
-      })
 
     const decodeWith = <B, I>(schema: Schema.Schema<B, I>, reply: Reply, ctx: Http.Context, prefix: ReadonlyArray<PropertyKey> = []) =>
       (json: unknown): Effect.Effect<B, Errors.Decode> =>
@@ -247,8 +263,7 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
       if (body !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, body)
       return Effect.gen(function*() {
         const reply = yield* send(request, ctx)
-        const json = yield* parseJson(reply, ctx)
-        const envelope = yield* decodeWith(PageEnvelope, reply, ctx)(json)
+        const envelope = yield* decodeWith(PageEnvelope, reply, ctx)(reply.json)
         const value = yield* Effect.forEach(envelope.value, (row, index) => decodeWith(schema, reply, ctx, ["value", index])(row))
         const next = yield* relativeNext(envelope["@odata.nextLink"], reply, ctx)
         return { value, count: envelope["@odata.count"], next }
@@ -291,7 +306,7 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
       const ctx = ctxOf("GET", path, entity.entitySet, id)
       return Effect.gen(function*() {
         const reply = yield* send(HttpClientRequest.get(search === "" ? path : `${path}?${search}`), ctx)
-        return yield* Effect.flatMap(parseJson(reply, ctx), decodeWith(schema, reply, ctx))
+        return yield* decodeWith(schema, reply, ctx)(reply.json)
       })
     }
 
@@ -300,7 +315,7 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
       const ctx = ctxOf("GET", path, entity.entitySet, id)
       return Effect.gen(function*() {
         const reply = yield* send(HttpClientRequest.get(path), ctx)
-        return yield* Effect.flatMap(parseJson(reply, ctx), decodeWith(wireSchema(entity), reply, ctx))
+        return yield* decodeWith(wireSchema(entity), reply, ctx)(reply.json)
       })
     }
 
@@ -312,8 +327,9 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
         const encoded = yield* Effect.orDie(Schema.encode(wireSchema(entity))(value))
         const { Id: _id, ...body } = encoded
         const reply = yield* send(HttpClientRequest.bodyUnsafeJson(HttpClientRequest.put(path), body), ctx)
-        if (reply.text.trim() === "") return yield* get(entity, value.Id)
-        return yield* Effect.flatMap(parseJson(reply, ctx), decodeWith(wireSchema(entity), reply, ctx))
+        // An empty answer (204) says nothing of the entity as stored: read it back.
+        if (reply.json === null) return yield* get(entity, value.Id)
+        return yield* decodeWith(wireSchema(entity), reply, ctx)(reply.json)
       })
     }
 
@@ -333,7 +349,7 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
           const { extra, ...fields } = input as { extra?: Record<string, unknown> }
           const encoded = yield* Effect.orDie(Schema.encode(partialSchema(entity))(fields))
           const reply = yield* send(HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(path), { ...extra, ...encoded }), ctx)
-          return yield* Effect.flatMap(parseJson(reply, ctx), decodeWith(wireSchema(entity), reply, ctx))
+          return yield* decodeWith(wireSchema(entity), reply, ctx)(reply.json)
         })
       },
       update,
@@ -347,31 +363,21 @@ export const make = (options: AimairaConfig.Options): Effect.Effect<Service, Err
         }),
       delete: (entity, id) => {
         const path = entityPath(entity.entitySet, id)
-        return Effect.asVoid(send(HttpClientRequest.del(path), ctxOf("DELETE", path, entity.entitySet, id)))
+        return Effect.asVoid(send(HttpClientRequest.del(path), ctxOf("DELETE", path, entity.entitySet, id), "ignored"))
       },
       synchronisationAffaire: (id) => {
         const path = `/Convention/${id}/SynchronisationAffaire`
-        return Effect.asVoid(send(HttpClientRequest.post(path), ctxOf("POST", path, "Convention", id)))
+        return Effect.asVoid(send(HttpClientRequest.post(path), ctxOf("POST", path, "Convention", id), "ignored"))
       }
     }
     return service
   })
 
 /**
- * The client from options.
+ * The client from options. `AimairaPlugin.layer` also registers the credentials with the
+ * `Redactor`: hosts use that one.
  *
  * @since 0.1.0
  */
-export const layer = (options: AimairaConfig.Options): Layer.Layer<AimairaClient, Errors.AimairaConfigError, HttpClient.HttpClient> =>
+export const layer = (options: AimairaConfig.Options): Layer.Layer<AimairaClient, Errors.InvalidConfiguration, HttpClient.HttpClient> =>
   Layer.effect(AimairaClient, make(options))
-
-/**
- * The client from `Config` (`AIMAIRA_URL`, `AIMAIRA_USERNAME`/`AIMAIRA_PASSWORD` or
- * `AIMAIRA_API_KEY` by default).
- *
- * @since 0.1.0
- */
-export const layerConfig = (
-  config: Config.Config<AimairaConfig.Options> = AimairaConfig.config()
-): Layer.Layer<AimairaClient, Errors.AimairaConfigError | ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.effect(AimairaClient, Effect.flatMap(config, make))

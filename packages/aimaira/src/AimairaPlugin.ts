@@ -1,11 +1,15 @@
 /**
- * The AIMAIRA plugin of relais: every AIMAIRA step under the `aimaira/` namespace, and the
- * client layers that register the credentials with core's `Redactor`, so that the run store,
- * events and logs mask them.
+ * The AIMAIRA plugin of relais: a factory `(options) => Plugin` with every AIMAIRA step under
+ * the `aimaira/` namespace and everything a host needs to run them, through `@relais/core`'s
+ * plugin contract: the configuration section (`AimairaConfig.Options`, read from a profile's
+ * `aimaira` section or `AIMAIRA_*` variables), the client layer (which registers every form of
+ * the credentials with core's `Redactor`, so that the run store, events and logs mask them),
+ * the endpoint for banners, and the sandbox, loaded only when asked for.
  *
  * ```ts
- * const registry = Plugin.layer([AimairaPlugin.make()])
- * const client = AimairaPlugin.layerClientConfig() // AimairaClient, secrets registered
+ * const plugin = AimairaPlugin.make()
+ * const registry = Plugin.layer([plugin])
+ * const client = AimairaPlugin.layer(config) // AimairaClient, secrets registered
  * ```
  *
  * The steps require the `AimairaClient` service; the host (the runner, a test) provides it
@@ -15,13 +19,9 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { Plugin, Redactor, type RetryPolicy, Step } from "@relais/core"
-import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import { Buffer } from "node:buffer"
 import * as AimairaClient from "./AimairaClient.js"
 import * as AimairaConfig from "./AimairaConfig.js"
 import * as BillingSteps from "./BillingSteps.js"
@@ -59,13 +59,43 @@ export interface Options {
 const isRead = (step: Step.Any) => step.name.startsWith("aimaira/list-") || step.name.startsWith("aimaira/get-")
 
 /**
- * The plugin: a plain object with the `aimaira` name and its steps.
+ * The plugin's name: the namespace of its steps.
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): Plugin.Plugin =>
+export const name = "aimaira"
+
+/**
+ * What people read in banners, reports and errors.
+ *
+ * @since 0.1.0
+ */
+export const label = "AIMAIRA"
+
+/**
+ * The client from a configuration, every form of its credentials (the password, the Basic
+ * credential, or the API key) registered with the `Redactor` in context first.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  config: AimairaConfig.Options
+): Layer.Layer<AimairaClient.AimairaClient, Errors.InvalidConfiguration, HttpClient.HttpClient | Redactor.Redactor> =>
+  Layer.effect(
+    AimairaClient.AimairaClient,
+    Effect.zipRight(Redactor.register(...AimairaConfig.secretsOf(config.auth)), AimairaClient.make(config))
+  )
+
+/**
+ * The plugin: every `aimaira/...` step (they need `AimairaClient`), its configuration, client
+ * layer, endpoint (the API root) and sandbox.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Plugin.Plugin<AimairaConfig.Options> =>
   Plugin.make({
-    name: "aimaira",
+    name,
+    label,
     description:
       "AIMAIRA ERP (GraphV1 OData API): learners, inscriptions and parcours, conventions, companies, funding bodies, pay, " +
       "billing, and convention aggregates for other systems",
@@ -74,64 +104,9 @@ export const make = (options: Options = {}): Plugin.Plugin =>
         retry: isRead(step) ? options.readRetry : options.writeRetry,
         timeout: options.timeout
       })
-    )
+    ),
+    config: AimairaConfig.Options,
+    layer,
+    endpoint: (config) => config.url,
+    sandbox: () => import("./sandbox/index.js").then((module) => module.AimairaSandbox.pluginSandbox)
   })
-
-/**
- * The secret values of a configuration, in every form they can take on the wire: the password
- * and the Basic credential (`base64(user:password)`), or the API key.
- *
- * @since 0.1.0
- */
-export const secretsOf = (auth: AimairaConfig.Auth): ReadonlyArray<Redacted.Redacted<string>> =>
-  auth._tag === "Basic"
-    ? [
-      auth.password,
-      Redacted.make(Buffer.from(`${auth.username}:${Redacted.value(auth.password)}`, "utf8").toString("base64").replace(/=+$/, ""))
-    ]
-    : [auth.apiKey]
-
-/**
- * Registers the credentials with the `Redactor` in context.
- *
- * @since 0.1.0
- */
-export const registerSecrets = (auth: AimairaConfig.Auth): Effect.Effect<void, never, Redactor.Redactor> =>
-  Redactor.register(...secretsOf(auth))
-
-/**
- * A layer that only registers the credentials, for hosts that build the client themselves.
- *
- * @since 0.1.0
- */
-export const layerSecrets = (auth: AimairaConfig.Auth): Layer.Layer<never, never, Redactor.Redactor> =>
-  Layer.effectDiscard(registerSecrets(auth))
-
-/**
- * The client from options, its credentials registered with the `Redactor` first.
- *
- * @since 0.1.0
- */
-export const layerClient = (
-  options: AimairaConfig.Options
-): Layer.Layer<AimairaClient.AimairaClient, Errors.AimairaConfigError, HttpClient.HttpClient | Redactor.Redactor> =>
-  Layer.effect(AimairaClient.AimairaClient, Effect.zipRight(registerSecrets(options.auth), AimairaClient.make(options)))
-
-/**
- * The client from `Config` (`AIMAIRA_URL`, `AIMAIRA_USERNAME` / `AIMAIRA_PASSWORD` or
- * `AIMAIRA_API_KEY` by default; `AimairaConfig.config("AIMAIRA_PREPROD")` for a profile), its
- * credentials registered with the `Redactor` first.
- *
- * @since 0.1.0
- */
-export const layerClientConfig = (
-  config: Config.Config<AimairaConfig.Options> = AimairaConfig.config()
-): Layer.Layer<
-  AimairaClient.AimairaClient,
-  Errors.AimairaConfigError | ConfigError.ConfigError,
-  HttpClient.HttpClient | Redactor.Redactor
-> =>
-  Layer.effect(
-    AimairaClient.AimairaClient,
-    Effect.flatMap(config, (options) => Effect.zipRight(registerSecrets(options.auth), AimairaClient.make(options)))
-  )

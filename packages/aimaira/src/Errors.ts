@@ -225,15 +225,18 @@ export const AimairaError = Schema.Union(
 export type AimairaError = typeof AimairaError.Type
 
 /**
- * The client's configuration is unusable (missing credentials, plain HTTP to a remote host, bad
- * URL). Raised when the client is built, before any request.
+ * The client's configuration cannot work (plain HTTP to a remote host, an empty password...).
+ * Raised when the client is built from options that did not come through the
+ * `AimairaConfig.Options` schema (which reports the same problems, at their path), before any
+ * request, never by a method.
  *
  * @since 0.1.0
  */
-export class AimairaConfigError extends Schema.TaggedError<AimairaConfigError>()("AimairaConfigError", {
+export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
+  field: Schema.String,
   reason: Schema.String
 }) {
   override get message(): string {
-    return `Invalid AIMAIRA configuration: ${this.reason}`
+    return `Invalid AIMAIRA configuration (${this.field}): ${this.reason}`
   }
 }

@@ -16,14 +16,24 @@ import { Temporal } from "temporal-polyfill"
  */
 export const timeZone = "Europe/Paris"
 
-const ZonedDateTimeFromSelf = Schema.declare(
+/**
+ * A `Temporal.ZonedDateTime` value (the type side of {@link ParisDateTime}).
+ *
+ * @since 0.1.0
+ */
+export const ZonedDateTimeFromSelf = Schema.declare(
   (u: unknown): u is Temporal.ZonedDateTime => u instanceof Temporal.ZonedDateTime,
-  { identifier: "ZonedDateTime", pretty: () => (value) => value.toString() }
+  { identifier: "ZonedDateTime", equivalence: () => (a, b) => a.equals(b), pretty: () => (value) => value.toString() }
 )
 
-const PlainDateFromSelf = Schema.declare(
+/**
+ * A `Temporal.PlainDate` value (the type side of {@link ParisDate}).
+ *
+ * @since 0.1.0
+ */
+export const PlainDateFromSelf = Schema.declare(
   (u: unknown): u is Temporal.PlainDate => u instanceof Temporal.PlainDate,
-  { identifier: "PlainDate", pretty: () => (value) => value.toString() }
+  { identifier: "PlainDate", equivalence: () => (a, b) => a.equals(b), pretty: () => (value) => value.toString() }
 )
 
 const toInstant = (input: string, ast: Schema.Schema.Any["ast"]) =>

@@ -3,7 +3,6 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, layer } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -13,7 +12,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Temporal } from "temporal-polyfill"
-import { AimairaClient, AimairaConfig, Entities, Errors, Ids, Query } from "../src/index.js"
+import { PluginConfig } from "@relais/core"
+import { AimairaClient, AimairaConfig, AimairaPlugin, Entities, Errors, Ids, Query } from "../src/index.js"
 import { AimairaSandbox } from "../src/sandbox/index.js"
 import { call, rows } from "./support.js"
 
@@ -445,18 +445,21 @@ layer(TestLive, { excludeTestServices: true })("AimairaClient against the sandbo
         const remote = yield* Effect.either(AimairaClient.make({ url: "http://myapi.aimaira.net/GraphV1", auth: AimairaConfig.apiKey("k") }))
         expect(Either.isLeft(remote) && remote.left.message).toMatch(/requires HTTPS/)
         const empty = yield* Effect.either(AimairaClient.make({ url: "https://myapi.aimaira.net", auth: AimairaConfig.basic("u", "") }))
-        expect(Either.isLeft(empty) && empty.left._tag).toBe("AimairaConfigError")
+        expect(Either.isLeft(empty) && empty.left).toMatchObject({ _tag: "InvalidConfiguration", field: "auth.password" })
+        expect(Either.isLeft(empty) && empty.left.message).toBe("Invalid AIMAIRA configuration (auth.password): must not be empty")
+        const bare = yield* AimairaClient.make({ url: "https://myapi.aimaira.net/", auth: AimairaConfig.apiKey("k") })
+        expect(bare.apiUrl).toBe("https://myapi.aimaira.net/GraphV1")
       }))
 
-    it.effect("layerConfig reads AIMAIRA_ variables", () =>
+    it.effect("a client from AIMAIRA_URL and AIMAIRA_API_KEY, decoded by the plugin's config schema", () =>
       Effect.gen(function*() {
         const s = yield* sandbox
-        const provider = ConfigProvider.fromMap(
-          new Map([["AIMAIRA_URL", s.url], ["AIMAIRA_API_KEY", Redacted.value(s.credentials.apiKey)]]),
-          { pathDelim: "_" }
-        )
+        const plugin = AimairaPlugin.make()
+        const env = { AIMAIRA_URL: s.url, AIMAIRA_API_KEY: Redacted.value(s.credentials.apiKey) }
+        const config = Either.getOrThrow(PluginConfig.decode(plugin.config!, Option.getOrThrow(PluginConfig.fromEnv(plugin, env)).input))
+        expect(config.url).toBe(s.apiUrl)
         const civilites = yield* Effect.flatMap(client, (c) => c.list(Entities.Civilite)).pipe(
-          Effect.provide(AimairaClient.layerConfig().pipe(Layer.provide(Layer.setConfigProvider(provider)))),
+          Effect.provide(AimairaClient.layer(config)),
           Effect.provide(NodeHttpClient.layer)
         )
         expect(civilites.value).toHaveLength(3)

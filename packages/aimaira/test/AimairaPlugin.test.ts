@@ -1,15 +1,20 @@
 /**
  * The plugin: its catalogue (names, policies, compensations, reconciliations, JSON Schemas),
- * policy overrides, and credentials: registered with the redactor, never in an error message
- * nor in the run store, with a clear non-retryable error for bad ones.
+ * policy overrides, credentials (registered with the redactor, never in an error message nor
+ * in the run store, with a clear non-retryable error for bad ones), and its sandbox started
+ * through the plugin contract.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Plugin, RetryPolicy, RunStore, Step, Workflow } from "@relais/core"
+import { Engine, Plugin, Redactor, RetryPolicy, RunStore, Step, Workflow } from "@relais/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { Buffer } from "node:buffer"
-import { AimairaConfig, AimairaPlugin, ConventionSteps } from "../src/index.js"
+import { AimairaClient, AimairaConfig, AimairaPlugin, ConventionSteps, Entities, Ids } from "../src/index.js"
 import { AimairaSandbox } from "../src/sandbox/index.js"
 import { journaled, runFlow, stepsLayer } from "./stepSupport.js"
 
@@ -90,9 +95,9 @@ describe("AimairaPlugin", () => {
   })
 
   it("knows the wire forms of the credentials", () => {
-    const basic = AimairaPlugin.secretsOf(AimairaConfig.basic("user", "p4ssword")).map(Redacted.value)
-    expect(basic).toEqual(["p4ssword", Buffer.from("user:p4ssword").toString("base64").replace(/=+$/, "")])
-    expect(AimairaPlugin.secretsOf(AimairaConfig.apiKey("k3y-value")).map(Redacted.value)).toEqual(["k3y-value"])
+    const basic = AimairaConfig.secretsOf(AimairaConfig.basic("user", "p4ssword")).map(Redacted.value)
+    expect(basic).toEqual(["p4ssword", "user:p4ssword", Buffer.from("user:p4ssword").toString("base64")])
+    expect(AimairaConfig.secretsOf(AimairaConfig.apiKey("k3y-value")).map(Redacted.value)).toEqual(["k3y-value"])
   })
 })
 
@@ -154,5 +159,70 @@ layer(stepsLayer({}, () => AimairaConfig.apiKey(wrongKey)), { excludeTestService
       expect(record.failure!.error.message).toContain("AIMAIRA refused the API key")
       const text = yield* stored(record.id)
       for (const secret of forms(wrongKey, Redacted.value(sandbox.credentials.apiKey))) expect(text).not.toContain(secret)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// The sandbox, through the plugin contract
+// -----------------------------------------------------------------------------
+
+/** The engine, a redactor and the plugin's own layer over a configuration. */
+const pluginServices = (plugin: Plugin.Plugin, config: unknown) =>
+  Layer.mergeAll(plugin.layer!(config), Engine.layerMemory()).pipe(
+    Layer.provide(NodeHttpClient.layer),
+    Layer.provideMerge(Redactor.layer)
+  )
+
+describe("AimairaPlugin's sandbox, through the plugin contract", () => {
+  it.scopedLive("starts through sandbox(); a step runs against it through layer(running.config)", () =>
+    Effect.gen(function*() {
+      const plugin = AimairaPlugin.make()
+      expect(plugin.label).toBe("AIMAIRA")
+      const sandbox = yield* Effect.promise(() => plugin.sandbox!())
+      const running = yield* sandbox.start({ faults: [], settings: {} })
+      expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(running.summary).toBeUndefined()
+      expect(plugin.endpoint!(running.config)).toBe(`${running.url}/GraphV1`)
+      expect(Schema.is(Schema.typeSchema(AimairaConfig.Options))(running.config)).toBe(true)
+      const { output, record } = yield* runFlow(Workflow.step(ConventionSteps.listTypesConvention, {})).pipe(
+        Effect.provide(pluginServices(plugin, running.config))
+      )
+      expect(record.status).toBe("succeeded")
+      expect((output as ReadonlyArray<{ Code: string }>).map((t) => t.Code)).toContain("APP")
+    }))
+
+  it.scopedLive("the deletes setting: its values, and refused deletes answer 405", () =>
+    Effect.gen(function*() {
+      const plugin = AimairaPlugin.make()
+      const sandbox = yield* Effect.promise(() => plugin.sandbox!())
+      const setting = sandbox.settings!.find((s) => s.name === "deletes")!
+      expect(setting.default).toBe("allowed")
+      expect(setting.parse(" Refused ")).toEqual(Either.right("refused"))
+      expect(setting.parse(setting.default)).toEqual(Either.right("allowed"))
+      expect(setting.parse("sometimes")).toEqual(Either.left("deletes \"sometimes\" is not one of allowed, refused"))
+      const running = yield* sandbox.start({ faults: [], settings: { deletes: "refused" } })
+      expect(running.summary).toBe("deletes: refused")
+      const refused = yield* Effect.flatMap(AimairaClient.AimairaClient, (client) =>
+        Effect.flip(client.delete(Entities.Civilite, Ids.CiviliteId.make(1)))).pipe(
+          Effect.provide(pluginServices(plugin, running.config))
+        )
+      expect(refused).toMatchObject({ status: 405 })
+      const bad = yield* Effect.flip(sandbox.start({ faults: [], settings: { deletes: "sometimes" } }))
+      expect(bad.message).toBe("Invalid AIMAIRA sandbox setting: deletes \"sometimes\" is not one of allowed, refused")
+    }))
+
+  it.scopedLive("fault rules apply from the start: a 503 is retried by the step's policy", () =>
+    Effect.gen(function*() {
+      const plugin = AimairaPlugin.make({ readRetry: RetryPolicy.constant({ maxAttempts: 3, initialDelay: 20 }) })
+      const sandbox = yield* Effect.promise(() => plugin.sandbox!())
+      const running = yield* sandbox.start({ faults: ["GET /GraphV1/TypeConvention 503 x1"], settings: {} })
+      const registry = yield* Plugin.makeRegistry([plugin])
+      const { events, record } = yield* runFlow(Workflow.step(registry.find("aimaira/list-types-convention")!, {})).pipe(
+        Effect.provide(pluginServices(plugin, running.config))
+      )
+      expect(record.status).toBe("succeeded")
+      expect(events.filter((e) => e._tag === "AttemptFailed").map((e) => (e as { error: unknown }).error)).toMatchObject([
+        { _tag: "Unavailable", status: 503 }
+      ])
     }))
 })

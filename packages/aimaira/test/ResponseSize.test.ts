@@ -119,7 +119,7 @@ describe("response size cap", { timeout: 120_000 }, () => {
     Effect.gen(function*() {
       const garbage = yield* garbageServer
       const layer = Layer.mergeAll(
-        AimairaPlugin.layerClient({ url: garbage.url, auth, maxResponseBytes: 512 * 1024 }),
+        AimairaPlugin.layer({ url: garbage.url, auth, maxResponseBytes: 512 * 1024 }),
         Engine.layerMemory()
       ).pipe(Layer.provideMerge(NodeHttpClient.layer), Layer.provideMerge(Redactor.layer), Layer.orDie)
       const read = yield* runFlow(Workflow.step(ConventionSteps.listTypesConvention, {})).pipe(Effect.provide(layer))

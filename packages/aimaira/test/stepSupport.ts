@@ -18,7 +18,7 @@ import { AimairaSandbox } from "../src/sandbox/index.js"
 export const stepsLayer = (options: AimairaSandbox.Options = {}, auth?: (sandbox: AimairaSandbox.Service) => AimairaConfig.Auth) => {
   const client = Layer.unwrapEffect(
     Effect.map(AimairaSandbox.AimairaSandbox, (sandbox) =>
-      AimairaPlugin.layerClient({
+      AimairaPlugin.layer({
         url: sandbox.apiUrl,
         auth: auth?.(sandbox) ?? AimairaConfig.basic(sandbox.credentials.username, sandbox.credentials.password)
       }))

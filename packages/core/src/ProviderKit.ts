@@ -118,6 +118,21 @@ export const BaseUrl = (options: BaseUrlOptions): Schema.Schema<string, string> 
     description: `the base URL of ${options.service}${options.example === undefined ? "" : `, e.g. ${options.example}`}`
   })
 
+/**
+ * Checks a configuration built in code (not decoded from a profile) against the type side of
+ * its schema, with the same rules: the first problem, at its field (`auth.password`).
+ *
+ * @since 0.1.0
+ */
+export const validateConfig = <A, I>(schema: Schema.Schema<A, I, never>) => {
+  const validate = Schema.validateEither(Schema.typeSchema(schema))
+  return (config: A): Either.Either<A, { readonly field: string; readonly reason: string }> =>
+    Either.mapLeft(validate(config), (error) => {
+      const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+      return { field: issue?.path.map(String).join(".") || "section", reason: issue?.message ?? "is not valid" }
+    })
+}
+
 // -----------------------------------------------------------------------------
 // Retry-After
 // -----------------------------------------------------------------------------

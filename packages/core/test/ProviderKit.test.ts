@@ -151,3 +151,16 @@ describe("ProviderKit transport failures", () => {
     expect(ProviderKit.causeText("plain text")).toBe("plain text")
   })
 })
+
+describe("ProviderKit.validateConfig", () => {
+  it("checks a configuration built in code against the type side of its schema", () => {
+    const schema = Schema.Struct({ url: ProviderKit.BaseUrl(plain), token: ProviderKit.Secret, auth: Schema.Struct({ user: ProviderKit.NonEmptyText }) })
+    const validate = ProviderKit.validateConfig(schema)
+    const good = { url: "https://sign.example", token: Redacted.make("t"), auth: { user: "u" } }
+    expect(validate(good)).toEqual(Either.right(good))
+    expect(validate({ ...good, auth: { user: " " } })).toEqual(Either.left({ field: "auth.user", reason: "must not be empty" }))
+    const remote = Either.flip(validate({ ...good, url: "http://remote.example" })).pipe(Either.getOrThrow)
+    expect(remote.field).toBe("url")
+    expect(remote.reason).toContain("E-sign requires HTTPS")
+  })
+})

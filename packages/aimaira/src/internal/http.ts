@@ -3,12 +3,12 @@
  * failures, decode failures with the property at fault, and scrubbing of secrets.
  */
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as Clock from "effect/Clock"
+import { ProviderKit } from "@relais/core"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Redacted from "effect/Redacted"
-import { Buffer } from "node:buffer"
-import type * as AimairaConfig from "../AimairaConfig.js"
+import * as Schema from "effect/Schema"
+import * as AimairaConfig from "../AimairaConfig.js"
 import * as Errors from "../Errors.js"
 
 export interface Context {
@@ -18,30 +18,19 @@ export interface Context {
   readonly key?: number | undefined
 }
 
-/** Removes every configured secret (and the Basic token) from a text before it goes in an error. */
-export const makeScrubber = (auth: AimairaConfig.Auth) => {
-  const secrets: Array<string> = []
-  if (auth._tag === "Basic") {
-    const password = Redacted.value(auth.password)
-    secrets.push(password, Buffer.from(`${auth.username}:${password}`).toString("base64"))
-  } else {
-    secrets.push(Redacted.value(auth.apiKey))
-  }
-  const usable = secrets.filter((secret) => secret.length > 0).sort((a, b) => b.length - a.length)
-  return (text: string): string => usable.reduce((out, secret) => out.split(secret).join("<redacted>"), text)
-}
+/** Removes every form of the configured credentials from a text before it goes in an error. */
+export const makeScrubber = (auth: AimairaConfig.Auth) => ProviderKit.scrubber(AimairaConfig.secretsOf(auth))
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
-export const retryAfterMillis = (header: string | undefined): Effect.Effect<number | undefined> =>
-  Effect.gen(function*() {
-    if (header === undefined) return undefined
-    const trimmed = header.trim()
-    if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
-    const at = Date.parse(trimmed)
-    if (Number.isNaN(at)) return undefined
-    const now = yield* Clock.currentTimeMillis
-    return Math.max(0, at - now)
+/** An OData error body: `{"error": {"code", "message", "target", "details": [{"target"}]}}`. */
+const ODataErrorBody = Schema.parseJson(Schema.Struct({
+  error: Schema.Struct({
+    code: Schema.optional(Schema.Unknown),
+    message: Schema.optional(Schema.Unknown),
+    target: Schema.optional(Schema.Unknown),
+    details: Schema.optional(Schema.Unknown)
   })
+}))
+const decodeODataErrorBody = Schema.decodeUnknownOption(ODataErrorBody)
 
 interface ODataError {
   readonly code?: string
@@ -49,22 +38,19 @@ interface ODataError {
   readonly target?: string
 }
 
-const readODataError = (text: string): ODataError | undefined => {
-  try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; target?: unknown; details?: unknown } }
-    const error = body?.error
-    if (typeof error !== "object" || error === null) return undefined
-    const details = Array.isArray(error.details) ? (error.details[0] as { target?: unknown } | undefined) : undefined
-    const target = typeof error.target === "string" ? error.target : typeof details?.target === "string" ? details.target : undefined
-    return {
-      ...(typeof error.code === "string" && error.code !== "" ? { code: error.code } : {}),
-      ...(typeof error.message === "string" ? { message: error.message } : {}),
-      ...(target === undefined ? {} : { target })
+const readODataError = (text: string): ODataError | undefined =>
+  Option.match(decodeODataErrorBody(text), {
+    onNone: () => undefined,
+    onSome: ({ error }) => {
+      const details = Array.isArray(error.details) ? (error.details[0] as { target?: unknown } | undefined) : undefined
+      const target = typeof error.target === "string" ? error.target : typeof details?.target === "string" ? details.target : undefined
+      return {
+        ...(typeof error.code === "string" && error.code !== "" ? { code: error.code } : {}),
+        ...(typeof error.message === "string" ? { message: error.message } : {}),
+        ...(target === undefined ? {} : { target })
+      }
     }
-  } catch {
-    return undefined
-  }
-}
+  })
 
 /** The property an error message names, when it talks about a property. */
 const fieldFromMessage = (message: string): string | undefined => {
@@ -98,7 +84,7 @@ export const fromResponse = (
     }
     if (status === 409) return new Errors.Conflict({ ...base, ...withField })
     if (status === 429 || status === 408 || status >= 500) {
-      const retryAfter = yield* retryAfterMillis(headers["retry-after"])
+      const retryAfter = yield* ProviderKit.retryAfter(headers["retry-after"])
       const wait = retryAfter === undefined ? {} : { retryAfterMillis: retryAfter }
       return status === 429 ? new Errors.RateLimited({ ...base, ...wait }) : new Errors.Unavailable({ ...base, ...wait })
     }
@@ -112,10 +98,7 @@ export const transport = (
   scrub: (text: string) => string,
   status?: number
 ): Errors.Transport => {
-  const cause = error.cause
-  const reason = cause instanceof Error
-    ? `${cause.message}${(cause as { code?: unknown }).code === undefined ? "" : ` (${String((cause as { code?: unknown }).code)})`}`
-    : error.description ?? error.reason
+  const reason = error.cause instanceof Error ? ProviderKit.causeText(error.cause) : error.description ?? error.reason
   return new Errors.Transport({
     method: ctx.method,
     path: ctx.path,

@@ -8,6 +8,7 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type { Plugin } from "@relais/core"
 import * as Faults from "@relais/sandbox-kit/Faults"
 import type * as RequestLog from "@relais/sandbox-kit/RequestLog"
 import * as SandboxServer from "@relais/sandbox-kit/SandboxServer"
@@ -18,7 +19,9 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as AimairaConfig from "../AimairaConfig.js"
 import * as Handler from "./internal/handler.js"
 import * as Ops from "./internal/operations.js"
 import * as Seed from "./internal/seed.js"
@@ -281,3 +284,73 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<AimairaSandbox, SandboxServer.ServerStartError | Faults.FaultSyntaxError | StateFile.StateFileError> =>
   Layer.scoped(AimairaSandbox, make(options))
+
+const deleteModes: ReadonlyArray<DeleteMode> = ["allowed", "refused"]
+
+/**
+ * Reads the `deletes` setting from text: `allowed` or `refused`.
+ *
+ * @since 0.1.0
+ */
+export const parseDeletes = (text: string): Either.Either<DeleteMode, string> => {
+  const value = text.trim().toLowerCase()
+  return deleteModes.includes(value as DeleteMode)
+    ? Either.right(value as DeleteMode)
+    : Either.left(`deletes ${JSON.stringify(text)} is not one of allowed, refused`)
+}
+
+/**
+ * The sandbox as `@relais/core`'s plugin contract describes it (what `AimairaPlugin`'s
+ * `sandbox()` loads): started on a loopback port with a seed, fault rules, a state file and the
+ * `deletes` setting; the configuration it answers points the plugin at its API root, with its
+ * Basic credentials.
+ *
+ * @since 0.1.0
+ */
+export const pluginSandbox: Plugin.Sandbox<AimairaConfig.Options> = {
+  description: "an AIMAIRA GraphV1 OData API simulator (seeded learners, conventions, OPCOs...) on 127.0.0.1",
+  faultExample: "POST /GraphV1/Convention 503 x2",
+  settings: [
+    {
+      name: "deletes",
+      description: "whether DELETE is served, or refused with 405 as an AIMAIRA instance may (to try compensations " +
+        "against a refusal)",
+      values: "allowed, refused",
+      default: "allowed",
+      parse: parseDeletes
+    }
+  ],
+  start: (options) =>
+    Effect.gen(function*() {
+      const deletes = yield* Either.mapLeft(
+        parseDeletes(options.settings.deletes ?? "allowed"),
+        (reason) => new SandboxSettingError({ reason })
+      )
+      const sandbox = yield* make({
+        port: options.port,
+        seed: options.seed,
+        ...(options.faults.length === 0 ? {} : { faults: options.faults.join("\n") }),
+        deletes,
+        stateFile: options.stateFile,
+        onSaveFailure: options.onSaveFailure
+      })
+      return {
+        url: sandbox.url,
+        config: { url: sandbox.apiUrl, auth: AimairaConfig.basic(sandbox.credentials.username, sandbox.credentials.password) },
+        ...(deletes === "allowed" ? {} : { summary: `deletes: ${deletes}` })
+      }
+    })
+}
+
+/**
+ * A setting the sandbox does not know the value of.
+ *
+ * @since 0.1.0
+ */
+export class SandboxSettingError extends Schema.TaggedError<SandboxSettingError>()("SandboxSettingError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid AIMAIRA sandbox setting: ${this.reason}`
+  }
+}

@@ -3,12 +3,11 @@
  * e.g. `2023-09-01T00:00:00+02:00` (summer) or `2022-11-14T00:00:00+01:00` (winter).
  */
 import { Temporal } from "temporal-polyfill"
-
-export const PARIS = "Europe/Paris"
+import { format, midnight, timeZone } from "../../ParisDate.js"
 
 /** Local midnight in Paris of a calendar date, in the wire form. */
 export const parisMidnight = (year: number, month: number, day: number): string =>
-  Temporal.PlainDate.from({ year, month, day }).toZonedDateTime(PARIS).toString({ timeZoneName: "never" })
+  format(midnight(Temporal.PlainDate.from({ year, month, day })))
 
 /** A Paris local date and time, in the wire form. */
 export const parisDateTime = (
@@ -18,9 +17,7 @@ export const parisDateTime = (
   hour: number,
   minute = 0
 ): string =>
-  Temporal.PlainDateTime.from({ year, month, day, hour, minute }).toZonedDateTime(PARIS).toString({
-    timeZoneName: "never"
-  })
+  format(Temporal.PlainDateTime.from({ year, month, day, hour, minute }).toZonedDateTime(timeZone))
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/
 const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:\d{2})$/
@@ -35,13 +32,13 @@ const LOCAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/
 export const normalize = (input: string): string | undefined => {
   try {
     if (WITH_OFFSET.test(input)) {
-      return Temporal.Instant.from(input).toZonedDateTimeISO(PARIS).toString({ timeZoneName: "never" })
+      return format(Temporal.Instant.from(input).toZonedDateTimeISO(timeZone))
     }
     if (DATE_ONLY.test(input)) {
-      return Temporal.PlainDate.from(input).toZonedDateTime(PARIS).toString({ timeZoneName: "never" })
+      return format(midnight(Temporal.PlainDate.from(input)))
     }
     if (LOCAL.test(input)) {
-      return Temporal.PlainDateTime.from(input).toZonedDateTime(PARIS).toString({ timeZoneName: "never" })
+      return format(Temporal.PlainDateTime.from(input).toZonedDateTime(timeZone))
     }
   } catch {
     return undefined
@@ -54,6 +51,6 @@ export const epochMillis = (wire: string): number => Temporal.Instant.from(wire)
 
 /** The Paris calendar parts of a wire date. */
 export const parisParts = (wire: string): { year: number; month: number; day: number } => {
-  const zoned = Temporal.Instant.from(wire).toZonedDateTimeISO(PARIS)
+  const zoned = Temporal.Instant.from(wire).toZonedDateTimeISO(timeZone)
   return { year: zoned.year, month: zoned.month, day: zoned.day }
 }
