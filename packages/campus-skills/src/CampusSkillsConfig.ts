@@ -19,9 +19,7 @@
  */
 import { ProviderKit } from "@relais/core"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidConfiguration } from "./Errors.js"
 
@@ -93,7 +91,7 @@ export const checkUrl = (input: string): Either.Either<string, InvalidConfigurat
  */
 export const validateUrl = checkUrl
 
-const validateType = Schema.validateEither(Schema.typeSchema(Options))
+const validateType = ProviderKit.validateConfig(Options)
 
 /**
  * Checks options built in code with the same rules as the schema, before a client is built:
@@ -101,16 +99,8 @@ const validateType = Schema.validateEither(Schema.typeSchema(Options))
  *
  * @since 0.1.0
  */
-export const validate = (options: Options): Effect.Effect<Options, InvalidConfiguration> =>
-  Effect.gen(function*() {
-    const checked = validateType(options)
-    if (Either.isLeft(checked)) {
-      const [issue] = ParseResult.ArrayFormatter.formatErrorSync(checked.left)
-      return yield* new InvalidConfiguration({
-        field: issue?.path.map(String).join(".") || "section",
-        reason: issue?.message ?? "invalid"
-      })
-    }
-    const url = yield* checkUrl(options.url)
-    return { ...options, url }
-  })
+export const validate = (options: Options): Either.Either<Options, InvalidConfiguration> =>
+  Either.flatMap(
+    Either.mapLeft(validateType(options), (problem) => new InvalidConfiguration(problem)),
+    (checked) => Either.map(checkUrl(checked.url), (url) => ({ ...checked, url }))
+  )
