@@ -141,10 +141,10 @@ export type WaitSignedOutput = typeof WaitSignedOutput.Type
  * @since 0.1.0
  */
 export interface WaitOptions {
-  /** Between two polls (default 5 minutes). */
-  readonly pollInterval?: Duration.DurationInput | undefined
+  /** Between two polls (default 5 minutes): a `Duration`, or text such as `30s`, `5m`, `"5 minutes"`. */
+  readonly pollInterval?: Duration.DurationInput | string | undefined
   /** How long to wait in all, from the first poll (default 8 hours). */
-  readonly deadline?: Duration.DurationInput | undefined
+  readonly deadline?: Duration.DurationInput | string | undefined
 }
 
 /**

@@ -37,11 +37,14 @@ describe("the esign plugin", () => {
       expect(twice.message).toContain("esign")
     }))
 
-  it("the wait-signed options of the factory reach the step", () => {
+  it("the wait-signed options of the factory reach the step, as code or as a config file's text", () => {
     const plugin = esign({ waitSigned: { pollInterval: "1 minute", deadline: "90 minutes" } })
     const wait = plugin.steps.find((s) => s.name === "esign/wait-signed")!
     expect(wait.retry.maxAttempts).toBe(91)
     expect(wait.description).toContain("5400 s")
+    const fromYaml = esign({ waitSigned: { pollInterval: "5s", deadline: "5m" } }).steps.find((s) => s.name === "esign/wait-signed")!
+    expect(fromYaml.retry.maxAttempts).toBe(61)
+    expect(() => esign({ waitSigned: { pollInterval: "often" } })).toThrow("pollInterval must be a positive duration (30s, 5m), got \"often\"")
   })
 
   describe("the configuration section", () => {

@@ -1,8 +1,10 @@
+import * as ProviderKit from "@relais/core/ProviderKit"
 import * as RetryPolicy from "@relais/core/RetryPolicy"
 import * as Step from "@relais/core/Step"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Api from "../Api.js"
@@ -91,6 +93,19 @@ export const getEnvelope = (
 ): Effect.Effect<Api.Envelope, Errors.EsignError, EsignClient> =>
   Effect.flatMap(EsignClient, (client) => client.getEnvelope(input.envelopeId))
 
+/**
+ * A duration given to the factory, in code (`Duration.minutes(5)`, `"5 minutes"`) or as text in
+ * a configuration file's plugin options (`5m`, `30s`); `NaN` when it is neither.
+ */
+const millisOf = (input: Duration.DurationInput | string): number => {
+  if (typeof input === "string") {
+    const text = ProviderKit.parseDuration(input)
+    if (Either.isRight(text)) return Duration.toMillis(text.right)
+  }
+  const decoded = Duration.decodeUnknown(input)
+  return decoded._tag === "Some" ? Duration.toMillis(decoded.value) : Number.NaN
+}
+
 /** The most attempts a relais retry policy allows. */
 const maxPolicyAttempts = 100
 
@@ -98,14 +113,14 @@ const maxPolicyAttempts = 100
  * The policy of `esign/wait-signed`: one attempt per poll, at a constant interval, as many as
  * the deadline needs (plus the first).
  */
-export const waitPolicy = (pollInterval: Duration.DurationInput, deadline: Duration.DurationInput) => {
-  const intervalMillis = Duration.toMillis(pollInterval)
-  const deadlineMillis = Duration.toMillis(deadline)
+export const waitPolicy = (pollInterval: Duration.DurationInput | string, deadline: Duration.DurationInput | string) => {
+  const intervalMillis = millisOf(pollInterval)
+  const deadlineMillis = millisOf(deadline)
   if (!(intervalMillis > 0) || !Number.isFinite(intervalMillis)) {
-    throw new RangeError(`esign wait-signed: pollInterval must be a positive duration, got ${String(pollInterval)}`)
+    throw new RangeError(`esign wait-signed: pollInterval must be a positive duration (30s, 5m), got ${JSON.stringify(pollInterval)}`)
   }
   if (!(deadlineMillis >= 0) || !Number.isFinite(deadlineMillis)) {
-    throw new RangeError(`esign wait-signed: deadline must be a finite duration, got ${String(deadline)}`)
+    throw new RangeError(`esign wait-signed: deadline must be a finite duration (8h, 90m), got ${JSON.stringify(deadline)}`)
   }
   const maxAttempts = Math.ceil(deadlineMillis / intervalMillis) + 1
   if (maxAttempts > maxPolicyAttempts) {
