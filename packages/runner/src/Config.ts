@@ -11,11 +11,11 @@
  * profiles:
  *   preprod:
  *     description: the school's pre-production instances
- *     aimaira: { url: https://x-preprod.aimaira.net, username: api, password: { env: AIMAIRA_PASSWORD } }
- *     campusSkills: { url: https://app.campus-skills.com, token: { env: CAMPUS_SKILLS_TOKEN } }
+ *     esign: { url: https://preprod.esign.example, apiKey: { env: ESIGN_API_KEY } }
+ *     hrSystem: { url: https://hr.example, username: api, password: { file: secrets/hr-password } }
  *   prod:
  *     production: true
- *     aimaira: { url: https://x.aimaira.net, apiKey: { file: /run/secrets/aimaira-key } }
+ *     esign: { url: https://esign.example, apiKey: { file: /run/secrets/esign-key } }
  * ```
  *
  * The runner knows no plugin by name here: a profile holds `production`, `description` and one
@@ -359,7 +359,7 @@ export const load = (
  */
 export interface Configured {
   readonly config: unknown
-  /** Where each value came from, by dotted path ("env AIMAIRA_PASSWORD"...): never values. */
+  /** Where each value came from, by dotted path ("env ESIGN_API_KEY"...): never values. */
   readonly sources: PluginConfig.Sources
 }
 
@@ -476,8 +476,19 @@ const fromEnvironment = (
           Option.isNone(read) ? asNeeded(fields.filter((f) => f.secret && f.optional).map((f) => nameOf(f.path))) : ""
         }${orChooseProfile(config)}`
       })
+    // A message about the whole section ("missing password (or use apiKey)") names its
+    // fields; here they are variables.
+    const inVariables = (message: string) =>
+      fields.reduce(
+        (text, field) => field.path.length === 1 ? text.replace(new RegExp(`\\b${field.path[0]!.replace(/[^A-Za-z0-9_]/g, "\\$&")}\\b`, "g"), nameOf(field.path)) : text,
+        message
+      )
     const environmentError = (issues: ReadonlyArray<PluginConfig.Issue>) =>
-      new ConfigError({ problems: issues.map((issue) => new ConfigProblem({ file: "environment", path: nameOf(issue.path), message: issue.message })) })
+      new ConfigError({
+        problems: issues.map((issue) =>
+          new ConfigProblem({ file: "environment", path: nameOf(issue.path), message: issue.path.length === 0 ? inVariables(issue.message) : issue.message })
+        )
+      })
     if (Option.isNone(read)) {
       // None of its variables is set: configured only if it needs nothing.
       const decoded = yield* decodeAndRegister(plugin, {})
@@ -493,9 +504,19 @@ const fromEnvironment = (
     }
     const decoded = yield* decodeAndRegister(plugin, read.value.input)
     if (Either.isRight(decoded)) return Either.right({ config: decoded.right, sources: read.value.sources })
-    return Either.left(
-      decoded.left.every(isMissingIn(read.value.input)) ? notConfigured(decoded.left.map((i) => i.path)) : environmentError(decoded.left)
-    )
+    const missing = decoded.left.filter(isMissingIn(read.value.input))
+    if (missing.length === decoded.left.length) return Either.left(notConfigured(missing.map((i) => i.path)))
+    // Only the whole section's own checks failed (credentials given by halves).
+    const whole = decoded.left.filter((i) => i.path.length === 0)
+    if (whole.length + missing.length === decoded.left.length) {
+      return Either.left(
+        new MissingCredentials({
+          provider: plugin.name,
+          reason: `${labelOf(plugin)} is not configured: ${[...missing.map((i) => `set ${nameOf(i.path)}`), ...whole.map((i) => inVariables(i.message))].join("; ")}${orChooseProfile(config)}`
+        })
+      )
+    }
+    return Either.left(environmentError(decoded.left))
   })
 
 const asNeeded = (names: ReadonlyArray<string>): string => names.length > 0 ? ` (and as needed ${names.join(", ")})` : ""
@@ -719,7 +740,7 @@ const fromProfile = (
       return Either.left(
         new MissingCredentials({
           provider: plugin.name,
-          reason: `${labelOf(plugin)} is not configured in profile "${profile.name}" of ${file.file}: add a ${key} section${
+          reason: `${labelOf(plugin)} is not configured in profile "${profile.name}" of ${file.file}: add ${/^[aeiou]/i.test(key) ? "an" : "a"} ${key} section${
             required.length > 0 ? ` (${andList(required)})` : ""
           }`
         })

@@ -161,14 +161,25 @@ const resolveFile = (spec: string, directory: string): string => {
 }
 
 /**
+ * Where the entry point (an ES module) may leave its own `import`, for code that cannot use
+ * `import()` itself: `globalThis[Symbol.for("@relais/runner/import")] = (url) => import(url)`.
+ *
+ * @since 0.1.0
+ */
+export const importHook: symbol = Symbol.for("@relais/runner/import")
+
+/**
  * Import an ES module. The bundled binary runs its code through `vm.Script` (for V8's code
- * cache, `cli/CompileCache.ts`), where Node 20 has no `import()` without an experimental flag;
- * there the module is loaded with `require`, which loads ES modules on Node 20.19+ (a module
- * using top-level await cannot be loaded that way, and says so).
+ * cache, `cli/CompileCache.ts`), where Node 20 has no `import()` without an experimental flag:
+ * there the entry point's {@link importHook} is used when it has set one, else `require`, which
+ * loads ES modules on Node 20.19+ (except a module using top-level await, which says so).
  */
 const importModule = async (file: string): Promise<Record<string, unknown>> => {
+  const url = Url.pathToFileURL(file).href
+  const hook = (globalThis as Record<symbol, unknown>)[importHook]
+  if (typeof hook === "function") return await (hook as (url: string) => Promise<Record<string, unknown>>)(url)
   try {
-    return await import(Url.pathToFileURL(file).href) as Record<string, unknown>
+    return await import(url) as Record<string, unknown>
   } catch (error) {
     if ((error as { readonly code?: unknown } | null)?.code !== "ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING") throw error
     return createRequire(file)(file) as Record<string, unknown>
@@ -328,7 +339,9 @@ export const plugins = (
       takenBy.set(plugin.name, `the plugin of ${entry.at.path} (${entry.use})`)
       loaded.push(plugin)
     }
-    if (problems.length > 0) return yield* new PluginLoadError({ problems })
+    if (problems.length > 0) {
+      return yield* new PluginLoadError({ problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) })
+    }
     return loaded
   })
 

@@ -49,10 +49,10 @@ describe("values", () => {
       json: false,
       store: undefined
     })
-    expect(run("validate", "a.yaml", "b.yaml", "--json").values).toEqual({ files: ["a.yaml", "b.yaml"], json: true })
-    expect(run("steps").values).toEqual({ name: undefined, json: false })
-    expect(run("schema", "-o", "-").values).toEqual({ output: "-" })
-    expect(run("schema").values).toEqual({ output: "relais.schema.json" })
+    expect(run("validate", "a.yaml", "b.yaml", "--json").values).toEqual({ files: ["a.yaml", "b.yaml"], config: undefined, json: true })
+    expect(run("steps").values).toEqual({ name: undefined, config: undefined, json: false })
+    expect(run("schema", "-o", "-").values).toEqual({ what: undefined, output: "-", config: undefined })
+    expect(run("schema", "config", "--config", "c.yaml").values).toEqual({ what: "config", output: undefined, config: "c.yaml" })
   })
 
   it("-- ends the options: what follows is an argument, even if it starts with a dash", () => {
