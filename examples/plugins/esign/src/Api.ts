@@ -69,7 +69,12 @@ export const EnvelopeStatus = Schema.Literal("sent", "completed", "declined", "c
 /** @since 0.1.0 */
 export type EnvelopeStatus = typeof EnvelopeStatus.Type
 
-const Text = (max: number) => Schema.Trim.pipe(Schema.nonEmptyString(), Schema.maxLength(max))
+/** A text that is not blank, at most `max` characters (a filter, not a transformation: what is sent is what was given). */
+const Text = (max: number) =>
+  Schema.String.pipe(
+    Schema.filter((text) => text.trim().length > 0 || "must not be empty"),
+    Schema.maxLength(max)
+  )
 
 /**
  * An e-mail address, checked loosely (something@domain.tld): the service sends the invitation
@@ -77,7 +82,7 @@ const Text = (max: number) => Schema.Trim.pipe(Schema.nonEmptyString(), Schema.m
  *
  * @since 0.1.0
  */
-export const Email = Schema.Trim.pipe(
+export const Email = Schema.String.pipe(
   Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "expected an e-mail address (name@domain.tld)" }),
   Schema.maxLength(254)
 ).annotations({ description: "an e-mail address" })
@@ -127,17 +132,17 @@ export type SignerRequest = typeof SignerRequest.Type
  * @since 0.1.0
  */
 export const CreateEnvelope = Schema.Struct({
-  title: Text(200),
+  title: Text(200).annotations({ description: "what the signers see as the subject" }),
   document: Document,
   /** One to ten signers, each e-mail address once. */
-  signers: Schema.NonEmptyArray(SignerRequest).pipe(Schema.maxItems(10)),
+  signers: Schema.Array(SignerRequest).pipe(Schema.minItems(1), Schema.maxItems(10)),
   /**
    * The sender's own key for this envelope, to find it again (`GET
    * /api/v1/envelopes?externalReference=`). The service does not require it to be unique.
    */
   externalReference: Schema.optional(Text(100)),
   /** The text of the invitation e-mail. */
-  message: Schema.optional(Text(2000))
+  message: Schema.optional(Text(2000).annotations({ description: "the text of the invitation e-mail" }))
 })
 
 /** @since 0.1.0 */

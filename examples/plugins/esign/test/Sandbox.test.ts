@@ -10,7 +10,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import esign from "../src/index.js"
 import * as Sandbox from "../src/Sandbox.js"
-import { clientOf, envelopeRequest } from "./support.js"
+import { clientOf, envelopeRequest, learner } from "./support.js"
 
 const tmpFile = (name: string) => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "esign-sandbox-")), name)
 
@@ -122,10 +122,10 @@ describe("Sandbox", () => {
       const created = yield* client.createEnvelope(envelopeRequest)
       const post = (path: string) =>
         Effect.promise(() => fetch(`${sandbox.url}${path}`, { method: "POST" }).then(async (r) => ({ status: r.status, body: await r.json() as { status: string } })))
-      const signed = yield* post(`/__sandbox/envelopes/${created.id}/signers/${envelopeRequest.signers[0].email}/sign`)
+      const signed = yield* post(`/__sandbox/envelopes/${created.id}/signers/${learner.email}/sign`)
       expect(signed.status).toBe(200)
       expect((yield* client.getEnvelope(created.id)).signers.map((s) => s.status)).toEqual(["signed", "pending", "pending"])
-      const twice = yield* post(`/__sandbox/envelopes/${created.id}/signers/${envelopeRequest.signers[0].email}/sign`)
+      const twice = yield* post(`/__sandbox/envelopes/${created.id}/signers/${learner.email}/sign`)
       expect(twice.status).toBe(409)
       for (const signer of envelopeRequest.signers.slice(1)) yield* sandbox.answer(created.id, signer.email, "sign")
       expect((yield* client.getEnvelope(created.id)).status).toBe("completed")

@@ -47,5 +47,5 @@ export const school: SignerRequest = { name: "Direction des études", email: "di
 export const envelopeRequest = {
   title: "Convention d'apprentissage Tom Le Gall",
   document: { reference: "CS00000006", name: "convention-CS00000006.pdf" },
-  signers: [learner, company, school] as readonly [SignerRequest, ...Array<SignerRequest>]
+  signers: [learner, company, school]
 }
