@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Step } from "@relais/core"
+import { ProviderKit, Step } from "@relais/core"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -49,19 +49,11 @@ export const formatWireDate = (date: Temporal.PlainDate): string =>
   }`
 
 /**
- * A `Temporal.PlainDate` value.
+ * A `Temporal.PlainDate` value (`ProviderKit.PlainDateFromSelf` of `@relais/core`).
  *
  * @since 0.1.0
  */
-export const PlainDateFromSelf = Schema.declare(
-  (u: unknown): u is Temporal.PlainDate => u instanceof Temporal.PlainDate,
-  {
-    identifier: "PlainDate",
-    description: "a Temporal.PlainDate",
-    equivalence: () => (a, b) => a.equals(b),
-    pretty: () => (date) => `PlainDate(${date.toString()})`
-  }
-)
+export const PlainDateFromSelf = ProviderKit.PlainDateFromSelf
 
 /**
  * `DD/MM/YYYY` on the wire, `Temporal.PlainDate` in memory; impossible dates are refused.

@@ -2,7 +2,8 @@
  * What every HTTP provider plugin needs and should not write again: the check of a service's
  * base URL, `Retry-After`, durations written as text (`30s`), secrets in a configuration
  * schema and the forms a credential takes on the wire, the response size cap as a setting, and
- * readable transport failures. The built-in providers (AIMAIRA, Campus Skills) use it, and so
+ * readable transport failures, dates of an API that writes local times with their offset
+ * (`temporal-polyfill` values in a time zone). The built-in providers (AIMAIRA, Campus Skills) use it, and so
  * can an outside plugin: it is part of `@relais/core`'s public surface.
  *
  * Each check comes as a plain function (for code that builds options by hand) and as a Schema
@@ -12,7 +13,8 @@
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
-import { Clock, Duration, Effect, Either, ParseResult, Redacted, Schema } from "effect"
+import { Clock, Duration, Effect, Either, ParseResult, Redacted, Schema, type SchemaAST } from "effect"
+import { Temporal } from "temporal-polyfill"
 import { defaultMaxBytes, formatBytes } from "./HttpBody.js"
 import { mask } from "./Redactor.js"
 
@@ -339,4 +341,110 @@ export const transportReason = (detail: string): "refused" | "reset" | "timeout"
   if (/ECONNRESET|UND_ERR_SOCKET|other side closed|socket hang up|EPIPE|terminated/i.test(detail)) return "reset"
   if (/TIMEOUT|timed out/i.test(detail)) return "timeout"
   return "other"
+}
+
+// -----------------------------------------------------------------------------
+// Dates in a time zone
+// -----------------------------------------------------------------------------
+
+/**
+ * A `Temporal.PlainDate` value (the type side of date schemas).
+ *
+ * @since 0.1.0
+ */
+export const PlainDateFromSelf = Schema.declare(
+  (u: unknown): u is Temporal.PlainDate => u instanceof Temporal.PlainDate,
+  {
+    identifier: "PlainDate",
+    description: "a Temporal.PlainDate",
+    equivalence: () => (a, b) => a.equals(b),
+    pretty: () => (date) => `PlainDate(${date.toString()})`
+  }
+)
+
+/**
+ * A `Temporal.ZonedDateTime` value (the type side of date-time schemas).
+ *
+ * @since 0.1.0
+ */
+export const ZonedDateTimeFromSelf = Schema.declare(
+  (u: unknown): u is Temporal.ZonedDateTime => u instanceof Temporal.ZonedDateTime,
+  {
+    identifier: "ZonedDateTime",
+    description: "a Temporal.ZonedDateTime",
+    equivalence: () => (a, b) => a.equals(b),
+    pretty: () => (value) => `ZonedDateTime(${value.toString()})`
+  }
+)
+
+/**
+ * A date-time as such APIs write it: local time in `timeZone` with its offset, no zone name
+ * (`2023-09-01T00:00:00+02:00` for Europe/Paris in summer).
+ *
+ * @since 0.1.0
+ */
+export const formatOffsetDateTime = (value: Temporal.ZonedDateTime, timeZone: string): string =>
+  value.withTimeZone(timeZone).toString({ timeZoneName: "never" })
+
+const toInstant = (input: string, ast: SchemaAST.AST) =>
+  ParseResult.try({
+    try: () => Temporal.Instant.from(input),
+    catch: () =>
+      new ParseResult.Type(ast, input, `Expected a date with an offset such as 2023-09-01T00:00:00+02:00, got ${JSON.stringify(input)}`)
+  })
+
+/**
+ * A date-time written with its offset (any offset or `Z` is read), as a
+ * `Temporal.ZonedDateTime` in `timeZone`; encoded as local time there with its offset
+ * ({@link formatOffsetDateTime}).
+ *
+ * @since 0.1.0
+ */
+export const OffsetDateTime = (timeZone: string): Schema.Schema<Temporal.ZonedDateTime, string> =>
+  Schema.transformOrFail(Schema.String, ZonedDateTimeFromSelf, {
+    strict: true,
+    decode: (input, _, ast) => ParseResult.map(toInstant(input, ast), (instant) => instant.toZonedDateTimeISO(timeZone)),
+    encode: (value) => ParseResult.succeed(formatOffsetDateTime(value, timeZone))
+  })
+
+/**
+ * A calendar date written as its midnight in `timeZone` with the offset
+ * (`2023-09-01T00:00:00+02:00`), as a `Temporal.PlainDate`. A value that is not a midnight
+ * there fails to decode rather than losing its time silently.
+ *
+ * @since 0.1.0
+ */
+export const MidnightDate = (timeZone: string): Schema.Schema<Temporal.PlainDate, string> =>
+  Schema.transformOrFail(Schema.String, PlainDateFromSelf, {
+    strict: true,
+    decode: (input, _, ast) =>
+      ParseResult.flatMap(toInstant(input, ast), (instant) => {
+        const zoned = instant.toZonedDateTimeISO(timeZone)
+        const date = zoned.toPlainDate()
+        return Temporal.ZonedDateTime.compare(zoned, date.toZonedDateTime(timeZone)) === 0
+          ? ParseResult.succeed(date)
+          : ParseResult.fail(new ParseResult.Type(ast, input, `Expected a date at midnight in ${timeZone} time, got ${JSON.stringify(input)}`))
+      }),
+    encode: (date) => ParseResult.succeed(formatOffsetDateTime(date.toZonedDateTime(timeZone), timeZone))
+  })
+
+const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/
+
+/**
+ * The calendar day of a text: a plain date (`2023-09-01`), or the day in `timeZone` of an
+ * instant written with its offset (`2023-08-31T22:00:00Z` is 2023-09-01 in Paris). Lenient on
+ * purpose, for data read from another system; answers why otherwise.
+ *
+ * @since 0.1.0
+ */
+export const calendarDay = (text: string, timeZone: string): Either.Either<Temporal.PlainDate, string> => {
+  const value = text.trim()
+  try {
+    if (PLAIN_DATE.test(value)) return Either.right(Temporal.PlainDate.from(value, { overflow: "reject" }))
+    return Either.right(Temporal.Instant.from(value).toZonedDateTimeISO(timeZone).toPlainDate())
+  } catch {
+    return Either.left(
+      `${JSON.stringify(text)} is not a date such as 2023-09-01T00:00:00+02:00 (a date-time with its offset) or 2023-09-01`
+    )
+  }
 }

@@ -1,6 +1,7 @@
 import { Duration, Effect, Either, Redacted, Schema, TestClock } from "effect"
 import { describe, expect, it } from "@effect/vitest"
 import { Buffer } from "node:buffer"
+import { Temporal } from "temporal-polyfill"
 import { PluginConfig, ProviderKit } from "../src/index.js"
 
 const aimaira: ProviderKit.BaseUrlOptions = { service: "AIMAIRA", example: "https://myapi.aimaira.net/GraphV1", defaultPath: "/GraphV1" }
@@ -162,5 +163,40 @@ describe("ProviderKit.validateConfig", () => {
     const remote = Either.flip(validate({ ...good, url: "http://remote.example" })).pipe(Either.getOrThrow)
     expect(remote.field).toBe("url")
     expect(remote.reason).toContain("E-sign requires HTTPS")
+  })
+})
+
+describe("ProviderKit dates in a time zone", () => {
+  const paris = "Europe/Paris"
+
+  it("OffsetDateTime reads any offset into the zone and writes the zone's offset", () => {
+    const schema = ProviderKit.OffsetDateTime(paris)
+    const value = Schema.decodeUnknownSync(schema)("2023-11-20T12:00:00.000Z")
+    expect(value.timeZoneId).toBe(paris)
+    expect(Schema.encodeSync(schema)(value)).toBe("2023-11-20T13:00:00+01:00")
+    const local = Either.flip(Schema.decodeUnknownEither(schema)("2023-07-01T08:30:00")).pipe(Either.getOrThrow)
+    expect(local.message).toContain("Expected a date with an offset such as 2023-09-01T00:00:00+02:00, got \"2023-07-01T08:30:00\"")
+    expect(ProviderKit.formatOffsetDateTime(value, "America/New_York")).toBe("2023-11-20T07:00:00-05:00")
+  })
+
+  it("MidnightDate reads midnights in the zone as calendar dates, across DST, and refuses other times", () => {
+    const schema = ProviderKit.MidnightDate(paris)
+    expect(Schema.decodeUnknownSync(schema)("2023-09-01T00:00:00+02:00").toString()).toBe("2023-09-01")
+    expect(Schema.encodeSync(schema)(Temporal.PlainDate.from("2025-03-30"))).toBe("2025-03-30T00:00:00+01:00")
+    expect(Schema.encodeSync(schema)(Temporal.PlainDate.from("2025-10-26"))).toBe("2025-10-26T00:00:00+02:00")
+    const utc = Either.flip(Schema.decodeUnknownEither(schema)("2023-09-01T00:00:00Z")).pipe(Either.getOrThrow)
+    expect(utc.message).toContain("Expected a date at midnight in Europe/Paris time, got \"2023-09-01T00:00:00Z\"")
+    expect(Schema.is(ProviderKit.PlainDateFromSelf)(Temporal.PlainDate.from("2024-02-29"))).toBe(true)
+    expect(Schema.is(ProviderKit.ZonedDateTimeFromSelf)("2024-02-29")).toBe(false)
+  })
+
+  it("calendarDay: a plain date, or the day in the zone of an instant", () => {
+    expect(Either.getOrThrow(ProviderKit.calendarDay("2023-09-01", paris)).toString()).toBe("2023-09-01")
+    expect(Either.getOrThrow(ProviderKit.calendarDay("2023-08-31T22:00:00Z", paris)).toString()).toBe("2023-09-01")
+    expect(Either.getOrThrow(ProviderKit.calendarDay(" 2023-09-01T00:00:00+02:00 ", paris)).toString()).toBe("2023-09-01")
+    expect(ProviderKit.calendarDay("2023-02-30", paris)).toEqual(
+      Either.left("\"2023-02-30\" is not a date such as 2023-09-01T00:00:00+02:00 (a date-time with its offset) or 2023-09-01")
+    )
+    expect(Either.isLeft(ProviderKit.calendarDay("31/08/2027", paris))).toBe(true)
   })
 })

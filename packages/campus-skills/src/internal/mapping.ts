@@ -2,6 +2,7 @@
  * The convention → contract mapping: pure functions, no Effect services. The rules are listed in
  * `Mapping.ts` and in the README.
  */
+import { ProviderKit } from "@relais/core"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -21,24 +22,10 @@ export interface Failure {
   readonly issues: ReadonlyArray<Issue>
 }
 
-const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /** The calendar day in Paris of an AIMAIRA date-time, or a plain ISO date. */
-export const parisDate = (text: string): Either.Either<Temporal.PlainDate, string> => {
-  const value = text.trim()
-  try {
-    if (PLAIN_DATE.test(value)) return Either.right(Temporal.PlainDate.from(value, { overflow: "reject" }))
-    // An instant with its offset (`+02:00`, `Z`): the day is the one in Paris at that instant,
-    // whatever the offset it was written with.
-    const zoned: Temporal.ZonedDateTime = Temporal.Instant.from(value).toZonedDateTimeISO(timeZone)
-    return Either.right(zoned.toPlainDate())
-  } catch {
-    return Either.left(
-      `${JSON.stringify(text)} is not a date such as 2023-09-01T00:00:00+02:00 (a date-time with its offset) or 2023-09-01`
-    )
-  }
-}
+export const parisDate = (text: string): Either.Either<Temporal.PlainDate, string> => ProviderKit.calendarDay(text, timeZone)
 
 export const slug = (name: string): string =>
   name
