@@ -28,7 +28,8 @@ interface Result {
 
 /** `relais run --sandbox` of the example with a fresh store; resolves when the process exits. */
 const relais = (...extra: ReadonlyArray<string>): Promise<Result> => {
-  const store = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "esign-e2e-")), "relais.db")
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "esign-e2e-"))
+  const store = Path.join(dir, "relais.db")
   const args = [bin, "run", "--sandbox", workflow, "--config", config, "--store", store, "--json", ...extra]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
@@ -42,7 +43,10 @@ const relais = (...extra: ReadonlyArray<string>): Promise<Result> => {
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
     child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr, store }))
+    child.on("close", (code) => {
+      Fs.rmSync(dir, { recursive: true, force: true })
+      resolve({ code, stdout, stderr, store })
+    })
   })
 }
 
