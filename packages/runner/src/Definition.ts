@@ -1,50 +1,63 @@
 /**
  * What the runner reads from a checked workflow definition besides the compiled workflow: the
- * providers its steps come from (to set up only those), and the attempts each step is allowed
- * (for `attempt N/M` in the live progress). The definition has been checked by the loader; a
- * text that does not parse yields nothing.
+ * plugins its steps come from (to set up only those), and the attempts each step is allowed
+ * (for `attempt N/M` in the live progress). The definition (a run keeps its YAML text) is read
+ * again by the loader's own reader (`Model.read`, along the format's one description), without
+ * the registry: nothing here needs the steps to exist. A text that does not parse yields nothing.
  *
  * @since 0.1.0
  */
-import type { Provider } from "./Config.js"
+import * as Model from "./yaml/Model.js"
 import * as Source from "./yaml/Source.js"
 
-/** The loader's reader (linear in the size of the text, bounded depth); problems yield nothing. */
-const parse = (text: string): unknown => {
+/** A definition as the loader reads it; nothing when the text does not parse. */
+const read = (text: string): Model.WorkflowModel | undefined => {
   const parsed = Source.parse(text)
-  return parsed.root === undefined || parsed.problems.length > 0 ? undefined : Source.toJs(parsed.root)
+  return parsed.problems.length > 0 ? undefined : Model.read(parsed.root).model
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value)
-
-const walkSteps = (value: unknown, f: (step: Record<string, unknown>) => void): void => {
-  if (Array.isArray(value)) {
-    value.forEach((v) => walkSteps(v, f))
-    return
-  }
-  if (!isObject(value)) return
-  if (typeof value.uses === "string") f(value)
-  for (const [key, field] of Object.entries(value)) {
-    if (key === "with" || key === "outputs" || key === "inputs") continue
-    walkSteps(field, f)
+/** Every step node, depth first (loop bodies, parallel branches and groups included). */
+const walk = (nodes: ReadonlyArray<Model.Node>, f: (node: Model.StepNode) => void): void => {
+  for (const node of nodes) {
+    switch (node.kind) {
+      case "step":
+        f(node)
+        break
+      case "parallel":
+        walk(node.branches, f)
+        break
+      case "forEach":
+      case "group":
+        walk(node.steps, f)
+    }
   }
 }
 
 /**
- * The providers whose steps a definition uses, from the namespaces of its `uses:` values
- * (`aimaira/create-convention` uses `aimaira`), compensation steps included.
+ * The namespaces of the steps a definition uses (`aimaira/create-convention` uses `aimaira`),
+ * compensation steps included: the plugins a run of it needs.
  *
  * @since 0.1.0
  */
-export const providersUsed = (text: string): ReadonlySet<Provider> => {
-  const used = new Set<Provider>()
-  walkSteps(parse(text), (step) => {
-    const namespace = String(step.uses).split("/")[0]
-    if (namespace === "aimaira" || namespace === "campus-skills") used.add(namespace)
+export const pluginsUsed = (text: string): ReadonlySet<string> => {
+  const used = new Set<string>()
+  const add = (uses: string) => {
+    const slash = uses.indexOf("/")
+    if (slash > 0) used.add(uses.slice(0, slash))
+  }
+  walk(read(text)?.steps ?? [], (step) => {
+    add(step.uses)
+    if (typeof step.compensate === "object") add(step.compensate.uses)
   })
   return used
 }
+
+/**
+ * The plugins a definition uses (see {@link pluginsUsed}).
+ *
+ * @since 0.1.0
+ */
+export const providersUsed: (text: string) => ReadonlySet<string> = pluginsUsed
 
 /**
  * The attempts a definition allows: `defaults.retry.maxAttempts` and each step's own
@@ -61,15 +74,12 @@ export interface Attempts {
  * @since 0.1.0
  */
 export const attempts = (text: string): Attempts => {
-  const doc = parse(text)
+  const model = read(text)
   const byId = new Map<string, number>()
-  const maxOf = (retry: unknown) => (isObject(retry) && typeof retry.maxAttempts === "number" ? retry.maxAttempts : undefined)
-  const defaults = isObject(doc) && isObject(doc.defaults) ? maxOf(doc.defaults.retry) : undefined
-  walkSteps(doc, (step) => {
-    const max = maxOf(step.retry)
-    if (typeof step.id === "string" && max !== undefined) byId.set(step.id, max)
+  walk(model?.steps ?? [], (step) => {
+    if (step.id !== "" && step.retry?.maxAttempts !== undefined) byId.set(step.id, step.retry.maxAttempts)
   })
-  return { defaults, byId }
+  return { defaults: model?.defaults.retry?.maxAttempts, byId }
 }
 
 /**

@@ -19,10 +19,23 @@ steps:
 `
 
 describe("Definition", () => {
-  it("finds the providers a definition uses, from its steps only", () => {
-    expect([...Definition.providersUsed(text)].sort()).toEqual(["aimaira", "campus-skills"])
-    expect([...Definition.providersUsed("version: 1\nsteps: []\n")]).toEqual([])
-    expect([...Definition.providersUsed(": not yaml : [")]).toEqual([])
+  it("finds the plugins a definition uses, from its steps and compensations only", () => {
+    expect([...Definition.pluginsUsed(text)].sort()).toEqual(["aimaira", "campus-skills", "other"])
+    expect([...Definition.pluginsUsed("version: 1\nsteps: []\n")]).toEqual([])
+    expect([...Definition.pluginsUsed(": not yaml : [")]).toEqual([])
+    // Read by the loader's reader: a group, a parallel branch and a step beside broken ones count.
+    expect([...Definition.pluginsUsed(`version: 1
+name: nested
+steps:
+  - id: g
+    steps:
+      - id: p
+        parallel:
+          - { id: a, uses: one/a }
+          - { id: b, uses: two/b, retyr: 1 }
+  - id: broken
+    uses: 3
+`)].sort()).toEqual(["one", "two"])
   })
 
   it("knows each step's attempts: its own, else the defaults, else the step's policy", () => {

@@ -10,6 +10,7 @@ import type { Plugin } from "@relais/core"
 import { Step, Suggest } from "@relais/core"
 import { Either, Option, ParseResult, Schema, type SchemaAST } from "effect"
 import * as Expression from "./Expression.js"
+import * as Format from "./Format.js"
 import * as Model from "./Model.js"
 import * as Source from "./Source.js"
 import * as T from "./Types.js"
@@ -36,23 +37,9 @@ interface Declared {
   readonly order: number
 }
 
-const inputType = (input: Model.Input): T.Type => {
-  if (input.enum !== undefined) return T.union(input.enum.map(T.literal))
-  switch (input.type) {
-    case "string":
-      return T.string
-    case "integer":
-      return T.integer
-    case "number":
-      return T.number
-    case "boolean":
-      return T.boolean
-    case "array":
-      return T.array(T.unknown)
-    case "object":
-      return T.object({}, T.unknown)
-  }
-}
+/** The type of an input in expressions: its allowed values, or the format's schema of its type. */
+const inputType = (input: Model.Input): T.Type =>
+  input.enum !== undefined ? T.union(input.enum.map(T.literal)) : T.fromSchema(Format.inputValue[input.type])
 
 /**
  * The type of `inputs` in expressions.
@@ -421,7 +408,10 @@ export const check = (
         const visible = new Map(env.visible)
         visible.set(node.id, T.object({ output }))
         const compensationScope = scopeOf({ ...env, visible })
-        checkWith(compensation, node.compensate.uses, node.compensate.with, node.compensate.usesPos, "compensate.with", compensationScope)
+        // A `with:` that is not a mapping was reported when the file was read.
+        if (node.compensate.with !== undefined || node.compensate.withPos === undefined) {
+          checkWith(compensation, node.compensate.uses, node.compensate.with, node.compensate.usesPos, "compensate.with", compensationScope)
+        }
       }
     }
     return output

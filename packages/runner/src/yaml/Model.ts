@@ -1,12 +1,17 @@
 /**
- * The workflow format, and the structural reading of a YAML tree into it: which keys exist
- * where, their types, required ones, unknown keys with "did you mean". The result keeps every
- * position for the semantic checks that follow (`Check.ts`).
+ * A workflow file read into a model that keeps every position, for the semantic checks that
+ * follow (`Check.ts`). The format itself is described once, in `Format.ts`: this reader walks
+ * the located YAML tree along that schema, so which keys exist where, their types, the required
+ * ones, unknown keys with "did you mean" and every message come from there. What is left here is
+ * where things are (positions), the defaults, and how the four kinds of steps are told apart.
  *
  * @since 0.1.0
  */
 import { Suggest } from "@relais/core"
+import { Either, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { globalValue } from "effect/GlobalValue"
 import * as Expression from "./Expression.js"
+import * as Format from "./Format.js"
 import * as Source from "./Source.js"
 
 type Pos = Source.Pos
@@ -38,12 +43,7 @@ export interface Text {
  *
  * @since 0.1.0
  */
-export type InputType = "string" | "integer" | "number" | "boolean" | "object" | "array"
-
-/**
- * @since 0.1.0
- */
-export const inputTypes: ReadonlyArray<InputType> = ["string", "integer", "number", "boolean", "object", "array"]
+export type InputType = Format.InputType
 
 /**
  * @since 0.1.0
@@ -113,6 +113,8 @@ export interface CompensateWith {
   readonly uses: string
   readonly usesPos: Pos
   readonly with: Source.Value | undefined
+  /** Where `with:` is, when present (even if it is not a mapping). */
+  readonly withPos?: Pos | undefined
 }
 
 /**
@@ -166,48 +168,291 @@ export interface WorkflowModel {
 }
 
 // -----------------------------------------------------------------------------
-// Keys, for unknown-key messages and the JSON Schema
+// Walking a located tree along the format's schema
 // -----------------------------------------------------------------------------
 
-/** @since 0.1.0 */
-export const topKeys = ["version", "name", "description", "inputs", "defaults", "steps", "outputs"] as const
-/** @since 0.1.0 */
-export const inputKeys = ["type", "default", "description", "required", "enum"] as const
-/** @since 0.1.0 */
-export const defaultsKeys = ["retry", "timeout"] as const
-/** @since 0.1.0 */
-export const retryKeys = ["maxAttempts", "backoff", "initialDelay", "maxDelay", "factor", "jitter", "retryOn"] as const
-/** @since 0.1.0 */
-export const commonNodeKeys = ["id", "name", "description", "if"] as const
-/** @since 0.1.0 */
-export const stepKeys = [...commonNodeKeys, "uses", "with", "retry", "timeout", "compensate"] as const
-/** @since 0.1.0 */
-export const forEachKeys = [...commonNodeKeys, "forEach", "as", "concurrency", "onItemFailure", "steps"] as const
-/** @since 0.1.0 */
-export const parallelKeys = [...commonNodeKeys, "parallel"] as const
-/** @since 0.1.0 */
-export const groupKeys = [...commonNodeKeys, "steps"] as const
-/** @since 0.1.0 */
-export const compensateKeys = ["uses", "with"] as const
+/** What a walk gives back: the decoded value, and whether every required part of it was there. */
+interface Walked {
+  readonly value: unknown
+  readonly complete: boolean
+}
 
-const allNodeKeys = [...new Set([...stepKeys, ...forEachKeys, ...parallelKeys, ...groupKeys])]
+/** The shape of YAML value a schema takes, to tell the members of a union apart. */
+type Shape = "map" | "seq" | "string" | "number" | "boolean" | "null" | "any"
 
-const ID = /^[A-Za-z][A-Za-z0-9_-]*$/
+// Memos keyed by schema node: the format's schemas are built once, so these stay small.
+const shapes = globalValue(Symbol.for("@relais/runner/yaml/Model/shapes"), () => new WeakMap<SchemaAST.AST, ReadonlySet<Shape>>())
+
+const shapesOf = (ast: SchemaAST.AST): ReadonlySet<Shape> => {
+  let known = shapes.get(ast)
+  if (known === undefined) shapes.set(ast, known = computeShapes(ast))
+  return known
+}
+
+const computeShapes = (ast: SchemaAST.AST): ReadonlySet<Shape> => {
+  switch (ast._tag) {
+    case "TypeLiteral":
+      return new Set(["map"])
+    case "TupleType":
+      return new Set(["seq"])
+    case "StringKeyword":
+    case "TemplateLiteral":
+      return new Set(["string"])
+    case "NumberKeyword":
+      return new Set(["number"])
+    case "BooleanKeyword":
+      return new Set(["boolean"])
+    case "Literal":
+      return new Set([ast.literal === null ? "null" : typeof ast.literal as Shape])
+    case "Refinement":
+    case "Transformation":
+      return shapesOf(ast.from)
+    case "Suspend":
+      return shapesOf(ast.f())
+    case "Union":
+      return new Set(ast.types.flatMap((t) => [...shapesOf(t)]))
+    default:
+      return new Set(["any"])
+  }
+}
+
+const shapeOfValue = (value: Source.Value): Shape =>
+  value.kind !== "scalar" ? value.kind : value.value === null ? "null" : typeof value.value as Shape
+
+/** One decoder per schema node (a schema made from an AST is a class: made once). */
+const decoders = globalValue(
+  Symbol.for("@relais/runner/yaml/Model/decoders"),
+  () => new WeakMap<SchemaAST.AST, (u: unknown) => Either.Either<unknown, ParseResult.ParseIssue>>()
+)
+
+const decoderOf = (ast: SchemaAST.AST) => {
+  let decoder = decoders.get(ast)
+  if (decoder === undefined) decoders.set(ast, decoder = ParseResult.decodeUnknownEither(Schema.make(ast)))
+  return decoder
+}
+
+const keys = globalValue(Symbol.for("@relais/runner/yaml/Model/keys"), () => new WeakMap<SchemaAST.TypeLiteral, ReadonlyArray<string>>())
+
+const keysOf = (ast: SchemaAST.TypeLiteral): ReadonlyArray<string> => {
+  let known = keys.get(ast)
+  if (known === undefined) keys.set(ast, known = ast.propertySignatures.map((p) => String(p.name)))
+  return known
+}
+
+const isAnyMapping = (ast: SchemaAST.TypeLiteral): boolean =>
+  ast.propertySignatures.length === 0 && ast.indexSignatures.length === 1 &&
+  ast.indexSignatures[0]!.parameter._tag === "StringKeyword" && ast.indexSignatures[0]!.type._tag === "UnknownKeyword"
+
+const annotation = <A>(ast: SchemaAST.Annotated, id: symbol): A | undefined => ast.annotations[id] as A | undefined
+
+/** The value at `path` under `value` (as far as it goes). */
+const at = (value: Source.Value, path: ReadonlyArray<PropertyKey>): Source.Value => {
+  let current = value
+  for (const key of path) {
+    const next: Source.Value | undefined = current.kind === "map"
+      ? Source.get(current, String(key))?.value
+      : current.kind === "seq" && typeof key === "number"
+      ? current.items[key]
+      : undefined
+    if (next === undefined) break
+    current = next
+  }
+  return current
+}
 
 /**
- * Read a duration: `500ms`, `30s`, `2m`, `1h`, `1.5s`, or a number of milliseconds.
- *
- * @since 0.1.0
+ * A reader of located values along a format schema, reporting to `problem`. `node` reads the
+ * steps of a list (the four kinds of steps are told apart by their keys, not by trying each).
  */
-export const parseDuration = (value: unknown): number | undefined => {
-  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : undefined
-  if (typeof value !== "string") return undefined
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value)
-  if (!match) return undefined
-  const n = Number(match[1])
-  const unit = match[2]
-  return Math.round(n * (unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000))
+const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: Source.Value) => Node | undefined) => {
+  const messageOf = (issue: ParseResult.ParseIssue, actual: unknown, what: string): string | undefined => {
+    const own = (ast: SchemaAST.Annotated) => annotation<Format.Message>(ast, Format.MessageId)?.(actual, what)
+    switch (issue._tag) {
+      case "Type":
+        return issue.message ?? own(issue.ast)
+      case "Refinement":
+      case "Transformation":
+        return messageOf(issue.issue, actual, what) ?? own(issue.ast)
+      case "Pointer":
+        return messageOf(issue.issue, actual, what)
+      case "Composite":
+        return own(issue.ast) ?? messageOf(Array.isArray(issue.issues) ? issue.issues[0] : issue.issues, actual, what)
+      default:
+        return undefined
+    }
+  }
+
+  /** Report that `value` does not fit `ast`, in the innermost words the schema has for it. */
+  const report = (value: Source.Value, ast: SchemaAST.AST, what: string, fallback: Format.Message | undefined, issue?: ParseResult.ParseIssue) => {
+    const actual = Source.toJs(value)
+    const own = annotation<Format.Message>(ast, Format.MessageId)
+    const message = (issue && messageOf(issue, actual, what)) ?? own?.(actual, what) ?? fallback?.(actual, what) ??
+      (issue ? `${what}: ${ParseResult.TreeFormatter.formatIssueSync(issue)}` : `${what} cannot be ${Format.describe(actual)}`)
+    problem(value.pos, message)
+  }
+
+  /** A value read whole by the schema (texts, numbers, durations...). */
+  const leaf = (ast: SchemaAST.AST, value: Source.Value, what: string, fallback: Format.Message | undefined): Walked | undefined => {
+    if (ast._tag === "UnknownKeyword" || ast._tag === "AnyKeyword") return { value: Source.toJs(value), complete: true }
+    // An expression: its template, with a syntax error located in the text.
+    if (annotation(ast, Format.TemplateId) === true && value.kind === "scalar" && typeof value.value === "string") {
+      const parsed = Expression.parseTemplate(value.value)
+      if ("error" in parsed) {
+        problem(offsetPos(value, parsed.error.at), `${what}: ${parsed.error.message}`)
+        return undefined
+      }
+      if (parsed.template._tag !== "Whole") {
+        report(value, ast, what, fallback)
+        return undefined
+      }
+      const text: Text = { pos: value.pos, quoted: value.quoted, raw: value.value, template: parsed.template }
+      return { value: text, complete: true }
+    }
+    const result = decoderOf(ast)(Source.toJs(value))
+    if (Either.isRight(result)) return { value: result.right, complete: true }
+    report(value, ast, what, fallback, result.left)
+    return undefined
+  }
+
+  const walk = (ast: SchemaAST.AST, value: Source.Value, what: string, fallback?: Format.Message): Walked | undefined => {
+    if (ast === Format.Node.ast) {
+      const n = node(value)
+      return n === undefined ? undefined : { value: n, complete: true }
+    }
+    switch (ast._tag) {
+      case "Suspend":
+        return walk(ast.f(), value, what, fallback)
+      case "TypeLiteral": {
+        if (value.kind !== "map") return void report(value, ast, what, fallback)
+        // Any mapping (a step's `with`): nothing to check key by key.
+        if (isAnyMapping(ast)) return { value: Source.toJs(value), complete: true }
+        const read = fields(ast, value, what)
+        return read.complete ? read : undefined
+      }
+      case "TupleType": {
+        if (value.kind !== "seq") return void report(value, ast, what, fallback)
+        const item = ast.rest[0]?.type
+        if (item === undefined) return leaf(ast, value, what, fallback)
+        const items: Array<unknown> = []
+        let complete = true
+        for (const v of value.items) {
+          const read = walk(item, v, what)
+          if (read === undefined) complete = false
+          else items.push(read.value)
+        }
+        return { value: items, complete }
+      }
+      case "Refinement": {
+        const shapes = shapesOf(ast)
+        if (!shapes.has("map") && !shapes.has("seq")) return leaf(ast, value, what, fallback)
+        // A mapping or a list with a rule across its parts: the parts first, each where it is.
+        const read = walk(ast.from, value, what, fallback)
+        if (read === undefined || !read.complete) return read
+        const issue = ast.filter(read.value, SchemaAST.defaultParseOption, ast)
+        if (Option.isSome(issue)) {
+          const issues = issue.value._tag === "Composite" && Array.isArray(issue.value.issues) ? issue.value.issues : [issue.value]
+          for (const one of issues) {
+            const path = one._tag === "Pointer" ? (Array.isArray(one.path) ? one.path : [one.path]) : []
+            report(at(value, path), ast, what, fallback, one)
+          }
+        }
+        return read
+      }
+      case "Union": {
+        const own = annotation<Format.Message>(ast, Format.MessageId) ?? fallback
+        const shape = shapeOfValue(value)
+        const candidates = ast.types.filter((t) => {
+          const shapes = shapesOf(t)
+          return shapes.has(shape) || shapes.has("any")
+        })
+        if (candidates.length === 0) return void report(value, ast, what, fallback)
+        if (candidates.length === 1) return walk(candidates[0]!, value, what, own)
+        return leaf(ast, value, what, fallback)
+      }
+      default:
+        return leaf(ast, value, what, fallback)
+    }
+  }
+
+  /** Report the keys of `map` not in `allowed`, with "did you mean"; whether there were any. */
+  const unknownKeys = (map: Source.MapValue, allowed: ReadonlyArray<string>, where: string): boolean => {
+    let found = false
+    for (const entry of map.entries) {
+      if (allowed.includes(entry.key)) continue
+      found = true
+      const suggestions = Suggest.closest(entry.key, allowed, 1)
+      problem(
+        entry.keyPos,
+        `unknown key "${entry.key}" in ${where}${suggestions.length > 0 ? ` (did you mean "${suggestions[0]}"?)` : `; expected one of: ${allowed.join(", ")}`}`
+      )
+    }
+    return found
+  }
+
+  /**
+   * The fields of a mapping: each declared key read along its schema (in the schema's order, so
+   * that a name made from `id` is known for the rest), the missing ones and the unknown ones
+   * reported. `only` reads some keys and leaves the others alone.
+   */
+  const fields = (
+    ast: SchemaAST.TypeLiteral,
+    map: Source.MapValue,
+    what: string,
+    only?: ReadonlyArray<string>
+  ): { readonly value: Record<string, unknown>; readonly complete: boolean } => {
+    const naming = annotation<Format.Naming>(ast, Format.NamingId)
+    const out: Record<string, unknown> = {}
+    let complete = true
+    const where = () => naming?.where?.(out, what) ?? what
+    const name = (key: string) => naming?.field?.(key, where()) ?? key
+    const byKey = new Map(map.entries.map((e) => [e.key, e]))
+    const declared = keysOf(ast)
+    const missing: Array<SchemaAST.PropertySignature> = []
+    for (const signature of ast.propertySignatures) {
+      const key = String(signature.name)
+      if (only !== undefined && !only.includes(key)) continue
+      const entry = byKey.get(key)
+      if (entry === undefined) {
+        if (!signature.isOptional) missing.push(signature)
+        continue
+      }
+      const read = walk(signature.type, entry.value, name(key))
+      if (read !== undefined) out[key] = read.value
+      else if (!signature.isOptional) complete = false
+    }
+    const index = ast.indexSignatures[0]
+    if (only === undefined && index === undefined) unknownKeys(map, declared, where())
+    // After the unknown keys: `stpes:` is a typo before `steps` is missing.
+    for (const signature of missing) {
+      complete = false
+      const message = annotation<(where: string) => string>(signature, Format.MissingId)
+      problem(map.pos, message?.(where()) ?? `${where()} needs \`${String(signature.name)}\``)
+    }
+    if (only !== undefined || index === undefined) return { value: out, complete }
+    for (const entry of map.entries) {
+      if (declared.includes(entry.key)) continue
+      const key: Source.ScalarValue = { kind: "scalar", pos: entry.keyPos, value: entry.key, quoted: false }
+      if (walk(index.parameter, key, name(entry.key)) === undefined) continue
+      const read = walk(index.type, entry.value, name(entry.key))
+      if (read !== undefined) Source.setOwn(out, entry.key, read.value)
+    }
+    return { value: out, complete }
+  }
+
+  return {
+    walk,
+    unknownKeys,
+    /** The fields of a mapping of `schema` (its fields as far as they could be read). */
+    fields: <A>(schema: Schema.Schema<A, any>, map: Source.MapValue, what: string, only?: ReadonlyArray<string>) => {
+      const ast = schema.ast as SchemaAST.TypeLiteral
+      const read = fields(ast, map, what, only)
+      return { value: read.value as Partial<A>, complete: read.complete }
+    },
+    report
+  }
 }
+
+const has = (value: Record<string, unknown>, key: string): boolean => Object.hasOwn(value, key)
 
 // -----------------------------------------------------------------------------
 // Reading
@@ -222,440 +467,177 @@ export const parseDuration = (value: unknown): number | undefined => {
 export const read = (root: Source.Value | undefined): { readonly model: WorkflowModel | undefined; readonly problems: ReadonlyArray<Problem> } => {
   const problems: Array<Problem> = []
   const problem = (pos: Pos, message: string) => problems.push({ pos, message })
-  const start: Pos = { line: 1, column: 1 }
   if (root === undefined) {
-    problem(start, "the file is empty: a workflow needs at least `version: 1`, a `name` and `steps`")
-    return { model: undefined, problems }
-  }
-  if (root.kind !== "map") {
-    problem(root.pos, `a workflow file is a mapping (version, name, steps...), not ${describeKind(root)}`)
+    problem({ line: 1, column: 1 }, "the file is empty: a workflow needs at least `version: 1`, a `name` and `steps`")
     return { model: undefined, problems }
   }
 
-  /**
-   * Names like `constructor` or `__proto__` reach into JavaScript objects: expressions refuse
-   * them, so they are refused as names too. Every other name (`toString`, `valueOf`...) is
-   * looked up as an own property or in a map, and works like any other.
-   */
-  const reservedName = (name: string, pos: Pos, what: string): boolean => {
-    if (!Expression.reserved.has(name)) return false
-    problem(pos, `"${name}" cannot be the name of ${what}: expressions cannot read it; choose another name`)
-    return true
-  }
-
-  const unknownKeys = (map: Source.MapValue, allowed: ReadonlyArray<string>, where: string) => {
-    for (const entry of map.entries) {
-      if (allowed.includes(entry.key)) continue
-      const suggestions = Suggest.closest(entry.key, allowed, 1)
-      problem(
-        entry.keyPos,
-        `unknown key "${entry.key}" in ${where}${suggestions.length > 0 ? ` (did you mean "${suggestions[0]}"?)` : `; expected one of: ${allowed.join(", ")}`}`
-      )
+  const retryPatch = (retry: typeof Format.Retry.Type | undefined, map: Source.MapValue, key: string): RetryPatch | undefined =>
+    retry === undefined ? undefined : {
+      pos: Source.get(map, key)!.value.pos,
+      maxAttempts: retry.maxAttempts,
+      backoff: retry.backoff,
+      initialDelayMillis: retry.initialDelay,
+      maxDelayMillis: retry.maxDelay,
+      factor: retry.factor,
+      jitter: retry.jitter,
+      retryOn: retry.retryOn
     }
-  }
-
-  const text = (value: Source.Value, what: string): Text | undefined => {
-    if (value.kind !== "scalar" || typeof value.value !== "string") {
-      problem(value.pos, `${what} must be a text, not ${describeKind(value)}`)
-      return undefined
-    }
-    const parsed = Expression.parseTemplate(value.value)
-    if ("error" in parsed) {
-      problem(offsetPos(value, parsed.error.at), `${what}: ${parsed.error.message}`)
-      return undefined
-    }
-    return { pos: value.pos, quoted: value.quoted, raw: value.value, template: parsed.template }
-  }
-
-  const expression = (value: Source.Value, what: string): Text | undefined => {
-    if (value.kind === "scalar" && typeof value.value === "boolean") {
-      return { pos: value.pos, quoted: false, raw: String(value.value), template: { _tag: "Whole", expr: { _tag: "Literal", at: 0, value: value.value }, offset: 0, source: String(value.value) } }
-    }
-    const t = text(value, what)
-    if (t && t.template._tag !== "Whole") {
-      problem(value.pos, `${what} must be one expression written \${{ … }}, not ${t.template._tag === "Text" ? "plain text" : "text with expressions inside"}`)
-      return undefined
-    }
-    return t
-  }
-
-  const plainString = (value: Source.Value, what: string): string | undefined => {
-    if (value.kind !== "scalar" || typeof value.value !== "string") {
-      problem(value.pos, `${what} must be a text, not ${describeKind(value)}`)
-      return undefined
-    }
-    if (Expression.hasExpression(value.value)) {
-      problem(value.pos, `${what} cannot contain expressions`)
-      return undefined
-    }
-    return value.value
-  }
-
-  const integer = (value: Source.Value, what: string, min: number, max: number): number | undefined => {
-    if (value.kind !== "scalar" || typeof value.value !== "number" || !Number.isInteger(value.value)) {
-      problem(value.pos, `${what} must be a whole number, not ${describeKind(value)}`)
-      return undefined
-    }
-    if (value.value < min || value.value > max) {
-      problem(value.pos, `${what} must be between ${min} and ${max}, not ${value.value}`)
-      return undefined
-    }
-    return value.value
-  }
-
-  const duration = (value: Source.Value, what: string): number | undefined => {
-    const js = value.kind === "scalar" ? value.value : undefined
-    const millis = parseDuration(js)
-    if (millis === undefined) {
-      problem(value.pos, `${what} must be a duration like 500ms, 30s, 2m or 1h, not ${describeKind(value)}`)
-    }
-    return millis
-  }
-
-  const retry = (value: Source.Value): RetryPatch | undefined => {
-    if (value.kind !== "map") {
-      problem(value.pos, `retry must be a mapping (maxAttempts, backoff, initialDelay, maxDelay, jitter, retryOn), not ${describeKind(value)}`)
-      return undefined
-    }
-    unknownKeys(value, retryKeys, "retry")
-    const out: { -readonly [K in keyof RetryPatch]: RetryPatch[K] } = { pos: value.pos }
-    for (const entry of value.entries) {
-      switch (entry.key) {
-        case "maxAttempts":
-          out.maxAttempts = integer(entry.value, "retry.maxAttempts", 1, 100)
-          break
-        case "backoff": {
-          const b = plainString(entry.value, "retry.backoff")
-          if (b !== undefined && b !== "constant" && b !== "linear" && b !== "exponential") {
-            const s = Suggest.closest(b, ["constant", "linear", "exponential"], 1)
-            problem(entry.value.pos, `retry.backoff is constant, linear or exponential, not "${b}"${s.length ? ` (did you mean "${s[0]}"?)` : ""}`)
-          } else if (b !== undefined) out.backoff = b
-          break
-        }
-        case "initialDelay":
-          out.initialDelayMillis = duration(entry.value, "retry.initialDelay")
-          break
-        case "maxDelay":
-          out.maxDelayMillis = duration(entry.value, "retry.maxDelay")
-          break
-        case "factor":
-          if (entry.value.kind !== "scalar" || typeof entry.value.value !== "number" || entry.value.value < 1) {
-            problem(entry.value.pos, "retry.factor must be a number of at least 1")
-          } else out.factor = entry.value.value
-          break
-        case "jitter":
-          if (entry.value.kind !== "scalar" || typeof entry.value.value !== "boolean") {
-            problem(entry.value.pos, "retry.jitter must be true or false")
-          } else out.jitter = entry.value.value
-          break
-        case "retryOn": {
-          if (entry.value.kind !== "seq") {
-            problem(entry.value.pos, "retry.retryOn must be a list, e.g. [429, 503, timeout]")
-            break
-          }
-          const items: Array<number | string> = []
-          for (const item of entry.value.items) {
-            if (item.kind === "scalar" && typeof item.value === "number" && Number.isInteger(item.value) && item.value >= 100 && item.value <= 599) {
-              items.push(item.value)
-            } else if (item.kind === "scalar" && typeof item.value === "string" && /^[A-Za-z][A-Za-z0-9_]*$/.test(item.value)) {
-              items.push(item.value)
-            } else {
-              problem(item.pos, "retry.retryOn items are HTTP statuses (429), 4xx, 5xx, timeout, or error names (Transport)")
-            }
-          }
-          out.retryOn = items
-          break
-        }
-      }
-    }
-    if (out.initialDelayMillis !== undefined && out.maxDelayMillis !== undefined && out.maxDelayMillis < out.initialDelayMillis) {
-      problem(value.pos, "retry.maxDelay is shorter than retry.initialDelay")
-    }
-    return out
-  }
-
-  const nodes = (value: Source.Value, where: string): Array<Node> => {
-    if (value.kind !== "seq") {
-      problem(value.pos, `${where} must be a list of steps (each item starting with "- id: ..."), not ${describeKind(value)}`)
-      return []
-    }
-    if (value.items.length === 0) problem(value.pos, `${where} is empty: add at least one step`)
-    return value.items.flatMap((item) => {
-      const n = node(item)
-      return n ? [n] : []
-    })
-  }
 
   const node = (value: Source.Value): Node | undefined => {
     if (value.kind !== "map") {
-      problem(value.pos, `a step is a mapping (id, uses, with...), not ${describeKind(value)}`)
+      reader.report(value, Format.Node.ast, "", undefined)
       return undefined
     }
-    const get = (key: string) => value.entries.find((e) => e.key === key)
-    const idEntry = get("id")
-    let id = ""
-    let idPos = value.pos
-    if (idEntry === undefined) {
-      problem(value.pos, "this step has no id: add `id: <name>` (letters, digits, - and _)")
-    } else {
-      idPos = idEntry.value.pos
-      const raw = plainString(idEntry.value, "id")
-      if (raw !== undefined && !ID.test(raw)) {
-        problem(idEntry.value.pos, `the id "${raw}" must start with a letter and contain only letters, digits, - and _`)
-      } else if (raw !== undefined && !reservedName(raw, idEntry.value.pos, "a step")) id = raw
-    }
-    const kinds = (["uses", "forEach", "parallel"] as const).filter((k) => get(k) !== undefined)
-    const base = {
-      id,
+    const present = (key: string) => Source.get(value, key) !== undefined
+    const base = (f: Partial<typeof Format.Group.Type>) => ({
+      id: f.id ?? "",
       pos: value.pos,
-      idPos,
-      name: get("name") ? plainString(get("name")!.value, "name") : undefined,
-      description: get("description") ? plainString(get("description")!.value, "description") : undefined,
-      if: get("if") ? expression(get("if")!.value, "if") : undefined
-    }
-    if (kinds.length > 1) {
-      problem(value.pos, `a step has one of uses, forEach or parallel, not ${kinds.join(" and ")}`)
-      return undefined
-    }
-    const kind = kinds[0]
-    if (kind === undefined && get("steps") === undefined) {
-      const unknown = value.entries.filter((e) => !allNodeKeys.includes(e.key as typeof allNodeKeys[number]))
-      unknownKeys(value, allNodeKeys, `step "${id}"`)
-      if (unknown.length === 0) {
-        problem(value.pos, `step "${id}" says nothing to do: add \`uses: provider/step\`, \`forEach\`, \`parallel\` or \`steps\``)
-      }
-      return undefined
-    }
-    if (kind === "uses") {
-      unknownKeys(value, stepKeys, `step "${id}"`)
-      const usesEntry = get("uses")!
-      const uses = plainString(usesEntry.value, "uses") ?? ""
-      const withEntry = get("with")
-      if (withEntry && withEntry.value.kind !== "map" && !(withEntry.value.kind === "scalar" && withEntry.value.value === null)) {
-        problem(withEntry.value.pos, `with must be a mapping of the step's inputs, not ${describeKind(withEntry.value)}`)
-      }
-      const compensateEntry = get("compensate")
-      let compensate: StepNode["compensate"] = "default"
-      if (compensateEntry) {
-        const v = compensateEntry.value
-        if (v.kind === "scalar" && typeof v.value === "boolean") {
-          compensate = v.value ? "default" : "off"
-        } else if (v.kind === "map") {
-          unknownKeys(v, compensateKeys, "compensate")
-          const cu = v.entries.find((e) => e.key === "uses")
-          const cw = v.entries.find((e) => e.key === "with")
-          if (cu === undefined) problem(v.pos, "compensate needs `uses: provider/step` (or write `compensate: false` to turn it off)")
-          else {
-            compensate = {
-              pos: v.pos,
-              uses: plainString(cu.value, "compensate.uses") ?? "",
-              usesPos: cu.value.pos,
-              with: cw?.value
-            }
-          }
-        } else {
-          problem(v.pos, "compensate is true (the step's own), false (none), or { uses, with } (another step)")
+      idPos: Source.get(value, "id")?.value.pos ?? value.pos,
+      name: f.name,
+      description: f.description,
+      if: f.if === undefined ? undefined : condition(f.if as Text | boolean, Source.get(value, "if")!.value)
+    })
+    const kinds = (["uses", "forEach", "parallel"] as const).filter(present)
+    const kind = kinds.length === 1 ? kinds[0] : kinds.length === 0 && present("steps") ? "steps" : undefined
+    if (kind === undefined) {
+      // Neither one kind nor another: read what every step has, and say what is wrong.
+      const f = reader.fields(Format.Group, value, "", Format.commonKeys).value
+      base(f)
+      if (kinds.length > 1) problem(value.pos, `a step has one of uses, forEach or parallel, not ${kinds.join(" and ")}`)
+      else {
+        const allowed = Format.keysOf(Format.Node.ast)
+        const where = `step "${f.id ?? ""}"`
+        if (!reader.unknownKeys(value, allowed, where)) {
+          problem(value.pos, `${where} says nothing to do: add \`uses: provider/step\`, \`forEach\`, \`parallel\` or \`steps\``)
         }
       }
-      return {
-        ...base,
-        kind: "step",
-        uses,
-        usesPos: usesEntry.value.pos,
-        // `with:` with nothing after it (null) gives the step no field, as an empty mapping does.
-        with: withEntry === undefined
-          ? undefined
-          : withEntry.value.kind === "map"
-          ? withEntry.value
-          : withEntry.value.kind === "scalar" && withEntry.value.value === null
-          ? { kind: "map", pos: withEntry.keyPos, entries: [] }
-          : undefined,
-        withPos: withEntry?.keyPos,
-        retry: get("retry") ? retry(get("retry")!.value) : undefined,
-        timeoutMillis: get("timeout") ? duration(get("timeout")!.value, "timeout") : undefined,
-        compensate
+      return undefined
+    }
+    switch (kind) {
+      case "uses": {
+        const f = reader.fields(Format.Step, value, "").value
+        const withEntry = Source.get(value, "with")
+        const compensate = f.compensate
+        const compensateEntry = Source.get(value, "compensate")
+        return {
+          ...base(f),
+          kind: "step",
+          uses: f.uses ?? "",
+          usesPos: Source.get(value, "uses")!.value.pos,
+          // `with:` with nothing after it (null) gives the step no field, as an empty mapping does.
+          with: withEntry === undefined || !has(f, "with")
+            ? undefined
+            : withEntry.value.kind === "map"
+            ? withEntry.value
+            : { kind: "map", pos: withEntry.keyPos, entries: [] },
+          withPos: withEntry?.keyPos,
+          retry: retryPatch(f.retry, value, "retry"),
+          timeoutMillis: f.timeout,
+          compensate: compensate === undefined || compensate === true
+            ? "default"
+            : compensate === false
+            ? "off"
+            : compensateWith(compensate, compensateEntry!.value as Source.MapValue)
+        }
+      }
+      case "forEach": {
+        const f = reader.fields(Format.ForEach, value, "").value
+        if (f.forEach === undefined) return undefined
+        return {
+          ...base(f),
+          kind: "forEach",
+          over: f.forEach as unknown as Text,
+          as: f.as ?? Format.defaults.as,
+          asPos: Source.get(value, "as")?.value.pos ?? value.pos,
+          concurrency: f.concurrency ?? Format.defaults.concurrency,
+          onItemFailure: f.onItemFailure ?? Format.defaults.onItemFailure,
+          steps: f.steps ?? []
+        }
+      }
+      case "parallel": {
+        const f = reader.fields(Format.Parallel, value, "").value
+        return { ...base(f), kind: "parallel", branches: f.parallel ?? [] }
+      }
+      case "steps": {
+        const f = reader.fields(Format.Group, value, "").value
+        return { ...base(f), kind: "group", steps: f.steps ?? [] }
       }
     }
-    if (kind === "forEach") {
-      unknownKeys(value, forEachKeys, `forEach "${id}"`)
-      const over = expression(get("forEach")!.value, "forEach")
-      const asEntry = get("as")
-      let as = "item"
-      if (asEntry) {
-        const raw = plainString(asEntry.value, "as")
-        if (raw !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) {
-          problem(asEntry.value.pos, `as names the loop variable: letters, digits and _ (not "${raw}")`)
-        } else if (raw !== undefined && ["inputs", "steps", "loop"].includes(raw)) {
-          problem(asEntry.value.pos, `"${raw}" is already a name in expressions: choose another loop variable`)
-        } else if (raw !== undefined && !reservedName(raw, asEntry.value.pos, "a loop variable")) as = raw
-      }
-      const onEntry = get("onItemFailure")
-      let onItemFailure: OnItemFailure = "fail"
-      if (onEntry) {
-        const raw = plainString(onEntry.value, "onItemFailure")
-        const allowed = ["fail", "compensate-item", "continue"]
-        if (raw !== undefined && !allowed.includes(raw)) {
-          const s = Suggest.closest(raw, allowed, 1)
-          problem(onEntry.value.pos, `onItemFailure is fail, compensate-item or continue, not "${raw}"${s.length ? ` (did you mean "${s[0]}"?)` : ""}`)
-        } else if (raw !== undefined) onItemFailure = raw as OnItemFailure
-      }
-      const stepsEntry = get("steps")
-      if (stepsEntry === undefined) problem(value.pos, `forEach "${id}" needs \`steps:\`, the steps to run for each item`)
-      if (over === undefined) return undefined
-      return {
-        ...base,
-        kind: "forEach",
-        over,
-        as,
-        asPos: asEntry?.value.pos ?? value.pos,
-        concurrency: get("concurrency") ? integer(get("concurrency")!.value, "concurrency", 1, 64) ?? 1 : 1,
-        onItemFailure,
-        steps: stepsEntry ? nodes(stepsEntry.value, `the steps of forEach "${id}"`) : []
-      }
+  }
+
+  const compensateWith = (compensate: typeof Format.Compensate.Type, map: Source.MapValue): CompensateWith => {
+    const withEntry = Source.get(map, "with")
+    return {
+      pos: map.pos,
+      uses: compensate.uses,
+      usesPos: Source.get(map, "uses")!.value.pos,
+      with: withEntry === undefined || !has(compensate, "with") ? undefined : withEntry.value,
+      withPos: withEntry?.keyPos
     }
-    if (kind === "parallel") {
-      unknownKeys(value, parallelKeys, `parallel "${id}"`)
-      const branches = nodes(get("parallel")!.value, `parallel "${id}"`)
-      if (branches.length === 1) problem(get("parallel")!.value.pos, `parallel "${id}" has one branch: list two or more, or make it a plain step`)
-      return { ...base, kind: "parallel", branches }
+  }
+
+  /** `if:` true or false as written, or an expression (already parsed by the reader). */
+  const condition = (read: Text | boolean, value: Source.Value): Text =>
+    typeof read !== "boolean" ? read : {
+      pos: value.pos,
+      quoted: false,
+      raw: String(read),
+      template: { _tag: "Whole", expr: { _tag: "Literal", at: 0, value: read }, offset: 0, source: String(read) }
     }
-    unknownKeys(value, groupKeys, `group "${id}"`)
-    return { ...base, kind: "group", steps: nodes(get("steps")!.value, `the steps of "${id}"`) }
-  }
 
-  unknownKeys(root, topKeys, "the workflow")
-  const get = (key: string) => root.entries.find((e) => e.key === key)
-
-  let version = 1
-  const versionEntry = get("version")
-  if (versionEntry === undefined) problem(root.pos, "add `version: 1` at the top of the file")
-  else if (versionEntry.value.kind !== "scalar" || versionEntry.value.value !== 1) {
-    problem(versionEntry.value.pos, `this relais understands version 1 of the format, not ${describeKind(versionEntry.value)}`)
-    version = 0
+  const reader = makeReader(problem, node)
+  if (root.kind !== "map") {
+    reader.report(root, Format.Workflow.ast, "", undefined)
+    return { model: undefined, problems }
   }
-
-  const nameEntry = get("name")
-  let name = ""
-  if (nameEntry === undefined) problem(root.pos, "add a `name` (e.g. name: convention-apprentissage)")
-  else {
-    const raw = plainString(nameEntry.value, "name")
-    if (raw !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw)) {
-      problem(nameEntry.value.pos, `the name "${raw}" may contain only letters, digits, ., - and _`)
-    } else if (raw !== undefined) name = raw
-  }
-  const description = get("description") ? plainString(get("description")!.value, "description") ?? "" : ""
+  const top = reader.fields(Format.Workflow, root, "").value
 
   const inputs: Array<Input> = []
-  const inputsEntry = get("inputs")
-  if (inputsEntry) {
-    const v = inputsEntry.value
-    if (v.kind !== "map") {
-      if (!(v.kind === "scalar" && v.value === null)) problem(v.pos, `inputs is a mapping of input names to their types, not ${describeKind(v)}`)
-    } else {
-      for (const entry of v.entries) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(entry.key)) {
-          problem(entry.keyPos, `the input name "${entry.key}" may contain only letters, digits and _`)
-          continue
-        }
-        if (reservedName(entry.key, entry.keyPos, "an input")) continue
-        const spec = entry.value
-        // Shorthand: `apprenantId: integer`.
-        if (spec.kind === "scalar" && typeof spec.value === "string") {
-          if (!inputTypes.includes(spec.value as InputType)) {
-            const s = Suggest.closest(spec.value, inputTypes, 1)
-            problem(spec.pos, `the type of input "${entry.key}" is one of ${inputTypes.join(", ")}, not "${spec.value}"${s.length ? ` (did you mean "${s[0]}"?)` : ""}`)
-            continue
-          }
-          inputs.push({ name: entry.key, pos: entry.keyPos, type: spec.value as InputType, required: true })
-          continue
-        }
-        if (spec.kind !== "map") {
-          problem(spec.pos, `input "${entry.key}" is described by a mapping ({ type: integer, default: ..., description: ... })`)
-          continue
-        }
-        unknownKeys(spec, inputKeys, `input "${entry.key}"`)
-        const typeEntry = spec.entries.find((e) => e.key === "type")
-        const type = typeEntry ? plainString(typeEntry.value, "type") : undefined
-        if (typeEntry === undefined) problem(spec.pos, `input "${entry.key}" needs a type (${inputTypes.join(", ")})`)
-        if (type !== undefined && !inputTypes.includes(type as InputType)) {
-          const s = Suggest.closest(type, inputTypes, 1)
-          problem(typeEntry!.value.pos, `the type of input "${entry.key}" is one of ${inputTypes.join(", ")}, not "${type}"${s.length ? ` (did you mean "${s[0]}"?)` : ""}`)
-          continue
-        }
-        if (type === undefined) continue
-        const defaultEntry = spec.entries.find((e) => e.key === "default")
-        const requiredEntry = spec.entries.find((e) => e.key === "required")
-        const enumEntry = spec.entries.find((e) => e.key === "enum")
-        const input: { -readonly [K in keyof Input]: Input[K] } = {
-          name: entry.key,
-          pos: entry.keyPos,
-          type: type as InputType,
-          required: defaultEntry === undefined
-        }
-        if (requiredEntry) {
-          if (requiredEntry.value.kind !== "scalar" || typeof requiredEntry.value.value !== "boolean") {
-            problem(requiredEntry.value.pos, "required is true or false")
-          } else input.required = requiredEntry.value.value && defaultEntry === undefined
-        }
-        if (defaultEntry) {
-          const d = defaultEntry.value
-          const js = Source.toJs(d)
-          if (d.kind === "scalar" && typeof d.value === "string" && Expression.hasExpression(d.value)) {
-            problem(d.pos, "a default is a plain value, not an expression")
-          } else if (!matchesInputType(js, input.type)) {
-            problem(d.pos, `the default of input "${entry.key}" must be ${articleFor(input.type)}, not ${describeKind(d)}`)
-          } else input.default = js
-        }
-        const descriptionEntry = spec.entries.find((e) => e.key === "description")
-        if (descriptionEntry) input.description = plainString(descriptionEntry.value, "description")
-        if (enumEntry) {
-          if (enumEntry.value.kind !== "seq" || enumEntry.value.items.some((i) => i.kind !== "scalar" || (typeof i.value !== "string" && typeof i.value !== "number"))) {
-            problem(enumEntry.value.pos, "enum is a list of allowed values, e.g. [APP, STA, PRO]")
-          } else {
-            input.enum = enumEntry.value.items.map((i) => (i as Source.ScalarValue).value as string | number)
-            if (input.default !== undefined && !input.enum.includes(input.default as string | number)) {
-              problem(defaultEntry!.value.pos, `the default of input "${entry.key}" is not one of its enum values`)
-            }
-          }
-        }
-        inputs.push(input)
+  const inputsValue = Source.get(root, "inputs")?.value
+  if (inputsValue?.kind === "map" && top.inputs) {
+    for (const entry of inputsValue.entries) {
+      if (!has(top.inputs, entry.key)) continue
+      const spec = top.inputs[entry.key]!
+      if (typeof spec === "string") {
+        inputs.push({ name: entry.key, pos: entry.keyPos, type: spec, required: true })
+        continue
       }
+      inputs.push({
+        name: entry.key,
+        pos: entry.keyPos,
+        type: spec.type,
+        required: spec.default === undefined && spec.required !== false,
+        ...(spec.default !== undefined ? { default: spec.default } : {}),
+        description: spec.description,
+        enum: spec.enum
+      })
     }
   }
-
-  const defaults: { retry?: RetryPatch | undefined; timeoutMillis?: number | undefined } = {}
-  const defaultsEntry = get("defaults")
-  if (defaultsEntry) {
-    const v = defaultsEntry.value
-    if (v.kind !== "map") problem(v.pos, "defaults is a mapping with retry and timeout")
-    else {
-      unknownKeys(v, defaultsKeys, "defaults")
-      const r = v.entries.find((e) => e.key === "retry")
-      const t = v.entries.find((e) => e.key === "timeout")
-      if (r) defaults.retry = retry(r.value)
-      if (t) defaults.timeoutMillis = duration(t.value, "defaults.timeout")
-    }
-  }
-
-  const stepsEntry = get("steps")
-  let steps: Array<Node> = []
-  if (stepsEntry === undefined) problem(root.pos, "add `steps:`, the list of steps to run")
-  else steps = nodes(stepsEntry.value, "steps")
 
   const outputs: Array<{ name: string; pos: Pos; value: Source.Value }> = []
-  const outputsEntry = get("outputs")
-  if (outputsEntry) {
-    const v = outputsEntry.value
-    if (v.kind !== "map") problem(v.pos, "outputs is a mapping of names to values, usually expressions")
-    else {
-      for (const entry of v.entries) {
-        if (!reservedName(entry.key, entry.keyPos, "an output")) outputs.push({ name: entry.key, pos: entry.keyPos, value: entry.value })
-      }
+  const outputsValue = Source.get(root, "outputs")?.value
+  if (outputsValue?.kind === "map" && top.outputs) {
+    for (const entry of outputsValue.entries) {
+      if (has(top.outputs, entry.key)) outputs.push({ name: entry.key, pos: entry.keyPos, value: entry.value })
     }
   }
 
+  const defaultsValue = Source.get(root, "defaults")?.value
   return {
-    model: { version, name, namePos: nameEntry?.value.pos ?? root.pos, description, inputs, defaults, steps, outputs },
+    model: {
+      version: top.version ?? 0,
+      name: top.name ?? "",
+      namePos: Source.get(root, "name")?.value.pos ?? root.pos,
+      description: top.description ?? "",
+      inputs,
+      defaults: {
+        retry: defaultsValue?.kind === "map" ? retryPatch(top.defaults?.retry, defaultsValue, "retry") : undefined,
+        timeoutMillis: top.defaults?.timeout
+      },
+      steps: top.steps ?? [],
+      outputs
+    },
     problems
   }
 }
@@ -665,42 +647,7 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
  *
  * @since 0.1.0
  */
-export const matchesInputType = (value: unknown, type: InputType): boolean => {
-  switch (type) {
-    case "string":
-      return typeof value === "string"
-    case "integer":
-      return typeof value === "number" && Number.isInteger(value)
-    case "number":
-      return typeof value === "number"
-    case "boolean":
-      return typeof value === "boolean"
-    case "array":
-      return Array.isArray(value)
-    case "object":
-      return value !== null && typeof value === "object" && !Array.isArray(value)
-  }
-}
-
-const articleFor = (type: InputType) => (type === "integer" || type === "object" || type === "array" ? `an ${type}` : `a ${type}`)
-
-/**
- * A short description of a value, for messages.
- *
- * @since 0.1.0
- */
-export const describeKind = (value: Source.Value): string => {
-  switch (value.kind) {
-    case "map":
-      return "a mapping"
-    case "seq":
-      return "a list"
-    case "scalar":
-      if (value.value === null) return "nothing"
-      if (typeof value.value === "string") return `the text "${value.value.length > 30 ? `${value.value.slice(0, 27)}...` : value.value}"`
-      return `${typeof value.value === "number" ? "the number" : "the boolean"} ${value.value}`
-  }
-}
+export const matchesInputType = (value: unknown, type: InputType): boolean => Schema.is(Format.inputValue[type])(value)
 
 /**
  * The scalar a parsed text came from (to locate problems in it).
