@@ -284,7 +284,19 @@ steps:
   it.effect("the examples still validate", () =>
     Effect.gen(function*() {
       const dir = Path.resolve(import.meta.dirname, "../../../examples")
-      for (const file of Fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
+      // Workflows only (relais.*.config.yaml are configuration files); one needs a plugin its
+      // configuration loads, and is validated and run with it elsewhere.
+      const elsewhere: Record<string, string> = {
+        "convention-with-signature.yaml":
+          "needs the esign plugin of examples/relais.plugins.config.yaml: examples/plugins/esign/test/EndToEnd.test.ts validates and runs it"
+      }
+      const files = Fs.readdirSync(dir).filter((f) => f.endsWith(".yaml") && !f.endsWith(".config.yaml"))
+      expect(files.filter((f) => !(f in elsewhere)).length).toBeGreaterThanOrEqual(3)
+      for (const file of files) {
+        if (file in elsewhere) {
+          console.info(`${file}: not validated here: ${elsewhere[file]}`)
+          continue
+        }
         const loaded = yield* Load.loadFile(Path.join(dir, file)).pipe(
           Effect.provide(Plugins.layer({ sandbox: false })),
           Effect.either
