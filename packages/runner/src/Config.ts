@@ -470,7 +470,7 @@ const fromEnvironment = (
       path.length === 0 ? `${PluginConfig.envPrefix(plugin.name)}_*` : PluginConfig.envName(plugin.name, path)
     const notConfigured = (missing: ReadonlyArray<ReadonlyArray<string>>) =>
       new MissingCredentials({
-        provider: plugin.name,
+        provider: labelOf(plugin),
         reason: `${labelOf(plugin)} is not configured: set ${andList(missing.map(nameOf))}${
           // Optional secrets are often alternatives (an API key, or a user and password).
           Option.isNone(read) ? asNeeded(fields.filter((f) => f.secret && f.optional).map((f) => nameOf(f.path))) : ""
@@ -511,7 +511,7 @@ const fromEnvironment = (
     if (whole.length + missing.length === decoded.left.length) {
       return Either.left(
         new MissingCredentials({
-          provider: plugin.name,
+          provider: labelOf(plugin),
           reason: `${labelOf(plugin)} is not configured: ${[...missing.map((i) => `set ${nameOf(i.path)}`), ...whole.map((i) => inVariables(i.message))].join("; ")}${orChooseProfile(config)}`
         })
       )
@@ -739,7 +739,7 @@ const fromProfile = (
       const required = requiredPaths(plugin).map((p) => p.join("."))
       return Either.left(
         new MissingCredentials({
-          provider: plugin.name,
+          provider: labelOf(plugin),
           reason: `${labelOf(plugin)} is not configured in profile "${profile.name}" of ${file.file}: add ${/^[aeiou]/i.test(key) ? "an" : "a"} ${key} section${
             required.length > 0 ? ` (${andList(required)})` : ""
           }`
@@ -813,6 +813,18 @@ const checkSections = (
               message: `unknown key${hint}; expected one of ${known.join(", ")}${
                 hint === "" ? " (a plugin's section is its name in camel case; is the plugin listed under plugins:?)" : ""
               }`
+            })
+          )
+          continue
+        }
+        if (plugin.config === undefined) {
+          problems.push(
+            new ConfigProblem({
+              file: file.file,
+              line: section.keyAt.line,
+              column: section.keyAt.column,
+              path: section.keyAt.path,
+              message: `the plugin ${plugin.name} takes no configuration: remove this section`
             })
           )
           continue

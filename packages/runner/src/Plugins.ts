@@ -13,7 +13,8 @@ import { Plugin } from "@relais/core"
 import type { Layer } from "effect"
 
 /**
- * What a plugin factory may need to know about the run.
+ * What a plugin factory may need to know about the run (none of the built-ins reads it now:
+ * whether a target is a sandbox is said by the configuration the plugin's sandbox returns).
  *
  * @since 0.1.0
  */

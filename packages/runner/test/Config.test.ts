@@ -299,12 +299,13 @@ describe("Config.resolve: from a profile", () => {
 
   it.effect("an unknown section: did you mean, against the plugins' sections; a profile, or a file, that is not there", () =>
     Effect.gen(function*() {
-      const typo = yield* Effect.flip(resolve({ files: { "relais.config.yaml": "profiles:\n  p:\n    esing: {}\n    crm: {}\n" } }))
+      const typo = yield* Effect.flip(resolve({ files: { "relais.config.yaml": "profiles:\n  p:\n    esing: {}\n    crm: {}\n    plain: {}\n" } }))
       expect(typo.message.split("\n")).toEqual([
         expect.stringMatching(/relais\.config\.yaml:3:5: profiles\.p\.esing: unknown key \(did you mean "esign"\?\); expected one of production, description, esign, hrSystem, glue, plain$/),
         expect.stringMatching(
           /relais\.config\.yaml:4:5: profiles\.p\.crm: unknown key; expected one of production, description, esign, hrSystem, glue, plain \(a plugin's section is its name in camel case; is the plugin listed under plugins:\?\)$/
-        )
+        ),
+        expect.stringMatching(/relais\.config\.yaml:5:5: profiles\.p\.plain: the plugin plain takes no configuration: remove this section$/)
       ])
       const unknown = yield* Effect.flip(resolve({ files: { "relais.config.yaml": twoProfiles }, profile: "prdo" }))
       expect(unknown.message).toMatch(/no profile named "prdo" \(did you mean "prod"\?\); the profiles are preprod, prod \(asked for by --profile\)$/)
