@@ -263,7 +263,7 @@ describe("sandbox", () => {
     await waitForStdout(process, /Press Ctrl-C to stop/)
     process.kill("SIGTERM")
     const result = await done
-    expect(result.stdout).toMatch(/AIMAIRA sandbox\s+http:\/\/127\.0\.0\.1:\d+\/GraphV1/)
+    expect(result.stdout).toMatch(/AIMAIRA sandbox\s+http:\/\/127\.0\.0\.1:\d+/)
     expect(result.stdout).toMatch(/\n  password\s+sandbox-password\n/)
     expect(result.stdout).toContain("they are not secrets")
     expect(result.stdout).toMatch(/export AIMAIRA_URL=http:\/\/127\.0\.0\.1:\d+\/GraphV1 .*AIMAIRA_PASSWORD=sandbox-password/)

@@ -19,7 +19,7 @@ import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
-import { child, collect, packageDir, spawnChild, stackTrace, tmpDir, waitForStderr, waitForStdout } from "./harness/Cli.js"
+import { child, collect, packageDir, spawnChild, stackTrace, tmpDir, waitForStderr, waitForStdout, writeFile } from "./harness/Cli.js"
 
 const LIMIT = 240_000
 const example = Path.resolve(packageDir, "../../examples/convention-apprentissage.yaml")
@@ -30,10 +30,21 @@ const expectClean = (result: { readonly stdout: string; readonly stderr: string 
   expect(result.stderr).not.toContain("internal error")
 }
 
+/**
+ * A configuration whose Campus Skills plugin polls `wait-integrated` every half second for 3 s
+ * (instead of every 5 s for 5 minutes): a contract that is never integrated fails the run soon.
+ */
+const quickWait = () =>
+  writeFile(
+    tmpDir(),
+    "relais.config.yaml",
+    "plugins:\n  - { use: campus-skills, options: { waitIntegrated: { pollInterval: 500 millis, deadline: 3 seconds } } }\n"
+  )
+
 /** The sandboxes' line of a run on the apprenticeship example: each sandbox, then its summary. */
 const sandboxesLine = (aimaira: string | undefined, campusSkills: string | undefined) =>
   new RegExp(
-    `sandboxes: AIMAIRA http://127\\.0\\.0\\.1:\\d+/GraphV1${aimaira !== undefined ? `; ${aimaira}` : ""}; Campus Skills http://127\\.0\\.0\\.1:\\d+${
+    `sandboxes: AIMAIRA http://127\\.0\\.0\\.1:\\d+(/GraphV1)?${aimaira !== undefined ? `; ${aimaira}` : ""}; Campus Skills http://127\\.0\\.0\\.1:\\d+${
       campusSkills !== undefined ? `; ${campusSkills}` : ""
     }(;|\n)`
   )
@@ -89,12 +100,12 @@ describe.sequential("--sandbox-set for the providers' sandboxes", () => {
     const store = Path.join(dir, "relais.db")
     const result = await child([
       "run", example, "--sandbox", "--sandbox-set", "campus-skills:integration=never", "--sandbox-set", "aimaira:deletes=refused", "--store", store,
-      "--run-id", "run_refused"
+      "--run-id", "run_refused", "--config", quickWait()
     ])
     expect(result.stderr).toMatch(sandboxesLine("deletes: refused", "integration: never"))
     expect(result.stdout).toContain("COMPENSATION INCOMPLETE")
     expect(result.stdout).toContain("cause: step integrated (campus-skills/wait-integrated)")
-    expect(result.stdout).toContain("not integrated yet")
+    expect(result.stdout).toContain("1 of 1 contract still not integrated after the deadline (3 s)")
     expect(result.stdout).toMatch(/left to undo by hand \(\d+\):/)
     expect(result.stdout).toMatch(/✗ entreprise \(aimaira\/create-entreprise\)[\s\S]*delete by hand in AIMAIRA Entreprise \d+/)
     expect(result.stdout).toMatch(/delete by hand in AIMAIRA .*Convention \d+ \(the convention CS\d+\)/)
@@ -121,10 +132,11 @@ describe.sequential("--sandbox-set for the providers' sandboxes", () => {
     const dir = tmpDir()
     const store = Path.join(dir, "relais.db")
     const runId = "run_kept_settings"
+    const config = quickWait()
     // The professionals take long to create: the process is killed while they are in flight.
     const first = spawnChild([
       "run", example, "--sandbox", "--sandbox-set", "campus-skills:integration=never", "--sandbox-set", "aimaira:deletes=refused", "--store", store,
-      "--run-id", runId, "--fault", "aimaira:POST /GraphV1/Professionnel latency:20000"
+      "--run-id", runId, "--fault", "aimaira:POST /GraphV1/Professionnel latency:20000", "--config", config
     ])
     const killed = collect(first)
     await waitForStderr(first, /step (maitre|signataire) started/)
@@ -143,7 +155,7 @@ describe.sequential("--sandbox-set for the providers' sandboxes", () => {
     expect(otherDelay.stderr).toContain("this run's sandboxes were started with --sandbox-set campus-skills:integration=never")
 
     // Without the flags: never integrated and deletes refused still, so it ends as the first would have.
-    const resumed = await child(["resume", runId, "--sandbox", "--store", store])
+    const resumed = await child(["resume", runId, "--sandbox", "--store", store, "--config", config])
     expect(resumed.stderr).toMatch(sandboxesLine("deletes: refused", "integration: never"))
     expect(resumed.stdout).toContain("COMPENSATION INCOMPLETE")
     expect(resumed.stdout).toMatch(/delete by hand in AIMAIRA Entreprise \d+/)
@@ -163,10 +175,11 @@ describe.sequential("--sandbox-set for the providers' sandboxes", () => {
     expect(info.sandboxes.find((s) => s.plugin === "campus-skills")!.settings).toEqual({ integration: "2m" })
     expect(await (await fetch(`${new URL(aimaira.url).origin}/__sandbox/deletes`)).json()).toEqual({ deletes: "refused" })
     const headers = { authorization: `Basic ${Buffer.from(`${aimaira.env.AIMAIRA_USERNAME}:${aimaira.env.AIMAIRA_PASSWORD}`).toString("base64")}` }
-    const learners = (await (await fetch(`${aimaira.url}/Apprenant?$top=1`, { headers })).json()) as { value: Array<{ Id: number }> }
+    const api = aimaira.env.AIMAIRA_URL!
+    const learners = (await (await fetch(`${api}/Apprenant?$top=1`, { headers })).json()) as { value: Array<{ Id: number }> }
     const id = learners.value[0]!.Id
-    expect((await fetch(`${aimaira.url}/Apprenant/${id}`, { method: "DELETE", headers })).status).toBe(405)
-    expect((await fetch(`${aimaira.url}/Apprenant/${id}`, { headers })).status).toBe(200)
+    expect((await fetch(`${api}/Apprenant/${id}`, { method: "DELETE", headers })).status).toBe(405)
+    expect((await fetch(`${api}/Apprenant/${id}`, { headers })).status).toBe(200)
     process.kill("SIGINT")
     expect((await done).code).toBe(130)
   }, LIMIT)
