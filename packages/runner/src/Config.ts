@@ -446,7 +446,8 @@ const decodeAndRegister = (plugin: Plugin.Plugin, input: unknown) =>
 const orChooseProfile = (config: Option.Option<ConfigFile>): string =>
   Option.match(config, {
     onNone: () => `, or create ${defaultFileName} with a profile (--sandbox needs neither)`,
-    onSome: (c) => c.profiles.size > 0 ? `, or choose a profile of ${c.file} with --profile (${[...c.profiles.keys()].join(", ")})` : ""
+    onSome: (c) =>
+      c.profiles.size > 0 ? `, or choose a profile of ${c.file} with --profile (${[...c.profiles.keys()].join(", ")})` : `, or add a profile to ${c.file}`
   })
 
 /**

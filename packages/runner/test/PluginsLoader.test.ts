@@ -12,7 +12,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { child, packageDir, stackTrace, tmpDir, writeFile } from "./harness/Cli.js"
+import { child, packageDir, stackTrace, storeBytes, tmpDir, writeFile } from "./harness/Cli.js"
 
 const fixtures = Path.join(packageDir, "test", "fixtures", "plugins")
 
@@ -154,6 +154,28 @@ describe.concurrent("plugins: loaded, seen like the built-ins", () => {
     expect(elsewhere.stderr).toContain(`unknown step "esign/send-envelope"`)
   })
 
+  it("run: the plugin's layer is built from its configuration and its steps use it; a secret never shows; not configured: exit 4", async () => {
+    const dir = project("plugins:\n  - ./plugins/esign/index.js\n")
+    writeFile(dir, "flow.yaml", `${flow}outputs:\n  envelope: \${{ steps.send.output.envelopeId }}\n`)
+    const store = Path.join(dir, "runs.db")
+    const missing = await child(["run", "flow.yaml", "--input", "doc=5", "--store", store], { cwd: dir })
+    expect(missing.code).toBe(4)
+    expect(missing.stderr).toContain("E-signature is not configured: set ESIGN_URL and ESIGN_API_KEY, or add a profile to relais.config.yaml")
+    // From another directory, the configuration named by --config.
+    const here = await child(
+      ["run", Path.join(dir, "flow.yaml"), "--config", Path.join(dir, "relais.config.yaml"), "--input", "doc=5", "--store", store, "--json"],
+      { cwd: tmpDir(), env }
+    )
+    expect(here.code).toBe(0)
+    expect(JSON.parse(here.stdout.trim().split("\n").pop()!)).toMatchObject({
+      type: "result",
+      status: "succeeded",
+      output: { envelope: "https://esign.example/envelopes/env-5" }
+    })
+    expect(here.stderr).toContain("target: environment variables (E-signature https://esign.example)")
+    for (const text of [here.stdout, here.stderr, storeBytes(store)]) expect(text).not.toContain(env.ESIGN_API_KEY)
+  })
+
   it("an npm package found from the configuration file's directory (exports with conditions, or main), with RELAIS_CONFIG or --config", async () => {
     const dir = project(`plugins:
   - "@acme/relais-esign"
@@ -210,8 +232,7 @@ describe.concurrent("plugins: loaded, seen like the built-ins", () => {
     const missing = await child(["config"], { cwd: dir })
     expect(missing.code).toBe(4)
     expect(missing.stdout).toContain(
-      // The file has no profiles: the variables are the way.
-      "  E-signature is not configured: set ESIGN_URL and ESIGN_API_KEY\n"
+      "  E-signature is not configured: set ESIGN_URL and ESIGN_API_KEY, or add a profile to relais.config.yaml\n"
     )
     const schema = await child(["schema", "config", "-o", "-"], { cwd: dir })
     expect(schema.code).toBe(0)
