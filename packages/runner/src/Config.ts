@@ -289,8 +289,12 @@ export const parse = (
   return Either.right({ file, directory, defaultProfile: defaultProfile?.name, profiles, plugins })
 }
 
-/** In file order, like the workflow diagnostics. */
-const inFileOrder = (problems: ReadonlyArray<ConfigProblem>): Array<ConfigProblem> =>
+/**
+ * Problems in file order, like the workflow diagnostics.
+ *
+ * @since 0.1.0
+ */
+export const inFileOrder = (problems: ReadonlyArray<ConfigProblem>): Array<ConfigProblem> =>
   [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
 
 const unknownProfileMessage = (name: string, known: ReadonlyArray<string>): string =>

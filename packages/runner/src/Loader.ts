@@ -279,9 +279,10 @@ export const plugins = (
   options: Plugins.Options
 ): Effect.Effect<ReadonlyArray<Plugin.Plugin>, PluginLoadError> =>
   Effect.gen(function*() {
-    const entries = Option.match(file, { onNone: () => [], onSome: (f) => f.plugins })
-    if (entries.length === 0) return Plugins.plugins(options)
-    const configFile = Option.getOrThrow(file)
+    if (Option.isNone(file) || file.value.plugins.length === 0) return Plugins.plugins(options)
+    const configFile = file.value
+    const entries = configFile.plugins
+    const isBuiltin = (entry: Config.PluginEntry) => Plugins.builtins.some((b) => b.name === entry.use)
     const problems: Array<ConfigProblem> = []
     const problem = (entry: Config.PluginEntry, plugin: string, reason: string) =>
       problems.push(
@@ -293,7 +294,7 @@ export const plugins = (
     // The built-ins, with the options of their entries.
     const builtinOptions = new Map<string, Config.PluginEntry>()
     for (const entry of entries) {
-      if (!Plugins.builtins.some((b) => b.name === entry.use)) continue
+      if (!isBuiltin(entry)) continue
       const earlier = builtinOptions.get(entry.use)
       if (earlier !== undefined) problem(entry, named(entry), `listed twice (first at ${earlier.at.path}); give its options in one entry`)
       else builtinOptions.set(entry.use, entry)
@@ -312,7 +313,7 @@ export const plugins = (
     }
 
     for (const entry of entries) {
-      if (Plugins.builtins.some((b) => b.name === entry.use)) continue
+      if (isBuiltin(entry)) continue
       const result = yield* Effect.promise(() =>
         loadEntry(entry, configFile.directory).then(
           (plugin) => ({ plugin }),
@@ -339,9 +340,7 @@ export const plugins = (
       takenBy.set(plugin.name, `the plugin of ${entry.at.path} (${entry.use})`)
       loaded.push(plugin)
     }
-    if (problems.length > 0) {
-      return yield* new PluginLoadError({ problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)) })
-    }
+    if (problems.length > 0) return yield* new PluginLoadError({ problems: Config.inFileOrder(problems) })
     return loaded
   })
 

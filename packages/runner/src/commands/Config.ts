@@ -64,10 +64,10 @@ export const handler = (flags: {
     const registry = yield* Plugin.PluginRegistry
     const { target, warnings } = yield* Config.resolve({ profile: flags.profile, configFile: flags.config })
     for (const warning of warnings) yield* Output.warn(warning.toString())
-    const plugins = registry.plugins.map((plugin) => ({
-      plugin,
-      state: target.plugins.get(plugin.name) ?? Either.left({ message: "not read" })
-    }))
+    const plugins = registry.plugins.flatMap((plugin) => {
+      const state = target.plugins.get(plugin.name)
+      return state === undefined ? [] : [{ plugin, state }]
+    })
     const complete = plugins.every(({ state }) => Either.isRight(state))
     if (flags.json) {
       yield* Output.out(JSON.stringify({
