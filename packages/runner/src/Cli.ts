@@ -138,7 +138,8 @@ export const renderError = (error: unknown): Effect.Effect<number, never, Output
         )
         return code
       }
-      case "ConfigError": {
+      case "ConfigError":
+      case "PluginLoadError": {
         const problems = (error as { readonly problems: ReadonlyArray<{ toString(): string }> }).problems
         yield* output.writeErr(problems.map((p) => `${style.red("error:")} ${p.toString()}\n`).join(""))
         return code

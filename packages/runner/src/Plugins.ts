@@ -8,6 +8,7 @@
  */
 import { AimairaPlugin } from "@relais/aimaira"
 import { CampusSkillsPlugin } from "@relais/campus-skills"
+import { CorePlugin, HttpPlugin } from "@relais/generic"
 import type { Errors } from "@relais/core"
 import { Plugin } from "@relais/core"
 import type { Layer } from "effect"
@@ -41,7 +42,9 @@ export interface Builtin {
  */
 export const builtins: ReadonlyArray<Builtin> = [
   { name: "aimaira", make: (options) => AimairaPlugin.make(options as AimairaPlugin.Options) },
-  { name: "campus-skills", make: (options) => CampusSkillsPlugin.make(options as CampusSkillsPlugin.Options) }
+  { name: "campus-skills", make: (options) => CampusSkillsPlugin.make(options as CampusSkillsPlugin.Options) },
+  { name: "core", make: () => CorePlugin.make() },
+  { name: "http", make: () => HttpPlugin.make() }
 ]
 
 /**

@@ -30,6 +30,10 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
+// The commands run as scripts (`vm.Script`, for V8's code cache), where Node 20 has no `import()`:
+// plugins listed in `plugins:` are ES modules, loaded through this one (see `Loader.importHook`).
+;(globalThis as Record<symbol, unknown>)[Symbol.for("@relais/runner/import")] = (url: string) => import(url)
+
 const parsed = Args.parse(Commands.root, process.argv.slice(2))
 
 if (parsed._tag === "Run") {

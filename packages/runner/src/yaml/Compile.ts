@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { RetryPolicy, Step, Workflow } from "@relais/core"
-import { Effect, Schema } from "effect"
+import { Duration, Effect, Schema } from "effect"
 import type { Resolved } from "./Check.js"
 import * as Expression from "./Expression.js"
 import * as Model from "./Model.js"
@@ -207,7 +207,11 @@ export const compile = (
       const output = yield* Workflow.step(step, input, {
         id: node.id,
         retry: retryFor(step, model.defaults.retry, node.retry),
-        timeout: node.timeoutMillis ?? model.defaults.timeoutMillis ?? step.timeout,
+        // The workflow's default replaces the generic one (`Step.defaultTimeout`), not a step's
+        // own: `core/sleep` has none, `http/request` waits as long as its connection allows.
+        timeout: node.timeoutMillis ??
+          (Duration.equals(Duration.decode(step.timeout), Step.defaultTimeout) ? model.defaults.timeoutMillis : undefined) ??
+          step.timeout,
         compensate
       })
       const encoded = yield* Schema.encode(step.output as Schema.Schema<unknown, unknown>)(output).pipe(Effect.orDie)
