@@ -22,32 +22,12 @@ import { Faults, type StateFile } from "@relais/sandbox-kit"
 import { Context, Deferred, Effect, Either, Layer, Redacted, type Scope } from "effect"
 import * as NodePath from "node:path"
 import * as Config from "./Config.js"
+import * as Definition from "./Definition.js"
 import { ProviderSetupError, UsageError } from "./Errors.js"
-import * as Source from "./yaml/Source.js"
 
 // -----------------------------------------------------------------------------
 // Which plugins a workflow uses
 // -----------------------------------------------------------------------------
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value)
-
-/** Every `uses:` value of a checked definition (compensation steps included). */
-const stepNames = (text: string): ReadonlyArray<string> => {
-  const parsed = Source.parse(text)
-  if (parsed.root === undefined || parsed.problems.length > 0) return []
-  const names: Array<string> = []
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(visit)
-    if (!isObject(value)) return
-    if (typeof value.uses === "string") names.push(value.uses)
-    for (const [key, field] of Object.entries(value)) {
-      if (key !== "with" && key !== "outputs" && key !== "inputs") visit(field)
-    }
-  }
-  visit(Source.toJs(parsed.root))
-  return names
-}
 
 /**
  * The plugins whose steps a (checked) definition uses, in the registry's order: the plugins
@@ -56,11 +36,7 @@ const stepNames = (text: string): ReadonlyArray<string> => {
  * @since 0.1.0
  */
 export const pluginsUsed = (registry: Plugin.Registry, definitionText: string): ReadonlyArray<Plugin.Plugin> => {
-  const used = new Set<string>()
-  for (const name of stepNames(definitionText)) {
-    const plugin = registry.pluginOf(name)
-    if (plugin !== undefined) used.add(plugin.name)
-  }
+  const used = Definition.pluginsUsed(definitionText)
   return registry.plugins.filter((plugin) => used.has(plugin.name))
 }
 
