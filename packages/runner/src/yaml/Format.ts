@@ -291,19 +291,20 @@ const nodeNaming = (kind: string, lists?: (where: string) => string) =>
     ...(lists !== undefined ? { field: (key, where) => (key === "steps" || key === "parallel" ? lists(where) : key) } : {})
   })
 
-const steps = (min: 1 | 2): Schema.Schema<ReadonlyArray<any>, ReadonlyArray<any>> => {
-  const list = Schema.Array(node).annotations(
-    says((actual, what) => `${what} must be a list of steps (each item starting with "- id: ..."), not ${describe(actual)}`)
-  ).pipe(
-    Schema.filter((a) => a.length >= 1, { jsonSchema: { minItems: 1 }, ...says((_, what) => `${what} is empty: add at least one step`) })
-  )
-  return min === 1 ? list : list.pipe(
-    Schema.filter((a) => a.length >= 2, {
-      jsonSchema: { minItems: 2 },
-      ...says((_, what) => `${what} has one branch: list two or more, or make it a plain step`)
-    })
-  )
-}
+/** A list of steps (`steps:` of the file, of a loop, of a group). */
+const Steps: Schema.Schema<ReadonlyArray<any>, ReadonlyArray<any>> = Schema.Array(node).annotations(
+  says((actual, what) => `${what} must be a list of steps (each item starting with "- id: ..."), not ${describe(actual)}`)
+).pipe(
+  Schema.filter((a) => a.length >= 1, { jsonSchema: { minItems: 1 }, ...says((_, what) => `${what} is empty: add at least one step`) })
+)
+
+/** The branches of a `parallel`: two or more. */
+const Branches = Steps.pipe(
+  Schema.filter((a) => a.length >= 2, {
+    jsonSchema: { minItems: 2 },
+    ...says((_, what) => `${what} has one branch: list two or more, or make it a plain step`)
+  })
+)
 
 /**
  * A compensation that runs another step.
@@ -362,7 +363,7 @@ export const ForEach = Schema.Struct({
   onItemFailure: Schema.optionalWith(oneOf(["fail", "compensate-item", "continue"], `What a failed item does (default: ${defaults.onItemFailure})`), {
     exact: true
   }),
-  steps: steps(1).pipe(Schema.propertySignature).annotations(
+  steps: Steps.pipe(Schema.propertySignature).annotations(
     missing((where) => `${where} needs \`steps:\`, the steps to run for each item`)
   )
 }).annotations({ identifier: "forEach", ...nodeNaming("forEach", (where) => `the steps of ${where}`) })
@@ -372,7 +373,7 @@ export const ForEach = Schema.Struct({
  *
  * @since 0.1.0
  */
-export const Parallel = Schema.Struct({ ...commonFields, parallel: steps(2) }).annotations({
+export const Parallel = Schema.Struct({ ...commonFields, parallel: Branches }).annotations({
   identifier: "parallel",
   ...nodeNaming("parallel", (where) => where)
 })
@@ -382,7 +383,7 @@ export const Parallel = Schema.Struct({ ...commonFields, parallel: steps(2) }).a
  *
  * @since 0.1.0
  */
-export const Group = Schema.Struct({ ...commonFields, steps: steps(1) }).annotations({
+export const Group = Schema.Struct({ ...commonFields, steps: Steps }).annotations({
   identifier: "group",
   ...nodeNaming("group", (where) => `the steps of ${where}`)
 })
@@ -528,7 +529,7 @@ export const Workflow = Schema.Struct({
       }),
     { exact: true }
   ),
-  steps: steps(1).pipe(Schema.propertySignature).annotations(missing(() => "add `steps:`, the list of steps to run")),
+  steps: Steps.pipe(Schema.propertySignature).annotations(missing(() => "add `steps:`, the list of steps to run")),
   outputs: Schema.optionalWith(
     Schema.Record({ key: Schema.String.pipe(notReserved("an output")), value: Schema.Unknown }).annotations(
       says(() => "outputs is a mapping of names to values, usually expressions")

@@ -260,40 +260,69 @@ const at = (value: Source.Value, path: ReadonlyArray<PropertyKey>): Source.Value
   return current
 }
 
+/** What a refusal says: the words of a filter, or the schema's message. */
+type Words = string | Format.Message | undefined
+
+/** The words a filter gave for its refusal (`Schema.filter` returning a string or `{ path, message }`). */
+const wordsOf = (issue: ParseResult.ParseIssue): string | undefined =>
+  issue._tag === "Type" ? issue.message : issue._tag === "Pointer" ? wordsOf(issue.issue) : undefined
+
+/**
+ * Decode a value (as JSON) with a schema node that takes no mapping apart: keywords, literals,
+ * filters (the schema's own predicates) and unions are checked here, anything else (a
+ * transformation) by Effect's decoder. A refusal carries the innermost words found for it: a
+ * text's "must be a text" for a number, its pattern's message for a text that does not match.
+ */
+const check = (ast: SchemaAST.AST, actual: unknown): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly words: Words } => {
+  const own = annotation<Format.Message>(ast, Format.MessageId)
+  const is = (ok: boolean) => (ok ? { ok, value: actual } as const : { ok, words: own } as const)
+  switch (ast._tag) {
+    case "UnknownKeyword":
+    case "AnyKeyword":
+      return is(true)
+    case "StringKeyword":
+      return is(typeof actual === "string")
+    case "NumberKeyword":
+      return is(typeof actual === "number")
+    case "BooleanKeyword":
+      return is(typeof actual === "boolean")
+    case "Literal":
+      return is(actual === ast.literal)
+    case "Refinement": {
+      const from = check(ast.from, actual)
+      if (!from.ok) return { ok: false, words: from.words ?? own }
+      const issue = ast.filter(from.value, SchemaAST.defaultParseOption, ast)
+      return Option.isNone(issue) ? from : { ok: false, words: wordsOf(issue.value) ?? own }
+    }
+    case "Union": {
+      for (const member of ast.types) {
+        const result = check(member, actual)
+        if (result.ok) return result
+      }
+      return { ok: false, words: own }
+    }
+    default: {
+      const result = decoderOf(ast)(actual)
+      return Either.isRight(result) ? { ok: true, value: result.right } : { ok: false, words: own }
+    }
+  }
+}
+
 /**
  * A reader of located values along a format schema, reporting to `problem`. `node` reads the
  * steps of a list (the four kinds of steps are told apart by their keys, not by trying each).
  */
 const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: Source.Value) => Node | undefined) => {
-  const messageOf = (issue: ParseResult.ParseIssue, actual: unknown, what: string): string | undefined => {
-    const own = (ast: SchemaAST.Annotated) => annotation<Format.Message>(ast, Format.MessageId)?.(actual, what)
-    switch (issue._tag) {
-      case "Type":
-        return issue.message ?? own(issue.ast)
-      case "Refinement":
-      case "Transformation":
-        return messageOf(issue.issue, actual, what) ?? own(issue.ast)
-      case "Pointer":
-        return messageOf(issue.issue, actual, what)
-      case "Composite":
-        return own(issue.ast) ?? messageOf(Array.isArray(issue.issues) ? issue.issues[0] : issue.issues, actual, what)
-      default:
-        return undefined
-    }
-  }
-
-  /** Report that `value` does not fit `ast`, in the innermost words the schema has for it. */
-  const report = (value: Source.Value, ast: SchemaAST.AST, what: string, fallback: Format.Message | undefined, issue?: ParseResult.ParseIssue) => {
+  /** Say that `value` does not fit `ast`: in the words found for it, else the schema's or the caller's. */
+  const report = (value: Source.Value, ast: SchemaAST.AST, what: string, fallback: Format.Message | undefined, words?: Words) => {
     const actual = Source.toJs(value)
     const own = annotation<Format.Message>(ast, Format.MessageId)
-    const message = (issue && messageOf(issue, actual, what)) ?? own?.(actual, what) ?? fallback?.(actual, what) ??
-      (issue ? `${what}: ${ParseResult.TreeFormatter.formatIssueSync(issue)}` : `${what} cannot be ${Format.describe(actual)}`)
-    problem(value.pos, message)
+    const message = typeof words === "string" ? words : (words ?? own ?? fallback)?.(actual, what)
+    problem(value.pos, message ?? `${what} cannot be ${Format.describe(actual)}`)
   }
 
   /** A value read whole by the schema (texts, numbers, durations...). */
   const leaf = (ast: SchemaAST.AST, value: Source.Value, what: string, fallback: Format.Message | undefined): Walked | undefined => {
-    if (ast._tag === "UnknownKeyword" || ast._tag === "AnyKeyword") return { value: Source.toJs(value), complete: true }
     // An expression: its template, with a syntax error located in the text.
     if (annotation(ast, Format.TemplateId) === true && value.kind === "scalar" && typeof value.value === "string") {
       const parsed = Expression.parseTemplate(value.value)
@@ -308,9 +337,9 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
       const text: Text = { pos: value.pos, quoted: value.quoted, raw: value.value, template: parsed.template }
       return { value: text, complete: true }
     }
-    const result = decoderOf(ast)(Source.toJs(value))
-    if (Either.isRight(result)) return { value: result.right, complete: true }
-    report(value, ast, what, fallback, result.left)
+    const checked = check(ast, Source.toJs(value))
+    if (checked.ok) return { value: checked.value, complete: true }
+    report(value, ast, what, fallback, checked.words)
     return undefined
   }
 
@@ -353,7 +382,7 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
           const issues = issue.value._tag === "Composite" && Array.isArray(issue.value.issues) ? issue.value.issues : [issue.value]
           for (const one of issues) {
             const path = one._tag === "Pointer" ? (Array.isArray(one.path) ? one.path : [one.path]) : []
-            report(at(value, path), ast, what, fallback, one)
+            report(at(value, path), ast, what, fallback, wordsOf(one) ?? annotation(ast, Format.MessageId))
           }
         }
         return read
