@@ -62,7 +62,8 @@ describe("help", () => {
   it("repeatable options say so and are not shown as required", () => {
     const text = rows(Help.help(["relais", "run"], Commands.run, Style.plain, 80)).join("\n")
     expect(text).toMatch(/--input <name=value>\s+A workflow input.*Optional, repeatable\./)
-    expect(text).toMatch(/--fault <target:rule>\s+.*Optional, repeatable\./)
+    expect(text).toMatch(/--fault <plugin:rule>\s+.*Optional, repeatable\./)
+    expect(text).toMatch(/--sandbox-set <plugin:name=value>\s+.*Optional, repeatable\./)
     expect(text).toMatch(/--store <file>\s+.*Optional\./)
     expect(text).toContain("usage: relais run <file> [options]")
     expect(text).not.toMatch(/required/i)
