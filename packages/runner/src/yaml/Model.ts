@@ -177,47 +177,40 @@ interface Walked {
   readonly complete: boolean
 }
 
-/** The shape of YAML value a schema takes, to tell the members of a union apart. */
-type Shape = "map" | "seq" | "string" | "number" | "boolean" | "null" | "any"
-
-// Memos keyed by schema node: the format's schemas are built once, so these stay small.
-const shapes = globalValue(Symbol.for("@relais/runner/yaml/Model/shapes"), () => new WeakMap<SchemaAST.AST, ReadonlySet<Shape>>())
-
-const shapesOf = (ast: SchemaAST.AST): ReadonlySet<Shape> => {
-  let known = shapes.get(ast)
-  if (known === undefined) shapes.set(ast, known = computeShapes(ast))
-  return known
-}
-
-const computeShapes = (ast: SchemaAST.AST): ReadonlySet<Shape> => {
+/** Whether a schema node takes a YAML value of this kind (to tell the members of a union apart). */
+const takes = (ast: SchemaAST.AST, kind: "map" | "seq" | "string" | "number" | "boolean" | "null"): boolean => {
   switch (ast._tag) {
     case "TypeLiteral":
-      return new Set(["map"])
+      return kind === "map"
     case "TupleType":
-      return new Set(["seq"])
+      return kind === "seq"
     case "StringKeyword":
     case "TemplateLiteral":
-      return new Set(["string"])
+      return kind === "string"
     case "NumberKeyword":
-      return new Set(["number"])
+      return kind === "number"
     case "BooleanKeyword":
-      return new Set(["boolean"])
+      return kind === "boolean"
     case "Literal":
-      return new Set([ast.literal === null ? "null" : typeof ast.literal as Shape])
+      return kind === (ast.literal === null ? "null" : typeof ast.literal)
     case "Refinement":
     case "Transformation":
-      return shapesOf(ast.from)
+      return takes(ast.from, kind)
     case "Suspend":
-      return shapesOf(ast.f())
+      return takes(ast.f(), kind)
     case "Union":
-      return new Set(ast.types.flatMap((t) => [...shapesOf(t)]))
+      return ast.types.some((t) => takes(t, kind))
     default:
-      return new Set(["any"])
+      return true
   }
 }
 
-const shapeOfValue = (value: Source.Value): Shape =>
-  value.kind !== "scalar" ? value.kind : value.value === null ? "null" : typeof value.value as Shape
+const kindOf = (value: Source.Value) =>
+  value.kind !== "scalar" ? value.kind : value.value === null ? "null" : typeof value.value as "string" | "number" | "boolean"
+
+/** A mapping or a list under filters: read part by part (anything else is read whole). */
+const isStructure = (ast: SchemaAST.AST): boolean =>
+  ast._tag === "TypeLiteral" || ast._tag === "TupleType" || (ast._tag === "Refinement" && isStructure(ast.from))
 
 /** One decoder per schema node (a schema made from an AST is a class: made once). */
 const decoders = globalValue(
@@ -230,18 +223,6 @@ const decoderOf = (ast: SchemaAST.AST) => {
   if (decoder === undefined) decoders.set(ast, decoder = ParseResult.decodeUnknownEither(Schema.make(ast)))
   return decoder
 }
-
-const keys = globalValue(Symbol.for("@relais/runner/yaml/Model/keys"), () => new WeakMap<SchemaAST.TypeLiteral, ReadonlyArray<string>>())
-
-const keysOf = (ast: SchemaAST.TypeLiteral): ReadonlyArray<string> => {
-  let known = keys.get(ast)
-  if (known === undefined) keys.set(ast, known = ast.propertySignatures.map((p) => String(p.name)))
-  return known
-}
-
-const isAnyMapping = (ast: SchemaAST.TypeLiteral): boolean =>
-  ast.propertySignatures.length === 0 && ast.indexSignatures.length === 1 &&
-  ast.indexSignatures[0]!.parameter._tag === "StringKeyword" && ast.indexSignatures[0]!.type._tag === "UnknownKeyword"
 
 const annotation = <A>(ast: SchemaAST.Annotated, id: symbol): A | undefined => ast.annotations[id] as A | undefined
 
@@ -353,8 +334,6 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
         return walk(ast.f(), value, what, fallback)
       case "TypeLiteral": {
         if (value.kind !== "map") return void report(value, ast, what, fallback)
-        // Any mapping (a step's `with`): nothing to check key by key.
-        if (isAnyMapping(ast)) return { value: Source.toJs(value), complete: true }
         const read = fields(ast, value, what)
         return read.complete ? read : undefined
       }
@@ -372,8 +351,7 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
         return { value: items, complete }
       }
       case "Refinement": {
-        const shapes = shapesOf(ast)
-        if (!shapes.has("map") && !shapes.has("seq")) return leaf(ast, value, what, fallback)
+        if (!isStructure(ast)) return leaf(ast, value, what, fallback)
         // A mapping or a list with a rule across its parts: the parts first, each where it is.
         const read = walk(ast.from, value, what, fallback)
         if (read === undefined || !read.complete) return read
@@ -389,11 +367,8 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
       }
       case "Union": {
         const own = annotation<Format.Message>(ast, Format.MessageId) ?? fallback
-        const shape = shapeOfValue(value)
-        const candidates = ast.types.filter((t) => {
-          const shapes = shapesOf(t)
-          return shapes.has(shape) || shapes.has("any")
-        })
+        const kind = kindOf(value)
+        const candidates = ast.types.filter((t) => takes(t, kind))
         if (candidates.length === 0) return void report(value, ast, what, fallback)
         if (candidates.length === 1) return walk(candidates[0]!, value, what, own)
         return leaf(ast, value, what, fallback)
@@ -435,7 +410,7 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
     const where = () => naming?.where?.(out, what) ?? what
     const name = (key: string) => naming?.field?.(key, where()) ?? key
     const byKey = new Map(map.entries.map((e) => [e.key, e]))
-    const declared = keysOf(ast)
+    const declared = ast.propertySignatures.map((p) => String(p.name))
     const missing: Array<SchemaAST.PropertySignature> = []
     for (const signature of ast.propertySignatures) {
       const key = String(signature.name)
