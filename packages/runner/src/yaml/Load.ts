@@ -71,7 +71,7 @@ export class WorkflowFileError extends Schema.TaggedError<WorkflowFileError>("@r
  */
 export interface InputSpec {
   readonly name: string
-  readonly type: "string" | "integer" | "number" | "boolean" | "object" | "array"
+  readonly type: Model.InputType
   readonly required: boolean
   readonly default?: unknown
   readonly description?: string | undefined
