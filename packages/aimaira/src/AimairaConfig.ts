@@ -151,6 +151,9 @@ export const Options = Schema.transform(Section, Decoded, {
     ...(auth._tag === "Basic" ? { username: auth.username, password: auth.password } : { apiKey: auth.apiKey }),
     ...(maxResponseBytes === undefined ? {} : { maxResponseBytes })
   })
+}).annotations({
+  // What the section needs, in the words of its keys (the runner's "not configured" message).
+  description: "url, and apiKey or username + password"
 })
 
 /**

@@ -45,7 +45,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { Plugin, PluginConfig, Redactor, Suggest } from "@relais/core"
-import { Config, Effect, Either, Option, Redacted } from "effect"
+import { Config, Effect, Either, Option, Redacted, SchemaAST } from "effect"
 import * as Files from "./cli/Files.js"
 import { ConfigError, ConfigProblem, MissingCredentials } from "./Errors.js"
 import * as Source from "./yaml/Source.js"
@@ -471,14 +471,23 @@ const fromEnvironment = (
       if (Option.isSome(value)) env[name] = value.value
     }
     const read = PluginConfig.fromEnv(plugin, env)
+    const sectionNeeds = plugin.config === undefined
+      ? undefined
+      : Option.getOrUndefined(SchemaAST.getDescriptionAnnotation(plugin.config.ast))
     const nameOf = (path: ReadonlyArray<string>) =>
       path.length === 0 ? `${PluginConfig.envPrefix(plugin.name)}_*` : PluginConfig.envName(plugin.name, path)
     const notConfigured = (missing: ReadonlyArray<ReadonlyArray<string>>) =>
       new MissingCredentials({
         provider: labelOf(plugin),
-        reason: `${labelOf(plugin)} is not configured: set ${andList(missing.map(nameOf))}${
-          // Optional secrets are often alternatives (an API key, or a user and password).
-          Option.isNone(read) ? asNeeded(fields.filter((f) => f.secret && f.optional).map((f) => nameOf(f.path))) : ""
+        reason: `${labelOf(plugin)} is not configured: set ${
+          // A section that says what it needs ("url, and apiKey or username + password", the
+          // description of its schema) is clearer than a list of variables.
+          Option.isNone(read) && sectionNeeds !== undefined
+            ? inVariables(sectionNeeds)
+            : `${andList(missing.map(nameOf))}${
+              // Optional secrets are often alternatives (an API key, or a user and password).
+              Option.isNone(read) ? asNeeded(fields.filter((f) => f.secret && f.optional).map((f) => nameOf(f.path))) : ""
+            }`
         }${orChooseProfile(config)}`
       })
     // A message about the whole section ("missing password (or use apiKey)") names its
