@@ -189,16 +189,20 @@ export const handler = (flags: Flags) =>
       })}\n`)
     } else {
       const style = output.styleOut
-      const width = Math.max(10, ...served.flatMap((s) => s.fields.map((f) => f.path.length + 2)))
+      // Each sandbox: its configuration field by field, then its settings and faults.
+      const rows = served.map((s) => [
+        ...s.fields.map((f) => [f.path, f.value] as const),
+        ...Object.entries(s.settings).map(([name, value]) => ["setting", `${name}=${value}`] as const),
+        ...s.faults.map((rule) => ["fault", rule] as const)
+      ])
+      const width = Math.max(0, ...rows.flat().map(([label]) => label.length)) + 2
       const exports = served.filter((s) => s.fields.length > 0).map((s) =>
         `  export ${s.fields.map((f) => `${f.env}=${Common.shellWord(f.value)}`).join(" ")}`
       )
       yield* output.writeOut([
-        ...served.flatMap((s) => [
+        ...served.flatMap((s, i) => [
           `${style.bold(`${Plugin.label(s.plugin)} sandbox`)}  ${s.running.url}`,
-          ...s.fields.map((f) => `  ${f.path.padEnd(width)}${f.value}`),
-          ...Object.entries(s.settings).map(([name, value]) => `  ${style.dim(`${name}:`.padEnd(width))}${value}`),
-          ...s.faults.map((rule) => `  ${style.dim("fault".padEnd(width))}${rule}`)
+          ...rows[i]!.map(([label, value]) => `  ${label.padEnd(width)}${value}`)
         ]),
         ...(served.length === 0 ? ["no plugin has a sandbox"] : []),
         "",
