@@ -448,3 +448,21 @@ steps:
       ])
     }))
 })
+
+describe("a step of a plugin that is not loaded", () => {
+  it.effect("says no such plugin is loaded and where plugins are listed; a known plugin's unknown step lists the steps", () =>
+    Effect.gen(function*() {
+      const flow = (uses: string) => `version: 1
+name: unknown
+steps:
+  - id: sign
+    uses: ${uses}
+`
+      expect(yield* problems(flow("esign/send-for-signature"))).toEqual([
+        "5:11: unknown step \"esign/send-for-signature\": no plugin \"esign\" is loaded; a plugin of your own is listed under plugins: in relais.config.yaml (or the file given with --config)"
+      ])
+      expect(yield* problems(flow("test/zzzzzzzzzzzzzz"))).toEqual([
+        "5:11: unknown step \"test/zzzzzzzzzzzzzz\"; `relais steps` lists the available steps"
+      ])
+    }))
+})

@@ -385,8 +385,11 @@ export const check = (
     const step = registry.find(node.uses)
     if (step === undefined) {
       const suggestions = Suggest.closest(node.uses, registry.steps.map((s) => s.name))
+      const namespace = node.uses.includes("/") ? node.uses.slice(0, node.uses.indexOf("/")) : undefined
       const hint = suggestions.length > 0
         ? ` (did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?)`
+        : namespace !== undefined && registry.plugin(namespace) === undefined
+        ? `: no plugin "${namespace}" is loaded; a plugin of your own is listed under plugins: in relais.config.yaml (or the file given with --config)`
         : node.uses.includes("/")
         ? "; `relais steps` lists the available steps"
         : "; step names look like provider/step-name (see `relais steps`)"
