@@ -12,7 +12,7 @@ import { Effect, Layer, Redacted, Scope } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
 import { binary, child, collect, packageDir, spawnChild, stackTrace, storeBytes, tmpDir, waitForStdout, writeFile } from "./harness/Cli.js"
 
 // A learner of the sandbox's seeded data (the default seed, as `run --sandbox` uses) that has
@@ -240,6 +240,9 @@ describe("sandbox", () => {
   it("serves every plugin's simulator until interrupted, and says how to reach them", async () => {
     const process = spawnChild(["sandbox", "--json", "--fault", "campus-skills:GET /api/sync/v1/test 503 x1"])
     const done = collect(process)
+    onTestFinished(() => {
+      if (process.exitCode === null && process.signalCode === null) process.kill("SIGKILL")
+    })
     const [line] = await waitForStdout(process, /\{"type":"sandbox".*\}\n/)
     const info = JSON.parse(line) as { sandboxes: ReadonlyArray<{ plugin: string; url: string; env: Record<string, string> }> }
     expect(info.sandboxes.map((s) => s.plugin)).toEqual(["aimaira", "campus-skills"])
@@ -260,6 +263,9 @@ describe("sandbox", () => {
   it("prints the credentials for people, saying they are not secrets", async () => {
     const process = spawnChild(["sandbox"])
     const done = collect(process)
+    onTestFinished(() => {
+      if (process.exitCode === null && process.signalCode === null) process.kill("SIGKILL")
+    })
     await waitForStdout(process, /Press Ctrl-C to stop/)
     process.kill("SIGTERM")
     const result = await done

@@ -104,7 +104,7 @@ describe("--sandbox with any plugin", () => {
       expect(result.code).toBe(2)
     }))
 
-  it.live("a resumed run meets the same sandbox: its data restored from <store>/sandboxes/<run>/<plugin>.json, its settings kept; another setting is refused", () =>
+  it.scopedLive("a resumed run meets the same sandbox: its data restored from <store>/sandboxes/<run>/<plugin>.json, its settings kept; another setting is refused", () =>
     Effect.gen(function*() {
       const t = setup()
       const runId = "run_resumed"
@@ -114,6 +114,7 @@ describe("--sandbox with any plugin", () => {
         "node", "relais", "run", t.file, "--sandbox", "--store", t.db, "--run-id", runId,
         "--sandbox-set", "counter:step=5", "--fault", "counter:POST /counters/b hang"
       ]).pipe(Effect.provide(layer), Effect.fork)
+      yield* Effect.addFinalizer(() => Fiber.interrupt(fiber))
       yield* waitFor(capture.stderr, /step second started/)
       yield* Fiber.interrupt(fiber)
       const kept = Path.join(t.dir, "sandboxes", runId)
@@ -136,7 +137,7 @@ describe("--sandbox with any plugin", () => {
       expect(Fs.existsSync(kept)).toBe(false)
     }))
 
-  it.live("a run whose plugin's sandbox data is missing cannot be resumed (exit 4, what to do instead)", () =>
+  it.scopedLive("a run whose plugin's sandbox data is missing cannot be resumed (exit 4, what to do instead)", () =>
     Effect.gen(function*() {
       const t = setup()
       const runId = "run_lost"
@@ -144,6 +145,7 @@ describe("--sandbox with any plugin", () => {
       const fiber = yield* Cli.main([
         "node", "relais", "run", t.file, "--sandbox", "--store", t.db, "--run-id", runId, "--fault", "counter:POST /counters/b hang"
       ]).pipe(Effect.provide(layer), Effect.fork)
+      yield* Effect.addFinalizer(() => Fiber.interrupt(fiber))
       yield* waitFor(capture.stderr, /step second started/)
       yield* Fiber.interrupt(fiber)
       Fs.rmSync(Path.join(t.dir, "sandboxes", runId, "counter.json"))
@@ -215,12 +217,14 @@ describe("relais sandbox with any plugin", () => {
       })
     }))
 
-  it.live("serves the sandboxes with their settings and faults, and gives their configuration as variables", () =>
+  it.scopedLive("serves the sandboxes with their settings and faults, and gives their configuration as variables", () =>
     Effect.gen(function*() {
       const t = setup()
       const { capture, layer } = edge(t.options)
       const fiber = yield* Cli.main(["node", "relais", "sandbox", "--json", "--sandbox-set", "counter:step=2", "--fault", "counter:POST /counters/x 503 x1"])
         .pipe(Effect.provide(layer), Effect.fork)
+      // Stopped however the test ends.
+      yield* Effect.addFinalizer(() => Fiber.interrupt(fiber))
       const [line] = yield* waitFor(capture.stdout, /\{"type":"sandbox".*\}\n/)
       const info = JSON.parse(line) as {
         sandboxes: ReadonlyArray<{ plugin: string; url: string; settings: object; faults: Array<string>; env: Record<string, string> }>

@@ -18,7 +18,7 @@ import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, onTestFinished } from "vitest"
 import { child, collect, packageDir, spawnChild, stackTrace, tmpDir, waitForStderr, waitForStdout, writeFile } from "./harness/Cli.js"
 
 const LIMIT = 240_000
@@ -166,6 +166,10 @@ describe.sequential("--sandbox-set for the providers' sandboxes", () => {
   it("relais sandbox: the settings are shown and served (DELETE answers 405)", async () => {
     const process = spawnChild(["sandbox", "--json", "--sandbox-set", "campus-skills:integration=2m", "--sandbox-set", "aimaira:deletes=refused"])
     const done = collect(process)
+    // A failed assertion must not leave the server running after the test.
+    onTestFinished(() => {
+      if (process.exitCode === null && process.signalCode === null) process.kill("SIGKILL")
+    })
     const [line] = await waitForStdout(process, /\{"type":"sandbox".*\}\n/)
     const info = JSON.parse(line) as {
       sandboxes: ReadonlyArray<{ plugin: string; url: string; settings: Record<string, string>; env: Record<string, string> }>
