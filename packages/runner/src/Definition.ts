@@ -34,7 +34,7 @@ const walk = (nodes: ReadonlyArray<Model.Node>, f: (node: Model.StepNode) => voi
 }
 
 /**
- * The namespaces of the steps a definition uses (`aimaira/create-convention` uses `aimaira`),
+ * The namespaces of the steps a definition uses (`esign/send-for-signature` uses `esign`),
  * compensation steps included: the plugins a run of it needs.
  *
  * @since 0.1.0

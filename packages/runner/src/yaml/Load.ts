@@ -274,7 +274,10 @@ export const parseInputs = (
       const spec = specs.get(name)
       given.add(name)
       if (spec === undefined) unknown(name, "--input-file")
-      else if (!Model.matchesInputType(value, spec.type)) {
+      // A whole number too large to be exact is not "not an integer": say what it is.
+      else if (spec.type === "integer" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        problems.push(`--input-file: input "${name}" ${tooLargeInFile}`)
+      } else if (!Model.matchesInputType(value, spec.type)) {
         problems.push(`--input-file: input "${name}" expects ${spec.type === "integer" ? "an integer" : `a ${spec.type}`}, not ${JSON.stringify(value)}`)
       } else if (valueProblem(spec, value) !== undefined) problems.push(`--input-file: input "${name}" ${valueProblem(spec, value)}`)
       else if (!tooDeep(name, value, "--input-file")) values.set(name, value)
