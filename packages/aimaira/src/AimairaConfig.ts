@@ -177,13 +177,6 @@ export interface Encoded extends Schema.Schema.Encoded<typeof Options> {}
 export const checkUrl = (input: string): Either.Either<string, InvalidConfiguration> =>
   Either.mapLeft(ProviderKit.checkBaseUrl(input, urlOptions), (reason) => new InvalidConfiguration({ field: "url", reason }))
 
-/**
- * @deprecated kept for the runner until issue 9's runner rewrite lands: use {@link checkUrl}
- * (or decode the section with {@link Options}).
- * @since 0.1.0
- */
-export const normalizeUrl = checkUrl
-
 const validateType = ProviderKit.validateConfig(Options)
 
 /**

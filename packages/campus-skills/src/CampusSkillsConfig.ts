@@ -84,13 +84,6 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 export const checkUrl = (input: string): Either.Either<string, InvalidConfiguration> =>
   Either.mapLeft(ProviderKit.checkBaseUrl(input, urlOptions), (reason) => new InvalidConfiguration({ field: "url", reason }))
 
-/**
- * @deprecated kept for the runner until issue 9's runner rewrite lands: use {@link checkUrl}
- * (or decode the section with {@link Options}).
- * @since 0.1.0
- */
-export const validateUrl = checkUrl
-
 const validateType = ProviderKit.validateConfig(Options)
 
 /**

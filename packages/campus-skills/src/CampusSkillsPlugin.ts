@@ -35,9 +35,9 @@ import * as Steps from "./Steps.js"
  */
 export interface Options {
   /**
-   * @deprecated kept for the runner until issue 9's runner rewrite lands: the configuration
-   * says whether the target is a sandbox (`sandbox: true`, which the plugin's sandbox sets).
-   * `true` allows `campus-skills/reset-sync` whatever the configuration.
+   * Allow `campus-skills/reset-sync` whatever the configuration says (for code that drives a
+   * sandbox directly). Hosts do not need it: the configuration says whether the target is a
+   * sandbox (`sandbox: true`, which the plugin's own sandbox sets).
    */
   readonly sandbox?: boolean | undefined
   /** Polling parameters of `campus-skills/wait-integrated` (default: every 5 s for 5 minutes). */

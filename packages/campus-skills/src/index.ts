@@ -8,10 +8,6 @@
 export * as CampusSkillsClient from "./CampusSkillsClient.js"
 export * as CampusSkillsConfig from "./CampusSkillsConfig.js"
 export * as CampusSkillsPlugin from "./CampusSkillsPlugin.js"
-/**
- * @deprecated kept for the runner until issue 9's runner rewrite lands: use `CampusSkillsClient`.
- */
-export * as Client from "./CampusSkillsClient.js"
 export * as Contract from "./Contract.js"
 export * as Errors from "./Errors.js"
 export * as Mapping from "./Mapping.js"
