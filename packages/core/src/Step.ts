@@ -428,7 +428,10 @@ export const maxStateBytes = 1024 * 1024
  *   another version of the step before the run was resumed);
  * - `store`: the run store failed (a full disk...); its own error is in `detail`.
  *
- * Not retried by default policies: every attempt would meet it again.
+ * Not retried by default policies: every attempt would meet it again. `store` is never retried,
+ * whatever the policy names: the step fails at once, as with any other failed store write, and
+ * a store that cannot be written (a full disk, a read-only file) stops the run with its
+ * `StoreError`, left to resume once the store is fixed, nothing compensated.
  *
  * @since 0.1.0
  * @category Errors
@@ -461,7 +464,8 @@ export class StepStateError extends Schema.TaggedError<StepStateError>("@relais/
  * - A JSON value, at most {@link maxStateBytes}: `get` returns the value as JSON read it back
  *   (`undefined` fields dropped, dates as strings). Prefer {@link loadState} and
  *   {@link saveState}, which encode and decode with a schema.
- * - Removed when the run ends (succeeded, failed, compensated...).
+ * - Removed when the run ends (succeeded, failed, compensated...). A removal that fails is a
+ *   warning: the run's outcome stands.
  * - Never put secrets in it: it is stored in clear beside the run history. The store applies
  *   the `Redactor` to it like to everything it stores, so a registered secret would come back
  *   masked, not as it was saved.

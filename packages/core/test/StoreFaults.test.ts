@@ -4,11 +4,13 @@
  * (SQLite's page limit everywhere; a real full tmpfs when this process may mount one). Each ends
  * in a `StoreError` with its `reason` and the store's path, never in a defect or a hang; a run
  * stopped by a full disk is resumed once there is space again, without running its done steps
- * twice.
+ * twice. The same for the step states: a state that cannot be saved stops the run with the
+ * store's error (the step is not retried, nothing is undone); a clean-up of the states that fails
+ * when the run has ended is a warning.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, Option, Schema, Stream } from "effect"
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -48,8 +50,8 @@ const threeSteps = Workflow.make({
     })
 })
 
-const engineOn = (filename: string) =>
-  Engine.layerSqlite({ filename, workflows: [threeSteps], pollInterval: "100 millis" }).pipe(Layer.provide(Redactor.layer))
+const engineOn = (filename: string, workflows: ReadonlyArray<Workflow.Workflow<any, any, never>> = [threeSteps]) =>
+  Engine.layerSqlite({ filename, workflows, pollInterval: "100 millis" }).pipe(Layer.provide(Redactor.layer))
 
 const readerOn = (filename: string) =>
   RunStore.layerSqlReadonly.pipe(
@@ -81,6 +83,25 @@ const storeWithRuns = (db: string) =>
   }).pipe(
     Effect.provide(RunStore.layerSql.pipe(Layer.provide(Engine.layerSqliteClient({ filename: db })), Layer.provide(Redactor.layer)))
   )
+
+/**
+ * On the engine's connection, `event` (INSERT or DELETE) on `table` fails as on a full disk
+ * (SQLITE_FULL): a trigger makes it also write 1 MiB into a temporary table held to 8 pages.
+ * Every other write goes on. Only that connection has the trigger: a new engine (the resume)
+ * finds a store with space again.
+ */
+const fullAt = (event: "INSERT" | "DELETE", table: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all([
+      sql.unsafe("CREATE TEMP TABLE IF NOT EXISTS relais_test_filler (data BLOB)"),
+      sql.unsafe("PRAGMA temp.max_page_count = 8"),
+      sql.unsafe(`CREATE TEMP TRIGGER IF NOT EXISTS relais_test_full_${event.toLowerCase()}_${table} BEFORE ${event} ON main.${table}
+        BEGIN INSERT INTO relais_test_filler VALUES (zeroblob(1048576)); END`)
+    ], { discard: true })).pipe(Effect.orDie)
+
+/** Limits that only end a hang: what they wait for comes within a second or two. */
+const unlessHung = <A, E, R>(what: string) => (effect: Effect.Effect<A, E, R>) =>
+  Effect.timeoutFail(effect, { duration: "60 seconds", onTimeout: () => new Error(`${what} hung`) })
 
 /** The error an effect failed with (it must fail with a `StoreError`). */
 const storeErrorOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -254,7 +275,10 @@ const fullDuringRun = (db: string, fill: Effect.Effect<void, never, SqlClient.Sq
       const engine = yield* Layer.build(engineOn(db))
       beforeB = Effect.provide(fill, engine)
       const runId = yield* Engine.start(threeSteps, { size: 64 * 1024 }).pipe(Effect.provide(engine))
-      const error = yield* storeErrorOf(Engine.awaitRun(runId).pipe(Effect.provide(engine)))
+      const error = yield* storeErrorOf(Engine.awaitRun(runId).pipe(
+        Effect.provide(engine),
+        unlessHung("the wait for the run (the store's failure was not reported)")
+      ))
       expect(error).toMatchObject({ reason: "no-space", path: db })
       expect(error.message).toMatch(new RegExp(`^no space left on ${Path.dirname(db)} \\(writing the run store ${db}: `))
       return runId
@@ -280,6 +304,16 @@ describe("store faults: a full disk", () => {
         Effect.flatMap(sql<{ readonly page_count: number }>`PRAGMA page_count`, ([row]) =>
           sql.unsafe(`PRAGMA max_page_count = ${row!.page_count}`))).pipe(Effect.orDie)
       yield* fullDuringRun(db, fill, () => {})
+    }), 120_000)
+
+  it.live("the disk fills up exactly when the journal records a step's result: no-space at once, not a hang; resumed once freed", () =>
+    Effect.gen(function*() {
+      const db = Path.join(tmpDir(), "relais.db")
+      // Only the journal's write of step b's result meets a full disk: the cluster writes it
+      // (the reply to the step's activity) on a fiber of its own, retries it a few times and
+      // gives up without telling anyone. This is where a real disk filled up under `relais run`
+      // and the run waited forever for a result that was never recorded.
+      yield* fullDuringRun(db, fullAt("INSERT", "cluster_replies"), () => {})
     }), 120_000)
 
   /** Fill the file system of `dir` up to the last few KiB. */
@@ -314,4 +348,142 @@ describe("store faults: a full disk", () => {
         expect(error).toMatchObject({ reason: "no-space", path: db })
         expect(error.message).toMatch(new RegExp(`^no space left on ${dir} \\(writing the run store ${db}: `))
       })), 120_000)
+})
+
+describe("store faults: step states", () => {
+  const Plan = Schema.Struct({ plan: Schema.String })
+  const books = Step.make({
+    name: "test/books",
+    description: "books something, undone by its compensation",
+    input: Schema.Struct({}),
+    output: Schema.Struct({ booked: Schema.Boolean }),
+    retry: RetryPolicy.none,
+    run: () => Effect.sync(() => (calls.push("books"), { booked: true })),
+    compensate: { description: "unbook", run: () => Effect.sync(() => calls.push("unbooks")) }
+  })
+  const keeps = Step.make({
+    name: "test/keeps",
+    description: "saves a plan in its state, then answers",
+    input: Schema.Struct({}),
+    output: Plan,
+    // A policy that names the state's error: a store failure is still not retried.
+    retry: RetryPolicy.constant({ maxAttempts: 5, initialDelay: 1, retryOn: ["StepStateError"] }),
+    run: () =>
+      Effect.gen(function*() {
+        calls.push("keeps")
+        yield* Step.saveState(Plan, { plan: "the plan" })
+        return { plan: "the plan" }
+      }),
+    reconcile: () => Effect.sync(() => (calls.push("reconciles"), Option.none()))
+  })
+  const keeping = Workflow.make({
+    name: "keeping",
+    input: Schema.Struct({}),
+    output: Plan,
+    run: () => Effect.zipRight(Workflow.step(books, {}), Workflow.step(keeps, {}))
+  })
+  const stateOf = (runId: string) => Effect.flatMap(RunStore.RunStore, (store) => store.loadState(runId, "test/keeps"))
+
+  /**
+   * How the store refuses the state's write: a full disk (fatal: it stops every run), or a
+   * write refused for another reason (a trigger's abort: only this run stops).
+   */
+  const refusals = [
+    {
+      name: "the disk is full",
+      refuse: fullAt("INSERT", "relais_step_state"),
+      expected: (db: string) => ({
+        reason: "no-space",
+        message: `no space left on ${Path.dirname(db)} (writing the run store ${db}: database or disk is full)`
+      })
+    },
+    {
+      name: "the store refuses the write",
+      refuse: Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql.unsafe(`CREATE TEMP TRIGGER relais_test_refuse BEFORE INSERT ON main.relais_step_state
+          BEGIN SELECT RAISE(ABORT, 'the test refuses this write'); END`)).pipe(Effect.orDie),
+      expected: (db: string) => ({ reason: "other", message: `run store ${db}: save the state of step test/keeps of run` })
+    }
+  ] as const
+
+  for (const { expected, name, refuse } of refusals) {
+    it.live(`a state that cannot be saved (${name}): the run's wait ends with the store's error, the step is not retried nor failed, nothing is undone; resumed once fixed`, () =>
+      Effect.gen(function*() {
+        const db = Path.join(tmpDir(), "relais.db")
+        calls.length = 0
+        const runId = yield* Effect.scoped(Effect.gen(function*() {
+          const engine = yield* Layer.build(engineOn(db, [keeping]))
+          yield* Effect.provide(refuse, engine)
+          const events = yield* Effect.flatMap(Engine.Engine, (e) => e.subscribe).pipe(Effect.provide(engine))
+          const runId = yield* Engine.start(keeping, {}).pipe(Effect.provide(engine))
+          const error = yield* storeErrorOf(Engine.awaitRun(runId).pipe(Effect.provide(engine), unlessHung("the wait for the run")))
+          expect(error).toMatchObject({ reason: expected(db).reason, path: db })
+          expect(error.message).toContain(expected(db).message)
+          // The step's attempt failed and is not retried.
+          const attempt = yield* events.pipe(
+            Stream.filter((event) => event.runId === runId && event._tag === "AttemptFailed"),
+            Stream.runHead,
+            unlessHung("the step's attempt")
+          )
+          expect(Option.getOrThrow(attempt)).toMatchObject({
+            path: "test/keeps",
+            attempt: 1,
+            retryable: false,
+            error: { _tag: "StepStateError" }
+          })
+          return runId
+        }))
+        // What the run did before the engine closed, as its history has it.
+        const stopped = yield* Effect.gen(function*() {
+          const store = yield* RunStore.RunStore
+          return { record: yield* store.get(runId), events: (yield* store.events(runId)).map((e) => e.event) }
+        }).pipe(Effect.provide(readerOn(db)))
+        expect(stopped.record.status).toBe("interrupted")
+        expect(stopped.record.compensated).toBeUndefined()
+        expect(stopped.events.filter((e) => e._tag === "AttemptFailed")).toHaveLength(1)
+        expect(stopped.events.filter((e) => ["RetryScheduled", "StepFailed", "CompensationStarted"].includes(e._tag))).toEqual([])
+        expect(calls).toEqual(["books", "keeps"])
+
+        // The step's failure was not journaled: the resumed run checks it (reconcile) and runs it again.
+        const resumed = yield* Effect.gen(function*() {
+          const record = yield* Engine.resume(runId)
+          return { record, left: yield* stateOf(runId) }
+        }).pipe(Effect.provide(engineOn(db, [keeping])))
+        expect(resumed.record.status).toBe("succeeded")
+        expect(resumed.record.output).toEqual({ plan: "the plan" })
+        expect(resumed.left).toEqual(Option.none())
+        // Booked once, never undone.
+        expect(calls).toEqual(["books", "keeps", "reconciles", "keeps"])
+      }), 120_000)
+  }
+
+  it.live("the clean-up of the states fails when the run has ended (the disk is full): a warning, the outcome stands, the store takes the next run", () => {
+    const warnings: Array<string> = []
+    const capture = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+    })
+    return Effect.gen(function*() {
+      const db = Path.join(tmpDir(), "relais.db")
+      calls.length = 0
+      yield* Effect.scoped(Effect.gen(function*() {
+        const engine = yield* Layer.build(engineOn(db, [keeping]))
+        yield* Effect.provide(fullAt("DELETE", "relais_step_state"), engine)
+        for (const _ of ["first", "second"]) {
+          const record = yield* Engine.start(keeping, {}).pipe(
+            Effect.flatMap(Engine.awaitRun),
+            Effect.provide(engine),
+            unlessHung("the wait for the run")
+          )
+          expect(record.status).toBe("succeeded")
+          expect(record.output).toEqual({ plan: "the plan" })
+          expect(warnings.at(-1)).toMatch(new RegExp(
+            `^run ${record.id}: its step states are left in the store: no space left on ${Path.dirname(db)} \\(writing the run store ${db}: database or disk is full\\)`
+          ))
+          expect(yield* stateOf(record.id).pipe(Effect.provide(engine))).toEqual(Option.some({ plan: "the plan" }))
+        }
+      }))
+      expect(warnings).toHaveLength(2)
+      expect(calls).toEqual(["books", "keeps", "books", "keeps"])
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+  }, 120_000)
 })

@@ -44,7 +44,7 @@ import {
 import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
 import { currentOwner } from "./owner.js"
-import { healthy, StoreFile, StoreHealth } from "./store.js"
+import { healthy, StoreFile, StoreHealth, unreported } from "./store.js"
 import { currentFrame, currentPath, makeRunContext, RunContext, SagaFrame } from "./runtime.js"
 
 /** The single `@effect/workflow` workflow every relais run executes as. */
@@ -157,19 +157,28 @@ export const make = <R>(
         yield* Deferred.succeed(waiter(record.id), record)
       })
 
+    /** The store failed under a run: tell whoever waits for it (and every run, when it is fatal). */
+    const storeStopped = (runId: string, error: StoreError): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        yield* health.report(error)
+        yield* Deferred.fail(waiter(runId), error)
+        yield* Effect.logDebug(`run ${runId} stops: ${error.message}`)
+      })
+
     /**
      * The store failed under a run: tell whoever waits for it, and leave the run suspended as it
      * was journaled (nothing is compensated: the steps did not fail), to be resumed once the
      * store is fixed.
      */
     const storeFailed = (runId: string, error: StoreError): Effect.Effect<never, never, WorkflowInstance> =>
-      Effect.gen(function*() {
-        yield* health.report(error)
-        yield* Deferred.fail(waiter(runId), error)
-        yield* Effect.logDebug(`run ${runId} stops: ${error.message}`)
-        const instance = yield* WorkflowInstance
-        return yield* EWorkflow.suspend(instance)
-      })
+      Effect.zipRight(storeStopped(runId, error), Effect.flatMap(WorkflowInstance, EWorkflow.suspend))
+
+    /**
+     * Runs that a step (or a compensation) stopped because the store failed under its state: the
+     * step's activity suspended, and so did the run (see runtime.ts, `isStoreFailure`). By run id,
+     * with the store's error; read when the run's execution is interrupted by the suspension.
+     */
+    const stoppedByStore = new Map<string, StoreError>()
 
     /** A defect that comes from storage (the cluster dies on journal failures), as a `StoreError`. */
     const storageDefect = (cause: Cause.Cause<unknown>): Effect.Effect<Option.Option<StoreError>> =>
@@ -187,6 +196,7 @@ export const make = <R>(
 
     const body = (runId: string): Effect.Effect<Outcome, never, WorkflowInstance> =>
       Effect.gen(function*() {
+        stoppedByStore.delete(runId)
         const stored = yield* store.get(runId)
         const resolved = yield* resolve(stored)
         if (Option.isNone(resolved)) {
@@ -210,7 +220,10 @@ export const make = <R>(
           workflow: workflow.name,
           resumed: record.executions > 1,
           emit: publish,
-          store
+          store,
+          onStoreStop: (error) => {
+            if (!stoppedByStore.has(runId)) stoppedByStore.set(runId, error)
+          }
         })
         yield* context.emit({ _tag: "RunStarted", workflow: workflow.name, execution: record.executions })
         const frame = new SagaFrame()
@@ -278,16 +291,24 @@ export const make = <R>(
             finishedAt: finished
           }))
         // The steps' states were for retries, resumes and compensations: the run has ended.
-        // A state left by a failed delete is never read again (a final run does not execute).
+        // A state left by a failed delete is never read again (a final run does not execute),
+        // so its failure is a warning: it neither changes the run's outcome, which is recorded,
+        // nor stops the store's other runs (unreported to the store's health).
         yield* store.clearState(runId).pipe(
+          unreported,
           Effect.catchAll((error) => Effect.logWarning(`run ${runId}: its step states are left in the store: ${error.message}`))
         )
         yield* context.emit({ _tag: "RunFinished", status, durationMillis: finished - final.createdAt })
         yield* finish(final)
         return outcome
       }).pipe(
-        Effect.onInterrupt(() =>
-          Effect.gen(function*() {
+        Effect.onInterrupt(() => {
+          // Stopped by the store: the run stays as it was journaled (running, shown interrupted
+          // once this process is gone); its wait ends with the store's error.
+          const stopped = stoppedByStore.get(runId)
+          stoppedByStore.delete(runId)
+          if (stopped !== undefined) return storeStopped(runId, stopped)
+          return Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             const record = yield* store.update(runId, (r) =>
               isFinal(r.status) ? r : new RunRecord({ ...r, status: "interrupted", updatedAt: now }))
@@ -296,7 +317,7 @@ export const make = <R>(
               yield* finish(record)
             }
           }).pipe(Effect.ignore)
-        ),
+        }),
         Effect.catchAll((error) =>
           storeFailed(
             runId,

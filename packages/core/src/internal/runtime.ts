@@ -4,6 +4,8 @@
  *
  * @internal
  */
+import * as EWorkflow from "@effect/workflow/Workflow"
+import { WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import * as Activity from "./activity.js"
 import {
   Clock,
@@ -18,7 +20,7 @@ import {
   Schema
 } from "effect"
 import * as ScheduleDecision from "effect/ScheduleDecision"
-import { DuplicateStepPath, ErrorInfo, type FailureReason, StepFailed, type StoreError, StepTimeout } from "../Errors.js"
+import { DuplicateStepPath, ErrorInfo, type FailureReason, StepFailed, StepTimeout, StoreError } from "../Errors.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import { Compensated, FailedItem, Failure, LeftToUndo, type RunEvent, type RunId } from "../Run.js"
 import type * as RunStore from "../RunStore.js"
@@ -126,6 +128,31 @@ class StepDefect extends Data.TaggedError("StepDefect")<{ readonly message: stri
 const defectMessage = (defect: unknown): string =>
   defect instanceof Error ? `${defect.name}: ${defect.message}` : `unexpected error: ${String(defect)}`
 
+/**
+ * The run store failed under a step's state (`StepStateError` of reason `store`): like any
+ * other failed store write, it stops the run, whatever the step's retry policy says. Another
+ * attempt would meet the same store (a full disk, a read-only file) and only call the remote
+ * system again for nothing; and it is not the step's failure: journaled as the step's result, it
+ * would fail the run (and undo its steps) on every resume. So the step's (or compensation's)
+ * activity is suspended instead, with nothing journaled for it: the resumed run reconciles and
+ * runs it again. The engine ends the run's wait with the store's error (`onStoreStop`).
+ */
+const isStoreFailure = (error: unknown): boolean =>
+  // By its tag: a plugin may bring its own copy of this module.
+  typeof error === "object" && error !== null &&
+  (error as { readonly _tag?: unknown })._tag === "StepStateError" &&
+  (error as { readonly reason?: unknown }).reason === "store"
+
+/** The policy's schedule, except that a store failure is never retried. */
+const retrySchedule = (policy: RetryPolicy.RetryPolicy) =>
+  RetryPolicy.toSchedule(policy).pipe(Schedule.whileInput((error: unknown) => !isStoreFailure(error)))
+
+/** A step (or compensation) stopped by a store failure: its activity suspends. */
+class StoppedByStore extends Data.TaggedError("StoppedByStore")<{}> {}
+
+/** Suspend the activity being executed: nothing is journaled for it, a resume executes it again. */
+const suspendActivity: Effect.Effect<never, never, WorkflowInstance> = Effect.flatMap(WorkflowInstance, EWorkflow.suspend)
+
 /** Where step states are kept: the run store's part for them. */
 export type StateStore = Pick<RunStore.Service, "loadState" | "saveState" | "clearState">
 
@@ -133,8 +160,16 @@ export type StateStore = Pick<RunStore.Service, "loadState" | "saveState" | "cle
  * The journaled state of the invocation at `path` (`Step.StepState`): every `set` is checked
  * (JSON, size) and written to the store before it returns.
  */
-export const stepState = (store: StateStore, runId: string, path: string): Step.StepState => {
-  const failed = (error: StoreError) => new Step.StepStateError({ reason: "store", path, detail: error.message })
+export const stepState = (
+  store: StateStore,
+  runId: string,
+  path: string,
+  onStoreFailure: (error: StoreError) => void = () => {}
+): Step.StepState => {
+  const failed = (error: StoreError) => {
+    onStoreFailure(error)
+    return new Step.StepStateError({ reason: "store", path, detail: error.message })
+  }
   return {
     get: Effect.mapError(store.loadState(runId, path), failed),
     set: (value) =>
@@ -152,15 +187,30 @@ export const makeRunContext = (options: {
   readonly resumed: boolean
   readonly emit: (event: RunEvent) => Effect.Effect<void>
   readonly store: StateStore
+  /**
+   * A step or compensation stopped the run: the store failed under its state (see
+   * `isStoreFailure`). Called before the run suspends, with the store's error.
+   */
+  readonly onStoreStop?: ((error: StoreError) => void) | undefined
 }): RunContextService => {
   const usedPaths = new Set<string>()
+  /** The last store failure under the state of each invocation, by path. */
+  const storeFailures = new Map<string, StoreError>()
+  /** The run stops: the store failed under the state of the invocation at `path`. */
+  const stopByStore = (path: string, error: Step.StepStateError) =>
+    Effect.sync(() =>
+      options.onStoreStop?.(
+        storeFailures.get(path) ??
+          new StoreError({ operation: `keep the state of step ${path}`, detail: error.detail })
+      )
+    )
   /** What a step's `run`, `reconcile` and compensation see of the invocation at `path`. */
   const stepContext = (path: string, attempt: number): Step.StepContext["Type"] => ({
     runId: options.runId,
     path,
     attempt,
     key: Step.invocationKey(options.runId, path),
-    state: stepState(options.store, options.runId, path)
+    state: stepState(options.store, options.runId, path, (error) => storeFailures.set(path, error))
   })
   const emit = (event: EventInput): Effect.Effect<void> =>
     Effect.flatMap(
@@ -172,7 +222,7 @@ export const makeRunContext = (options: {
     step: Step.Step<string, I, O, E, R>,
     input: I,
     path: string
-  ): Effect.Effect<typeof StepRecord.Type, StepFailed, R> =>
+  ): Effect.Effect<typeof StepRecord.Type, StepFailed | StoppedByStore, R> =>
     Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
       const base = { path, step: step.name } as const
@@ -216,11 +266,12 @@ export const makeRunContext = (options: {
               attempt,
               durationMillis: now - attemptStarted,
               error: ErrorInfo.fromUnknown(error),
-              retryable: attempt < step.retry.maxAttempts && RetryPolicy.isRetryable(step.retry, error)
+              retryable: attempt < step.retry.maxAttempts && RetryPolicy.isRetryable(step.retry, error) &&
+                !isStoreFailure(error)
             }))
         )
       )
-      const schedule = RetryPolicy.toSchedule(step.retry).pipe(
+      const schedule = retrySchedule(step.retry).pipe(
         Schedule.onDecision((decision, next) =>
           ScheduleDecision.isContinue(next)
             ? emit({
@@ -236,6 +287,10 @@ export const makeRunContext = (options: {
       const finished = yield* Clock.currentTimeMillis
       if (Either.isLeft(result)) {
         const error: unknown = result.left
+        if (isStoreFailure(error)) {
+          yield* stopByStore(path, error as Step.StepStateError)
+          return yield* new StoppedByStore()
+        }
         // The last attempt may have been committed by the server before its answer was lost:
         // look once more before declaring the step failed.
         if (step.reconcile !== undefined && !(error instanceof StepDefect)) {
@@ -342,7 +397,7 @@ export const makeRunContext = (options: {
           execute: Effect.suspend(() => {
             executed = true
             return attempts(effective, input, path)
-          })
+          }).pipe(Effect.catchTag("StoppedByStore", () => suspendActivity))
         })
         if (!executed) yield* emit({ _tag: "StepReplayed", path, step: step.name })
         const output = yield* Step.decodeOutput(step, path, record.output).pipe(
@@ -421,7 +476,7 @@ export const makeRunContext = (options: {
       }) as any
   }
 
-  const runCompensation = (entry: SagaEntry): Effect.Effect<typeof CompensationRecord.Type> =>
+  const runCompensation = (entry: SagaEntry): Effect.Effect<typeof CompensationRecord.Type, never, WorkflowInstance> =>
     Effect.gen(function*() {
       const base = { path: entry.path, step: entry.step } as const
       yield* emit({ _tag: "CompensationStarted", ...base, description: entry.description })
@@ -444,7 +499,7 @@ export const makeRunContext = (options: {
             })
         })
       )
-      const schedule = RetryPolicy.toSchedule(policy).pipe(
+      const schedule = retrySchedule(policy).pipe(
         Schedule.onDecision((decision, next) =>
           emit({
             _tag: "CompensationAttemptFailed",
@@ -456,6 +511,11 @@ export const makeRunContext = (options: {
         )
       )
       const result = yield* Effect.either(Effect.retry(once, schedule))
+      // Not the compensation's failure: the run stops (see `isStoreFailure`).
+      if (Either.isLeft(result) && isStoreFailure(result.left)) {
+        yield* stopByStore(entry.path, result.left as Step.StepStateError)
+        return yield* suspendActivity
+      }
       if (Either.isRight(result)) {
         const said = result.right
         if (Step.isCompensationResult(said) && said._tag === "NothingToUndo") {
@@ -469,7 +529,7 @@ export const makeRunContext = (options: {
       const error = ErrorInfo.fromUnknown(result.left)
       yield* emit({ _tag: "CompensationFailed", ...base, attempts: attempt, error })
       return { _tag: "gave_up", attempts: attempt, error } as const
-    }) as Effect.Effect<typeof CompensationRecord.Type>
+    }) as Effect.Effect<typeof CompensationRecord.Type, never, WorkflowInstance>
 
   return service
 }

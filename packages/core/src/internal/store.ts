@@ -3,6 +3,11 @@
  * first storage failure that stops everything, so that every waiter is told at once instead of
  * waiting for a write that will never happen).
  *
+ * The SQLite connection reports every failed statement to the health itself: the cluster writes
+ * parts of the journal (a step's result, as the reply to its activity) on fibers of its own,
+ * retries them a few times and then gives up without telling anyone, so a disk that filled up at
+ * that write left the run waiting forever for a result that was never recorded.
+ *
  * @internal
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
@@ -11,7 +16,8 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Context, Deferred, Effect, Layer, Option, Scope } from "effect"
+import { Cause, Context, Deferred, Effect, FiberRef, Layer, Option, Scope } from "effect"
+import { globalValue } from "effect/GlobalValue"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { StoreError } from "../Errors.js"
@@ -43,6 +49,20 @@ export const isFatal = (error: StoreError): boolean =>
   error.reason === "not-a-database" || error.reason === "not-a-file" || error.reason === "permission" ||
   error.reason === "io"
 
+/** False inside `unreported`. */
+const reporting = globalValue(
+  Symbol.for("@relais/core/internal/store/reporting"),
+  () => FiberRef.unsafeMake(true)
+)
+
+/**
+ * Run `effect` without reporting its storage failures to the store's health: for writes whose
+ * failure the caller judges itself and that must not stop the runs (the clean-up after a run
+ * has ended, a warning). Its failures still reach the caller.
+ */
+export const unreported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.locally(effect, reporting, false)
+
 export const makeHealth: Effect.Effect<StoreHealthService> = Effect.map(
   Deferred.make<never, StoreError>(),
   (deferred) => ({
@@ -51,10 +71,10 @@ export const makeHealth: Effect.Effect<StoreHealthService> = Effect.map(
       Option.isNone(done) ? Effect.succeedNone : Effect.map(Effect.flip(done.value), Option.some)),
     report: (error) =>
       isFatal(error)
-        ? Effect.zipRight(
-          Effect.logDebug(`run store: ${error.message}`),
-          Deferred.fail(deferred, error)
-        ).pipe(Effect.asVoid)
+        ? Effect.flatMap(FiberRef.get(reporting), (on) =>
+          on
+            ? Effect.zipRight(Effect.logDebug(`run store: ${error.message}`), Deferred.fail(deferred, error))
+            : Effect.void).pipe(Effect.asVoid)
         : Effect.void
   })
 )
@@ -107,7 +127,9 @@ export const openSqlite = (options: {
       // better-sqlite3 throws from its constructor and from the WAL pragma: defects there.
       Effect.catchAllDefect((defect) => Effect.fail(fail("open it")(defect)))
     )
-    const client = yield* keepRollbackErrors(base)
+    const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth), () => healthy)
+    const client = yield* keepRollbackErrors(base, (cause) =>
+      Cause.isInterruptedOnly(cause) ? Effect.void : health.report(StoreError.fromCause("record the runs", cause, filename)))
     const exec = (statement: string) => Effect.mapError(client.unsafe(statement), fail("open it"))
     yield* exec("PRAGMA busy_timeout = 5000")
     // Reads the header and the schema: a file that is not a database, or is damaged where the
@@ -159,7 +181,9 @@ const isNoTransaction = (error: SqlError) =>
   /no transaction is active/.test(String((error.cause as { readonly message?: unknown } | undefined)?.message))
 
 /**
- * The same client, whose transactions keep the error that made them fail.
+ * The same client, whose transactions keep the error that made them fail, and whose failed
+ * statements are given to `failed` (the store's health: whoever wrote, the run store or the
+ * cluster's journal, a full disk or a read-only file stops the runs at once).
  *
  * On a full disk (and on I/O errors) SQLite rolls a transaction back by itself; the `ROLLBACK`
  * that `@effect/sql` sends then fails with "no transaction is active", and that failure (a
@@ -168,16 +192,21 @@ const isNoTransaction = (error: SqlError) =>
  * for), so the transaction fails with its own error.
  */
 const keepRollbackErrors = (
-  base: SqliteClient.SqliteClient
+  base: SqliteClient.SqliteClient,
+  failed: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
 ): Effect.Effect<SqliteClient.SqliteClient, never, Scope.Scope> =>
   Effect.gen(function*() {
     // The one connection of the client (`reserve` hands it out under the client's permit).
     const connection = yield* Effect.scoped(base.reserve).pipe(Effect.orDie)
+    const watched = <A>(run: Effect.Effect<A, SqlError>) => Effect.tapErrorCause(run, failed)
     const wrapped: Connection = {
       ...connection,
+      execute: (sql, params, transformRows) => watched(connection.execute(sql, params, transformRows)),
+      executeRaw: (sql, params) => watched(connection.executeRaw(sql, params)),
+      executeValues: (sql, params) => watched(connection.executeValues(sql, params)),
       executeUnprepared: (sql, params, transformRows) => {
         const run = connection.executeUnprepared(sql, params, transformRows)
-        return sql === "ROLLBACK" ? Effect.catchIf(run, isNoTransaction, () => Effect.succeed([])) : run
+        return watched(sql === "ROLLBACK" ? Effect.catchIf(run, isNoTransaction, () => Effect.succeed([])) : run)
       }
     }
     const semaphore = yield* Effect.makeSemaphore(1)
