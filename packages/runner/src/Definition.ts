@@ -53,13 +53,6 @@ export const pluginsUsed = (text: string): ReadonlySet<string> => {
 }
 
 /**
- * The plugins a definition uses (see {@link pluginsUsed}).
- *
- * @since 0.1.0
- */
-export const providersUsed: (text: string) => ReadonlySet<string> = pluginsUsed
-
-/**
  * The attempts a definition allows: `defaults.retry.maxAttempts` and each step's own
  * `retry.maxAttempts`, by step id.
  *
@@ -84,11 +77,16 @@ export const attempts = (text: string): Attempts => {
 
 /**
  * The attempts of the invocation at `path` (`contrats[3]/convention` is step `convention`): its
- * own, else the definition's default, else the step's policy (`fallback`).
+ * own, else the definition's default (not for a step whose policy is its polling, as when it
+ * runs), else the step's policy.
  *
  * @since 0.1.0
  */
-export const attemptsAt = (self: Attempts, path: string, fallback: number | undefined): number | undefined => {
+export const attemptsAt = (
+  self: Attempts,
+  path: string,
+  step: { readonly polls: boolean; readonly retry: { readonly maxAttempts?: number | undefined } } | undefined
+): number | undefined => {
   const id = (path.split("/").pop() ?? path).replace(/\[\d+\]$/, "")
-  return self.byId.get(id) ?? self.defaults ?? fallback
+  return self.byId.get(id) ?? (step?.polls === true ? undefined : self.defaults) ?? step?.retry.maxAttempts
 }

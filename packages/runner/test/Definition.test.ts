@@ -38,10 +38,13 @@ steps:
 `)].sort()).toEqual(["one", "two"])
   })
 
-  it("knows each step's attempts: its own, else the defaults, else the step's policy", () => {
+  it("knows each step's attempts: its own, else the defaults (not for a polling step), else the step's policy", () => {
     const attempts = Definition.attempts(text)
-    expect(Definition.attemptsAt(attempts, "convention", 4)).toBe(2)
-    expect(Definition.attemptsAt(attempts, "contrats[3]/sync", 4)).toBe(5)
-    expect(Definition.attemptsAt(Definition.attempts("steps: []"), "x", 4)).toBe(4)
+    const step = { polls: false, retry: { maxAttempts: 4 } }
+    const polling = { polls: true, retry: { maxAttempts: 60 } }
+    expect(Definition.attemptsAt(attempts, "convention", step)).toBe(2)
+    expect(Definition.attemptsAt(attempts, "contrats[3]/sync", step)).toBe(5)
+    expect(Definition.attemptsAt(attempts, "contrats[3]/sync", polling)).toBe(60)
+    expect(Definition.attemptsAt(Definition.attempts("steps: []"), "x", step)).toBe(4)
   })
 })

@@ -212,7 +212,7 @@ steps:
       const keys = `${valid}outputs:\n${Array.from({ length: n }, (_, i) => `  k${i}: ${i}`).join("\n")}\n`
       expect(yield* problems(keys)).toEqual([])
       // `run` reads the checked text again for its providers: the same reader.
-      expect([...Definition.providersUsed(keys.replace("test/notify", "aimaira/notify"))]).toEqual(["aimaira"])
+      expect([...Definition.pluginsUsed(keys.replace("test/notify", "aimaira/notify"))]).toEqual(["aimaira"])
       const values = `${valid}outputs:\n  x: [${Array.from({ length: n }, (_, i) => i).join(", ")}]\n`
       expect(yield* problems(values)).toEqual([])
       expect(yield* problems(`${keys}  k7: again\n`)).toEqual([`${n + 11}:3: this key appears twice in the same mapping`])

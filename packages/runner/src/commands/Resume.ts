@@ -170,7 +170,7 @@ export const handler = (flags: Flags) =>
       return yield* Execute.follow(
         {
           mode,
-          live: { maxAttempts: (step, path) => Definition.attemptsAt(attempts, path, registry.find(step)?.retry.maxAttempts) },
+          live: { maxAttempts: (step, path) => Definition.attemptsAt(attempts, path, registry.find(step)) },
           ...hints(plan.flags)
         },
         (engine) =>

@@ -233,7 +233,7 @@ export const runLoaded = (options: {
         {
           mode: options.mode,
           live: {
-            maxAttempts: (step, path) => Definition.attemptsAt(attempts, path, registry.find(step)?.retry.maxAttempts)
+            maxAttempts: (step, path) => Definition.attemptsAt(attempts, path, registry.find(step))
           },
           ...hints
         },
