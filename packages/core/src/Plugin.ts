@@ -18,6 +18,13 @@
  * - `sandbox`: optionally, a lazily loaded simulator of the service on a loopback port, with a
  *   seed, fault rules and settings, and the configuration that points the plugin at it.
  *
+ * What the host reads on a plugin's errors: the default retry policies (`RetryPolicy`) retry
+ * an error with a numeric `status` of 408, 429, 500, 502, 503 or 504, a step timeout, or an
+ * error tagged `Transport`, `RateLimited` or `Unavailable`, never sooner than its
+ * `retryAfterMillis`; a polling step says so with
+ * `polls: true` (its policy is its polling, which a workflow's `defaults.retry` does not replace);
+ * state an invocation needs after a crash goes in `Step.rememberState`, never in module variables.
+ *
  * Steps are registered under `plugin/step-name`; the registry refuses names outside the
  * plugin's namespace, duplicate plugins and steps, and plugins built against another major
  * version of this contract, and answers unknown step names with suggestions.
