@@ -21,8 +21,9 @@
  *
  * @since 0.1.0
  */
-import { RetryPolicy, Step } from "@relais/core"
-import type * as Duration from "effect/Duration"
+import { ProviderKit, RetryPolicy, Step } from "@relais/core"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -408,8 +409,6 @@ export const listTransmitted = Step.make({
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/
 
-const unitMillis = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
-
 /**
  * A duration as a workflow writes it (`500ms`, `30s`, `2m`, `1h`), decoded to milliseconds and
  * at most `maxMillis`.
@@ -421,8 +420,8 @@ const DeadlineText = (maxMillis: number) =>
     {
       strict: true,
       decode: (text, _, ast) => {
-        const [, amount, unit] = DURATION.exec(text)!
-        const millis = Math.round(Number(amount) * unitMillis[unit as keyof typeof unitMillis])
+        // The pattern above is a subset of what ProviderKit reads (it keeps the editor's check).
+        const millis = Duration.toMillis(Either.getOrThrow(ProviderKit.parseDuration(text)))
         return millis <= maxMillis
           ? ParseResult.succeed(millis)
           : ParseResult.fail(

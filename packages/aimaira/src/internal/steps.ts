@@ -16,7 +16,7 @@ import * as Entities from "../Entities.js"
 import type { Entity, EntitySet } from "../Entities.js"
 import type * as Errors from "../Errors.js"
 import type * as Ids from "../Ids.js"
-import { format, ParisDate, timeZone } from "../ParisDate.js"
+import { format, ParisDate, PlainDateFromSelf, timeZone, ZonedDateTimeFromSelf } from "../ParisDate.js"
 import * as Query from "../Query.js"
 import * as StepErrors from "../StepErrors.js"
 
@@ -50,16 +50,6 @@ export const RequiredId = <A extends number, I, R>(schema: Schema.Schema<A, I, R
 /** A non-empty string, surrounding spaces not counted. */
 export const Text = Schema.String.pipe(
   Schema.filter((s) => s.trim().length > 0, { message: () => "expected a non-empty string" })
-)
-
-const PlainDateFromSelf = Schema.declare(
-  (u: unknown): u is Temporal.PlainDate => u instanceof Temporal.PlainDate,
-  { identifier: "PlainDate", pretty: () => (value) => value.toString() }
-)
-
-const ZonedDateTimeFromSelf = Schema.declare(
-  (u: unknown): u is Temporal.ZonedDateTime => u instanceof Temporal.ZonedDateTime,
-  { identifier: "ZonedDateTime", pretty: () => (value) => value.toString() }
 )
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/

@@ -2,7 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { HttpBody, PluginConfig, Redactor, Suggest } from "@relais/core"
+import { HttpBody, PluginConfig, ProviderKit, Redactor, Suggest } from "@relais/core"
 import { Clock, Duration, Effect, Either, Redacted } from "effect"
 import type * as HttpConfig from "../HttpConfig.js"
 import { defaultMaxResponseBytes, defaultTimeout } from "../HttpConfig.js"
@@ -91,16 +91,6 @@ const expects = (expect: ReadonlyArray<number | HttpConnections.StatusClass>, st
   expect.some((e) => (typeof e === "number" ? e === status : e === classOf(status)))
 
 const describeExpect = (expect: ReadonlyArray<number | HttpConnections.StatusClass>) => expect.map(String).join(", ")
-
-/** `Retry-After` in seconds or as an HTTP date, in milliseconds from now. */
-export const parseRetryAfter = (header: string | undefined, nowMillis: number): number | undefined => {
-  if (header === undefined) return undefined
-  const text = header.trim()
-  if (/^\d+$/.test(text)) return Number(text) * 1000
-  if (/^\d+\.\d+$/.test(text)) return Math.round(Number(text) * 1000)
-  const date = Date.parse(text)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis)
-}
 
 /** Error codes and messages along a cause chain. */
 const causeChain = (cause: unknown): { readonly codes: ReadonlyArray<string>; readonly text: string } => {
@@ -280,7 +270,7 @@ export const make = (config: HttpConfig.Config) =>
           Effect.gen(function*() {
             if (!expects(prepared.expect, response.status)) {
               const now = yield* Clock.currentTimeMillis
-              const retryAfterMillis = parseRetryAfter(response.headers["retry-after"], now)
+              const retryAfterMillis = ProviderKit.parseRetryAfter(response.headers["retry-after"], now)
               return yield* new HttpErrors.UnexpectedStatus({
                 ...where,
                 status: response.status,
