@@ -10,9 +10,10 @@
  *
  * @since 0.1.0
  */
-import { Either, Option, ParseResult, Redacted, Schema, SchemaAST } from "effect"
+import { Effect, Either, Option, ParseResult, Redacted, Schema, SchemaAST } from "effect"
 import * as JSONSchema from "effect/JSONSchema"
 import type * as Plugin from "./Plugin.js"
+import * as Redactor from "./Redactor.js"
 
 /**
  * A leaf of a configuration schema.
@@ -328,6 +329,28 @@ export const secretsOf = (config: unknown): ReadonlyArray<Redacted.Redacted<unkn
   visit(config)
   return out
 }
+
+/**
+ * Register every secret of a decoded configuration with the `Redactor` (as text: a secret that
+ * is not a string is registered as its JSON).
+ *
+ * @since 0.1.0
+ */
+export const registerSecrets = (config: unknown): Effect.Effect<void, never, Redactor.Redactor> => {
+  const texts = secretTexts(config)
+  return texts.length === 0 ? Effect.void : Redactor.register(...texts)
+}
+
+/**
+ * The secrets of a decoded configuration ({@link secretsOf}) as the texts the `Redactor` masks.
+ *
+ * @since 0.1.0
+ */
+export const secretTexts = (config: unknown): ReadonlyArray<string> =>
+  secretsOf(config).map((secret) => {
+    const value = Redacted.value(secret)
+    return typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+  })
 
 /**
  * The JSON Schema of a plugin's section (its encoded side), for the configuration file's

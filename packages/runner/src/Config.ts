@@ -45,7 +45,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { Plugin, PluginConfig, Redactor, Suggest } from "@relais/core"
-import { Config, Effect, Either, Option, Redacted, SchemaAST } from "effect"
+import { Config, Effect, Either, Option, SchemaAST } from "effect"
 import * as Files from "./cli/Files.js"
 import { ConfigError, ConfigProblem, MissingCredentials } from "./Errors.js"
 import * as Source from "./yaml/Source.js"
@@ -374,8 +374,6 @@ export interface Configured {
  */
 export type NotConfigured = MissingCredentials | ConfigError
 
-const labelOf = (plugin: Plugin.Plugin): string => Plugin.label(plugin)
-
 /** The leaves of a plugin's schema by dotted path, and the paths of the objects holding them. */
 const shapeOf = (plugin: Plugin.Plugin) => {
   const fields = plugin.config === undefined ? [] : PluginConfig.fields(plugin.config)
@@ -432,18 +430,11 @@ const readEnv = (name: string): Effect.Effect<Option.Option<string>> =>
     Effect.orElseSucceed(() => Option.none<string>())
   )
 
-/** The secrets of a decoded configuration, as text for the redactor. */
-const secretTexts = (config: unknown): ReadonlyArray<string> =>
-  PluginConfig.secretsOf(config).map((secret) => {
-    const value = Redacted.value(secret)
-    return typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
-  })
-
 /** Decoded, or every issue; the secrets of a decoded configuration are registered at once. */
 const decodeAndRegister = (plugin: Plugin.Plugin, input: unknown) =>
   Effect.gen(function*() {
     const decoded = PluginConfig.decode(plugin.config!, input)
-    if (Either.isRight(decoded)) yield* Redactor.register(...secretTexts(decoded.right))
+    if (Either.isRight(decoded)) yield* PluginConfig.registerSecrets(decoded.right)
     return Either.mapLeft(decoded, tidy)
   })
 
@@ -478,8 +469,8 @@ const fromEnvironment = (
       path.length === 0 ? `${PluginConfig.envPrefix(plugin.name)}_*` : PluginConfig.envName(plugin.name, path)
     const notConfigured = (missing: ReadonlyArray<ReadonlyArray<string>>) =>
       new MissingCredentials({
-        provider: labelOf(plugin),
-        reason: `${labelOf(plugin)} is not configured: set ${
+        provider: Plugin.label(plugin),
+        reason: `${Plugin.label(plugin)} is not configured: set ${
           // A section that says what it needs ("url, and apiKey or username + password", the
           // description of its schema) is clearer than a list of variables.
           Option.isNone(read) && sectionNeeds !== undefined
@@ -525,8 +516,8 @@ const fromEnvironment = (
     if (whole.length + missing.length === decoded.left.length) {
       return Either.left(
         new MissingCredentials({
-          provider: labelOf(plugin),
-          reason: `${labelOf(plugin)} is not configured: ${[...missing.map((i) => `set ${nameOf(i.path)}`), ...whole.map((i) => inVariables(i.message))].join("; ")}${orChooseProfile(config)}`
+          provider: Plugin.label(plugin),
+          reason: `${Plugin.label(plugin)} is not configured: ${[...missing.map((i) => `set ${nameOf(i.path)}`), ...whole.map((i) => inVariables(i.message))].join("; ")}${orChooseProfile(config)}`
         })
       )
     }
@@ -753,8 +744,8 @@ const fromProfile = (
       const required = requiredPaths(plugin).map((p) => p.join("."))
       return Either.left(
         new MissingCredentials({
-          provider: labelOf(plugin),
-          reason: `${labelOf(plugin)} is not configured in profile "${profile.name}" of ${file.file}: add ${/^[aeiou]/i.test(key) ? "an" : "a"} ${key} section${
+          provider: Plugin.label(plugin),
+          reason: `${Plugin.label(plugin)} is not configured in profile "${profile.name}" of ${file.file}: add ${/^[aeiou]/i.test(key) ? "an" : "a"} ${key} section${
             required.length > 0 ? ` (${andList(required)})` : ""
           }`
         })
@@ -764,7 +755,7 @@ const fromProfile = (
     const decoded = yield* decodeAndRegister(plugin, read.input)
     if (Either.isRight(decoded) && read.problems.length === 0) {
       // Literal secrets at any depth (a connection's token inside a map of connections).
-      const secrets = new Set(secretTexts(decoded.right))
+      const secrets = new Set(PluginConfig.secretTexts(decoded.right))
       const bySchema = new Set(literalSecrets(plugin, section).map((l) => l.path))
       for (const literal of read.literals) {
         if (bySchema.has(literal.path) || secrets.has(literal.value)) warnings.push(literalWarning(file.file, literal))

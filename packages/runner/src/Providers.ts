@@ -19,7 +19,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Plugin, PluginConfig, Redactor, Suggest } from "@relais/core"
 import { Faults, type StateFile } from "@relais/sandbox-kit"
-import { Context, Deferred, Effect, Either, Layer, Redacted, type Scope } from "effect"
+import { Context, Deferred, Effect, Either, Layer, type Scope } from "effect"
 import * as NodePath from "node:path"
 import * as Config from "./Config.js"
 import * as Definition from "./Definition.js"
@@ -319,16 +319,6 @@ export const startSandboxes = (
     { concurrency: "unbounded" }
   )
 
-/**
- * Register every secret of a decoded configuration with the `Redactor`.
- *
- * @since 0.1.0
- */
-export const registerSecrets = (config: unknown): Effect.Effect<void, never, Redactor.Redactor> => {
-  const secrets = PluginConfig.secretsOf(config).filter((s): s is Redacted.Redacted<string> => typeof Redacted.value(s) === "string")
-  return secrets.length === 0 ? Effect.void : Redactor.register(...secrets)
-}
-
 // -----------------------------------------------------------------------------
 // Layers
 // -----------------------------------------------------------------------------
@@ -360,7 +350,7 @@ export const layerPlugin = (
   const layer = plugin.layer
   if (layer === undefined) return Layer.empty
   return Layer.unwrapEffect(
-    Effect.as(registerSecrets(config), layer(config).pipe(Layer.mapError(setupError(plugin, source))))
+    Effect.as(PluginConfig.registerSecrets(config), layer(config).pipe(Layer.mapError(setupError(plugin, source))))
   ) as Layer.Layer<never, ProviderSetupError, HttpClient.HttpClient | Redactor.Redactor>
 }
 
