@@ -6,6 +6,10 @@
  * - `layerSqlite`: the durable default. Runs are `@effect/workflow` executions on an
  *   `@effect/cluster` single runner whose message storage is a SQLite file, next to the run
  *   history. Starting it resumes the runs a previous process left unfinished.
+ * - `layerPostgres`: several workers on one PostgreSQL database. Runs are the same executions on
+ *   an `@effect/cluster` cluster: SQL message storage, shards locked with advisory locks, runners
+ *   reaching each other over sockets. A worker that dies leaves its shards, and the runs in them,
+ *   to the others.
  *
  * Everything Effect-specific about durability lives behind this port.
  *
@@ -19,12 +23,20 @@ import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import * as ShardId from "@effect/cluster/ShardId"
+import * as SocketRunner from "@effect/cluster/SocketRunner"
+import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as RpcSerialization from "@effect/rpc/RpcSerialization"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Context, Duration, Effect, Layer, Option } from "effect"
+import { Cause, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import * as internal from "./internal/engine.js"
+import { currentOwner } from "./internal/owner.js"
 import * as ProcessLock from "./internal/processLock.js"
 import * as Store from "./internal/store.js"
 import type * as Redactor from "./Redactor.js"
@@ -310,3 +322,291 @@ export const resume = (
  */
 export const awaitRun = (runId: string): Effect.Effect<RunRecord, RunNotFound | StoreError, Engine> =>
   Effect.flatMap(Engine, (engine) => engine.await(runId))
+
+// -----------------------------------------------------------------------------
+// PostgreSQL: several workers
+// -----------------------------------------------------------------------------
+
+/**
+ * How the workers of a cluster watch each other and move work, and how fast. The defaults move
+ * the runs of a worker that died (killed, its machine lost) to the others in about 5 to 8
+ * seconds, and let a stopping worker's steps in flight finish first.
+ *
+ * @since 0.1.0
+ */
+export interface ClusterSettings {
+  /**
+   * A worker whose heartbeat is older than this is gone: its shards are given to the others.
+   * Default 5 s. Shorter moves work sooner and risks moving it away from a worker that is only
+   * slow (an overloaded machine); advisory locks still keep a shard on one worker at a time.
+   */
+  readonly shardLockExpiration: Duration.DurationInput
+  /** How often a worker records its heartbeat and refreshes its shard locks. Default 1.5 s. */
+  readonly shardLockRefreshInterval: Duration.DurationInput
+  /** How often a worker recomputes which shards it should hold. Default 1 s. */
+  readonly refreshAssignmentsInterval: Duration.DurationInput
+  /** How often the workers ping each other (a dead peer is marked unhealthy). Default 2 s. */
+  readonly runnerHealthCheckInterval: Duration.DurationInput
+  /** How often a worker reads the storage for work it was not told about. Default 1 s. */
+  readonly entityMessagePollInterval: Duration.DurationInput
+  /**
+   * How long the runs of a shard that leaves a worker may go on before they are interrupted
+   * (they continue on the shard's next worker). Default 5 s. A stopping worker drains first
+   * (`Service.drain`), so its runs are already waiting between two steps.
+   */
+  readonly entityTerminationTimeout: Duration.DurationInput
+}
+
+/**
+ * @since 0.1.0
+ */
+export const clusterDefaults: ClusterSettings = {
+  shardLockExpiration: Duration.seconds(5),
+  shardLockRefreshInterval: Duration.millis(1500),
+  refreshAssignmentsInterval: Duration.seconds(1),
+  runnerHealthCheckInterval: Duration.seconds(2),
+  entityMessagePollInterval: Duration.seconds(1),
+  entityTerminationTimeout: Duration.seconds(5)
+}
+
+/**
+ * Shards on PostgreSQL. Part of a database's format (stored messages carry their shard): every
+ * worker on a database uses this value. 48 divides evenly among 1, 2, 3, 4, 6 and 8 workers.
+ *
+ * @since 0.1.0
+ */
+export const postgresShards = 48
+
+/**
+ * Where a worker listens for its peers, and the address they reach it at.
+ *
+ * @since 0.1.0
+ */
+export interface WorkerAddress {
+  /** The host name or IP the other workers reach this one at. */
+  readonly host: string
+  readonly port: number
+  /** The interface to listen on; default `host`. */
+  readonly listenHost?: string | undefined
+}
+
+/**
+ * Options of the PostgreSQL engine.
+ *
+ * @since 0.1.0
+ */
+export interface PostgresOptions<R> extends Options<R> {
+  /** `postgres://user:password@host:port/database`. */
+  readonly url: Redacted.Redacted<string>
+  /**
+   * Join the cluster as a worker that executes runs, at this address. Without it, this process
+   * only starts runs and follows them (the CLI): the workers execute them.
+   */
+  readonly worker?: WorkerAddress | undefined
+  readonly cluster?: Partial<ClusterSettings> | undefined
+  /** How often a run executing on a worker is read from the store when followed. Default 250 ms. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  /** Connections in the pool. Default 10. */
+  readonly maxConnections?: number | undefined
+  /** `application_name` of the connections (seen in `pg_stat_activity`). Default `relais`. */
+  readonly applicationName?: string | undefined
+}
+
+/**
+ * A worker of the cluster as the database knows it.
+ *
+ * @since 0.1.0
+ */
+export interface WorkerInfo {
+  readonly address: string
+  readonly healthy: boolean
+}
+
+/**
+ * What a process on the PostgreSQL engine knows of its cluster.
+ *
+ * @since 0.1.0
+ */
+export interface ClusterService {
+  /** This worker's address (`host:port`), or none for a process that only starts runs. */
+  readonly address: Option.Option<string>
+  readonly settings: ClusterSettings
+  /** The workers whose heartbeat is recent. */
+  readonly workers: Effect.Effect<ReadonlyArray<WorkerInfo>, StoreError>
+  /** The shards this worker holds now (numbers from 1). */
+  readonly shards: Effect.Effect<ReadonlyArray<number>>
+  /** Where the database is, for people: `postgres://user@host:port/db`, without the password. */
+  readonly location: string
+}
+
+/**
+ * @since 0.1.0
+ * @category Tags
+ */
+export class Cluster extends Context.Tag("@relais/core/Engine/Cluster")<Cluster, ClusterService>() {}
+
+/**
+ * A PostgreSQL URL for people: the password left out.
+ *
+ * @since 0.1.0
+ */
+export const describePostgresUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    const user = parsed.username !== "" ? `${decodeURIComponent(parsed.username)}@` : ""
+    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`
+  } catch {
+    return "postgres://(an unreadable URL)"
+  }
+}
+
+/**
+ * Whether a store location is a PostgreSQL URL (`postgres://` or `postgresql://`).
+ *
+ * @since 0.1.0
+ */
+export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location)
+
+/**
+ * A PostgreSQL client, checked: a server that cannot be reached, a wrong password or a missing
+ * database is a `StoreError` at once, naming the server without the password.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerPostgresClient = (options: {
+  readonly url: Redacted.Redacted<string>
+  readonly maxConnections?: number | undefined
+  readonly applicationName?: string | undefined
+}): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StoreError> => {
+  const where = describePostgresUrl(Redacted.value(options.url))
+  const secret = (() => {
+    try {
+      return decodeURIComponent(new URL(Redacted.value(options.url)).password)
+    } catch {
+      return ""
+    }
+  })()
+  // A driver's message may quote what it was given: never the password.
+  const scrub = (error: StoreError): StoreError =>
+    secret === "" || !error.detail.includes(secret)
+      ? error
+      : new StoreError({ ...error, detail: error.detail.split(secret).join("***") })
+  const failed = (operation: string) => (cause: unknown) => scrub(StoreError.fromCause(operation, cause, where))
+  const client = PgClient.layer({
+    url: options.url,
+    maxConnections: options.maxConnections ?? 10,
+    applicationName: options.applicationName ?? "relais",
+    connectTimeout: Duration.seconds(10)
+  }).pipe(Layer.catchAllCause((cause) => Layer.fail(failed("connect to PostgreSQL")(Cause.squash(cause)))))
+  const check = Layer.effectDiscard(
+    Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1`).pipe(
+      Effect.catchAllCause((cause) => Effect.fail(failed("connect to PostgreSQL")(Cause.squash(cause))))
+    )
+  )
+  return Layer.provideMerge(check, client)
+}
+
+/**
+ * The durable engine on PostgreSQL, for several workers (see `PostgresOptions.worker`), with the
+ * run store in the same database.
+ *
+ * Any worker executes any run: a run is resolved from its stored record (`resolve`: a YAML run
+ * from its definition), so every worker needs the plugins of the workflows it may execute.
+ * `await` and `watch` read the store, so a process follows a run whichever worker executes it.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerPostgres = <R = never>(
+  options: PostgresOptions<R>
+): Layer.Layer<Engine | RunStore.RunStore | SqlClient.SqlClient | Cluster, StoreError, R | Redactor.Redactor> => {
+  const settings: ClusterSettings = { ...clusterDefaults, ...options.cluster }
+  const worker = options.worker
+  const address = worker === undefined ? Option.none() : Option.some(`${worker.host}:${worker.port}`)
+  const where = describePostgresUrl(Redacted.value(options.url))
+  const config = ShardingConfig.layer({
+    shardsPerGroup: postgresShards,
+    runnerAddress: worker === undefined
+      ? Option.none()
+      : Option.some(RunnerAddress.make(worker.host, worker.port)),
+    runnerListenAddress: worker?.listenHost === undefined
+      ? Option.none()
+      : Option.some(RunnerAddress.make(worker.listenHost, worker.port)),
+    ...settings,
+    entityMailboxCapacity: "unbounded",
+    entityMaxIdleTime: Duration.minutes(5),
+    entityReplyPollInterval: Duration.millis(200),
+    // Messages go between processes: rehearse the wire format in-process too.
+    simulateRemoteSerialization: true,
+    // A stopping worker releases its shards as soon as its entities stop.
+    preemptiveShutdown: true
+  })
+  const transport = worker === undefined
+    ? SocketRunner.layerClientOnly
+    : SocketRunner.layer.pipe(
+      Layer.provide(NodeClusterSocket.layerSocketServer),
+      Layer.provide(RunnerHealth.layerPing.pipe(
+        Layer.provide(Runners.layerRpc),
+        Layer.provide(NodeClusterSocket.layerClientProtocol)
+      ))
+    )
+  const runnerStorage = SqlRunnerStorage.layer.pipe(
+    Layer.catchAllCause((cause) => Layer.fail(StoreError.fromCause("create the cluster tables", Cause.squash(cause), where)))
+  )
+  const cluster = ClusterWorkflowEngine.layer.pipe(
+    Layer.provideMerge(transport.pipe(Layer.catchAllCause((cause) =>
+      Layer.fail(
+        new StoreError({
+          operation: worker === undefined ? "join the cluster" : `listen for the other workers on ${worker.listenHost ?? worker.host}:${worker.port}`,
+          detail: String(Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : Cause.pretty(cause)).split("\n")[0]!
+        })
+      )
+    ))),
+    Layer.provide(NodeClusterSocket.layerClientProtocol),
+    Layer.provideMerge(layerMessageStorage),
+    Layer.provide(runnerStorage),
+    Layer.provide(RpcSerialization.layerMsgPack),
+    Layer.provideMerge(config)
+  )
+  const engine = Layer.scoped(
+    Engine,
+    Effect.gen(function*() {
+      const sharding = yield* Sharding.Sharding
+      return yield* internal.make({
+        ...options,
+        kick: sharding.pollStorage,
+        shared: {
+          owner: Option.getOrElse(address, () => `client ${currentOwner()}`),
+          pollInterval: options.pollInterval ?? Duration.millis(250)
+        }
+      })
+    })
+  )
+  const info = Layer.effect(
+    Cluster,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const sharding = yield* Sharding.Sharding
+      const expiration = Math.ceil(Duration.toSeconds(Duration.decode(settings.shardLockExpiration)))
+      const ids = Array.from({ length: postgresShards }, (_, i) => ShardId.make("default", i + 1))
+      return {
+        address,
+        settings,
+        location: where,
+        workers: sql<{ readonly address: string; readonly healthy: boolean }>`SELECT address, healthy FROM cluster_runners
+          WHERE last_heartbeat > NOW() - make_interval(secs => ${expiration}) ORDER BY address`.pipe(
+          Effect.map((rows) => rows.map((row) => ({ address: String(row.address), healthy: Boolean(row.healthy) }))),
+          Effect.mapError((error) => StoreError.fromCause("list the workers", error, where))
+        ),
+        shards: Effect.sync(() => ids.filter((id) => sharding.hasShardId(id)).map((id) => id.id))
+      } satisfies ClusterService
+    })
+  )
+  return Layer.mergeAll(engine, info).pipe(
+    Layer.provideMerge(RunStore.layerSql),
+    Layer.provideMerge(cluster),
+    Layer.provideMerge(layerPostgresClient(options)),
+    Layer.provide(Store.layerHealth)
+  ) as unknown as Layer.Layer<Engine | RunStore.RunStore | SqlClient.SqlClient | Cluster, StoreError, R | Redactor.Redactor>
+}

@@ -13,6 +13,7 @@ import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import { Cause, Effect, Schedule, Schema } from "effect"
+import { Drain } from "./drain.js"
 
 type AnyExit = Schema.Schema<any, any, never>
 const exits = new WeakMap<Schema.Schema.Any, WeakMap<Schema.Schema.Any, AnyExit>>()
@@ -48,7 +49,7 @@ export const run = <A, AI, E, EI, R>(options: {
   readonly error: Schema.Schema<E, EI, never>
   readonly execute: Effect.Effect<A, E, R>
 }): Effect.Effect<A, E, R | WorkflowEngine | WorkflowInstance> => {
-  const execute = options.execute.pipe(
+  const execute = Effect.flatMap(Drain, (drain) => drain.track(options.execute)).pipe(
     Effect.sandbox,
     Effect.retry(interruptRetry),
     Effect.catchAll((cause) =>
@@ -70,6 +71,8 @@ export const run = <A, AI, E, EI, R>(options: {
     })
   } as unknown as Activity.Activity<Schema.Schema<A, AI>, Schema.Schema<E, EI>, R>
   return Effect.gen(function*() {
+    // A draining process starts nothing more: the run waits here until it moves to another.
+    yield* (yield* Drain).enter
     const engine = yield* WorkflowEngine
     const instance = yield* WorkflowInstance
     const attempt = yield* Activity.CurrentAttempt

@@ -8,8 +8,10 @@ import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import {
   Cause,
+  Chunk,
   Clock,
   Deferred,
+  Duration,
   Effect,
   Exit,
   FiberId,
@@ -43,6 +45,7 @@ import {
 } from "../Run.js"
 import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
+import * as Drain from "./drain.js"
 import { currentOwner } from "./owner.js"
 import { healthy, StoreFile, StoreHealth, unreported } from "./store.js"
 import { currentFrame, currentPath, makeRunContext, RunContext, SagaFrame } from "./runtime.js"
@@ -83,6 +86,33 @@ export interface EngineService {
   readonly events: Stream.Stream<RunEvent>
   /** Subscribe to live events; the subscription starts now, before anything is missed. */
   readonly subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Scope.Scope>
+  /**
+   * The events of a run as the store records them, from the first (or after `after`, a stored
+   * event's `seq`), until the run finishes or stops: whichever process executes it.
+   */
+  readonly watch: (
+    runId: string,
+    options?: { readonly after?: number | undefined }
+  ) => Stream.Stream<RunEvent, StoreError>
+  /**
+   * Stop starting steps in this process and wait until the steps executing now have finished.
+   * The runs wait at their next step; in a cluster, another worker continues them once this
+   * process stops.
+   */
+  readonly drain: Effect.Effect<void>
+  /** The steps (and compensations) executing in this process now. */
+  readonly stepsInFlight: Effect.Effect<number>
+}
+
+/**
+ * A store shared by several processes (PostgreSQL with several workers): a run may execute in
+ * another process, and a process that stops leaves its runs to the others.
+ */
+export interface SharedOptions {
+  /** Who executes runs here (a worker's address), recorded as their owner. */
+  readonly owner: string
+  /** How often the store is read for a run executing elsewhere. */
+  readonly pollInterval: Duration.DurationInput
 }
 
 export interface EngineOptions<R> {
@@ -97,7 +127,17 @@ export interface EngineOptions<R> {
     | undefined
   /** Ask the durable storage to look for work now (resume latency), when it has such a knob. */
   readonly kick?: Effect.Effect<void> | undefined
+  /** The store is shared with other processes (see `SharedOptions`). */
+  readonly shared?: SharedOptions | undefined
+  /** Told when a run starts executing here, and when it ends or leaves (for a worker's log). */
+  readonly onExecution?: ((event: ExecutionEvent) => Effect.Effect<void>) | undefined
 }
+
+/** A run starting, ending or leaving this process. */
+export type ExecutionEvent =
+  | { readonly _tag: "Started"; readonly runId: string; readonly workflow: string; readonly execution: number }
+  | { readonly _tag: "Finished"; readonly runId: string; readonly status: RunStatus }
+  | { readonly _tag: "Left"; readonly runId: string }
 
 const encodeOutcomeOutput = (workflow: Workflow.Any, value: unknown) =>
   ParseResult.encodeUnknown(workflow.output, { errors: "all" })(value)
@@ -110,6 +150,11 @@ export const make = <R>(
     const store = yield* RunStore.RunStore
     const redactor = yield* Redactor.Redactor
     const context = yield* Effect.context<R>()
+    const shared = options.shared
+    const owner = shared?.owner ?? currentOwner()
+    const pollMillis = shared === undefined ? 200 : Math.max(10, Duration.toMillis(shared.pollInterval))
+    const drain = Drain.make()
+    const notify = options.onExecution ?? (() => Effect.void)
     const pubsub = yield* PubSub.unbounded<RunEvent>()
     const byName = new Map<string, Workflow.Workflow<any, any, any>>()
     for (const workflow of options.workflows ?? []) byName.set(workflow.name, workflow)
@@ -212,7 +257,7 @@ export const make = <R>(
             ...r,
             status: r.status === "compensating" ? "compensating" : "running",
             executions: r.executions + 1,
-            owner: currentOwner(),
+            owner,
             updatedAt: now
           }))
         const context = makeRunContext({
@@ -226,6 +271,7 @@ export const make = <R>(
           }
         })
         yield* context.emit({ _tag: "RunStarted", workflow: workflow.name, execution: record.executions })
+        yield* notify({ _tag: "Started", runId, workflow: workflow.name, execution: record.executions })
         const frame = new SagaFrame()
 
         const result = yield* Schema.decodeUnknown(workflow.input)(record.input).pipe(
@@ -300,6 +346,7 @@ export const make = <R>(
         )
         yield* context.emit({ _tag: "RunFinished", status, durationMillis: finished - final.createdAt })
         yield* finish(final)
+        yield* notify({ _tag: "Finished", runId, status })
         return outcome
       }).pipe(
         Effect.onInterrupt(() => {
@@ -308,6 +355,10 @@ export const make = <R>(
           const stopped = stoppedByStore.get(runId)
           stoppedByStore.delete(runId)
           if (stopped !== undefined) return storeStopped(runId, stopped)
+          // In a cluster, a run stopped here (this worker stops, or its shard moves) is not
+          // interrupted: its journal stays in the cluster's storage and the worker that takes
+          // its shard continues it.
+          if (shared !== undefined) return notify({ _tag: "Left", runId })
           return Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             const record = yield* store.update(runId, (r) =>
@@ -334,6 +385,9 @@ export const make = <R>(
             : Effect.flatMap(storageDefect(cause), (failed) =>
               Option.isSome(failed) ? storeFailed(runId, failed.value) : Effect.failCause(cause))
         ),
+        // A draining process starts no run: it waits, and moves to another process.
+        (effect) => Effect.zipRight(drain.service.enter, effect),
+        Effect.provideService(Drain.Drain, drain.service),
         Effect.provide(context)
       )
 
@@ -355,8 +409,34 @@ export const make = <R>(
         const deferred = waiter(runId)
         const record = yield* store.get(runId)
         if (isFinal(record.status) || record.status === "interrupted") return record
-        return yield* guarded(Deferred.await(deferred))
+        if (shared === undefined) return yield* guarded(Deferred.await(deferred))
+        // Any worker may execute it: its record says when it ends.
+        const polled: Effect.Effect<RunRecord, RunNotFound | StoreError> = Effect.flatMap(
+          Effect.sleep(Duration.millis(pollMillis)),
+          () => store.get(runId)
+        ).pipe(Effect.flatMap((r) => (isFinal(r.status) ? Effect.succeed(r) : polled)))
+        return yield* guarded(Effect.raceFirst(Deferred.await(deferred), polled))
       })
+
+    const watch: EngineService["watch"] = (runId, watchOptions) =>
+      Stream.paginateChunkEffect(
+        { after: watchOptions?.after ?? 0, first: true },
+        (cursor) =>
+          Effect.gen(function*() {
+            if (!cursor.first) yield* Effect.sleep(Duration.millis(pollMillis))
+            // Read the record first: events written before it turned final are all read below.
+            const record = yield* Effect.either(store.get(runId))
+            const ended = record._tag === "Right" && (isFinal(record.right.status) || record.right.status === "interrupted")
+            const events = yield* store.events(runId, { after: cursor.after })
+            const last = events.length > 0 ? events[events.length - 1]!.seq : cursor.after
+            const finished = ended || events.some((e) => e.event._tag === "RunFinished" || e.event._tag === "RunInterrupted")
+            const chunk = Chunk.fromIterable(events.map((e) => e.event))
+            return [
+              chunk,
+              finished ? Option.none() : Option.some({ after: last, first: false })
+            ] as const
+          })
+      )
 
     const startUnknown: EngineService["startUnknown"] = (workflow, input, startOptions) =>
       Effect.gen(function*() {
@@ -401,7 +481,7 @@ export const make = <R>(
               createdAt: now,
               updatedAt: now,
               executions: 0,
-              owner: currentOwner()
+              owner
             })
           )
         }
@@ -441,6 +521,9 @@ export const make = <R>(
           return yield* guarded(Deferred.await(waiter(runId)))
         }),
       events: Stream.fromPubSub(pubsub),
+      watch,
+      drain: Effect.zipRight(drain.start, drain.idle),
+      stepsInFlight: Effect.sync(() => drain.inFlight()),
       subscribe: Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
     }
     return service
