@@ -226,7 +226,8 @@ const commands = {
   schema: ["Schema", "handler"],
   steps: ["Steps", "handler"],
   sandbox: ["Sandbox", "handler"],
-  config: ["Config", "handler"]
+  config: ["Config", "handler"],
+  worker: ["Worker", "handler"]
 }
 
 // Every command of the table has a bundle, and every bundle a command: read the table itself.

@@ -98,7 +98,8 @@ export const handlers: ReadonlyArray<Handler> = [
   /* @__PURE__ */ handler(Commands.schema, () => import("./commands/Schema.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.steps, () => import("./commands/Steps.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.sandboxCommand, () => import("./commands/Sandbox.js").then((m) => m.handler)),
-  /* @__PURE__ */ handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler))
+  /* @__PURE__ */ handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.worker, () => import("./commands/Worker.js").then((m) => m.handler))
 ]
 
 /**

@@ -155,3 +155,16 @@ export class PluginLoadError extends Schema.TaggedError<PluginLoadError>("@relai
     return this.problems.map((p) => p.toString()).join("\n")
   }
 }
+
+/**
+ * No worker is alive on a PostgreSQL store: a run submitted there would wait silently.
+ *
+ * @since 0.1.0
+ */
+export class NoWorkers extends Schema.TaggedError<NoWorkers>("@relais/runner/NoWorkers")("NoWorkers", {
+  store: Schema.String
+}) {
+  override get message(): string {
+    return `no relais worker is running on ${this.store}, so nothing would execute the run: start one with \`relais worker --store ${this.store}\` (and its credentials: PGPASSWORD or RELAIS_STORE), then try again`
+  }
+}

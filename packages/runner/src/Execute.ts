@@ -23,6 +23,11 @@ export interface Options {
   readonly resumeCommand: (runId: string) => string
   /** `relais runs show <id> ...`. */
   readonly showCommand: (runId: string) => string
+  /**
+   * The run executes in other processes (workers on a shared store): its events are read from
+   * the store (`Engine.Service.watch`), and stopping here does not stop it.
+   */
+  readonly remote?: boolean | undefined
 }
 
 /**
@@ -47,13 +52,14 @@ export const follow = <E1, E2>(
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
     const output = yield* Output
-    // Subscribe first: nothing the run publishes is missed.
-    const events = yield* engine.subscribe
+    // Subscribe first: nothing the run publishes is missed. (A remote run's events are read
+    // from the store, from its first.)
+    const events = options.remote === true ? Stream.empty : yield* engine.subscribe
     const display = yield* Progress.make(options.mode, options.live)
     const runIdKnown = yield* Deferred.make<string>()
     const consumer = yield* Deferred.await(runIdKnown).pipe(
       Effect.flatMap((runId) =>
-        events.pipe(
+        (options.remote === true ? engine.watch(runId).pipe(Stream.catchAll(() => Stream.empty)) : events).pipe(
           Stream.filter((event) => event.runId === runId),
           Stream.takeUntil((event) => event._tag === "RunFinished" || event._tag === "RunInterrupted"),
           Stream.runForEach(display.event)
@@ -76,6 +82,17 @@ export const follow = <E1, E2>(
         Effect.gen(function*() {
           yield* display.close
           if (runId === undefined) return
+          if (options.remote === true) {
+            // Only this process stops: the workers go on with the run.
+            const show = options.showCommand(runId)
+            if (options.mode === "json") {
+              yield* output.writeOut(`${JSON.stringify({ type: "detached", runId, status: "running", show })}\n`)
+            }
+            yield* output.writeErr(
+              `\n${output.styleErr.yellow("■ stopped following")} run ${runId}: it goes on on the workers\nsee where it is with: ${show}\n`
+            )
+            return
+          }
           const resume = options.resumeCommand(runId)
           if (options.mode === "json") {
             yield* output.writeOut(

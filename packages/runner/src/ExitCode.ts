@@ -114,6 +114,7 @@ export const ofError = (error: { readonly _tag: string; readonly usage?: boolean
     case "StateFileError": // the sandboxes' data beside the store: a full or read-only disk
     case "WorkflowNotFound":
     case "SandboxStateLost":
+    case "NoWorkers":
       return environment
     default:
       return internal

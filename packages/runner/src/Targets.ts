@@ -62,7 +62,7 @@ export const find = (runId: string): Effect.Effect<Option.Option<TargetInfo>, Er
     const sql = yield* SqlClient.SqlClient
     // Readers open the store read-only: a store without the table knows no target.
     const rows = yield* sql<{ readonly target: string }>`SELECT target FROM relais_runner_targets WHERE run_id = ${runId}`.pipe(
-      Effect.catchIf((e) => /no such table/.test(String((e.cause as { message?: unknown } | undefined)?.message)), () => Effect.succeed([])),
+      Effect.catchIf((e) => /no such table|does not exist/.test(String((e.cause as { message?: unknown } | undefined)?.message)), () => Effect.succeed([])),
       Effect.mapError(storeError(`read the target of ${runId}`))
     )
     const row = rows[0]

@@ -55,8 +55,9 @@ const json = Args.boolean("json", {
 })
 
 const store = Args.optional(Args.text("store", {
-  placeholder: "<file>",
-  description: `The run store, a SQLite file (default: RELAIS_STORE, else ${defaultStore})`
+  placeholder: "<file|url>",
+  description:
+    `The run store: a SQLite file, or postgres://user@host:port/db shared by workers (password from PGPASSWORD) (default: RELAIS_STORE, else ${defaultStore})`
 }))
 
 const profile = Args.optional(Args.text("profile", {
@@ -129,7 +130,10 @@ export const run = Args.command({
     runId: Args.optional(Args.text("run-id", {
       placeholder: "<id>",
       description: "The run's id (letters, digits, - _ .); running again with the same id shows that run's outcome, or continues it"
-    }))
+    })),
+    detach: Args.boolean("detach", {
+      description: "On a PostgreSQL store: submit the run to the workers, print its id and exit (the run goes on)"
+    })
   },
   examples: [
     "relais run examples/convention-apprentissage.yaml --sandbox",
@@ -275,6 +279,38 @@ export const configCommand = Args.command({
   options: { profile, config, json }
 })
 
+/** @since 0.1.0 */
+export const worker = Args.command({
+  name: "worker",
+  summary: "Join the workers of a PostgreSQL store and execute runs until stopped",
+  description: [
+    "Any run started from a workflow file (relais run --store postgres://...) is executed from its",
+    "stored definition, with this worker's plugins and configuration (--profile, else the environment).",
+    "SIGTERM or Ctrl-C drains: steps in flight finish (within --grace), then the other workers take",
+    "over its runs at once; a second signal stops at once. A worker that dies is replaced within seconds."
+  ],
+  options: {
+    store,
+    listen: Args.optional(Args.text("listen", {
+      placeholder: "<host:port>",
+      description: "Where to listen for the other workers (default 127.0.0.1:34431)"
+    })),
+    advertise: Args.optional(Args.text("advertise", {
+      placeholder: "<host:port>",
+      description: "The address the other workers reach this one at (default: the --listen address)"
+    })),
+    grace: Args.optional(Args.text("grace", {
+      placeholder: "<duration>",
+      description: "On SIGTERM, how long the steps in flight may take to finish (default 30s)"
+    })),
+    profile,
+    config
+  },
+  examples: [
+    "PGPASSWORD=... relais worker --store postgres://relais@db.example:5432/relais --listen 10.0.0.5:34431 --profile prod"
+  ]
+})
+
 /**
  * The root of the command line.
  *
@@ -283,5 +319,5 @@ export const configCommand = Args.command({
 export const root = Args.group({
   name: "relais",
   summary: "Typed, durable workflows between the systems its plugins connect",
-  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand]
+  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand, worker]
 })

@@ -19,6 +19,8 @@ import * as Report from "../Report.js"
 import * as Setup from "../Setup.js"
 import * as Targets from "../Targets.js"
 import * as Load from "../yaml/Load.js"
+import * as Store from "../Store.js"
+import * as Cluster from "./Cluster.js"
 import * as Common from "./Common.js"
 import { checkTargetFlags } from "./Run.js"
 import { layerStore, storeExists } from "./Runs.js"
@@ -70,8 +72,20 @@ export const definitionDrift = (
 export const handler = (flags: Flags) =>
   Effect.gen(function*() {
     const { faults, settings } = yield* checkTargetFlags(flags)
-    const store = yield* Common.storeFile(flags.store)
     const mode = Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive })
+    const location = yield* Store.locate(flags.store)
+    if (location.kind === "postgres") {
+      // The workers execute the run: ask them to continue it, and follow it.
+      yield* Cluster.checkFlags(flags, location)
+      const registry = yield* Plugin.PluginRegistry
+      const code = yield* Cluster.resume({ runId: flags.runId, location, mode }).pipe(
+        Effect.catchTag("RunNotFound", () => Effect.fail(Cluster.notFound(flags.runId, location))),
+        Effect.provide(Cluster.layerClient(location, "relais resume", registry)),
+        Effect.scoped
+      )
+      return yield* ExitCode.set(code)
+    }
+    const store = yield* Common.storeFile(flags.store)
     // A run stopped before it was recorded left nothing to resume: say how to start it again.
     const notRecorded = (target: Option.Option<Report.TargetInfo>) =>
       new Errors.RunNotFound({

@@ -20,6 +20,8 @@ import * as Setup from "../Setup.js"
 import * as Targets from "../Targets.js"
 import * as Load from "../yaml/Load.js"
 import * as Source from "../yaml/Source.js"
+import * as Store from "../Store.js"
+import * as Cluster from "./Cluster.js"
 import * as Common from "./Common.js"
 
 /**
@@ -86,6 +88,7 @@ export interface Flags {
   readonly store: Option.Option<string>
   readonly json: boolean
   readonly runId: Option.Option<string>
+  readonly detach: boolean
 }
 
 /**
@@ -138,6 +141,30 @@ export const handler = (flags: Flags) =>
     const pairs = yield* parsePairs(flags.input)
     if (Option.isSome(flags.runId) && !RUN_ID.test(flags.runId.value)) {
       return yield* new UsageError({ reason: `--run-id ${JSON.stringify(flags.runId.value)}: use letters, digits, "-", "_" and "." (at most 128)` })
+    }
+    const location = yield* Store.locate(flags.store)
+    if (location.kind === "postgres") {
+      // The workers execute the run: this process submits it and follows it.
+      yield* Cluster.checkFlags(flags, location)
+      const loaded = yield* Load.loadFile(flags.file)
+      const fromFile = Option.isSome(flags.inputFile) ? yield* readInputFile(flags.inputFile.value) : undefined
+      const inputs = yield* Load.parseInputs(loaded, pairs, fromFile)
+      const runId = Option.isSome(flags.runId) ? flags.runId.value : yield* freshRunId
+      const registry = yield* Plugin.PluginRegistry
+      const code = yield* Cluster.submit({
+        loaded,
+        inputs,
+        location,
+        runId,
+        detach: flags.detach,
+        mode: Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive })
+      }).pipe(Effect.provide(Cluster.layerClient(location, "relais run", registry)), Effect.scoped)
+      return yield* ExitCode.set(code)
+    }
+    if (flags.detach) {
+      return yield* new UsageError({
+        reason: "--detach leaves the run to the workers of a PostgreSQL store (--store postgres://...); on a SQLite store this process executes the run"
+      })
     }
     const store = yield* Common.storeFile(flags.store)
     const loaded = yield* Load.loadFile(flags.file)
