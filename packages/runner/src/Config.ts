@@ -131,6 +131,26 @@ export interface ConfigFile {
   readonly defaultProfile?: string | undefined
   readonly profiles: ReadonlyMap<string, ProfileSpec>
   readonly plugins: ReadonlyArray<PluginEntry>
+  /** `store:` as written: a SQLite file or a PostgreSQL URL, and the URL's password if given apart. */
+  readonly store?: StoreSpec | undefined
+}
+
+/**
+ * The run store named in the configuration file:
+ *
+ * ```yaml
+ * store: .relais/relais.db                  # a SQLite file (relative to the working directory)
+ * store:                                     # PostgreSQL, the password apart
+ *   url: postgres://relais@db.example:5432/relais
+ *   password: { env: RELAIS_DB_PASSWORD }   # or { file: secrets/db-password }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface StoreSpec {
+  readonly url: string
+  readonly password?: Source.Value | undefined
+  readonly at: Location
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -227,8 +247,28 @@ export const parse = (
   const plugins: Array<PluginEntry> = []
   const profiles = new Map<string, ProfileSpec>()
   let defaultProfile: { readonly name: string; readonly at: Location } | undefined
-  for (const top of entries(root, [], ["plugins", "defaultProfile", "profiles"])) {
+  let store: StoreSpec | undefined
+  for (const top of entries(root, [], ["plugins", "defaultProfile", "profiles", "store"])) {
     switch (top.key) {
+      case "store": {
+        const where = at(top.value.pos, ["store"])
+        if (top.value.kind === "scalar") {
+          const url = textValue(top.value, ["store"])
+          if (url !== undefined) store = { url, at: where }
+          break
+        }
+        let url: string | undefined
+        let password: Source.Value | undefined
+        for (const entry of entries(top.value, ["store"], ["url", "password"])) {
+          if (entry.key === "url") url = textValue(entry.value, ["store", "url"])
+          else password = entry.value
+        }
+        if (top.value.kind === "map" && Source.get(top.value, "url") === undefined) {
+          problem(where, "missing url: a SQLite file or postgres://user@host:port/database")
+        }
+        if (url !== undefined) store = { url, password, at: where }
+        break
+      }
       case "plugins": {
         if (top.value.kind === "scalar" && top.value.value === null) break
         if (top.value.kind !== "seq") {
@@ -286,7 +326,7 @@ export const parse = (
     }
   }
   if (problems.length > 0) return Either.left(new ConfigError({ problems: inFileOrder(problems) }))
-  return Either.right({ file, directory, defaultProfile: defaultProfile?.name, profiles, plugins })
+  return Either.right({ file, directory, defaultProfile: defaultProfile?.name, profiles, plugins, store })
 }
 
 /**
@@ -1013,6 +1053,28 @@ export const jsonSchema = (plugins: ReadonlyArray<Plugin.Plugin>): object => {
         }
       },
       defaultProfile: { type: "string", description: "The profile used when neither --profile nor RELAIS_PROFILE names one (never a production profile)" },
+      store: {
+        description: "The run store when neither --store nor RELAIS_STORE names one: a SQLite file, or postgres://user@host:port/database (shared by relais worker processes) with its password apart",
+        anyOf: [
+          reference,
+          {
+            type: "object",
+            required: ["url"],
+            additionalProperties: false,
+            properties: {
+              url: reference,
+              password: {
+                description: "The database password: { env: NAME } or { file: path } (preferred), or the text",
+                anyOf: [
+                  reference,
+                  { type: "object", additionalProperties: false, properties: { env: reference }, required: ["env"] },
+                  { type: "object", additionalProperties: false, properties: { file: reference }, required: ["file"] }
+                ]
+              }
+            }
+          }
+        ]
+      },
       profiles: {
         type: "object",
         propertyNames: { pattern: PROFILE_NAME.source },
@@ -1030,3 +1092,54 @@ export const jsonSchema = (plugins: ReadonlyArray<Plugin.Plugin>): object => {
     ...(Object.keys(defs).length > 0 ? { $defs: defs } : {})
   }
 }
+
+// -----------------------------------------------------------------------------
+// The run store
+// -----------------------------------------------------------------------------
+
+/**
+ * The store the configuration file names, its password read (`{ env: NAME }` or
+ * `{ file: path }`, relative to the file). None when the file names none.
+ *
+ * @since 0.1.0
+ */
+export const storeOf = (
+  config: ConfigFile
+): Effect.Effect<
+  Option.Option<{ readonly url: string; readonly password?: string | undefined; readonly from: string }>,
+  ConfigError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function*() {
+    const spec = config.store
+    if (spec === undefined) return Option.none()
+    const from = `${config.file}:${spec.at.line ?? 0}:${spec.at.column ?? 0} store`
+    const fail = (where: Source.Pos, path: string, message: string) =>
+      new ConfigError({ problems: [new ConfigProblem({ file: config.file, line: where.line, column: where.column, path, message })] })
+    const value = spec.password
+    if (value === undefined) return Option.some({ url: spec.url, from })
+    if (value.kind === "scalar" && typeof value.value === "string" && value.value !== "") {
+      return Option.some({ url: spec.url, password: value.value, from })
+    }
+    if (!isReference(value) || value.entries.length !== 1) {
+      return yield* fail(value.pos, "store.password", "expected { env: NAME }, { file: path } or the password as text")
+    }
+    const [entry] = value.entries
+    const target = entry!.value
+    const text = target.kind === "scalar" && (typeof target.value === "string" || typeof target.value === "number") ? String(target.value).trim() : ""
+    if (entry!.key === "env") {
+      if (!ENV_NAME.test(text)) return yield* fail(target.pos, "store.password.env", "expected the name of an environment variable (letters, digits and _)")
+      const read = yield* readEnv(text)
+      if (Option.isNone(read)) return yield* fail(value.pos, "store.password", `the environment variable ${text} is not set`)
+      return Option.some({ url: spec.url, password: read.value, from })
+    }
+    const fs = yield* FileSystem.FileSystem
+    const nodePath = yield* Path.Path
+    const bytes = yield* Effect.either(fs.readFile(nodePath.resolve(config.directory, text)))
+    if (Either.isLeft(bytes)) return yield* fail(value.pos, "store.password", `cannot read ${text}: ${Files.problem(bytes.left)}`)
+    const decoded = Source.decode(bytes.right)
+    if ("problem" in decoded) return yield* fail(value.pos, "store.password", `${text}: ${decoded.problem.message}`)
+    const password = decoded.text.replace(/^\uFEFF/, "").replace(/\r?\n$/, "")
+    if (password === "") return yield* fail(value.pos, "store.password", `${text} is empty`)
+    return Option.some({ url: spec.url, password, from })
+  })

@@ -2,7 +2,8 @@
  * Where the run history and the journal are: a SQLite file (the default, one process at a
  * time) or a PostgreSQL database shared by workers (`postgres://user:password@host:port/db`).
  *
- * The location is `--store`, else `RELAIS_STORE`, else `.relais/relais.db`. A PostgreSQL URL's
+ * The location is `--store`, else `RELAIS_STORE`, else the configuration file's `store:`, else
+ * `.relais/relais.db`. A PostgreSQL URL's
  * password is a secret: registered with the redactor as soon as it is read, never shown (hints
  * and messages name `postgres://user@host:port/db`). Without a password in the URL,
  * `PGPASSWORD` gives it, as for PostgreSQL's own tools, so that the password need not be on a
@@ -12,10 +13,13 @@
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import { Redactor } from "@relais/core"
 import { Config, Effect, Option, Redacted } from "effect"
 import { defaultStore } from "./cli/Commands.js"
-import { UsageError } from "./Errors.js"
+import * as RelaisConfig from "./Config.js"
+import { type ConfigError, UsageError } from "./Errors.js"
 
 /**
  * @since 0.1.0
@@ -58,7 +62,8 @@ const readEnv = (name: string) =>
  */
 export const parsePostgres = (
   text: string,
-  from: string
+  from: string,
+  password?: string | undefined
 ): Effect.Effect<Location & { readonly kind: "postgres" }, UsageError, Redactor.Redactor> =>
   Effect.gen(function*() {
     let url: URL
@@ -78,6 +83,10 @@ export const parsePostgres = (
     if (url.pathname === "" || url.pathname === "/") problems.push("it names no database (postgres://user@host:port/database)")
     if (url.username === "") problems.push("it names no user (postgres://user@host:port/database)")
     if (problems.length > 0) return yield* new UsageError({ reason: `${from} ${display}: ${problems.join("; ")}` })
+    if (password !== undefined) {
+      yield* redactor.register(password)
+      url.password = encodeURIComponent(password)
+    }
     if (url.password === "") {
       const password = yield* readEnv("PGPASSWORD")
       if (Option.isSome(password)) {
@@ -89,19 +98,48 @@ export const parsePostgres = (
   })
 
 /**
- * The store: `--store`, else `RELAIS_STORE`, else `.relais/relais.db`.
+ * The store: `--store`, else `RELAIS_STORE`, else the `store:` of the configuration file
+ * (`--config`, else `RELAIS_CONFIG`, else `./relais.config.yaml` if there is one), else
+ * `.relais/relais.db`.
  *
  * @since 0.1.0
  */
-export const locate = (flag: Option.Option<string>): Effect.Effect<Location, UsageError, Redactor.Redactor> =>
+export const locate = (
+  flag: Option.Option<string>,
+  configFile: Option.Option<string> = Option.none()
+): Effect.Effect<Location, UsageError | ConfigError, Redactor.Redactor | FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const given = Option.isSome(flag)
-      ? Option.some({ text: flag.value, from: "--store" })
-      : Option.map(yield* readEnv("RELAIS_STORE"), (text) => ({ text, from: "RELAIS_STORE" }))
-    if (Option.isNone(given)) return { kind: "sqlite", file: defaultStore, explicit: false }
-    const { from, text } = given.value
-    if (isPostgres(text)) return yield* parsePostgres(text, from)
-    return { kind: "sqlite", file: text, explicit: true }
+    const given: Option.Option<Given> =
+      Option.isSome(flag)
+        ? Option.some({ text: flag.value, from: "--store" })
+        : Option.map(yield* readEnv("RELAIS_STORE"), (text) => ({ text, from: "RELAIS_STORE" }))
+    const chosen = Option.isSome(given) ? given : yield* fromConfig(configFile)
+    if (Option.isNone(chosen)) return { kind: "sqlite", file: defaultStore, explicit: false }
+    const { configured, from, password, text } = chosen.value
+    if (isPostgres(text)) return { ...(yield* parsePostgres(text, from, password)), explicit: configured !== true }
+    if (password !== undefined) {
+      return yield* new UsageError({ reason: `${from}: a password only goes with a PostgreSQL URL (postgres://...), not with the SQLite file ${text}` })
+    }
+    // A store named by the configuration file is found without a flag: hints need none.
+    return { kind: "sqlite", file: text, explicit: configured !== true }
+  })
+
+interface Given {
+  readonly text: string
+  readonly from: string
+  readonly password?: string | undefined
+  /** Named by the configuration file (found again without a flag). */
+  readonly configured?: boolean | undefined
+}
+
+const fromConfig = (
+  configFile: Option.Option<string>
+): Effect.Effect<Option.Option<Given>, ConfigError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const config = yield* RelaisConfig.load(configFile)
+    if (Option.isNone(config)) return Option.none()
+    const found = yield* RelaisConfig.storeOf(config.value)
+    return Option.map(found, (f): Given => ({ text: f.url, from: f.from, password: f.password, configured: true }))
   })
 
 /**

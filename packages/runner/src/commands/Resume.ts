@@ -73,7 +73,7 @@ export const handler = (flags: Flags) =>
   Effect.gen(function*() {
     const { faults, settings } = yield* checkTargetFlags(flags)
     const mode = Progress.chooseMode({ json: flags.json, interactive: (yield* Output.Output).interactive })
-    const location = yield* Store.locate(flags.store)
+    const location = yield* Store.locate(flags.store, flags.config)
     if (location.kind === "postgres") {
       // The workers execute the run: ask them to continue it, and follow it.
       yield* Cluster.checkFlags(flags, location)

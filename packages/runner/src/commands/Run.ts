@@ -142,7 +142,7 @@ export const handler = (flags: Flags) =>
     if (Option.isSome(flags.runId) && !RUN_ID.test(flags.runId.value)) {
       return yield* new UsageError({ reason: `--run-id ${JSON.stringify(flags.runId.value)}: use letters, digits, "-", "_" and "." (at most 128)` })
     }
-    const location = yield* Store.locate(flags.store)
+    const location = yield* Store.locate(flags.store, flags.config)
     if (location.kind === "postgres") {
       // The workers execute the run: this process submits it and follows it.
       yield* Cluster.checkFlags(flags, location)

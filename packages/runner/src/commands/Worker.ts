@@ -90,7 +90,7 @@ export const handler = (flags: Flags) =>
     const output = yield* Output.Output
     /** A line of the worker's log, on stderr. */
     const log = (text: string) => Effect.flatMap(timestamp, (at) => output.writeErr(`${output.styleErr.dim(at)} ${text}\n`))
-    const location = yield* Store.locate(flags.store)
+    const location = yield* Store.locate(flags.store, flags.config)
     if (location.kind !== "postgres") {
       return yield* new UsageError({
         reason: `relais worker joins the workers of a PostgreSQL store (--store postgres://user@host:port/db, or RELAIS_STORE); ${
