@@ -37,7 +37,8 @@ describe("values", () => {
       sandboxSet: [],
       store: "s.db",
       json: false,
-      runId: undefined
+      runId: undefined,
+      detach: false
     })
   })
 
@@ -102,8 +103,8 @@ describe("usage errors", () => {
     expect(usageError("validate")).toBe("relais validate needs at least one <file>")
     expect(usageError("run", "a.yaml", "app")).toBe(`unexpected argument "app": relais run takes <file>`)
     expect(usageError("config", "prod")).toBe(`unexpected argument "prod": relais config takes no argument`)
-    expect(usageError("run", "a.yaml", "--store")).toBe("--store needs a value: --store <file>")
-    expect(usageError("run", "a.yaml", "--store", "--json")).toBe("--store needs a value: --store <file>")
+    expect(usageError("run", "a.yaml", "--store")).toBe("--store needs a value: --store <file|url>")
+    expect(usageError("run", "a.yaml", "--store", "--json")).toBe("--store needs a value: --store <file|url>")
     expect(usageError("run", "a.yaml", "--store", "a", "--store", "b")).toBe("--store is given more than once; it takes one value")
     expect(usageError("run", "a.yaml", "--json=yes")).toBe(`--json takes no value (remove "=yes")`)
   })

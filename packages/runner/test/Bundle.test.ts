@@ -28,7 +28,7 @@ describe("the bundled binary", () => {
   it("one file per command; those that run no workflow leave the engine, cluster, SQL and sandboxes out", () => {
     const all = inputs()
     expect(Object.keys(all).filter((k) => k.startsWith("bundle/")).sort()).toEqual(
-      ["config", "graph", "resume", "run", "runs-list", "runs-show", "sandbox", "schema", "steps", "validate"].map((c) => `bundle/${c}.cjs`)
+      ["config", "graph", "resume", "run", "runs-list", "runs-show", "sandbox", "schema", "steps", "validate", "worker"].map((c) => `bundle/${c}.cjs`)
     )
     for (const command of ["validate", "graph", "steps", "schema", "config"]) {
       const packages = packagesOf(all[`bundle/${command}.cjs`]!)

@@ -99,7 +99,7 @@ profiles:
   "bad name": {}
 `)).toEqual([
       `relais.config.yaml:1:17: defaultProfile: no profile named "preprd" (did you mean "preprod"?); the profiles are preprod`,
-      `relais.config.yaml:2:1: plugin: unknown key (did you mean "plugins"?); expected one of plugins, defaultProfile, profiles`,
+      `relais.config.yaml:2:1: plugin: unknown key (did you mean "plugins"?); expected one of plugins, defaultProfile, profiles, store`,
       `relais.config.yaml:4:20: plugins[0].option: unknown key (did you mean "options"?); expected one of use, options`,
       "relais.config.yaml:5:5: plugins[1]: expected a plugin: a package name, a ./path to an ES module, or { use: <one of those>, options: { ... } }",
       "relais.config.yaml:6:5: plugins[2]: missing use: the plugin's package name or ./path",
@@ -332,7 +332,7 @@ describe("Config.jsonSchema", () => {
   it("describes plugins, profiles and each plugin's section, with references allowed for text", () => {
     const schema = Config.jsonSchema(plugins) as any
     expect(schema.additionalProperties).toBe(false)
-    expect(Object.keys(schema.properties)).toEqual(["plugins", "defaultProfile", "profiles"])
+    expect(Object.keys(schema.properties)).toEqual(["plugins", "defaultProfile", "store", "profiles"])
     const profile = schema.properties.profiles.additionalProperties
     expect(Object.keys(profile.properties)).toEqual(["production", "description", "esign", "hrSystem", "glue"])
     expect(profile.properties.esign.description).toBe("E-signature: electronic signatures")

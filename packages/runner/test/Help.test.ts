@@ -64,7 +64,7 @@ describe("help", () => {
     expect(text).toMatch(/--input <name=value>\s+A workflow input.*Optional, repeatable\./)
     expect(text).toMatch(/--fault <plugin:rule>\s+.*Optional, repeatable\./)
     expect(text).toMatch(/--sandbox-set <plugin:name=value>\s+.*Optional, repeatable\./)
-    expect(text).toMatch(/--store <file>\s+.*Optional\./)
+    expect(text).toMatch(/--store <file\|url>\s+.*Optional\./)
     expect(text).toContain("usage: relais run <file> [options]")
     expect(text).not.toMatch(/required/i)
   })
