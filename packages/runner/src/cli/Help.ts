@@ -56,7 +56,8 @@ export const exitCodes: ReadonlyArray<readonly [number, string]> = [
 ]
 
 const environment: ReadonlyArray<readonly [string, string]> = [
-  ["RELAIS_STORE", `the run store (default ${Commands.defaultStore}); --store wins`],
+  ["RELAIS_STORE", `the run store, a SQLite file or postgres://user@host:port/db (default: the configuration file's store, else ${Commands.defaultStore}); --store wins`],
+  ["PGPASSWORD", "the password of a PostgreSQL store whose URL has none"],
   ["RELAIS_PROFILE", "the profile to run against; --profile wins"],
   ["RELAIS_CONFIG", "the configuration file; --config wins"],
   ["NO_COLOR", "no colours (there are none either when the output is not a terminal)"]
