@@ -5,17 +5,17 @@
  *
  * @since 0.1.0
  */
-import { Engine, Errors, Run, RunStore, type Workflow } from "@relais/core"
+import { Engine, Errors, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Effect, Layer, Option } from "effect"
+import * as Definition from "../Definition.js"
 import { NoWorkers, UsageError } from "../Errors.js"
 import * as Execute from "../Execute.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Output from "../Output.js"
-import * as Progress from "../Progress.js"
-import * as Definition from "../Definition.js"
-import { Plugin } from "@relais/core"
+import type * as Progress from "../Progress.js"
 import * as Store from "../Store.js"
 import * as Load from "../yaml/Load.js"
+import * as Common from "./Common.js"
 
 type Postgres = Store.Location & { readonly kind: "postgres" }
 
@@ -38,17 +38,6 @@ export const layerClient = (location: Postgres, applicationName: string, registr
         Effect.catchAll((error) => Effect.fail(new Errors.WorkflowNotFound({ name: record.workflow, reason: error.message })))
       )
   })
-
-/**
- * The history of a PostgreSQL store, read only.
- *
- * @since 0.1.0
- * @category Layers
- */
-export const layerHistory = (location: Postgres) =>
-  RunStore.layerSqlReadonly.pipe(
-    Layer.provideMerge(Engine.layerPostgresClient({ url: location.url, applicationName: "relais runs", maxConnections: 2 }))
-  )
 
 /**
  * Fail when no worker is alive on the store: a run submitted now would wait silently.
@@ -109,11 +98,8 @@ export const submit = (options: {
     const existing = yield* RunStore.find(runId)
     if (Option.isSome(existing)) {
       const record = existing.value
-      if (record.workflow !== workflow.name || record.definition?.hash !== loaded.definition.hash) {
-        return yield* new UsageError({
-          reason: `run id ${runId} is already used by a run of ${record.workflow}${record.definition?.source ? ` (${record.definition.source})` : ""} with another definition; choose another --run-id`
-        })
-      }
+      const taken = Common.runIdTaken(record, workflow.name, loaded.definition)
+      if (Option.isSome(taken)) return yield* taken.value
       if (Run.isFinal(record.status)) {
         yield* Output.note(`run ${runId} already exists and has finished; its outcome:`)
         yield* Execute.report(record, { mode: options.mode, ...hints })

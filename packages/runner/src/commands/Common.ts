@@ -10,10 +10,10 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
-import { Plugin } from "@relais/core"
+import { Plugin, type Run } from "@relais/core"
 import { Config, Effect, Option } from "effect"
 import { defaultStore } from "../cli/Commands.js"
-import type { ConfigError, PluginLoadError } from "../Errors.js"
+import { type ConfigError, type PluginLoadError, UsageError } from "../Errors.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Loader from "../Loader.js"
 import { Output } from "../Output.js"
@@ -111,3 +111,23 @@ export const jsonErrors = (enabled: boolean) =>
   enabled
     ? Effect.tapError(effect, (error) => Effect.flatMap(Output, (o) => o.writeOut(`${JSON.stringify(errorJson(error))}\n`)))
     : effect
+
+/**
+ * `--run-id` names a run of another workflow or definition: it cannot be reused.
+ *
+ * @since 0.1.0
+ */
+export const runIdTaken = (
+  record: Run.RunRecord,
+  workflow: string,
+  definition: Run.Definition
+): Option.Option<UsageError> =>
+  record.workflow === workflow && record.definition?.hash === definition.hash
+    ? Option.none()
+    : Option.some(
+      new UsageError({
+        reason: `run id ${record.id} is already used by a run of ${record.workflow}${
+          record.definition?.source ? ` (${record.definition.source})` : ""
+        } with another definition; choose another --run-id`
+      })
+    )

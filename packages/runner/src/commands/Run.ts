@@ -234,11 +234,8 @@ export const runLoaded = (options: {
       const existing = yield* RunStore.find(runId)
       if (Option.isSome(existing)) {
         const record = existing.value
-        if (record.workflow !== workflow.name || record.definition?.hash !== loaded.definition.hash) {
-          return yield* new UsageError({
-            reason: `run id ${runId} is already used by a run of ${record.workflow}${record.definition?.source ? ` (${record.definition.source})` : ""} with another definition; choose another --run-id`
-          })
-        }
+        const taken = Common.runIdTaken(record, workflow.name, loaded.definition)
+        if (Option.isSome(taken)) return yield* taken.value
         const started = yield* Targets.find(runId)
         if (Option.isSome(started)) {
           const mismatch = Targets.compare(started.value, plan.info)
