@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Engine, Errors, Plugin, Run, RunStore, type Workflow } from "@relais/core"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import * as Definition from "../Definition.js"
 import { NoWorkers, UsageError } from "../Errors.js"
 import * as Execute from "../Execute.js"
