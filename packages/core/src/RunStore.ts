@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Cause, Clock, Context, Effect, Either, Layer, Option, Queue, Schema, type Scope } from "effect"
 import { RunNotFound, StoreError } from "./Errors.js"
 import { type LockState, state as lockState } from "./internal/processLock.js"
@@ -237,8 +238,24 @@ export const layerMemory: Layer.Layer<RunStore, never, Redactor.Redactor> = Laye
  */
 export const migrate: Effect.Effect<void, StoreError, SqlClient.SqlClient> = Effect.suspend(() => migrateAt(undefined))
 
+/**
+ * Run table creations one process at a time. On PostgreSQL, `CREATE TABLE IF NOT EXISTS` is not
+ * safe against itself: two workers starting together on a fresh database can both decide to
+ * create a table, and one fails on a duplicate catalogue key. A transaction-scoped advisory lock
+ * makes them take turns (the second finds the tables). SQLite needs nothing: one writer at a time.
+ *
+ * @since 0.1.0
+ */
+export const withSchemaLock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R | SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({
+      // The key: "relais" in ASCII, the same in every process and version.
+      pg: () => sql.withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${0x72656c616973})`, effect)),
+      orElse: () => effect
+    }))
+
 const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, SqlClient.SqlClient> =>
-  Effect.gen(function*() {
+  withSchemaLock(Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS relais_runs (
     id TEXT PRIMARY KEY,
@@ -277,7 +294,7 @@ const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, Sq
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (run_id, path)
   )`
-}).pipe(Effect.mapError(storeError("create its tables", path)))
+})).pipe(Effect.mapError(storeError("create its tables", path)))
 
 /** How long the event writer waits to gather a batch. */
 const lingerMillis = 2

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Errors } from "@relais/core"
+import { Errors, RunStore } from "@relais/core"
 import { PluginConfig } from "@relais/core"
 import { Effect, Option, Schema } from "effect"
 import { labelIn, type TargetInfo } from "./Report.js"
@@ -27,10 +27,10 @@ const decode = Schema.decodeUnknownOption(Schema.parseJson(Info))
 const storeError = (operation: string) => (error: unknown) => Errors.StoreError.fromCause(operation, error)
 
 const migrate = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql`CREATE TABLE IF NOT EXISTS relais_runner_targets (
+  RunStore.withSchemaLock(sql`CREATE TABLE IF NOT EXISTS relais_runner_targets (
     run_id TEXT PRIMARY KEY,
     target TEXT NOT NULL
-  )`.pipe(Effect.mapError(storeError("create the runner's table"))))
+  )`).pipe(Effect.mapError(storeError("create the runner's table"))))
 
 /**
  * Remember where a run goes (the first target recorded for a run is kept).
