@@ -351,8 +351,9 @@ export interface ClusterSettings {
   readonly entityMessagePollInterval: Duration.DurationInput
   /**
    * How long the runs of a shard that leaves a worker may go on before they are interrupted
-   * (they continue on the shard's next worker). Default 5 s. A stopping worker drains first
-   * (`Service.drain`), so its runs are already waiting between two steps.
+   * (they continue on the shard's next worker). Default 5 s. A step in flight is not interrupted:
+   * it runs to its end. A worker that has drained (`Service.drain`) does not wait at all: its
+   * runs are already waiting between two steps.
    */
   readonly entityTerminationTimeout: Duration.DurationInput
 }
@@ -525,7 +526,8 @@ export const layerPostgres = <R = never>(
   const worker = options.worker
   const address = worker === undefined ? Option.none() : Option.some(`${worker.host}:${worker.port}`)
   const where = describePostgresUrl(Redacted.value(options.url))
-  const config = ShardingConfig.layer({
+  const shardingConfig: ShardingConfig.ShardingConfig["Type"] = {
+    ...ShardingConfig.defaults,
     shardsPerGroup: postgresShards,
     runnerAddress: worker === undefined
       ? Option.none()
@@ -541,7 +543,9 @@ export const layerPostgres = <R = never>(
     simulateRemoteSerialization: true,
     // A stopping worker releases its shards as soon as its entities stop.
     preemptiveShutdown: true
-  })
+  }
+  // A copy per build: a drained worker changes it (see `drained` below).
+  const config = Layer.sync(ShardingConfig.ShardingConfig, () => ({ ...shardingConfig }))
   const transport = worker === undefined
     ? SocketRunner.layerClientOnly
     : SocketRunner.layer.pipe(
@@ -573,7 +577,20 @@ export const layerPostgres = <R = never>(
     Engine,
     Effect.gen(function*() {
       const sharding = yield* Sharding.Sharding
-      return yield* internal.make({
+      const clusterConfig = yield* ShardingConfig.ShardingConfig
+      /**
+       * Once a worker has drained (or its caller stopped waiting: the grace is over), it waits
+       * no more when it stops. When a shard leaves a worker, the cluster lets each run on it go
+       * on for `entityTerminationTimeout` before interrupting it; a drained worker's runs all
+       * wait between two steps, so that wait would only delay the next worker by as much (5 s
+       * per worker in a rolling restart). A step still in flight runs to its end all the same:
+       * the cluster executes activities uninterruptibly. The cluster reads the setting from this
+       * object when an entity stops.
+       */
+      const drained = Effect.sync(() => {
+        ;(clusterConfig as { entityTerminationTimeout: Duration.DurationInput }).entityTerminationTimeout = Duration.zero
+      })
+      const service = yield* internal.make({
         ...options,
         kick: sharding.pollStorage,
         shared: {
@@ -581,6 +598,7 @@ export const layerPostgres = <R = never>(
           pollInterval: options.pollInterval ?? Duration.millis(250)
         }
       })
+      return { ...service, drain: Effect.ensuring(service.drain, drained) } satisfies Service
     })
   )
   const info = Layer.effect(

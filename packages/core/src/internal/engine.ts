@@ -19,6 +19,7 @@ import {
   ParseResult,
   PubSub,
   Random,
+  Schedule,
   Schema,
   Stream
 } from "effect"
@@ -47,7 +48,7 @@ import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
 import * as Drain from "./drain.js"
 import { currentOwner } from "./owner.js"
-import { healthy, StoreFile, StoreHealth, unreported } from "./store.js"
+import { healthy, isFatal, StoreFile, StoreHealth, unreported } from "./store.js"
 import { currentFrame, currentPath, makeRunContext, RunContext, SagaFrame } from "./runtime.js"
 
 /** The single `@effect/workflow` workflow every relais run executes as. */
@@ -97,7 +98,8 @@ export interface EngineService {
   /**
    * Stop starting steps in this process and wait until the steps executing now have finished.
    * The runs wait at their next step; in a cluster, another worker continues them once this
-   * process stops.
+   * process stops (and once drained, or once the caller stops waiting, a worker stopping waits
+   * for nothing more than its steps in flight: see `Engine.layerPostgres`).
    */
   readonly drain: Effect.Effect<void>
   /** The steps (and compensations) executing in this process now. */
@@ -139,6 +141,40 @@ export type ExecutionEvent =
   | { readonly _tag: "Finished"; readonly runId: string; readonly status: RunStatus }
   | { readonly _tag: "Left"; readonly runId: string }
 
+/**
+ * A store shared by several processes is a server, and a connection to it can drop (a restarted
+ * or failed-over server, a killed backend) while the next statement, on a new connection,
+ * succeeds. A run that stopped on such a failure would be left suspended in the cluster, with
+ * nobody to resume it (ClusterFailover.test.ts cuts a worker's connections with
+ * `pg_terminate_backend` and found runs stuck so), so a run's own reads and writes are tried
+ * again for a minute first. Failures that need someone to act (`isFatal`: a full disk...) are
+ * not; past the minute, the run stops as on SQLite.
+ */
+const retryTransient = Schedule.exponential(Duration.millis(100)).pipe(
+  Schedule.union(Schedule.spaced(Duration.seconds(5))),
+  Schedule.upTo(Duration.minutes(1))
+)
+
+const isTransient = (error: unknown): boolean => error instanceof StoreError && !isFatal(error)
+
+const retrying = (store: RunStore.Service): RunStore.Service => {
+  const again = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    effect.pipe(
+      Effect.tapError((error) =>
+        isTransient(error) ? Effect.logWarning(`the run store failed, trying again: ${(error as StoreError).message}`) : Effect.void
+      ),
+      Effect.retry({ schedule: retryTransient, while: isTransient })
+    )
+  return {
+    ...store,
+    get: (id) => again(store.get(id)),
+    update: (id, f) => again(store.update(id, f)),
+    loadState: (runId, path) => again(store.loadState(runId, path)),
+    saveState: (runId, path, value) => again(store.saveState(runId, path, value)),
+    clearState: (runId, path) => again(store.clearState(runId, path))
+  }
+}
+
 const encodeOutcomeOutput = (workflow: Workflow.Any, value: unknown) =>
   ParseResult.encodeUnknown(workflow.output, { errors: "all" })(value)
 
@@ -148,6 +184,8 @@ export const make = <R>(
   Effect.gen(function*() {
     const engine = yield* WorkflowEngine
     const store = yield* RunStore.RunStore
+    /** The store as the runs executing here use it (see `retrying`). */
+    const runStore = options.shared === undefined ? store : retrying(store)
     const redactor = yield* Redactor.Redactor
     const context = yield* Effect.context<R>()
     const shared = options.shared
@@ -242,7 +280,7 @@ export const make = <R>(
     const body = (runId: string): Effect.Effect<Outcome, never, WorkflowInstance> =>
       Effect.gen(function*() {
         stoppedByStore.delete(runId)
-        const stored = yield* store.get(runId)
+        const stored = yield* runStore.get(runId)
         const resolved = yield* resolve(stored)
         if (Option.isNone(resolved)) {
           // Not resolvable here (e.g. a run of another workflow found at start-up): leave it
@@ -252,7 +290,7 @@ export const make = <R>(
         }
         const workflow = resolved.value
         const now = yield* Clock.currentTimeMillis
-        const record = yield* store.update(runId, (r) =>
+        const record = yield* runStore.update(runId, (r) =>
           new RunRecord({
             ...r,
             status: r.status === "compensating" ? "compensating" : "running",
@@ -265,7 +303,7 @@ export const make = <R>(
           workflow: workflow.name,
           resumed: record.executions > 1,
           emit: publish,
-          store,
+          store: runStore,
           onStoreStop: (error) => {
             if (!stoppedByStore.has(runId)) stoppedByStore.set(runId, error)
           }
@@ -303,7 +341,7 @@ export const make = <R>(
           if (frame.entries.length === 0) {
             outcome = { _tag: "failed", failure }
           } else {
-            yield* store.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }))
+            yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }))
             const undone = yield* context.compensate(frame.entries)
             outcome = undone.remaining.length === 0
               ? { _tag: "compensated", failure, compensated: undone.compensated }
@@ -321,7 +359,7 @@ export const make = <R>(
           ...context.remaining,
           ...(outcome._tag === "compensation_failed" ? outcome.remaining : [])
         ]
-        const final = yield* store.update(runId, (r) =>
+        const final = yield* runStore.update(runId, (r) =>
           new RunRecord({
             ...r,
             status,
@@ -518,6 +556,9 @@ export const make = <R>(
           if (stale !== undefined && (yield* Deferred.isDone(stale))) waiters.delete(runId)
           const executionId = yield* executionIdOf(runId)
           yield* guarded(Effect.zipRight(engine.resume(RelaisRun, executionId), launch(runId)))
+          // In a cluster, a worker executes it (this process may not even be one): the store
+          // says when it ends.
+          if (shared !== undefined) return yield* awaitRun(runId)
           return yield* guarded(Deferred.await(waiter(runId)))
         }),
       events: Stream.fromPubSub(pubsub),
