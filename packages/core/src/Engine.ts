@@ -33,7 +33,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Cause, Context, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import * as internal from "./internal/engine.js"
 import { currentOwner } from "./internal/owner.js"
@@ -555,7 +555,13 @@ export const layerPostgres = <R = never>(
         Layer.provide(NodeClusterSocket.layerClientProtocol)
       ))
     )
+  // Effect's cluster storages create their tables with `CREATE TABLE IF NOT EXISTS`, which is
+  // not safe against itself on PostgreSQL: workers started together on a fresh database race,
+  // and the loser fails on a duplicate catalogue key (seen in ClusterFailover.test.ts). It tries
+  // again, and finds the tables the winner made.
+  const tablesRace = Schedule.exponential(Duration.millis(100)).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
   const runnerStorage = SqlRunnerStorage.layer.pipe(
+    Layer.retry(tablesRace),
     Layer.catchAllCause((cause) => Layer.fail(StoreError.fromCause("create the cluster tables", Cause.squash(cause), where)))
   )
   const cluster = ClusterWorkflowEngine.layer.pipe(
@@ -568,7 +574,7 @@ export const layerPostgres = <R = never>(
       )
     ))),
     Layer.provide(NodeClusterSocket.layerClientProtocol),
-    Layer.provideMerge(layerMessageStorage),
+    Layer.provideMerge(Layer.retry(layerMessageStorage, tablesRace)),
     Layer.provide(runnerStorage),
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.provideMerge(config)
