@@ -193,9 +193,11 @@ describe("relais on PostgreSQL, as a user runs it", () => {
 
     worker.kill("SIGTERM")
     const ended = await collect(worker)
-    expect(workerLog).toContain("stopping: no new step starts here")
-    expect(workerLog).toContain("stopped")
-    expect(ended.signal).toBeNull()
+    expect(workerLog).toContain("SIGTERM: stopping; no new step starts here; 0 steps in flight")
+    expect(workerLog).toContain("drained; leaving the cluster")
+    expect(workerLog).toMatch(/stopped\n$/)
+    // A normal stop for a service manager.
+    expect(ended.code).toBe(0)
 
     // The password of the database never shows: not in any output, not in the history.
     for (const text of [followed.stdout, followed.stderr, detached.stdout, detached.stderr, listed.stdout, shown.stdout, workerLog]) {

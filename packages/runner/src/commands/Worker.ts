@@ -13,7 +13,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Engine, Errors, Plugin, ProviderKit, type Run, type Workflow } from "@relais/core"
-import { Clock, Duration, Effect, Either, Layer, Option, Schedule } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Exit, Layer, Option, Schedule } from "effect"
 import * as Config from "../Config.js"
 import { UsageError } from "../Errors.js"
 import * as Output from "../Output.js"
@@ -136,17 +136,22 @@ export const handler = (flags: Flags) =>
       labels: Providers.labels(ready.filter((p) => endpoints[p.name] !== undefined))
     }
     const services = yield* Layer.build(Providers.layerTarget(target, ready))
-    // A second signal stops at once (the first one drains: see the finalizer below).
+    // SIGTERM or Ctrl-C: drain, leave the cluster, exit 0 (a service manager's normal stop).
+    // The runtime's own handlers would interrupt at once: this command answers the signals
+    // itself. A second signal stops at once.
+    const stop = yield* Deferred.make<string>()
     yield* Effect.sync(() => {
       let signals = 0
-      const again = () => {
+      const onSignal = (signal: NodeJS.Signals) => {
         signals += 1
-        if (signals < 2) return
+        if (signals === 1) return Deferred.unsafeDone(stop, Exit.succeed(signal))
         process.stderr.write("second signal: stopping now; the steps in flight are reconciled where their runs continue\n")
         process.exit(143)
       }
-      process.on("SIGTERM", again)
-      process.on("SIGINT", again)
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.removeAllListeners(signal)
+        process.on(signal, onSignal)
+      }
     })
     const readyNames = new Set(ready.map((p) => p.name))
 
@@ -218,23 +223,22 @@ export const handler = (flags: Flags) =>
         Effect.forkScoped
       )
       // Stop: drain (steps in flight finish, within the grace), then leave the cluster.
-      yield* Effect.addFinalizer(() =>
-        Effect.gen(function*() {
-          const inFlight = yield* engine.stepsInFlight
-          yield* log(
-            `stopping: no new step starts here; ${inFlight} step${inFlight === 1 ? "" : "s"} in flight, given up to ${Duration.format(grace)} to finish`
-          )
-          const drained = yield* engine.drain.pipe(Effect.timeoutOption(grace))
-          if (Option.isNone(drained)) {
-            const left = yield* engine.stepsInFlight
-            yield* log(`grace over: ${left} step${left === 1 ? "" : "s"} still in flight are interrupted (their runs reconcile them on another worker)`)
-          }
-          yield* log("leaving the cluster: the shards go to the other workers")
-        })
+      const signal = yield* Deferred.await(stop)
+      const inFlight = yield* engine.stepsInFlight
+      yield* log(
+        `${signal}: stopping; no new step starts here; ${inFlight} step${inFlight === 1 ? "" : "s"} in flight, given up to ${Duration.format(grace)} to finish`
       )
-      return yield* Effect.never
+      const drained = yield* engine.drain.pipe(Effect.timeoutOption(grace))
+      if (Option.isNone(drained)) {
+        // A step runs to its end once started (the journal needs its outcome): the grace is a
+        // hard limit only by ending the process. The other workers take the shards once its
+        // heartbeat expires, and reconcile the steps that were in flight.
+        const left = yield* engine.stepsInFlight
+        yield* log(`grace over: exiting with ${left} step${left === 1 ? "" : "s"} in flight (reconciled where their runs continue)`)
+        return yield* Effect.sync(() => process.exit(143))
+      }
+      yield* log("drained; leaving the cluster: the shards go to the other workers")
     }).pipe(
-      // The drain (a finalizer of this scope) runs before the engine's layer closes.
       Effect.scoped,
       Effect.provide(engineLayer),
       Effect.ensuring(log("stopped"))
