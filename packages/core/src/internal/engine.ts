@@ -254,7 +254,24 @@ export const make = <R>(
      * store is fixed.
      */
     const storeFailed = (runId: string, error: StoreError): Effect.Effect<never, never, WorkflowInstance> =>
-      Effect.zipRight(storeStopped(runId, error), Effect.flatMap(WorkflowInstance, EWorkflow.suspend))
+      shared !== undefined && !isFatal(error)
+        ? restartLater(runId, error)
+        : Effect.zipRight(storeStopped(runId, error), Effect.flatMap(WorkflowInstance, EWorkflow.suspend))
+
+    /**
+     * On a shared store, a storage failure that nobody has to fix (a dropped connection, a
+     * killed backend: the next statement succeeds on a new connection) must not leave the run
+     * suspended: in a cluster nobody would resume it (ClusterFailover.test.ts cut a worker's
+     * connections with pg_terminate_backend and found a run so, its 'run' message answered
+     * Suspended). Its execution is interrupted instead, after a pause: the cluster keeps the
+     * message of an interrupted run unanswered and delivers it again (to this worker, or to the
+     * next owner of its shard if this one stops), and the run starts again from its journal.
+     */
+    const restartLater = (runId: string, error: StoreError): Effect.Effect<never> =>
+      Effect.logWarning(`run ${runId}: the store failed (${error.message}); it goes on from its journal in a moment`).pipe(
+        Effect.zipRight(Effect.sleep(Duration.seconds(1))),
+        Effect.zipRight(Effect.interrupt)
+      )
 
     /**
      * Runs that a step (or a compensation) stopped because the store failed under its state: the
