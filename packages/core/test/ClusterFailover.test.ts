@@ -39,7 +39,7 @@ import { clusterSteps, Effects, effectsFile, noEffects } from "./fixtures/pg-wor
 import { transpile, type Transpiled } from "./support/transpile.js"
 
 /** Ends a hang; each test normally takes a fraction of it. */
-const LIMIT = 120_000
+const LIMIT = 300_000
 /** The longest single wait in a test, so that a hang says what it waited for. */
 const WAIT = LIMIT / 2
 
