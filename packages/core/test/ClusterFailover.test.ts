@@ -473,8 +473,10 @@ describe.sequential("the PostgreSQL cluster with worker processes", () => {
       await startRuns(client, after, input)
       const done = await awaitRuns(client, after)
       expect(done.map((r) => r.status)).toEqual(after.map(() => "succeeded"))
+      // A worker logs a run's end just after its record turns final: wait for the line.
       for (const record of done) {
-        expect(workers.some((w) => w.said("finished").some((l) => l[1] === record.id)), record.id).toBe(true)
+        await until(`a worker's "finished ${record.id}"`, () =>
+          workers.some((w) => w.said("finished").some((l) => l[1] === record.id)) ? true : undefined)
       }
     } finally {
       feeding = false

@@ -32,7 +32,7 @@ const example = Path.resolve(packageDir, "../../examples/convention-apprentissag
 /** Runs in flight: one new learner each. */
 const RUNS = 25
 /** `relais run --detach` processes started at once. */
-const SUBMITTERS = 4
+const SUBMITTERS = 6
 
 /** The database user of the workers and the CLI, and its password: never to be seen. */
 const role = "relais_failover"
@@ -332,12 +332,13 @@ const getJson = async <A>(url: string): Promise<A> => {
 describe("failover", () => {
   it("a worker SIGKILLed with runs in flight: every run succeeds elsewhere, each entity exists once per learner", async () => {
     const began = Date.now()
-    // The sandboxes: every call slowed down so that runs take seconds; the answers of the first
-    // two convention creates lost after their commit (first matching rule wins).
+    // The sandboxes: the answers of the first two convention creates lost after their commit
+    // (first matching rule wins), and every Campus Skills call slowed down. AIMAIRA's calls are
+    // held back (`gate` below) while the runs are submitted, so that they are all in flight when
+    // a worker is killed however long the submissions take on a busy machine.
     const sandbox = start([
       "sandbox", "--json",
       "--fault", "aimaira:POST /GraphV1/Convention drop-after-commit x2",
-      "--fault", "aimaira:* latency:250",
       "--fault", "campus-skills:* latency:250"
     ], {})
     const [line] = await waitForStdout(sandbox.proc, /\{"type":"sandbox".*\}\n/, WAIT)
@@ -346,6 +347,16 @@ describe("failover", () => {
     const campus = sandboxes.find((s) => s.plugin === "campus-skills")!
     const providerEnv = Object.assign({}, ...sandboxes.map((s) => s.env)) as Record<string, string>
     const before = await getJson<AimairaState>(`${aimaira.url}/__sandbox/state`)
+    /** Slow every AIMAIRA call down (or no more): runs stay in flight while it is on. */
+    const gate = async (on: boolean) => {
+      const response = on
+        ? await fetch(`${aimaira.url}/__sandbox/faults`, { method: "POST", body: "* latency:3000 #gate" })
+        : await fetch(`${aimaira.url}/__sandbox/faults/gate`, { method: "DELETE" })
+      if (!response.ok) throw new Error(`${on ? "adding" : "removing"} the gate: ${response.status} ${await response.text()}`)
+      // Below the gate, every call still takes a little time.
+      if (!on) await fetch(`${aimaira.url}/__sandbox/faults`, { method: "POST", body: "* latency:150" })
+    }
+    await gate(true)
 
     // Three workers on one database. The first one alone until it has joined: workers started
     // at once on a fresh database race to create the store's tables, and the losers exit with
@@ -424,6 +435,7 @@ describe("failover", () => {
     expect(victim, `the owner ${victimAtKill.owner} is one of the workers ${workers.map((w) => w.address).join(", ")}`).toBeDefined()
     const killedAt = Date.now()
     victim!.proc.kill("SIGKILL")
+    await gate(false)
     const survivors = workers.filter((w) => w !== victim)
 
     // The first of its runs picked up again by another worker.

@@ -153,7 +153,7 @@ describe.concurrent("plugins: loaded, seen like the built-ins", () => {
     const elsewhere = await child(["validate", Path.join(dir, "flow.yaml")], { cwd: tmpDir() })
     expect(elsewhere.code).toBe(2)
     expect(elsewhere.stderr).toContain(`unknown step "esign/send-envelope"`)
-  })
+  }, 300_000) // nine processes one after the other: the limit only ends a hang (a busy machine took over 120 s)
 
   it("run: the plugin's layer is built from its configuration and its steps use it; a secret never shows; not configured: exit 4", async () => {
     const dir = project("plugins:\n  - ./plugins/esign/index.js\n")
