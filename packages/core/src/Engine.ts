@@ -35,8 +35,9 @@ import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Context, Duration, Effect, type Exit, Fiber, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Context, Duration, Effect, Fiber, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
+import { exitJsonOf } from "./internal/activity.js"
 import * as internal from "./internal/engine.js"
 import { currentOwner } from "./internal/owner.js"
 import * as ProcessLock from "./internal/processLock.js"
@@ -555,7 +556,7 @@ const layerStepJournal: Layer.Layer<
         Effect.map((rows) => Option.fromNullable(rows[0]?.exit)),
         Effect.orDie
       )
-    const fromJournal = (schema: ExitJson, text: string) =>
+    const fromJournal = (schema: Schema.Schema<any, any>, text: string) =>
       Effect.map(Effect.orDie(Schema.decodeUnknown(schema)(JSON.parse(text))), (exit) => new EWorkflow.Complete({ exit }))
     const activityExecute = (activity: Activity.Any, attempt: number) =>
       Effect.gen(function*() {
@@ -593,23 +594,6 @@ const layerStepJournal: Layer.Layer<
   })
 )
 
-type ExitJson = Schema.Schema<Exit.Exit<unknown, unknown>, unknown>
-const exitJsons = new WeakMap<Schema.Schema.Any, WeakMap<Schema.Schema.All, ExitJson>>()
-
-/** The JSON form of a step's outcome, one schema per pair of success and error schemas. */
-const exitJsonOf = (success: Schema.Schema.Any, failure: Schema.Schema.All): ExitJson => {
-  let byFailure = exitJsons.get(success)
-  if (byFailure === undefined) {
-    byFailure = new WeakMap()
-    exitJsons.set(success, byFailure)
-  }
-  let schema = byFailure.get(failure)
-  if (schema === undefined) {
-    schema = Schema.Exit({ success, failure, defect: Schema.Defect }) as unknown as ExitJson
-    byFailure.set(failure, schema)
-  }
-  return schema
-}
 
 /**
  * The durable engine on PostgreSQL, for several workers (see `PostgresOptions.worker`), with the

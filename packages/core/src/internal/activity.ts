@@ -16,21 +16,34 @@ import { Cause, Effect, Schedule, Schema } from "effect"
 import { Drain } from "./drain.js"
 
 type AnyExit = Schema.Schema<any, any, never>
-const exits = new WeakMap<Schema.Schema.Any, WeakMap<Schema.Schema.Any, AnyExit>>()
 
-const exitSchemaOf = (success: Schema.Schema.Any, failure: Schema.Schema.Any): AnyExit => {
-  let byFailure = exits.get(success)
-  if (byFailure === undefined) {
-    byFailure = new WeakMap()
-    exits.set(success, byFailure)
+/** One schema per pair of success and error schemas, built once. */
+const perPair = (make: (success: Schema.Schema.Any, failure: Schema.Schema.All) => AnyExit) => {
+  const built = new WeakMap<Schema.Schema.Any, WeakMap<Schema.Schema.All, AnyExit>>()
+  return (success: Schema.Schema.Any, failure: Schema.Schema.All): AnyExit => {
+    let byFailure = built.get(success)
+    if (byFailure === undefined) {
+      byFailure = new WeakMap()
+      built.set(success, byFailure)
+    }
+    let schema = byFailure.get(failure)
+    if (schema === undefined) {
+      schema = make(success, failure)
+      byFailure.set(failure, schema)
+    }
+    return schema
   }
-  let exit = byFailure.get(failure)
-  if (exit === undefined) {
-    exit = Schema.ExitFromSelf({ success, failure, defect: Schema.Defect }) as unknown as AnyExit
-    byFailure.set(failure, exit)
-  }
-  return exit
 }
+
+/** An activity's outcome as the engine hands it over: an `Exit` whose values are encoded. */
+const exitSchemaOf = perPair((success, failure) =>
+  Schema.ExitFromSelf({ success, failure, defect: Schema.Defect }) as unknown as AnyExit
+)
+
+/** An activity's outcome as JSON, for a journal of steps (see `Engine.layerPostgres`). */
+export const exitJsonOf = perPair((success, failure) =>
+  Schema.Exit({ success, failure, defect: Schema.Defect }) as unknown as AnyExit
+)
 
 /** Retry an activity whose fiber was interrupted (not failed), as `Activity.make` does. */
 const interruptRetry = Schedule.exponential(100, 1.5).pipe(
