@@ -35,9 +35,9 @@ import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Context, Duration, Effect, Fiber, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Context, Duration, Effect, Fiber, FiberRef, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
-import { exitJsonOf } from "./internal/activity.js"
+import { exitJsonOf, firstExecution } from "./internal/activity.js"
 import * as internal from "./internal/engine.js"
 import { currentOwner } from "./internal/owner.js"
 import * as ProcessLock from "./internal/processLock.js"
@@ -340,11 +340,14 @@ export const awaitRun = (runId: string): Effect.Effect<RunRecord, RunNotFound | 
 export interface ClusterSettings {
   /**
    * A worker whose heartbeat is older than this is gone: its shards are given to the others.
-   * Default 5 s. Shorter moves work sooner and risks moving it away from a worker that is only
+   * Default 6 s. Shorter moves work sooner and risks moving it away from a worker that is only
    * slow (an overloaded machine); advisory locks still keep a shard on one worker at a time.
    */
   readonly shardLockExpiration: Duration.DurationInput
-  /** How often a worker records its heartbeat and refreshes its shard locks. Default 1.5 s. */
+  /**
+   * How often a worker records its heartbeat and refreshes its shard locks. Default 2 s; it is
+   * also how long a lock operation may take (at most a third of the expiration).
+   */
   readonly shardLockRefreshInterval: Duration.DurationInput
   /** How often a worker recomputes which shards it should hold. Default 1 s. */
   readonly refreshAssignmentsInterval: Duration.DurationInput
@@ -365,8 +368,11 @@ export interface ClusterSettings {
  * @since 0.1.0
  */
 export const clusterDefaults: ClusterSettings = {
-  shardLockExpiration: Duration.seconds(5),
-  shardLockRefreshInterval: Duration.millis(1500),
+  // The cluster gives each lock operation min(refresh, expiration / 3) to answer before it
+  // deems the lock storage unhealthy and lets its shards go: 2 s leaves a busy database (or
+  // machine) some room, and a dead worker's shards still move within about 7 s.
+  shardLockExpiration: Duration.seconds(6),
+  shardLockRefreshInterval: Duration.seconds(2),
   refreshAssignmentsInterval: Duration.seconds(1),
   runnerHealthCheckInterval: Duration.seconds(2),
   entityMessagePollInterval: Duration.seconds(1),
@@ -525,6 +531,7 @@ export const layerPostgresClient = (options: {
  * shard.
  *
  * - Replay: a step whose row exists is not executed again; its journaled outcome is returned.
+ *   A run's first execution skips the look-up (nothing of it is journaled yet).
  * - First writer wins (`ON CONFLICT DO NOTHING`): if two processes executed the same step (a
  *   worker that lost its shard without knowing it yet, and the one that took it over), the
  *   outcome written first stands and both go on with it. The step's `reconcile` hook, run
@@ -562,7 +569,8 @@ const layerStepJournal: Layer.Layer<
       Effect.gen(function*() {
         const instance = yield* WorkflowEngine.WorkflowInstance
         const schema = exitJsonOf(activity.successSchema, activity.errorSchema)
-        const done = yield* read(instance.executionId, activity.name, attempt)
+        // A run's first execution has nothing journaled yet: no look-up.
+        const done = (yield* FiberRef.get(firstExecution)) ? Option.none() : yield* read(instance.executionId, activity.name, attempt)
         if (Option.isSome(done)) return yield* fromJournal(schema, done.value)
         // The step's own instance, as the cluster gives it: a suspension inside the step (a
         // store failure under its state) ends the step as Suspended, and the run sees it.

@@ -166,12 +166,25 @@ export const layerLogger: Layer.Layer<never, never, Redactor.Redactor> = Layer.m
         const text = (Array.isArray(message) ? message : [message])
           .map((m) => (typeof m === "string" ? m : safeJson(m)))
           .join(" ")
-        const trace = Cause.isEmpty(cause) ? "" : `\n${Cause.pretty(cause)}`
+        // What went wrong, in a line: a library's warning is not a bug report (no stack trace).
+        const trace = Cause.isEmpty(cause) ? "" : `: ${causeLine(cause)}`
         process.stderr.write(redactor.redactText(`${logLevel.label.toLowerCase()}: ${text}${trace}\n`))
       }))
   ),
   Logger.minimumLogLevel(LogLevel.Warning)
 )
+
+/** A cause in one line: the error's name and message, and what it was caused by. */
+const causeLine = (cause: Cause.Cause<unknown>): string => {
+  const parts: Array<string> = []
+  let current: unknown = Cause.squash(cause)
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const text = current instanceof Error ? `${current.name}: ${current.message}` : typeof current === "object" ? safeJson(current) : String(current)
+    parts.push(text.split("\n")[0]!)
+    current = current instanceof Error ? (current as { readonly cause?: unknown }).cause : undefined
+  }
+  return parts.join(" (cause: ") + ")".repeat(Math.max(0, parts.length - 1))
+}
 
 const safeJson = (value: unknown): string => {
   try {
