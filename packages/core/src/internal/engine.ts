@@ -46,7 +46,6 @@ import {
 } from "../Run.js"
 import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
-import { firstExecution } from "./activity.js"
 import * as Drain from "./drain.js"
 import { currentOwner } from "./owner.js"
 import { healthy, isFatal, StoreFile, StoreHealth, unreported } from "./store.js"
@@ -334,7 +333,7 @@ export const make = <R>(
           Effect.mapError((error) =>
             new WorkflowInputError({ workflow: workflow.name, issues: issuesFromParseError(error) })
           ),
-          Effect.flatMap((input) => Effect.locally(workflow.run(input), firstExecution, record.executions === 1)),
+          Effect.flatMap((input) => workflow.run(input)),
           Effect.flatMap((output) => encodeOutcomeOutput(workflow, output)),
           Effect.provideService(RunContext, context),
           Effect.locally(currentFrame, frame),
