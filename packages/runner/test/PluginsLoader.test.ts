@@ -50,7 +50,7 @@ steps:
     with: { envelopeId: "\${{ steps.send.output.envelopeId }}" }
 `
 
-describe.concurrent("plugins: refused, located at their entry, exit 4", () => {
+describe.concurrent("plugins: refused, located at their entry, exit 4", { timeout: 300_000 }, () => {
   it("every problem of every entry at once, naming the plugin, never a stack trace", async () => {
     const dir = project(`plugins:
   - ./plugins/esign/index.js
@@ -120,7 +120,9 @@ describe.concurrent("plugins: refused, located at their entry, exit 4", () => {
   })
 })
 
-describe.concurrent("plugins: loaded, seen like the built-ins", () => {
+// Each test starts several relais processes one after the other: the limit only ends a hang
+// (under two busy loops, a test of nine processes took over 120 s).
+describe.concurrent("plugins: loaded, seen like the built-ins", { timeout: 300_000 }, () => {
   it("steps, validate, graph and schema see a plugin given by a relative path, with its options", async () => {
     const dir = project(`plugins:
   - { use: ./plugins/esign/index.js, options: { region: eu } }
@@ -153,7 +155,7 @@ describe.concurrent("plugins: loaded, seen like the built-ins", () => {
     const elsewhere = await child(["validate", Path.join(dir, "flow.yaml")], { cwd: tmpDir() })
     expect(elsewhere.code).toBe(2)
     expect(elsewhere.stderr).toContain(`unknown step "esign/send-envelope"`)
-  }, 300_000) // nine processes one after the other: the limit only ends a hang (a busy machine took over 120 s)
+  })
 
   it("run: the plugin's layer is built from its configuration and its steps use it; a secret never shows; not configured: exit 4", async () => {
     const dir = project("plugins:\n  - ./plugins/esign/index.js\n")
