@@ -468,13 +468,6 @@ export const describePostgresUrl = (url: string): string => {
 }
 
 /**
- * Whether a store location is a PostgreSQL URL (`postgres://` or `postgresql://`).
- *
- * @since 0.1.0
- */
-export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location)
-
-/**
  * A PostgreSQL client, checked: a server that cannot be reached, a wrong password or a missing
  * database is a `StoreError` at once, naming the server without the password.
  *

@@ -1,5 +1,5 @@
 /**
- * What the command handlers share: the run store's file, the registry, JSON errors. (The flags
+ * What the command handlers share: the registry, JSON errors, a taken --run-id. (The flags
  * themselves are declared in `cli/Commands.ts`.)
  *
  * It imports neither the engine nor the YAML loader, and the plugins only for
@@ -11,31 +11,11 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import { Plugin, type Run } from "@relais/core"
-import { Config, Effect, Option } from "effect"
-import { defaultStore } from "../cli/Commands.js"
+import { Effect, Option } from "effect"
 import { type ConfigError, type PluginLoadError, UsageError } from "../Errors.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Loader from "../Loader.js"
 import { Output } from "../Output.js"
-
-/**
- * The run store's file: `--store`, else `RELAIS_STORE`, else `.relais/relais.db`.
- *
- * @since 0.1.0
- */
-export const storeFile = (flag: Option.Option<string>): Effect.Effect<{ readonly file: string; readonly explicit: boolean }> =>
-  Option.match(flag, {
-    onSome: (file) => Effect.succeed({ file, explicit: true }),
-    onNone: () =>
-      Config.option(Config.string("RELAIS_STORE")).pipe(
-        Effect.orElseSucceed(() => Option.none<string>()),
-        Effect.map(Option.filter((s) => s !== "")),
-        Effect.map(Option.match({
-          onNone: () => ({ file: defaultStore, explicit: false }),
-          onSome: (file) => ({ file, explicit: true })
-        }))
-      )
-  })
 
 /**
  * Quote a word for a shell command line shown to the user.

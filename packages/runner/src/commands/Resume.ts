@@ -85,7 +85,8 @@ export const handler = (flags: Flags) =>
       )
       return yield* ExitCode.set(code)
     }
-    const store = yield* Common.storeFile(flags.store)
+    // A SQLite file (the PostgreSQL case returned above), found once: flag, RELAIS_STORE, config file.
+    const store = location
     // A run stopped before it was recorded left nothing to resume: say how to start it again.
     const notRecorded = (target: Option.Option<Report.TargetInfo>) =>
       new Errors.RunNotFound({

@@ -166,7 +166,8 @@ export const handler = (flags: Flags) =>
         reason: "--detach leaves the run to the workers of a PostgreSQL store (--store postgres://...); on a SQLite store this process executes the run"
       })
     }
-    const store = yield* Common.storeFile(flags.store)
+    // A SQLite file (the PostgreSQL case returned above), found once: flag, RELAIS_STORE, config file.
+    const store = location
     const loaded = yield* Load.loadFile(flags.file)
     const fromFile = Option.isSome(flags.inputFile) ? yield* readInputFile(flags.inputFile.value) : undefined
     const inputs = yield* Load.parseInputs(loaded, pairs, fromFile)
