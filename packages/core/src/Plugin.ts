@@ -80,6 +80,76 @@ export interface Plugin<Config = any> {
   readonly endpoint?: ((config: Config) => string | undefined) | undefined
   /** A simulator of the service, loaded only when asked for (`--sandbox`, `relais sandbox`). */
   readonly sandbox?: (() => Promise<Sandbox<Config>>) | undefined
+  /**
+   * A kind of trigger the plugin contributes: a workflow declares it under the plugin's name
+   * (`triggers: - aimaira: { objectTypes: [...] }`), and `relais serve` starts the workflow when
+   * a firing matches.
+   */
+  readonly trigger?: Trigger | undefined
+}
+
+// -----------------------------------------------------------------------------
+// Triggers
+// -----------------------------------------------------------------------------
+
+/**
+ * A kind of trigger contributed by a plugin. A workflow declares it in `triggers:` under the
+ * plugin's name, with options this plugin checks; every firing that `matches` those options
+ * starts a run of the workflow, with the firing's event as `trigger.*` in expressions.
+ *
+ * @since 0.1.0
+ */
+export interface Trigger<Options = any, Event = any> {
+  readonly description: string
+  /** What a workflow writes under the plugin's name in `triggers:` (checked, errors located). */
+  readonly options: Schema.Schema<Options, any, never>
+  /** What a firing carries; its encoded side (JSON) is `trigger.*` in expressions. */
+  readonly event: Schema.Schema<Event, any, never>
+  /** Whether a firing starts a workflow that declared these options. */
+  readonly matches: (options: Options, event: Event) => boolean
+  /** How firings reach `relais serve` over HTTP. */
+  readonly webhook?: Webhook<Event> | undefined
+}
+
+/**
+ * Firings received over HTTP. The host (`relais serve`) owns the route
+ * (`POST /hooks/<plugin>`), its authentication (OAuth client credentials against a token endpoint
+ * it serves, with the client id and secret of its configuration), the size cap, the durable
+ * record of each message before answering 2xx, deduplication and debouncing; the plugin reads
+ * and checks one message.
+ *
+ * @since 0.1.0
+ */
+export interface Webhook<Event = any, Settings = any> {
+  /** What the server's configuration holds for this webhook besides the OAuth client (JSON). */
+  readonly settings?: Schema.Schema<Settings, any, never> | undefined
+  /** How the sender authenticates: OAuth 2 client credentials, or nothing (loopback tests). */
+  readonly auth: "oauth-client-credentials" | "none"
+  /** Read one message from the request body: its event, or why it is refused (a 4xx). */
+  readonly receive: (body: string, settings: Settings) => Either.Either<Received<Event>, Rejected>
+}
+
+/**
+ * A message a webhook accepted.
+ *
+ * @since 0.1.0
+ */
+export interface Received<Event = any> {
+  readonly event: Event
+  /** The same for a message sent again: resends are recorded once. */
+  readonly messageKey: string
+  /** What the message is about (`ObjectType:ObjectId`): a burst about one subject starts one run. */
+  readonly subject: string
+}
+
+/**
+ * Why a webhook refused a message (recorded for the operator; nothing starts).
+ *
+ * @since 0.1.0
+ */
+export interface Rejected {
+  readonly status: 400 | 401 | 403 | 409 | 413 | 415 | 422
+  readonly reason: string
 }
 
 /**
