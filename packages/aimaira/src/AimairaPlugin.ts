@@ -4,7 +4,8 @@
  * plugin contract: the configuration section (`AimairaConfig.Options`, read from a profile's
  * `aimaira` section or `AIMAIRA_*` variables), the client layer (which registers every form of
  * the credentials with core's `Redactor`, so that the run store, events and logs mask them),
- * the endpoint for banners, and the sandbox, loaded only when asked for.
+ * the endpoint for banners, the sandbox, loaded only when asked for, and the webhook trigger
+ * (`triggers: - aimaira: { objectTypes: [...] }`, see `Webhook`).
  *
  * ```ts
  * const plugin = AimairaPlugin.make()
@@ -29,6 +30,7 @@ import * as ConventionSteps from "./ConventionSteps.js"
 import type * as Errors from "./Errors.js"
 import * as ExportSteps from "./ExportSteps.js"
 import * as LearnerSteps from "./LearnerSteps.js"
+import * as Webhook from "./Webhook.js"
 
 /**
  * Every AIMAIRA step, with its default policy.
@@ -108,5 +110,6 @@ export const make = (options: Options = {}): Plugin.Plugin<AimairaConfig.Options
     config: AimairaConfig.Options,
     layer,
     endpoint: (config) => config.url,
-    sandbox: () => import("./sandbox/index.js").then((module) => module.AimairaSandbox.pluginSandbox)
+    sandbox: () => import("./sandbox/index.js").then((module) => module.AimairaSandbox.pluginSandbox),
+    trigger: Webhook.trigger
   })
