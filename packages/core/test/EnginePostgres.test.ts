@@ -90,7 +90,16 @@ describe("Engine.layerPostgres", () => {
       expect(record.output).toEqual({ total: 3 })
       expect(record.owner).toBe(`127.0.0.1:${port}`)
       expect(executedBy.get(record.id)).toEqual([`127.0.0.1:${port}`])
-
+      // Each step is one row of the step journal; the cluster carries only the run's message.
+      const db = new URL(url).pathname.slice(1)
+      const journaled = yield* Effect.promise(() =>
+        server.query<{ name: string }>("SELECT name FROM relais_activities WHERE execution_id = $1 ORDER BY name", [record.id], db)
+      )
+      expect(journaled.map((s) => s.name)).toEqual(["s0", "s1", "s2"])
+      const messages = yield* Effect.promise(() =>
+        server.query<{ tag: string }>("SELECT tag FROM cluster_messages WHERE entity_id = $1", [record.id], db)
+      )
+      expect(messages.map((m) => m.tag)).toEqual(["run"])
       // The history is the same as on SQLite.
       const listed = yield* RunStore.RunStore.pipe(
         Effect.flatMap((store) => store.list()),

@@ -12,7 +12,7 @@
 import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "@effect/workflow/WorkflowEngine"
-import { Cause, Effect, Schedule, Schema } from "effect"
+import { Cause, Effect, FiberRef, Schedule, Schema } from "effect"
 import { Drain } from "./drain.js"
 
 type AnyExit = Schema.Schema<any, any, never>
@@ -39,6 +39,18 @@ const perPair = (make: (success: Schema.Schema.Any, failure: Schema.Schema.All) 
 const exitSchemaOf = perPair((success, failure) =>
   Schema.ExitFromSelf({ success, failure, defect: Schema.Defect }) as unknown as AnyExit
 )
+
+/** An activity's outcome as JSON, for a journal of steps (see `Engine.layerPostgres`). */
+export const exitJsonOf = perPair((success, failure) =>
+  Schema.Exit({ success, failure, defect: Schema.Defect }) as unknown as AnyExit
+)
+
+/**
+ * True while a run executes for the first time: no step of it can be journaled yet, so a journal
+ * that would look a step up before executing it (the PostgreSQL engine's) can skip the look-up.
+ * A run executing again (resumed, taken over, delivered again) has `false`.
+ */
+export const firstExecution: FiberRef.FiberRef<boolean> = FiberRef.unsafeMake(false)
 
 /** Retry an activity whose fiber was interrupted (not failed), as `Activity.make` does. */
 const interruptRetry = Schedule.exponential(100, 1.5).pipe(

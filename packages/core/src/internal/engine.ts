@@ -46,6 +46,7 @@ import {
 } from "../Run.js"
 import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
+import { firstExecution } from "./activity.js"
 import * as Drain from "./drain.js"
 import { currentOwner } from "./owner.js"
 import { healthy, isFatal, StoreFile, StoreHealth, unreported } from "./store.js"
@@ -115,6 +116,12 @@ export interface SharedOptions {
   readonly owner: string
   /** How often the store is read for a run executing elsewhere. */
   readonly pollInterval: Duration.DurationInput
+  /**
+   * Whether the process at this address is alive (a worker with a fresh heartbeat). A run that
+   * comes here from a worker that is still alive (its shard moved while a step was in flight)
+   * waits until that worker has let it go, so that no step executes in two places at once.
+   */
+  readonly isAlive?: ((address: string) => Effect.Effect<boolean>) | undefined
 }
 
 export interface EngineOptions<R> {
@@ -294,10 +301,41 @@ export const make = <R>(
         return Option.none()
       })
 
+    /**
+     * A run that another worker executed before, and has not let go: that worker lost the run's
+     * shard (its lock expired on a busy machine, or the run outlived the shard's termination
+     * time) while a step of it was still executing there. Started steps run to their end, and
+     * the worker lets the run go (`release`) once they have: until then, or until that worker is
+     * gone, the run waits here rather than execute the same step a second time, concurrently.
+     */
+    const handover = (stored: RunRecord): Effect.Effect<void, RunNotFound | StoreError> => {
+      const isAlive = shared?.isAlive
+      const previous = stored.owner
+      if (isAlive === undefined || previous === undefined || previous === owner || stored.executions === 0 || isFinal(stored.status)) {
+        return Effect.void
+      }
+      const held = Effect.flatMap(runStore.get(stored.id), (record) =>
+        record.owner === previous && !isFinal(record.status) ? isAlive(previous) : Effect.succeed(false))
+      return Effect.gen(function*() {
+        if (!(yield* held)) return
+        yield* Effect.logInfo(`run ${stored.id}: waiting for ${previous}, which still executes a step of it`)
+        while (yield* held) yield* Effect.sleep(pollMillis)
+      })
+    }
+
+    /** Let a run go (see `handover`): the next worker need not wait for this one. */
+    const release = (runId: string): Effect.Effect<void> =>
+      store.update(runId, (r) => r.owner === owner && !isFinal(r.status) ? new RunRecord({ ...r, owner: undefined }) : r).pipe(
+        Effect.timeout(Duration.seconds(5)),
+        unreported,
+        Effect.catchAllCause((cause) => Effect.logDebug(`run ${runId}: not let go in the store (${Cause.pretty(cause).split("\n")[0]})`))
+      )
+
     const body = (runId: string): Effect.Effect<Outcome, never, WorkflowInstance> =>
       Effect.gen(function*() {
         stoppedByStore.delete(runId)
         const stored = yield* runStore.get(runId)
+        yield* handover(stored)
         const resolved = yield* resolve(stored)
         if (Option.isNone(resolved)) {
           // Not resolvable here (e.g. a run of another workflow found at start-up): leave it
@@ -333,7 +371,7 @@ export const make = <R>(
           Effect.mapError((error) =>
             new WorkflowInputError({ workflow: workflow.name, issues: issuesFromParseError(error) })
           ),
-          Effect.flatMap((input) => workflow.run(input)),
+          Effect.flatMap((input) => Effect.locally(workflow.run(input), firstExecution, record.executions === 1)),
           Effect.flatMap((output) => encodeOutcomeOutput(workflow, output)),
           Effect.provideService(RunContext, context),
           Effect.locally(currentFrame, frame),
@@ -413,7 +451,7 @@ export const make = <R>(
           // In a cluster, a run stopped here (this worker stops, or its shard moves) is not
           // interrupted: its journal stays in the cluster's storage and the worker that takes
           // its shard continues it.
-          if (shared !== undefined) return notify({ _tag: "Left", runId })
+          if (shared !== undefined) return Effect.zipRight(release(runId), notify({ _tag: "Left", runId }))
           return Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             const record = yield* store.update(runId, (r) =>
