@@ -30,6 +30,7 @@ import * as ConventionSteps from "./ConventionSteps.js"
 import type * as Errors from "./Errors.js"
 import * as ExportSteps from "./ExportSteps.js"
 import * as LearnerSteps from "./LearnerSteps.js"
+import * as ObjectSteps from "./ObjectSteps.js"
 import * as Webhook from "./Webhook.js"
 
 /**
@@ -41,7 +42,8 @@ export const steps: ReadonlyArray<Step.Any> = [
   ...LearnerSteps.steps,
   ...ConventionSteps.steps,
   ...BillingSteps.steps,
-  ...ExportSteps.steps
+  ...ExportSteps.steps,
+  ...ObjectSteps.steps
 ]
 
 /**

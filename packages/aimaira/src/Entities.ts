@@ -495,3 +495,24 @@ export class InscriptionPeriode extends Schema.Class<InscriptionPeriode>("@relai
 }) {
   static readonly entitySet = "InscriptionPeriode"
 }
+
+/**
+ * The metadata of any entity (`GET /GraphV1/Object/{id}`): its dates of creation, last
+ * modification and deletion (`Actif` false once deleted), and its legacy type name
+ * (`recrutement.T_CANDIDAT`), whatever its entity set. What a webhook message does not say.
+ *
+ * @since 0.1.0
+ */
+export class ObjectMetadata extends Schema.Class<ObjectMetadata>("@relais/aimaira/ObjectMetadata")({
+  Id: Schema.Int.pipe(Schema.nonNegative()),
+  Nom: NullableString,
+  Code: NullableString,
+  DateCreation: NullableDateTime,
+  DateModification: NullableDateTime,
+  DateSuppression: NullableDateTime,
+  Actif: Schema.Boolean,
+  Type: Schema.String,
+  extra
+}) {
+  static readonly entitySet = "Object"
+}

@@ -42,6 +42,7 @@ describe("AimairaPlugin", () => {
         "aimaira/enrol-parcours",
         "aimaira/find-or-create-learner",
         "aimaira/get-convention-aggregate",
+        "aimaira/get-object",
         "aimaira/list-billing-clients",
         "aimaira/list-conventions",
         "aimaira/list-eligible-sequences",

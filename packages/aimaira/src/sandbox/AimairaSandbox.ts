@@ -21,11 +21,16 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as NodeFs from "node:fs/promises"
+import { Temporal } from "temporal-polyfill"
 import * as AimairaConfig from "../AimairaConfig.js"
+import { format as parisFormat, timeZone } from "../ParisDate.js"
+import type * as Webhook from "../Webhook.js"
 import * as Handler from "./internal/handler.js"
 import * as Ops from "./internal/operations.js"
 import * as Seed from "./internal/seed.js"
 import * as Store from "./internal/store.js"
+import * as Webhooks from "./internal/webhooks.js"
 
 /**
  * The credentials the sandbox accepts.
@@ -84,6 +89,87 @@ export interface Options {
    * sandbox runs (`setDeletes`, `PUT /__sandbox/deletes`).
    */
   readonly deletes?: DeleteMode | undefined
+  /**
+   * The webhooks, configured like AIMAIRA's ({@link WebhooksConfig}); also
+   * `PUT /__sandbox/webhooks` and the `webhooks` setting (a JSON file).
+   */
+  readonly webhooks?: WebhooksConfig | undefined
+  /** The instance name messages carry (`CustomerName`); default `SANDBOX`. */
+  readonly customerName?: string | undefined
+}
+
+/**
+ * One webhook, with the fields `GET /GraphV1/Webhook` documents (`Code`, `Nom`, `Url`,
+ * `Configuration` as JSON text `{ "Entites": [...] }` or `Entites` as a list of legacy entity
+ * names, `AuthType` 0 (none) or 2 (OAuth client credentials), `AuthClientId`,
+ * `AuthTokenEndpoint`), plus `AuthClientSecret` (never listed) and `TriggerName` (the name
+ * messages carry; default `Nom`). `Actif` defaults to true.
+ *
+ * @since 0.1.0
+ */
+export interface WebhookConfig {
+  readonly Id?: number | undefined
+  readonly Code: string
+  readonly Nom: string
+  readonly Actif?: boolean | undefined
+  readonly Url: string
+  readonly Configuration?: string | undefined
+  readonly Entites?: ReadonlyArray<string> | undefined
+  readonly AuthType?: 0 | 2 | undefined
+  readonly AuthClientId?: string | undefined
+  readonly AuthClientSecret?: string | Redacted.Redacted<string> | undefined
+  readonly AuthTokenEndpoint?: string | undefined
+  readonly TriggerName?: string | undefined
+}
+
+/**
+ * The sandbox's webhook configuration: the webhooks, and optionally the instance name
+ * (`customerName`) and how deliveries are retried (`retry`: `maxAttempts` 8, `initialDelayMs`
+ * 1000, doubling up to `maxDelayMs` 60000, `timeoutMs` 10000 per request). A bare list of
+ * webhooks is accepted too. The JSON of the `webhooks` setting's file and of
+ * `PUT /__sandbox/webhooks` has the same shape.
+ *
+ * @since 0.1.0
+ */
+export type WebhooksConfig =
+  | {
+    readonly customerName?: string | undefined
+    readonly retry?: {
+      readonly maxAttempts?: number | undefined
+      readonly initialDelayMs?: number | undefined
+      readonly maxDelayMs?: number | undefined
+      readonly timeoutMs?: number | undefined
+    } | undefined
+    readonly webhooks: ReadonlyArray<WebhookConfig>
+  }
+  | ReadonlyArray<WebhookConfig>
+
+/**
+ * A message the sandbox sent or is sending to a webhook, and what became of it.
+ *
+ * @since 0.1.0
+ */
+export interface WebhookDelivery {
+  /** The webhook's `Code`. */
+  readonly webhook: string
+  readonly message: Webhook.Message
+  readonly attempts: number
+  readonly outcome: "pending" | "delivered" | "failed"
+  readonly lastError?: string | undefined
+}
+
+/**
+ * The sandbox's webhooks, while it runs.
+ *
+ * @since 0.1.0
+ */
+export interface WebhooksService {
+  /** Replace the configuration (pending deliveries of the previous one are given up). */
+  readonly configure: (config: WebhooksConfig) => Effect.Effect<void, WebhookConfigError>
+  /** The webhooks as `GET /GraphV1/Webhook` lists them. */
+  readonly list: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
+  /** The last 1,000 messages and their outcome, oldest first. */
+  readonly deliveries: Effect.Effect<ReadonlyArray<WebhookDelivery>>
 }
 
 /**
@@ -124,6 +210,13 @@ export interface State {
 }
 
 /**
+ * The instance name webhook messages carry by default (`CustomerName`).
+ *
+ * @since 0.1.0
+ */
+export const defaultCustomerName = "SANDBOX"
+
+/**
  * A running sandbox.
  *
  * @since 0.1.0
@@ -150,6 +243,8 @@ export interface Service {
   readonly deletes: Effect.Effect<DeleteMode>
   /** Serve or refuse DELETE from now on (also `PUT /__sandbox/deletes` with `{"deletes": "refused"}`). */
   readonly setDeletes: (mode: DeleteMode) => Effect.Effect<void>
+  /** The webhooks (also `GET|PUT /__sandbox/webhooks`, `GET /GraphV1/Webhook`). */
+  readonly webhooks: WebhooksService
 }
 
 /**
@@ -176,7 +271,11 @@ const seedOf = (options: Options) => () =>
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<Service, SandboxServer.ServerStartError | Faults.FaultSyntaxError | StateFile.StateFileError, Scope.Scope> =>
+): Effect.Effect<
+  Service,
+  SandboxServer.ServerStartError | Faults.FaultSyntaxError | StateFile.StateFileError | WebhookConfigError,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     const fresh = seedOf(options)
     const stateFile = options.stateFile
@@ -197,6 +296,23 @@ export const make = (
       )
     // The first write is part of starting: a full or read-only disk is a typed StateFileError then.
     if (Option.isNone(kept) && stateFile !== undefined) yield* StateFile.write(stateFile, "aimaira", Store.persisted(store))
+    // From now on, what the API writes has dates (Object/{id}) and goes to the webhooks.
+    store.tracking = { now: () => parisFormat(Temporal.Instant.fromEpochMilliseconds(Date.now()).toZonedDateTimeISO(timeZone)) }
+    const webhookConfig = yield* Either.mapLeft(Webhooks.readConfig(options.webhooks ?? []), (reason) => new WebhookConfigError({ reason }))
+    const hooks = yield* Webhooks.make({
+      customerName: options.customerName ?? defaultCustomerName,
+      retry: Webhooks.defaultRetry,
+      config: webhookConfig
+    })
+    const webhooks: WebhooksService = {
+      configure: (config) =>
+        Effect.flatMap(
+          Either.mapLeft(Webhooks.readConfig(config), (reason) => new WebhookConfigError({ reason })),
+          hooks.configure
+        ),
+      list: Effect.sync(() => hooks.webhooks().map(Webhooks.view)),
+      deliveries: Effect.sync(() => hooks.deliveries())
+    }
     const credentials: Credentials = { ...defaultCredentials, ...options.credentials }
     const pageSize = Math.max(1, options.pageSize ?? 100)
     const initialFaults = typeof options.faults === "string"
@@ -235,6 +351,30 @@ export const make = (
         })
       ),
       HttpRouter.get("/__sandbox/state", Effect.map(state, (snapshot) => HttpServerResponse.unsafeJson(snapshot))),
+      HttpRouter.get(
+        "/__sandbox/webhooks",
+        Effect.sync(() =>
+          HttpServerResponse.unsafeJson({
+            customerName: hooks.customerName(),
+            retry: hooks.retry(),
+            webhooks: hooks.webhooks().map(Webhooks.view),
+            deliveries: hooks.deliveries()
+          })
+        )
+      ),
+      HttpRouter.put(
+        "/__sandbox/webhooks",
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const body = yield* Effect.orElseSucceed(request.json, () => undefined)
+          const config = Webhooks.readConfig(body)
+          if (Either.isLeft(config)) {
+            return Handler.errorResponse(Ops.badRequest(`Invalid webhook configuration: ${config.left}`))
+          }
+          yield* hooks.configure(config.right)
+          return HttpServerResponse.unsafeJson({ customerName: hooks.customerName(), webhooks: hooks.webhooks().map(Webhooks.view) })
+        })
+      ),
       HttpRouter.post("/__sandbox/reset", Effect.as(reset, HttpServerResponse.unsafeJson({ reset: true }))),
       HttpRouter.post(
         "/__sandbox/documents",
@@ -252,7 +392,15 @@ export const make = (
     )
 
     const server = yield* SandboxServer.make({
-      app: Handler.makeApp({ store, pageSize, credentials, deletes: () => deleteMode }),
+      app: Handler.makeApp({
+        store,
+        pageSize,
+        credentials,
+        deletes: () => deleteMode,
+        webhooks: () => hooks.webhooks().map(Webhooks.view),
+        onChanges: (changes) => hooks.notify(changes, Date.now()),
+        legacyName: Webhooks.legacyNameOf
+      }),
       admin,
       port: options.port ?? 0,
       faults: initialFaults,
@@ -271,7 +419,8 @@ export const make = (
       reset,
       addDocument,
       deletes,
-      setDeletes
+      setDeletes,
+      webhooks
     }
   })
 
@@ -282,7 +431,7 @@ export const make = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<AimairaSandbox, SandboxServer.ServerStartError | Faults.FaultSyntaxError | StateFile.StateFileError> =>
+): Layer.Layer<AimairaSandbox, SandboxServer.ServerStartError | Faults.FaultSyntaxError | StateFile.StateFileError | WebhookConfigError> =>
   Layer.scoped(AimairaSandbox, make(options))
 
 const deleteModes: ReadonlyArray<DeleteMode> = ["allowed", "refused"]
@@ -318,6 +467,22 @@ export const pluginSandbox: Plugin.Sandbox<AimairaConfig.Options> = {
       values: "allowed, refused",
       default: "allowed",
       parse: parseDeletes
+    },
+    {
+      name: "webhooks",
+      description: "a JSON file of webhooks configured like AIMAIRA's ({ \"webhooks\": [{ \"Code\", \"Nom\", \"Url\", " +
+        "\"Entites\": [legacy names], \"AuthType\": 2, \"AuthClientId\", \"AuthClientSecret\", \"AuthTokenEndpoint\" }] }, " +
+        "see the package README); the sandbox POSTs a message to each for every change made through its API",
+      values: "none, or the path of a JSON file",
+      default: "none",
+      parse: (text) => Either.right(text.trim() === "" ? "none" : text.trim())
+    },
+    {
+      name: "customer-name",
+      description: "the AIMAIRA instance name the webhook messages carry (CustomerName)",
+      values: "a name",
+      default: defaultCustomerName,
+      parse: (text) => text.trim() === "" ? Either.left("customer-name is empty") : Either.right(text.trim())
     }
   ],
   start: (options) =>
@@ -326,20 +491,62 @@ export const pluginSandbox: Plugin.Sandbox<AimairaConfig.Options> = {
         parseDeletes(options.settings.deletes ?? "allowed"),
         (reason) => new SandboxSettingError({ reason })
       )
+      const file = options.settings.webhooks ?? "none"
+      const webhooks = file === "none" ? undefined : yield* readWebhooksFile(file)
       const sandbox = yield* make({
         port: options.port,
         seed: options.seed,
         ...(options.faults.length === 0 ? {} : { faults: options.faults.join("\n") }),
         deletes,
         stateFile: options.stateFile,
-        onSaveFailure: options.onSaveFailure
+        onSaveFailure: options.onSaveFailure,
+        webhooks: webhooks as WebhooksConfig | undefined,
+        customerName: options.settings["customer-name"]
       })
+      const hooks = yield* sandbox.webhooks.list
+      const summary = [
+        ...(deletes === "allowed" ? [] : [`deletes: ${deletes}`]),
+        ...(hooks.length === 0 ? [] : [`webhooks: ${hooks.map((hook) => `${String(hook.Code)} -> ${String(hook.Url)}`).join(", ")}`])
+      ]
       return {
         url: sandbox.url,
         config: { url: sandbox.apiUrl, auth: AimairaConfig.basic(sandbox.credentials.username, sandbox.credentials.password) },
-        ...(deletes === "allowed" ? {} : { summary: `deletes: ${deletes}` })
+        ...(summary.length === 0 ? {} : { summary: summary.join("; ") })
       }
     })
+}
+
+const readWebhooksFile = (file: string) =>
+  Effect.tryPromise({
+    try: () => NodeFs.readFile(file, "utf8"),
+    catch: (error) =>
+      new WebhookConfigError({ reason: `cannot read the webhooks file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` })
+  }).pipe(
+    Effect.flatMap((text) =>
+      Effect.try({
+        try: () => JSON.parse(text) as unknown,
+        catch: (error) => new WebhookConfigError({ reason: `the webhooks file ${file} is not JSON: ${(error as Error).message}` })
+      })
+    ),
+    Effect.flatMap((json) =>
+      Either.match(Webhooks.readConfig(json), {
+        onLeft: (reason) => Effect.fail(new WebhookConfigError({ reason: `${file}: ${reason}` })),
+        onRight: () => Effect.succeed(json)
+      })
+    )
+  )
+
+/**
+ * A webhook configuration the sandbox cannot use (what is wrong, never a secret).
+ *
+ * @since 0.1.0
+ */
+export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid AIMAIRA sandbox webhook configuration: ${this.reason}`
+  }
 }
 
 /**

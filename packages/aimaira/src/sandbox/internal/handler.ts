@@ -14,7 +14,7 @@ import { type CollectionName, entities, entitySets, type EntityDef } from "./mod
 import * as Engine from "./odataEngine.js"
 import { parseQueryOptions, QueryError, type QueryOptions } from "./odataParser.js"
 import * as Ops from "./operations.js"
-import type { Row, Store } from "./store.js"
+import type { Change, Row, Store } from "./store.js"
 
 export interface Credentials {
   readonly username: string
@@ -31,6 +31,12 @@ export interface HandlerConfig {
   readonly credentials: Credentials
   /** Read on every DELETE, so that it can change while the server runs. */
   readonly deletes: () => DeleteMode
+  /** The webhooks `GET /GraphV1/Webhook` lists (never a secret). */
+  readonly webhooks?: (() => ReadonlyArray<Record<string, unknown>>) | undefined
+  /** Called with the entities a request created, changed or deleted (for the webhooks). */
+  readonly onChanges?: ((changes: ReadonlyArray<Change>) => void) | undefined
+  /** The legacy name of a collection (`Type` of `Object/{id}`). */
+  readonly legacyName?: ((collection: CollectionName) => string) | undefined
 }
 
 const ODATA_JSON = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
@@ -220,9 +226,48 @@ const collectionResponse = (
   return json(200, body)
 }
 
+/** `GET /GraphV1/Webhook`: the configured webhooks, as the documentation shows them. */
+const handleWebhooks = (config: HandlerConfig, incoming: Incoming, segments: ReadonlyArray<string>) => {
+  if (segments.length > 1) return errorResponse(notFoundSegment(segments[1]!))
+  if (incoming.method !== "GET") return errorResponse(methodNotAllowed(incoming.method, "Webhook"))
+  return json(200, { "@odata.context": `${incoming.base}/$metadata#Webhook/$entity`, value: config.webhooks?.() ?? [] })
+}
+
+/**
+ * `GET /GraphV1/Object/{id}` (or `Object({id})`): the metadata of any entity, deleted ones
+ * included (`Actif` false, `DateSuppression` set), as "Récupérer les métadonnées d'une entité"
+ * shows them.
+ */
+const handleObject = (config: HandlerConfig, incoming: Incoming, segments: ReadonlyArray<string>) => {
+  const match = SET_SEGMENT.exec(segments[0]!)!
+  const rest = segments.slice(1)
+  const rawKey = match[2] ?? rest.shift()
+  if (rawKey === undefined) return errorResponse(methodNotAllowed(incoming.method, "Object: GET Object/{id} reads one object"))
+  if (rest.length > 0) return errorResponse(notFoundSegment(rest[0]!))
+  const key = parseKey(rawKey, "Object")
+  if (typeof key !== "number") return errorResponse(key)
+  if (incoming.method !== "GET") return errorResponse(methodNotAllowed(incoming.method, `Object(${key})`))
+  const object = config.store.object(key)
+  if (object === undefined) return errorResponse({ status: 404, code: "NotFound", message: `No Object with key ${key} was found.` })
+  return json(200, {
+    "@odata.context": `${incoming.base}/$metadata#Object/$entity`,
+    Id: object.id,
+    Nom: object.nom,
+    Code: object.code,
+    DateCreation: object.created,
+    DateModification: object.modified,
+    DateSuppression: object.deleted,
+    Actif: object.deleted === null,
+    Type: config.legacyName?.(object.type) ?? object.type
+  })
+}
+
 const handleGraph = (config: HandlerConfig, incoming: Incoming, segments: ReadonlyArray<string>): HttpServerResponse.HttpServerResponse => {
   const { method, base } = incoming
   const store = config.store
+  const first = segments.length === 0 ? undefined : SET_SEGMENT.exec(segments[0]!)?.[1]
+  if (first === "Webhook") return handleWebhooks(config, incoming, segments)
+  if (first === "Object") return handleObject(config, incoming, segments)
   if (segments.length === 0) {
     if (method !== "GET") return errorResponse(methodNotAllowed(method, "the service document"))
     return json(200, {
@@ -430,6 +475,12 @@ export const makeApp = (config: HandlerConfig) =>
       return json(401, errorBody(denied), { "WWW-Authenticate": `Basic realm="GraphV1", charset="UTF-8"` })
     }
     const body = yield* Effect.orElseSucceed(request.text, () => "")
-    // The store is read and written in one synchronous step, so each request is atomic.
-    return yield* Effect.sync(() => handleGraph(config, { method: request.method, url, base, body }, segments.slice(1)))
+    // The store is read and written in one synchronous step, so each request is atomic; what it
+    // changed goes to the webhooks (queued: their deliveries never hold the answer up).
+    return yield* Effect.sync(() => {
+      const response = handleGraph(config, { method: request.method, url, base, body }, segments.slice(1))
+      const changes = config.store.takeChanges()
+      if (changes.length > 0) config.onChanges?.(changes)
+      return response
+    })
   })

@@ -32,6 +32,28 @@ export interface Counters {
   enseignant: number
 }
 
+/**
+ * What `GET /GraphV1/Object/{id}` tells of an entity the API created, changed or deleted since
+ * the sandbox started (seeded rows have none: they answer with a fixed seed date).
+ */
+export interface ObjectMeta {
+  readonly type: CollectionName
+  /** Wire dates (Paris offset). */
+  readonly created: string
+  readonly modified: string
+  readonly deleted: string | null
+  /** `Nom` and `Code` of the entity when it was last written (kept after a deletion). */
+  readonly nom: string
+  readonly code: string
+}
+
+/** A change made through the API, for the webhooks. */
+export interface Change {
+  readonly collection: CollectionName
+  readonly id: number
+  readonly kind: "created" | "modified" | "deleted"
+}
+
 export interface StoreData {
   counters: Counters
   tables: Record<CollectionName, Map<number, Row>>
@@ -39,6 +61,8 @@ export interface StoreData {
   modesContractuels: Array<ModeContractuel>
   /** The société de facturation (EntiteJuridique) billing records are attached to. */
   entiteJuridiqueId: number
+  /** Creation, modification and deletion dates of what the API wrote (`Object/{id}`). */
+  objects: Map<number, ObjectMeta>
 }
 
 export const emptyData = (firstId: number): StoreData => {
@@ -49,12 +73,34 @@ export const emptyData = (firstId: number): StoreData => {
     tables,
     documents: new Map(),
     modesContractuels: [],
-    entiteJuridiqueId: 0
+    entiteJuridiqueId: 0,
+    objects: new Map()
   }
 }
 
+const textOf = (value: unknown): string => (typeof value === "string" ? value : "")
+
 export class Store {
   constructor(public data: StoreData) {}
+
+  /**
+   * When set (once the data is seeded or restored), every `put` and `delete` records the
+   * entity's dates (`data.objects`) at `now()` (a wire date) and a {@link Change}.
+   */
+  tracking: { readonly now: () => string } | undefined = undefined
+  private changes: Array<Change> = []
+
+  /** The changes recorded since the last call, one per entity (its first kind, or `deleted`). */
+  takeChanges(): ReadonlyArray<Change> {
+    const byKey = new Map<string, Change>()
+    for (const change of this.changes) {
+      const key = `${change.collection}:${change.id}`
+      const seen = byKey.get(key)
+      if (seen === undefined || change.kind === "deleted") byKey.set(key, seen === undefined ? change : { ...seen, kind: "deleted" })
+    }
+    this.changes = []
+    return [...byKey.values()]
+  }
 
   nextId(): number {
     return this.data.counters.nextId++
@@ -86,12 +132,57 @@ export class Store {
   }
 
   put(collection: CollectionName, row: Row): Row {
+    const existed = this.data.tables[collection].has(row.Id)
     this.data.tables[collection].set(row.Id, row)
+    if (this.tracking !== undefined) {
+      const now = this.tracking.now()
+      const previous = this.data.objects.get(row.Id)
+      this.data.objects.set(row.Id, {
+        type: collection,
+        created: existed ? previous?.created ?? SEED_DATE : now,
+        modified: now,
+        deleted: null,
+        nom: textOf(row.Nom),
+        code: textOf(row.Code)
+      })
+      this.changes.push({ collection, id: row.Id, kind: existed ? "modified" : "created" })
+    }
     return row
   }
 
   delete(collection: CollectionName, id: number): boolean {
-    return this.data.tables[collection].delete(id)
+    const row = this.data.tables[collection].get(id)
+    const deleted = this.data.tables[collection].delete(id)
+    if (deleted && this.tracking !== undefined) {
+      const now = this.tracking.now()
+      const previous = this.data.objects.get(id)
+      this.data.objects.set(id, {
+        type: collection,
+        created: previous?.created ?? SEED_DATE,
+        modified: previous?.modified ?? SEED_DATE,
+        deleted: now,
+        nom: textOf(row?.Nom),
+        code: textOf(row?.Code)
+      })
+      this.changes.push({ collection, id, kind: "deleted" })
+    }
+    return deleted
+  }
+
+  /** What `Object/{id}` shows: any entity, live or deleted through the API; `undefined` otherwise. */
+  object(id: number): (ObjectMeta & { readonly id: number }) | undefined {
+    const meta = this.data.objects.get(id)
+    if (meta !== undefined) {
+      const live = this.data.tables[meta.type].get(id)
+      return live === undefined ? { ...meta, id } : { ...meta, id, nom: textOf(live.Nom), code: textOf(live.Code) }
+    }
+    for (const collection of collectionNames) {
+      const row = this.data.tables[collection].get(id)
+      if (row !== undefined) {
+        return { id, type: collection, created: SEED_DATE, modified: SEED_DATE, deleted: null, nom: textOf(row.Nom), code: textOf(row.Code) }
+      }
+    }
+    return undefined
   }
 
   /** The whole store as plain JSON (hidden fields included), for `GET /__sandbox/state`. */
@@ -106,6 +197,9 @@ export class Store {
     }
   }
 }
+
+/** The creation (and modification) date `Object/{id}` shows for seeded rows. */
+export const SEED_DATE = "2024-01-08T09:00:00+01:00"
 
 export interface StateSnapshot {
   readonly counters: Counters
@@ -125,11 +219,36 @@ const Persisted = Schema.Struct({
   }),
   documents: Schema.Array(Schema.Struct({ Id: Schema.Int, ConventionId: Schema.Int, Nom: Schema.String })),
   modesContractuels: Schema.Array(Schema.Struct({ Id: Schema.Int, Code: Schema.String, Nom: Schema.String, Ordre: Schema.Number })),
-  entiteJuridiqueId: Schema.Int
+  entiteJuridiqueId: Schema.Int,
+  // Absent from state files written before the sandbox had Object/{id}.
+  objects: Schema.optionalWith(
+    Schema.Array(Schema.Struct({
+      Id: Schema.Int,
+      Type: Schema.Literal(...collectionNames),
+      Created: Schema.String,
+      Modified: Schema.String,
+      Deleted: Schema.NullOr(Schema.String),
+      Nom: Schema.String,
+      Code: Schema.String
+    })),
+    { default: () => [] }
+  )
 })
 
 /** The store as plain JSON, for a state file (`StateFile`); `restore` reads it back. */
-export const persisted = (store: Store): unknown => ({ ...store.snapshot(), entiteJuridiqueId: store.data.entiteJuridiqueId })
+export const persisted = (store: Store): unknown => ({
+  ...store.snapshot(),
+  entiteJuridiqueId: store.data.entiteJuridiqueId,
+  objects: [...store.data.objects].map(([Id, meta]) => ({
+    Id,
+    Type: meta.type,
+    Created: meta.created,
+    Modified: meta.modified,
+    Deleted: meta.deleted,
+    Nom: meta.nom,
+    Code: meta.code
+  }))
+})
 
 /** The data of a state file written by `persisted`, or why it cannot be one. */
 export const restore = (state: unknown): Either.Either<StoreData, string> =>
@@ -144,6 +263,16 @@ export const restore = (state: unknown): Either.Either<StoreData, string> =>
       for (const doc of decoded.documents) data.documents.set(doc.Id, { ...doc })
       data.modesContractuels = decoded.modesContractuels.map((mode) => ({ ...mode }))
       data.entiteJuridiqueId = decoded.entiteJuridiqueId
+      for (const meta of decoded.objects) {
+        data.objects.set(meta.Id, {
+          type: meta.Type,
+          created: meta.Created,
+          modified: meta.Modified,
+          deleted: meta.Deleted,
+          nom: meta.Nom,
+          code: meta.Code
+        })
+      }
       return data
     }
   )
