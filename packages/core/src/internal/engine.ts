@@ -175,7 +175,8 @@ const retrying = (store: RunStore.Service): RunStore.Service => {
   return {
     ...store,
     get: (id) => again(store.get(id)),
-    update: (id, f) => again(store.update(id, f)),
+    read: (id) => again(store.read(id)),
+    update: (id, f, from) => again(store.update(id, f, from)),
     loadState: (runId, path) => again(store.loadState(runId, path)),
     saveState: (runId, path, value) => again(store.saveState(runId, path, value)),
     clearState: (runId, path) => again(store.clearState(runId, path))
@@ -308,18 +309,22 @@ export const make = <R>(
      * the worker lets the run go (`release`) once they have: until then, or until that worker is
      * gone, the run waits here rather than execute the same step a second time, concurrently.
      */
-    const handover = (stored: RunRecord): Effect.Effect<void, RunNotFound | StoreError> => {
+    const handover = (stored: RunRecord): Effect.Effect<RunRecord, RunNotFound | StoreError> => {
       const isAlive = shared?.isAlive
       const previous = stored.owner
       if (isAlive === undefined || previous === undefined || previous === owner || stored.executions === 0 || isFinal(stored.status)) {
-        return Effect.void
+        return Effect.succeed(stored)
       }
-      const held = Effect.flatMap(runStore.get(stored.id), (record) =>
-        record.owner === previous && !isFinal(record.status) ? isAlive(previous) : Effect.succeed(false))
+      const held = (record: RunRecord) =>
+        record.owner === previous && !isFinal(record.status) ? isAlive(previous) : Effect.succeed(false)
       return Effect.gen(function*() {
-        if (!(yield* held)) return
+        if (!(yield* held(stored))) return stored
         yield* Effect.logInfo(`run ${stored.id}: waiting for ${previous}, which still executes a step of it`)
-        while (yield* held) yield* Effect.sleep(pollMillis)
+        for (;;) {
+          yield* Effect.sleep(pollMillis)
+          const latest = yield* runStore.read(stored.id)
+          if (!(yield* held(latest))) return latest
+        }
       })
     }
 
@@ -334,8 +339,9 @@ export const make = <R>(
     const body = (runId: string): Effect.Effect<Outcome, never, WorkflowInstance> =>
       Effect.gen(function*() {
         stoppedByStore.delete(runId)
-        const stored = yield* runStore.get(runId)
-        yield* handover(stored)
+        // As stored: this process writes the run's record from this copy from now on, without
+        // reading it again (it is the run's one executor; see `handover`).
+        const stored = yield* Effect.flatMap(runStore.read(runId), handover)
         const resolved = yield* resolve(stored)
         if (Option.isNone(resolved)) {
           // Not resolvable here (e.g. a run of another workflow found at start-up): leave it
@@ -352,13 +358,20 @@ export const make = <R>(
             executions: r.executions + 1,
             owner,
             updatedAt: now
-          }))
+          }), stored)
+        let current = record
+        // Whether a step saved a state in this execution (an earlier one may have: see below).
+        let savedState = false
+        const tracked: RunStore.Service = {
+          ...runStore,
+          saveState: (id, path, value) => Effect.zipRight(Effect.sync(() => (savedState = true)), runStore.saveState(id, path, value))
+        }
         const context = makeRunContext({
           runId: record.id,
           workflow: workflow.name,
           resumed: record.executions > 1,
           emit: publish,
-          store: runStore,
+          store: tracked,
           onStoreStop: (error) => {
             if (!stoppedByStore.has(runId)) stoppedByStore.set(runId, error)
           }
@@ -396,7 +409,7 @@ export const make = <R>(
           if (frame.entries.length === 0) {
             outcome = { _tag: "failed", failure }
           } else {
-            yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }))
+            current = yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }), current)
             const undone = yield* context.compensate(frame.entries)
             outcome = undone.remaining.length === 0
               ? { _tag: "compensated", failure, compensated: undone.compensated }
@@ -428,12 +441,13 @@ export const make = <R>(
             ...(context.failedItems.length > 0 ? { failedItems: [...context.failedItems] } : {}),
             updatedAt: finished,
             finishedAt: finished
-          }))
+          }), current)
         // The steps' states were for retries, resumes and compensations: the run has ended.
         // A state left by a failed delete is never read again (a final run does not execute),
         // so its failure is a warning: it neither changes the run's outcome, which is recorded,
         // nor stops the store's other runs (unreported to the store's health).
-        yield* store.clearState(runId).pipe(
+        // Nothing to forget when no execution of the run saved any (a statement fewer per run).
+        if (savedState || record.executions > 1) yield* store.clearState(runId).pipe(
           unreported,
           Effect.catchAll((error) => Effect.logWarning(`run ${runId}: its step states are left in the store: ${error.message}`))
         )
