@@ -9,6 +9,7 @@
 import type { Plugin } from "@relais/core"
 import { Step, Suggest } from "@relais/core"
 import { Either, Option, ParseResult, Schema, type SchemaAST } from "effect"
+import type * as Cron from "../schedule/Cron.js"
 import * as Expression from "./Expression.js"
 import * as Format from "./Format.js"
 import * as Model from "./Model.js"
@@ -25,6 +26,45 @@ export interface Resolved {
   readonly steps: ReadonlyMap<string, Step.Any>
   /** The step of each `compensate: { uses }`, by node id. */
   readonly compensations: ReadonlyMap<string, Step.Any>
+  /** The triggers, checked, in the order of the file. */
+  readonly triggers: ReadonlyArray<Trigger>
+}
+
+/**
+ * A trigger of a workflow, checked: a schedule with its cron parsed, its time zone resolved and
+ * its inputs complete (defaults applied), or a plugin's kind of trigger with its options decoded
+ * by the plugin's `trigger.options` schema.
+ *
+ * @since 0.1.0
+ */
+export type Trigger = ScheduleTrigger | PluginTrigger
+
+/**
+ * @since 0.1.0
+ */
+export interface ScheduleTrigger {
+  readonly _tag: "Schedule"
+  /** Its position in `triggers:` (0-based). */
+  readonly index: number
+  readonly name?: string | undefined
+  readonly cron: Cron.Cron
+  /** An IANA name (or UTC, or an offset), in its canonical spelling. */
+  readonly timezone: string
+  /** The workflow's inputs for each run, defaults applied (JSON values). */
+  readonly inputs: Readonly<Record<string, unknown>>
+  readonly missed: Format.MissedPolicy
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface PluginTrigger {
+  readonly _tag: "Plugin"
+  readonly index: number
+  /** The plugin whose kind of trigger it is. */
+  readonly plugin: string
+  /** The options, decoded by the plugin's `trigger.options` (what its `matches` takes). */
+  readonly options: unknown
 }
 
 interface Declared {
@@ -482,6 +522,61 @@ export const check = (
     }
   }
 
+  /** A schedule's inputs against the workflow's: every value a plain one of its type, none missing. */
+  const checkScheduleInputs = (trigger: Model.ScheduleNode): Record<string, unknown> | undefined => {
+    const declaredInputs = new Map(model.inputs.map((input) => [input.name, input]))
+    const values = new Map<string, unknown>()
+    let ok = true
+    for (const entry of trigger.inputs?.entries ?? []) {
+      const input = declaredInputs.get(entry.key)
+      if (input === undefined) {
+        const suggestions = Suggest.closest(entry.key, declaredInputs.keys(), 1)
+        problem(
+          entry.keyPos,
+          `schedule.inputs: the workflow has no input "${entry.key}"${
+            suggestions.length > 0
+              ? ` (did you mean "${suggestions[0]}"?)`
+              : declaredInputs.size > 0
+              ? `; its inputs are ${[...declaredInputs.keys()].join(", ")}`
+              : "; it declares no inputs:"
+          }`
+        )
+        ok = false
+        continue
+      }
+      const where = `schedule.inputs.${entry.key}`
+      if (containsExpression(entry.value)) {
+        problem(entry.value.pos, `${where} is a plain value: a schedule has no expressions to read`)
+        ok = false
+        continue
+      }
+      const value = Source.toJs(entry.value)
+      if (!Model.matchesInputType(value, input.type) || (input.type === "integer" && !Number.isSafeInteger(value))) {
+        problem(entry.value.pos, `${where} must be ${/^[aeiou]/.test(input.type) ? "an" : "a"} ${input.type}, not ${Format.describe(value)}`)
+        ok = false
+        continue
+      }
+      if (input.enum !== undefined && !input.enum.includes(value as string | number)) {
+        problem(entry.value.pos, `${where} is one of ${input.enum.join(", ")}, not ${JSON.stringify(value)}`)
+        ok = false
+        continue
+      }
+      values.set(entry.key, value)
+    }
+    for (const input of model.inputs) {
+      if (values.has(input.name) || trigger.inputs?.entries.some((e) => e.key === input.name)) continue
+      if (input.default !== undefined) values.set(input.name, input.default)
+      else if (input.required) {
+        problem(
+          trigger.inputs?.pos ?? trigger.pos,
+          `schedule.inputs is missing the input "${input.name}" (${input.type}${input.description ? `: ${input.description}` : ""}), which the workflow requires`
+        )
+        ok = false
+      }
+    }
+    return ok ? Object.fromEntries(values) : undefined
+  }
+
   const top: Env = { visible: new Map(), loopVars: new Map(), current: undefined }
   walk(model.steps, top)
 
@@ -489,7 +584,42 @@ export const check = (
   const outputScope = scopeOf(top)
   for (const output of model.outputs) typeOfValue(output.value, outputScope)
 
-  return { problems, resolved: { steps, compensations } }
+  // 4. Triggers.
+  const triggers: Array<Trigger> = []
+  for (const trigger of model.triggers) {
+    if (trigger.kind === "schedule") {
+      const inputs = checkScheduleInputs(trigger)
+      if (inputs !== undefined) {
+        triggers.push({
+          _tag: "Schedule",
+          index: trigger.index,
+          ...(trigger.name !== undefined ? { name: trigger.name } : {}),
+          cron: trigger.cron,
+          timezone: trigger.timezone,
+          inputs,
+          missed: trigger.missed
+        })
+      }
+      continue
+    }
+    const kind = registry.plugin(trigger.plugin)?.trigger
+    if (kind === undefined) {
+      const kinds = ["schedule", ...registry.plugins.filter((p) => p.trigger !== undefined).map((p) => p.name)]
+      const suggestions = Suggest.closest(trigger.plugin, kinds, 1)
+      const declares = registry.plugin(trigger.plugin) !== undefined ? `the plugin "${trigger.plugin}" declares no trigger` : `unknown trigger "${trigger.plugin}"`
+      problem(
+        trigger.pluginPos,
+        `${declares}${suggestions.length > 0 ? ` (did you mean "${suggestions[0]}"?)` : `; the kinds of trigger are ${kinds.join(", ")}`}`
+      )
+      continue
+    }
+    // Options are plain data: decoded whole, an unknown key refused, each issue where it is.
+    const decoded = Schema.decodeUnknownEither(kind.options, { errors: "all", onExcessProperty: "error" })(Source.toJs(trigger.options))
+    if (Either.isLeft(decoded)) report(trigger.options, ParseResult.ArrayFormatter.formatErrorSync(decoded.left), trigger.plugin)
+    else triggers.push({ _tag: "Plugin", index: trigger.index, plugin: trigger.plugin, options: decoded.right })
+  }
+
+  return { problems, resolved: { steps, compensations, triggers } }
 }
 
 const outputOf = (t: T.Type | undefined): T.Type => {

@@ -18,7 +18,8 @@
  * @since 0.1.0
  */
 import { RetryPolicy, Suggest } from "@relais/core"
-import { Schema, SchemaAST } from "effect"
+import { Either, Schema, SchemaAST } from "effect"
+import * as Cron from "../schedule/Cron.js"
 import * as Expression from "./Expression.js"
 
 // -----------------------------------------------------------------------------
@@ -58,6 +59,25 @@ export interface Naming {
 
 /** @since 0.1.0 */
 export const NamingId: unique symbol = Symbol.for("@relais/runner/yaml/Format/Naming")
+
+/**
+ * On a text's filter: where in the text its problem is (an offset from the first character), so
+ * that the reader points at it (`hour: 25 is out of range 0-23` at the 25 of `0 25 * * *`).
+ *
+ * @since 0.1.0
+ */
+export const LocateId: unique symbol = Symbol.for("@relais/runner/yaml/Format/Locate")
+
+/**
+ * On a rule across the parts of a mapping: it reads which parts are there, so it waits until
+ * every part that is there could be read (a `schedule:` with a bad cron is still one kind).
+ *
+ * @since 0.1.0
+ */
+export const AllPartsId: unique symbol = Symbol.for("@relais/runner/yaml/Format/AllParts")
+
+/** @since 0.1.0 */
+export type Locate = (actual: unknown) => number | undefined
 
 const says = (message: Message) => ({ [MessageId]: message })
 const missing = (message: (where: string) => string) => ({ [MissingId]: message })
@@ -499,6 +519,133 @@ export const Inputs = Schema.Record({
 }).pipe(Schema.filter((inputs) => Object.entries(inputs).flatMap(([name, spec]) => defaultProblems(name, spec))))
 
 // -----------------------------------------------------------------------------
+// Triggers
+// -----------------------------------------------------------------------------
+
+const cronOf = (actual: unknown) => Cron.parse(String(actual))
+
+/**
+ * A cron expression (`0 2 * * *`, `*\/15 * * * mon-fri`, `@daily`): see `schedule/Cron.ts`.
+ *
+ * @since 0.1.0
+ */
+export const CronText = Text.pipe(
+  Schema.filter((s) => Either.match(cronOf(s), { onLeft: (problem) => problem.message, onRight: () => true }), {
+    jsonSchema: {},
+    [LocateId]: ((actual) => Either.match(cronOf(actual), { onLeft: (problem) => problem.offset, onRight: () => undefined })) satisfies Locate,
+    description: "When: minute hour day-of-month month day-of-week (0 2 * * *: every day at 02:00), or @hourly, @daily, @weekly, @monthly, @yearly"
+  })
+)
+
+/**
+ * A time zone name (IANA: `Europe/Paris`, `America/New_York`, `UTC`).
+ *
+ * @since 0.1.0
+ */
+export const TimeZoneText = Text.pipe(
+  Schema.filter((s) => Either.match(Cron.timeZone(s), { onLeft: (problem) => problem, onRight: () => true }), {
+    jsonSchema: {},
+    description: `The time zone of the cron's times (default: ${Cron.defaultTimeZone})`
+  })
+)
+
+/**
+ * What a schedule does with the slots missed while nothing was running.
+ *
+ * @since 0.1.0
+ */
+export const missedPolicies = ["skip", "once"] as const
+
+/**
+ * @since 0.1.0
+ */
+export type MissedPolicy = typeof missedPolicies[number]
+
+/** Where a trigger's default is declared, for the reader and for editors. */
+export const scheduleDefaults = { timezone: Cron.defaultTimeZone, missed: "skip" } as const satisfies {
+  readonly timezone: string
+  readonly missed: MissedPolicy
+}
+
+/**
+ * A schedule: the workflow starts at each slot of `cron` in `timezone`, with `inputs`.
+ *
+ * @since 0.1.0
+ */
+export const Schedule = Schema.Struct({
+  name: Schema.optionalWith(
+    Text.pipe(
+      Schema.filter((s) => ID.test(s), {
+        jsonSchema: { pattern: ID.source },
+        ...says((actual) => `the schedule name "${String(actual)}" must start with a letter and contain only letters, digits, - and _`)
+      })
+    ).annotations({ description: "A name for the schedule (in listings and run ids; default: its position)" }),
+    { exact: true }
+  ),
+  cron: CronText.pipe(Schema.propertySignature).annotations(
+    missing(() => "a schedule needs `cron:`, e.g. cron: \"0 2 * * *\" (every day at 02:00)")
+  ),
+  timezone: Schema.optionalWith(TimeZoneText, { exact: true }),
+  inputs: Schema.optionalWith(
+    Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({
+      description: "The workflow's inputs for each run (checked against its inputs:)",
+      ...says((actual, what) => `${what} must be a mapping of the workflow's inputs, not ${describe(actual)}`)
+    }),
+    { exact: true }
+  ),
+  missed: Schema.optionalWith(
+    oneOf(
+      missedPolicies,
+      `Slots missed while nothing ran: skip (none is run) or once (the latest one runs at start) (default: ${scheduleDefaults.missed})`
+    ),
+    { exact: true }
+  )
+}).annotations({
+  identifier: "schedule",
+  description: "Start the workflow on a schedule",
+  ...naming({ where: () => "schedule", field: (key) => `schedule.${key}` }),
+  ...says((actual) => `schedule must be a mapping (cron, timezone, inputs, missed), not ${describe(actual)}`)
+})
+
+/**
+ * A trigger: `schedule: { ... }`, or a plugin's kind of trigger under the plugin's name
+ * (`<plugin>: { ... }`, checked against the registry afterwards).
+ *
+ * @since 0.1.0
+ */
+export const Trigger = Schema.Struct(
+  { schedule: Schema.optionalWith(Schedule, { exact: true }) },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+).annotations({
+  ...naming({ where: () => "the trigger" }),
+  ...says((actual) => `a trigger is a mapping with one kind (schedule: { cron: ... }, or a plugin's), not ${describe(actual)}`)
+}).pipe(
+  Schema.filter((t) => {
+    const kinds = Object.keys(t)
+    return kinds.length === 1
+      ? true
+      : kinds.length === 0
+      ? "a trigger says when the workflow starts: schedule: { cron: ... }, or a plugin's kind of trigger"
+      : `a trigger has one kind, not ${kinds.join(" and ")}: write each as its own item of the list`
+  }, {
+    identifier: "trigger",
+    description: "One kind of trigger: schedule, or a plugin's (under the plugin's name)",
+    jsonSchema: { minProperties: 1, maxProperties: 1 },
+    [AllPartsId]: true
+  })
+)
+
+/**
+ * What starts the workflow besides a person: schedules and plugins' triggers (by `relais serve`).
+ *
+ * @since 0.1.0
+ */
+export const Triggers = Schema.Array(Trigger).annotations({
+  description: "What starts the workflow when relais serve runs: schedules, and plugins' triggers",
+  ...says((actual, what) => `${what} must be a list (each item "- schedule: { cron: ... }"), not ${describe(actual)}`)
+})
+
+// -----------------------------------------------------------------------------
 // The document
 // -----------------------------------------------------------------------------
 
@@ -529,6 +676,7 @@ export const Workflow = Schema.Struct({
       }),
     { exact: true }
   ),
+  triggers: Schema.optionalWith(Schema.NullOr(Triggers), { exact: true }),
   steps: Steps.pipe(Schema.propertySignature).annotations(missing(() => "add `steps:`, the list of steps to run")),
   outputs: Schema.optionalWith(
     Schema.Record({ key: Schema.String.pipe(notReserved("an output")), value: Schema.Unknown }).annotations(

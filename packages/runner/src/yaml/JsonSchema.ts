@@ -112,6 +112,26 @@ export const make = (registry: Plugin.Registry): Json => {
   properties(defs.compensate).uses = { ...properties(defs.compensate).uses, enum: names }
   if (conditionals.length > 0) (defs.step as Json).allOf = conditionals
 
+  // A plugin's kind of trigger is written under the plugin's name, with its options.
+  const trigger = defs.trigger as Json
+  const triggerProperties = (trigger.properties ?? (trigger.properties = {})) as Json
+  for (const plugin of registry.plugins) {
+    if (plugin.trigger === undefined) continue
+    const { $schema: _s, $defs: optionDefs, ...options } = JSONSchema.make(plugin.trigger.options) as unknown as Json
+    const prefix = `${plugin.name.replace(/[^A-Za-z0-9]/g, "_")}__trigger__`
+    const rename = (schema: unknown): unknown =>
+      Array.isArray(schema)
+        ? schema.map(rename)
+        : isObject(schema)
+        ? Object.fromEntries(Object.entries(schema).map(([k, v]) => [
+          k,
+          k === "$ref" && typeof v === "string" ? v.replace(/^#\/\$defs\//, `#/$defs/${prefix}`) : rename(v)
+        ]))
+        : schema
+    for (const [name, def] of Object.entries((optionDefs as Json | undefined) ?? {})) defs[`${prefix}${name}`] = rename(def)
+    triggerProperties[plugin.name] = { ...(rename(options) as Json), description: plugin.trigger.description }
+  }
+
   return {
     $schema,
     $id: "https://relais.dev/schema/workflow-v1.json",

@@ -99,7 +99,29 @@ export interface LoadedWorkflow {
   readonly workflow: Workflow.Workflow<Record<string, unknown>, Record<string, unknown>, never>
   /** A Mermaid flowchart of the steps. */
   readonly mermaid: string
+  /**
+   * What starts the workflow under `relais serve` (`triggers:`), checked: schedules (cron
+   * parsed, time zone resolved, inputs complete) and plugins' triggers (options decoded).
+   */
+  readonly triggers: ReadonlyArray<Trigger>
 }
+
+/**
+ * A trigger of a loaded workflow (see `Check.Trigger`).
+ *
+ * @since 0.1.0
+ */
+export type Trigger = Check.Trigger
+
+/**
+ * @since 0.1.0
+ */
+export type ScheduleTrigger = Check.ScheduleTrigger
+
+/**
+ * @since 0.1.0
+ */
+export type PluginTrigger = Check.PluginTrigger
 
 /**
  * The hash a run stores with its definition.
@@ -144,7 +166,8 @@ export const loadText = (
             })),
             definition: new Run.Definition({ hash: hashOf(text), text, source }),
             workflow: Compile.compile(model, checked.resolved, source),
-            mermaid: Graph.mermaid(model)
+            mermaid: Graph.mermaid(model),
+            triggers: checked.resolved.triggers
           }
         }
       }

@@ -10,6 +10,7 @@
 import { Suggest } from "@relais/core"
 import { Either, Option, ParseResult, Schema, SchemaAST } from "effect"
 import { globalValue } from "effect/GlobalValue"
+import * as Cron from "../schedule/Cron.js"
 import * as Expression from "./Expression.js"
 import * as Format from "./Format.js"
 import * as Source from "./Source.js"
@@ -152,6 +153,44 @@ export interface GroupNode extends NodeBase {
 }
 
 /**
+ * A trigger of the workflow: a schedule, or a plugin's kind of trigger (its options are checked
+ * against the plugin by `Check.ts`).
+ *
+ * @since 0.1.0
+ */
+export type TriggerNode = ScheduleNode | PluginTriggerNode
+
+/**
+ * @since 0.1.0
+ */
+export interface ScheduleNode {
+  readonly kind: "schedule"
+  /** Its position in `triggers:` (0-based). */
+  readonly index: number
+  readonly pos: Pos
+  readonly name?: string | undefined
+  readonly cron: Cron.Cron
+  /** The time zone, as written or the default, in its canonical spelling. */
+  readonly timezone: string
+  /** `inputs:`, when present (checked against the workflow's inputs by `Check.ts`). */
+  readonly inputs: Source.MapValue | undefined
+  readonly missed: Format.MissedPolicy
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface PluginTriggerNode {
+  readonly kind: "plugin"
+  readonly index: number
+  readonly pos: Pos
+  /** The plugin's name, the key of the trigger. */
+  readonly plugin: string
+  readonly pluginPos: Pos
+  readonly options: Source.Value
+}
+
+/**
  * A workflow file, read.
  *
  * @since 0.1.0
@@ -165,6 +204,7 @@ export interface WorkflowModel {
   readonly defaults: { readonly retry?: RetryPatch | undefined; readonly timeoutMillis?: number | undefined }
   readonly steps: ReadonlyArray<Node>
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly pos: Pos; readonly value: Source.Value }>
+  readonly triggers: ReadonlyArray<TriggerNode>
 }
 
 // -----------------------------------------------------------------------------
@@ -175,6 +215,8 @@ export interface WorkflowModel {
 interface Walked {
   readonly value: unknown
   readonly complete: boolean
+  /** A part that is there could not be read (reported): a rule across the parts waits for it. */
+  readonly partial?: boolean | undefined
 }
 
 /** Whether a schema node takes a YAML value of this kind (to tell the members of a union apart). */
@@ -320,7 +362,9 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
     }
     const checked = check(ast, Source.toJs(value))
     if (checked.ok) return { value: checked.value, complete: true }
-    report(value, ast, what, fallback, checked.words)
+    // A text whose problem is at a place in it (a cron's field): reported there.
+    const offset = annotation<Format.Locate>(ast, Format.LocateId)?.(Source.toJs(value))
+    report(offset === undefined ? value : { ...value, pos: offsetPos(value, offset) }, ast, what, fallback, checked.words)
     return undefined
   }
 
@@ -355,6 +399,7 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
         // A mapping or a list with a rule across its parts: the parts first, each where it is.
         const read = walk(ast.from, value, what, fallback)
         if (read === undefined || !read.complete) return read
+        if (read.partial === true && annotation(ast, Format.AllPartsId) === true) return read
         const issue = ast.filter(read.value, SchemaAST.defaultParseOption, ast)
         if (Option.isSome(issue)) {
           const issues = issue.value._tag === "Composite" && Array.isArray(issue.value.issues) ? issue.value.issues : [issue.value]
@@ -403,10 +448,11 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
     map: Source.MapValue,
     what: string,
     only?: ReadonlyArray<string>
-  ): { readonly value: Record<string, unknown>; readonly complete: boolean } => {
+  ): { readonly value: Record<string, unknown>; readonly complete: boolean; readonly partial: boolean } => {
     const naming = annotation<Format.Naming>(ast, Format.NamingId)
     const out: Record<string, unknown> = {}
     let complete = true
+    let partial = false
     const where = () => naming?.where?.(out, what) ?? what
     const name = (key: string) => naming?.field?.(key, where()) ?? key
     const byKey = new Map(map.entries.map((e) => [e.key, e]))
@@ -423,6 +469,7 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
       const read = walk(signature.type, entry.value, name(key))
       if (read !== undefined) out[key] = read.value
       else if (!signature.isOptional) complete = false
+      else partial = true
     }
     const index = ast.indexSignatures[0]
     if (only === undefined && index === undefined) unknownKeys(map, declared, where())
@@ -432,15 +479,19 @@ const makeReader = (problem: (pos: Pos, message: string) => void, node: (value: 
       const message = annotation<(where: string) => string>(signature, Format.MissingId)
       problem(map.pos, message?.(where()) ?? `${where()} needs \`${String(signature.name)}\``)
     }
-    if (only !== undefined || index === undefined) return { value: out, complete }
+    if (only !== undefined || index === undefined) return { value: out, complete, partial }
     for (const entry of map.entries) {
       if (declared.includes(entry.key)) continue
       const key: Source.ScalarValue = { kind: "scalar", pos: entry.keyPos, value: entry.key, quoted: false }
-      if (walk(index.parameter, key, name(entry.key)) === undefined) continue
+      if (walk(index.parameter, key, name(entry.key)) === undefined) {
+        partial = true
+        continue
+      }
       const read = walk(index.type, entry.value, name(entry.key))
       if (read !== undefined) Source.setOwn(out, entry.key, read.value)
+      else partial = true
     }
-    return { value: out, complete }
+    return { value: out, complete, partial }
   }
 
   return {
@@ -627,6 +678,38 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
     }
   }
 
+  const triggers: Array<TriggerNode> = []
+  const triggersValue = Source.get(root, "triggers")?.value
+  if (triggersValue?.kind === "seq" && top.triggers) {
+    triggersValue.items.forEach((item, index) => {
+      // Only the items read without a problem (their problems are reported).
+      if (item.kind !== "map" || item.entries.length !== 1) return
+      const entry = item.entries[0]!
+      if (entry.key === "schedule") {
+        if (entry.value.kind !== "map") return
+        // Read again, quietly: its problems were reported with the rest of the file.
+        const f = makeReader(() => undefined, node).fields(Format.Schedule, entry.value, "schedule").value
+        if (f.cron === undefined) return
+        const cron = Cron.parse(f.cron)
+        const zone = Cron.timeZone(f.timezone ?? Format.scheduleDefaults.timezone)
+        if (Either.isLeft(cron) || Either.isLeft(zone)) return
+        const inputsEntry = Source.get(entry.value, "inputs")
+        triggers.push({
+          kind: "schedule",
+          index,
+          pos: item.pos,
+          name: f.name,
+          cron: cron.right,
+          timezone: zone.right,
+          inputs: inputsEntry?.value.kind === "map" ? inputsEntry.value : undefined,
+          missed: f.missed ?? Format.scheduleDefaults.missed
+        })
+      } else {
+        triggers.push({ kind: "plugin", index, pos: item.pos, plugin: entry.key, pluginPos: entry.keyPos, options: entry.value })
+      }
+    })
+  }
+
   const defaultsValue = Source.get(root, "defaults")?.value
   return {
     model: {
@@ -640,7 +723,8 @@ export const read = (root: Source.Value | undefined): { readonly model: Workflow
         timeoutMillis: top.defaults?.timeout
       },
       steps: top.steps ?? [],
-      outputs
+      outputs,
+      triggers
     },
     problems
   }
