@@ -99,7 +99,9 @@ export const handlers: ReadonlyArray<Handler> = [
   /* @__PURE__ */ handler(Commands.steps, () => import("./commands/Steps.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.sandboxCommand, () => import("./commands/Sandbox.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler)),
-  /* @__PURE__ */ handler(Commands.worker, () => import("./commands/Worker.js").then((m) => m.handler))
+  /* @__PURE__ */ handler(Commands.worker, () => import("./commands/Worker.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.serve, () => import("./commands/Serve.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.tokenCreate, () => import("./commands/Token.js").then((m) => m.createHandler))
 ]
 
 /**

@@ -46,6 +46,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { Plugin, PluginConfig, Redactor, Suggest } from "@relais/core"
 import { Config, Effect, Either, Option, SchemaAST } from "effect"
+import * as NodePath from "node:path"
 import * as Files from "./cli/Files.js"
 import { ConfigError, ConfigProblem, MissingCredentials } from "./Errors.js"
 import * as Source from "./yaml/Source.js"
@@ -133,7 +134,88 @@ export interface ConfigFile {
   readonly plugins: ReadonlyArray<PluginEntry>
   /** `store:` as written: a SQLite file or a PostgreSQL URL, and the URL's password if given apart. */
   readonly store?: StoreSpec | undefined
+  /** `serve:`, the settings of `relais serve`, checked. */
+  readonly serve?: ServeSpec | undefined
 }
+
+/**
+ * What an API token may do: `read` (the GET routes), `run` (start and resume runs), `admin`
+ * (everything).
+ *
+ * @since 0.1.0
+ */
+export const tokenScopes = ["read", "run", "admin"] as const
+
+/**
+ * @since 0.1.0
+ */
+export type TokenScope = (typeof tokenScopes)[number]
+
+/**
+ * An API token of `serve.tokens`: its name (it says who calls, in the server's log), the hash
+ * of its value (never the value: `relais token create` prints both once) and its scopes.
+ *
+ * @since 0.1.0
+ */
+export interface TokenSpec {
+  readonly name: string
+  /** The SHA-256 of the token's value, in lower-case hex (written `sha256:<hex>`). */
+  readonly sha256: string
+  readonly scopes: ReadonlyArray<TokenScope>
+  readonly at: Location
+}
+
+/**
+ * `serve:` of the configuration file: where `relais serve` listens and whom it answers.
+ *
+ * ```yaml
+ * serve:
+ *   listen: 127.0.0.1:8080          # host:port
+ *   workflows: ./workflows          # the workflow files it serves (relative to this file)
+ *   bodyLimit: 1MiB                 # the largest request body (bytes, or KiB / MiB)
+ *   trustProxy: false               # true: off loopback without tls, behind a TLS proxy
+ *   tls: { cert: tls/cert.pem, key: tls/key.pem }
+ *   tokens:
+ *     - { name: portal, hash: "sha256:3f0c...", scopes: [read, run] }
+ * ```
+ *
+ * File paths are relative to the configuration file's directory, resolved here.
+ *
+ * @since 0.1.0
+ */
+export interface ServeSpec {
+  readonly listen?: string | undefined
+  readonly workflows?: string | undefined
+  /** Bytes. */
+  readonly bodyLimit?: number | undefined
+  readonly trustProxy: boolean
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined
+  readonly tokens: ReadonlyArray<TokenSpec>
+  readonly at: Location
+}
+
+/**
+ * A size: a whole number of bytes, or a number with `KiB`, `MiB` (or `kB`, `MB`); `undefined`
+ * when the text is not one.
+ *
+ * @since 0.1.0
+ */
+export const parseSize = (text: string | number): number | undefined => {
+  if (typeof text === "number") return Number.isSafeInteger(text) && text > 0 ? text : undefined
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|kB|KB|MB)?\s*$/.exec(text)
+  if (match === null) return undefined
+  const unit = { B: 1, KiB: 1024, MiB: 1024 * 1024, kB: 1000, KB: 1000, MB: 1000 * 1000 }[match[2] ?? "B"]!
+  const bytes = Math.floor(Number(match[1]) * unit)
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined
+}
+
+/**
+ * What a token's name may be.
+ *
+ * @since 0.1.0
+ */
+export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+const TOKEN_HASH = /^sha256:([0-9a-f]{64})$/
 
 /**
  * The run store named in the configuration file:
@@ -248,8 +330,119 @@ export const parse = (
   const profiles = new Map<string, ProfileSpec>()
   let defaultProfile: { readonly name: string; readonly at: Location } | undefined
   let store: StoreSpec | undefined
-  for (const top of entries(root, [], ["plugins", "defaultProfile", "profiles", "store"])) {
+  let serve: ServeSpec | undefined
+
+  const serveSection = (value: Source.Value): ServeSpec | undefined => {
+    const path = ["serve"]
+    let listen: string | undefined
+    let workflows: string | undefined
+    let bodyLimit: number | undefined
+    let trustProxy = false
+    let tls: ServeSpec["tls"]
+    const tokens: Array<TokenSpec> = []
+    const fileIn = (text: string) => NodePath.resolve(directory, text)
+    for (const entry of entries(value, path, ["listen", "workflows", "bodyLimit", "trustProxy", "tls", "tokens"])) {
+      const here = [...path, entry.key]
+      switch (entry.key) {
+        case "listen":
+          listen = textValue(entry.value, here)
+          break
+        case "workflows": {
+          const text = textValue(entry.value, here)
+          if (text !== undefined) workflows = fileIn(text)
+          break
+        }
+        case "bodyLimit": {
+          const raw = entry.value.kind === "scalar" ? entry.value.value : undefined
+          bodyLimit = typeof raw === "string" || typeof raw === "number" ? parseSize(raw) : undefined
+          if (bodyLimit === undefined) problem(at(entry.value.pos, here), "expected a size: bytes, or a number with KiB or MiB (e.g. 1MiB)")
+          break
+        }
+        case "trustProxy":
+          if (entry.value.kind === "scalar" && typeof entry.value.value === "boolean") trustProxy = entry.value.value
+          else problem(at(entry.value.pos, here), "expected true or false")
+          break
+        case "tls": {
+          let cert: string | undefined
+          let key: string | undefined
+          for (const item of entries(entry.value, here, ["cert", "key"])) {
+            const text = textValue(item.value, [...here, item.key])
+            if (text === undefined) continue
+            if (item.key === "cert") cert = fileIn(text)
+            else key = fileIn(text)
+          }
+          if (entry.value.kind === "map" && (cert === undefined || key === undefined)) {
+            if (Source.get(entry.value, "cert") === undefined) problem(at(entry.value.pos, here), "missing cert: the certificate file (PEM)")
+            if (Source.get(entry.value, "key") === undefined) problem(at(entry.value.pos, here), "missing key: the private key file (PEM)")
+          }
+          if (cert !== undefined && key !== undefined) tls = { cert, key }
+          break
+        }
+        case "tokens": {
+          if (entry.value.kind === "scalar" && entry.value.value === null) break
+          if (entry.value.kind !== "seq") {
+            problem(at(entry.value.pos, here), "expected a list of tokens: - { name, hash: \"sha256:<hex>\", scopes: [read, run] } (relais token create prints one)")
+            break
+          }
+          entry.value.items.forEach((item, index) => {
+            const itemPath = [...here, index]
+            let name: string | undefined
+            let sha256: string | undefined
+            let scopes: Array<TokenScope> | undefined
+            for (const field of entries(item, itemPath, ["name", "hash", "scopes"])) {
+              const fieldPath = [...itemPath, field.key]
+              if (field.key === "name") {
+                name = textValue(field.value, fieldPath)
+                if (name !== undefined && !TOKEN_NAME.test(name)) {
+                  problem(at(field.value.pos, fieldPath), "a token name is letters, digits, dots, dashes and underscores (at most 64)")
+                  name = undefined
+                } else if (name !== undefined && tokens.some((t) => t.name === name)) {
+                  problem(at(field.value.pos, fieldPath), `another token is already named "${name}": each token has its own name`)
+                  name = undefined
+                }
+              } else if (field.key === "hash") {
+                const text = textValue(field.value, fieldPath)
+                const match = text === undefined ? null : TOKEN_HASH.exec(text.trim())
+                // Never quoted: a token's value pasted here by mistake would be shown.
+                if (text !== undefined && match === null) {
+                  problem(at(field.value.pos, fieldPath), "expected sha256:<64 lower-case hex digits>, the hash relais token create prints (never the token itself)")
+                }
+                if (match !== null) sha256 = match[1]
+              } else {
+                const items = field.value.kind === "seq" ? field.value.items : [field.value]
+                const found: Array<TokenScope> = []
+                for (const scope of items) {
+                  const text = scope.kind === "scalar" && typeof scope.value === "string" ? scope.value : undefined
+                  if (text !== undefined && (tokenScopes as ReadonlyArray<string>).includes(text)) found.push(text as TokenScope)
+                  else problem(at(scope.pos, fieldPath), `expected scopes among ${tokenScopes.join(", ")}${text !== undefined ? didYouMean(text, tokenScopes) : ""}`)
+                }
+                if (found.length === 0 && items.length === 0) problem(at(field.value.pos, fieldPath), `expected at least one scope: ${tokenScopes.join(", ")}`)
+                scopes = found
+              }
+            }
+            if (item.kind === "map") {
+              for (const required of ["name", "hash", "scopes"] as const) {
+                if (Source.get(item, required) === undefined) problem(at(item.pos, itemPath), `missing ${required}`)
+              }
+            }
+            if (name !== undefined && sha256 !== undefined && scopes !== undefined && scopes.length > 0) {
+              tokens.push({ name, sha256, scopes, at: at(item.pos, itemPath) })
+            }
+          })
+          break
+        }
+      }
+    }
+    return { listen, workflows, bodyLimit, trustProxy, tls, tokens, at: at(value.pos, path) }
+  }
+
+  for (const top of entries(root, [], ["plugins", "defaultProfile", "profiles", "store", "serve"])) {
     switch (top.key) {
+      case "serve": {
+        if (top.value.kind === "scalar" && top.value.value === null) break
+        serve = serveSection(top.value)
+        break
+      }
       case "store": {
         const where = at(top.value.pos, ["store"])
         if (top.value.kind === "scalar") {
@@ -326,7 +519,7 @@ export const parse = (
     }
   }
   if (problems.length > 0) return Either.left(new ConfigError({ problems: inFileOrder(problems) }))
-  return Either.right({ file, directory, defaultProfile: defaultProfile?.name, profiles, plugins, store })
+  return Either.right({ file, directory, defaultProfile: defaultProfile?.name, profiles, plugins, store, serve })
 }
 
 /**
@@ -1074,6 +1267,41 @@ export const jsonSchema = (plugins: ReadonlyArray<Plugin.Plugin>): object => {
             }
           }
         ]
+      },
+      serve: {
+        description: "relais serve: where it listens, the workflows it serves, who may call it",
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          listen: { type: "string", description: "host:port (default 127.0.0.1:8080); off loopback, tokens are required, and tls unless trustProxy" },
+          workflows: { type: "string", description: "The directory of the workflow files served (relative to this file)" },
+          bodyLimit: {
+            description: "The largest request body: bytes, or a number with KiB or MiB (default 1MiB)",
+            anyOf: [{ type: "integer", minimum: 1 }, { type: "string", pattern: "^\\s*\\d+(\\.\\d+)?\\s*(B|KiB|MiB|kB|KB|MB)?\\s*$" }]
+          },
+          trustProxy: { type: "boolean", description: "Off loopback without tls: true when a TLS proxy stands in front (default false)" },
+          tls: {
+            type: "object",
+            additionalProperties: false,
+            required: ["cert", "key"],
+            description: "Serve HTTPS with this certificate and key (PEM files, relative to this file)",
+            properties: { cert: reference, key: reference }
+          },
+          tokens: {
+            type: "array",
+            description: "API tokens (relais token create prints one): with none, the API is open on loopback only",
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["name", "hash", "scopes"],
+              properties: {
+                name: { type: "string", pattern: TOKEN_NAME.source },
+                hash: { type: "string", pattern: TOKEN_HASH.source, description: "sha256:<hex> of the token (never the token itself)" },
+                scopes: { type: "array", minItems: 1, items: { enum: [...tokenScopes] }, description: "read (GET), run (start and resume runs), admin (everything)" }
+              }
+            }
+          }
+        }
       },
       profiles: {
         type: "object",

@@ -311,6 +311,71 @@ export const worker = Args.command({
   ]
 })
 
+/** @since 0.1.0 */
+export const serve = Args.command({
+  name: "serve",
+  summary: "Serve an HTTP API that starts and follows runs of workflow files, and execute those runs",
+  description: [
+    "The workflows are the YAML files of --workflows (or serve.workflows), each checked at start-up: a file",
+    "with a problem is reported and not served. The API (under /api/v1, described at /openapi.json) starts",
+    "runs, lists them, streams their events and resumes them. On SQLite this process executes the runs; on",
+    "PostgreSQL it joins the workers as relais worker does. Tokens come from serve.tokens (relais token create):",
+    "with none, the API is open and only on a loopback address. SIGTERM or Ctrl-C stops accepting requests,",
+    "drains (steps in flight finish, within --grace) and exits 0."
+  ],
+  options: {
+    workflows: Args.optional(Args.text("workflows", {
+      placeholder: "<dir>",
+      description: "The directory of the workflow files to serve (default: serve.workflows of the configuration)"
+    })),
+    listen: Args.optional(Args.text("listen", {
+      placeholder: "<host:port>",
+      description: "Where the API listens (default: serve.listen, else 127.0.0.1:8080; port 0 picks a free one)"
+    })),
+    store,
+    grace: Args.optional(Args.text("grace", {
+      placeholder: "<duration>",
+      description: "On SIGTERM, how long the steps in flight may take to finish (default 30s)"
+    })),
+    workerListen: Args.optional(Args.text("worker-listen", {
+      placeholder: "<host:port>",
+      description: "On PostgreSQL: where to listen for the other workers (default 127.0.0.1:34431)"
+    })),
+    workerAdvertise: Args.optional(Args.text("worker-advertise", {
+      placeholder: "<host:port>",
+      description: "On PostgreSQL: the address the other workers reach this one at (default: the --worker-listen address)"
+    })),
+    profile,
+    config
+  },
+  examples: [
+    "relais serve --workflows ./workflows",
+    "relais serve --config relais.config.yaml --profile prod --store postgres://relais@db.example:5432/relais"
+  ]
+})
+
+/** @since 0.1.0 */
+export const tokenCreate = Args.command({
+  name: "create",
+  summary: "Make a new API token for relais serve: prints it once, and the configuration line with its hash",
+  description: [
+    "The token is printed once and kept nowhere: give it to its caller now. The configuration keeps only",
+    "its hash (serve.tokens). Scopes: read (GET routes), run (start and resume runs), admin (everything)."
+  ],
+  options: {
+    name: Args.text("name", { placeholder: "<name>", description: "The token's name: who uses it (letters, digits, . _ -), shown in the server's log" }),
+    scopes: Args.text("scopes", { placeholder: "<scopes>", description: "Its scopes, comma-separated: read, run, admin" })
+  },
+  examples: ["relais token create --name admission-portal --scopes read,run"]
+})
+
+/** @since 0.1.0 */
+export const token = Args.group({
+  name: "token",
+  summary: "API tokens of relais serve",
+  commands: [tokenCreate]
+})
+
 /**
  * The root of the command line.
  *
@@ -319,5 +384,5 @@ export const worker = Args.command({
 export const root = Args.group({
   name: "relais",
   summary: "Typed, durable workflows between the systems its plugins connect",
-  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand, worker]
+  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token]
 })

@@ -11,18 +11,14 @@
  *
  * @since 0.1.0
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import { Engine, Errors, Plugin, ProviderKit, type Run, type Workflow } from "@relais/core"
-import { Clock, Deferred, Duration, Effect, Either, Exit, Layer, Option, Schedule } from "effect"
-import * as Config from "../Config.js"
+import { Engine, Plugin, ProviderKit } from "@relais/core"
+import { Deferred, Duration, Effect, Either, Option, Schedule } from "effect"
 import { UsageError } from "../Errors.js"
 import * as Output from "../Output.js"
-import * as Providers from "../Providers.js"
 import * as Report from "../Report.js"
 import * as Store from "../Store.js"
-import * as Targets from "../Targets.js"
+import * as Workers from "../Workers.js"
 import * as Common from "./Common.js"
-import * as Load from "../yaml/Load.js"
 
 /**
  * The flags of `relais worker`.
@@ -43,42 +39,17 @@ export interface Flags {
  *
  * @since 0.1.0
  */
-export const defaultPort = 34431
+export const defaultPort = Workers.defaultPort
 
 /**
  * `host:port`, `host` or `:port`.
  *
  * @since 0.1.0
  */
-export const parseAddress = (
-  text: string,
-  flag: string,
-  defaults: { readonly host: string; readonly port: number }
-): Either.Either<{ readonly host: string; readonly port: number }, UsageError> => {
-  const match = /^(\[[^\]]+\]|[^:]*)(?::(\d+))?$/.exec(text.trim())
-  const port = match?.[2] === undefined ? defaults.port : Number(match[2])
-  if (match === null || !Number.isInteger(port) || port < 1 || port > 65535) {
-    return Either.left(new UsageError({ reason: `${flag} ${JSON.stringify(text)}: expected host:port, e.g. 127.0.0.1:${defaultPort}` }))
-  }
-  const host = match[1] === "" ? defaults.host : match[1]!.replace(/^\[|\]$/g, "")
-  return Either.right({ host, port })
-}
-
-const timestamp = Effect.map(Clock.currentTimeMillis, (now) => new Date(now).toISOString())
-
+export const parseAddress = Workers.parseAddress
 
 /** `1-16, 20, 33-40`. */
-export const ranges = (numbers: ReadonlyArray<number>): string => {
-  const sorted = [...numbers].sort((a, b) => a - b)
-  const parts: Array<string> = []
-  for (let i = 0; i < sorted.length;) {
-    let j = i
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`)
-    i = j + 1
-  }
-  return parts.join(", ")
-}
+export const ranges = Workers.ranges
 
 /**
  * The handler of `relais worker`.
@@ -88,8 +59,7 @@ export const ranges = (numbers: ReadonlyArray<number>): string => {
 export const handler = (flags: Flags) =>
   Effect.gen(function*() {
     const output = yield* Output.Output
-    /** A line of the worker's log, on stderr. */
-    const log = (text: string) => Effect.flatMap(timestamp, (at) => output.writeErr(`${output.styleErr.dim(at)} ${text}\n`))
+    const log = Workers.log
     const location = yield* Store.locate(flags.store, flags.config)
     if (location.kind !== "postgres") {
       return yield* new UsageError({
@@ -118,96 +88,21 @@ export const handler = (flags: Flags) =>
 
     // The plugins this worker can serve: those configured in its target.
     const registry = yield* Plugin.PluginRegistry
-    const { target, warnings } = yield* Config.resolve({ profile: flags.profile, configFile: flags.config })
-    for (const warning of warnings) yield* Output.warn(warning.toString())
-    const ready: Array<Plugin.Plugin> = []
-    const missing: Array<{ readonly plugin: Plugin.Plugin; readonly why: string }> = []
-    for (const plugin of registry.plugins) {
-      const config = yield* Effect.either(Providers.configOf(target, plugin))
-      if (Either.isRight(config)) ready.push(plugin)
-      else missing.push({ plugin, why: config.left.message })
-    }
-    const endpoints = Providers.endpoints(target, ready)
-    const info: Report.TargetInfo = {
-      kind: target.kind,
-      ...(target.profile !== undefined ? { profile: target.profile } : {}),
-      production: target.production,
-      endpoints,
-      labels: Providers.labels(ready.filter((p) => endpoints[p.name] !== undefined))
-    }
-    const services = yield* Layer.build(Providers.layerTarget(target, ready))
+    const prepared = yield* Workers.prepare({ profile: flags.profile, configFile: flags.config })
     // SIGTERM or Ctrl-C: drain, leave the cluster, exit 0 (a service manager's normal stop).
-    // The runtime's own handlers would interrupt at once: this command answers the signals
-    // itself. A second signal stops at once.
-    const stop = yield* Deferred.make<string>()
-    yield* Effect.sync(() => {
-      let signals = 0
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals += 1
-        if (signals === 1) return Deferred.unsafeDone(stop, Exit.succeed(signal))
-        process.stderr.write("second signal: stopping now; the steps in flight are reconciled where their runs continue\n")
-        process.exit(143)
-      }
-      for (const signal of ["SIGTERM", "SIGINT"] as const) {
-        process.removeAllListeners(signal)
-        process.on(signal, onSignal)
-      }
-    })
-    const readyNames = new Set(ready.map((p) => p.name))
-
-    const resolve = (record: Run.RunRecord) =>
-      Effect.gen(function*() {
-        const loaded = yield* Load.resolveRun(record).pipe(
-          Effect.mapError((error) => new Errors.WorkflowNotFound({ name: record.workflow, reason: error.message }))
-        )
-        const unusable = Providers.pluginsUsed(registry, record.definition?.text ?? "").filter((p) => !readyNames.has(p.name))
-        if (unusable.length > 0) {
-          return yield* new Errors.WorkflowNotFound({
-            name: record.workflow,
-            reason: `this worker has no configuration for ${unusable.map((p) => p.name).join(", ")} (${Providers.sourceOf(target)})`
-          })
-        }
-        return Option.some(loaded.workflow as unknown as Workflow.Workflow<any, any, never>)
-      }).pipe(Effect.provideService(Plugin.PluginRegistry, registry))
-
+    const stop = yield* Workers.stopSignals
     const address = `${advertised.host}:${advertised.port}`
-    // The store's client, once the engine is up: to record where each run picked up here goes.
-    let store: SqlClient.SqlClient | undefined
-    const recordTarget = (runId: string) =>
-      store === undefined ? Effect.void : Targets.record(runId, info).pipe(
-        Effect.provideService(SqlClient.SqlClient, store),
-        Effect.catchAll((error) => log(`run ${runId}: its target could not be recorded: ${error.message}`))
-      )
-    const engineLayer = Engine.layerPostgres({
-      url: location.url,
-      worker: { host: advertised.host, port: advertised.port, listenHost: listen.host },
-      applicationName: `relais worker ${address}`.slice(0, 63),
-      resolve,
-      onExecution: (event) => {
-        switch (event._tag) {
-          case "Started":
-            return Effect.zipRight(
-              recordTarget(event.runId),
-              log(`run ${event.runId} (${event.workflow}) picked up${event.execution > 1 ? `, execution ${event.execution}` : ""}`)
-            )
-          case "Finished":
-            return log(`run ${event.runId} ${event.status}`)
-          case "Left":
-            return log(`run ${event.runId} left this worker; another one continues it`)
-        }
-      }
-    }).pipe(Layer.provide(Layer.succeedContext(services)))
+    const engineLayer = Workers.layerPostgresEngine({ location, listen, advertised, role: "relais worker", registry, prepared, output })
 
     yield* Effect.gen(function*() {
       const engine = yield* Engine.Engine
       const cluster = yield* Engine.Cluster
-      store = yield* SqlClient.SqlClient
       yield* log(
-        `worker ${address} joined ${location.display}${listen.host !== advertised.host || listen.port !== advertised.port ? ` (listening on ${listen.host}:${listen.port})` : ""}; target: ${Report.targetText(info)}`
+        `worker ${address} joined ${location.display}${listen.host !== advertised.host || listen.port !== advertised.port ? ` (listening on ${listen.host}:${listen.port})` : ""}; target: ${Report.targetText(prepared.info)}`
       )
       yield* log(
-        `plugins: ${ready.map((p) => p.name).join(", ") || "none"}${
-          missing.length > 0 ? `; not configured here: ${missing.map((m) => m.plugin.name).join(", ")} (runs that use them wait for a worker that has them)` : ""
+        `plugins: ${prepared.ready.map((p) => p.name).join(", ") || "none"}${
+          prepared.missing.length > 0 ? `; not configured here: ${prepared.missing.map((m) => m.plugin.name).join(", ")} (runs that use them wait for a worker that has them)` : ""
         }`
       )
       // The shards held, whenever they change.
@@ -224,19 +119,7 @@ export const handler = (flags: Flags) =>
       )
       // Stop: drain (steps in flight finish, within the grace), then leave the cluster.
       const signal = yield* Deferred.await(stop)
-      const inFlight = yield* engine.stepsInFlight
-      yield* log(
-        `${signal}: stopping; no new step starts here; ${inFlight} step${inFlight === 1 ? "" : "s"} in flight, given up to ${Duration.format(grace)} to finish`
-      )
-      const drained = yield* engine.drain.pipe(Effect.timeoutOption(grace))
-      if (Option.isNone(drained)) {
-        // A step runs to its end once started (the journal needs its outcome): the grace is a
-        // hard limit only by ending the process. The other workers take the shards once its
-        // heartbeat expires, and reconcile the steps that were in flight.
-        const left = yield* engine.stepsInFlight
-        yield* log(`grace over: exiting with ${left} step${left === 1 ? "" : "s"} in flight (reconciled where their runs continue)`)
-        return yield* Effect.sync(() => process.exit(143))
-      }
+      yield* Workers.drain(engine, signal, grace)
       yield* log("drained; leaving the cluster: the shards go to the other workers")
     }).pipe(
       Effect.scoped,

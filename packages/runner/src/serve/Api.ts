@@ -1,0 +1,484 @@
+/**
+ * The HTTP API of `relais serve`, described once: the routes, what they take and answer, their
+ * errors and their security. The server (`serve/Server.ts`) implements this description, and
+ * the OpenAPI document served at `GET /openapi.json` is derived from it (`OpenApi.fromApi`), so
+ * the two cannot drift apart.
+ *
+ * Every error is an RFC 9457 problem (`application/problem+json`: `type`, `title`, `status`,
+ * `detail`, and `issues` where each names what it is about). The routes under `/api/v1` need a
+ * bearer token with the right scope when tokens are configured (`serve.tokens`); `/health` and
+ * `/ready`, probes that tell nothing but "up" and "ready", do not.
+ *
+ * @since 0.1.0
+ */
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as OpenApi from "@effect/platform/OpenApi"
+import { Run } from "@relais/core"
+import { Context, Schema } from "effect"
+import { runStatuses } from "../cli/Commands.js"
+import type * as Auth from "./Auth.js"
+
+/**
+ * The prefix of the API's routes (the version is part of the path: a breaking change gets a
+ * new prefix).
+ *
+ * @since 0.1.0
+ */
+export const prefix = "/api/v1"
+
+// -----------------------------------------------------------------------------
+// Problems (RFC 9457)
+// -----------------------------------------------------------------------------
+
+/**
+ * One thing wrong with a request: what it is about (an input's name, a query parameter, a
+ * header) and why.
+ *
+ * @since 0.1.0
+ */
+export const Issue = Schema.Struct({
+  /** The input, parameter or header the issue is about, when there is one. */
+  at: Schema.optional(Schema.String),
+  message: Schema.String
+}).annotations({ identifier: "Issue" })
+
+/**
+ * @since 0.1.0
+ */
+export type Issue = typeof Issue.Type
+
+/** The problems of this API, by status, with their title. */
+const problemTitles = {
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not found",
+  409: "Conflict",
+  413: "Payload too large",
+  415: "Unsupported media type",
+  422: "Unprocessable content",
+  500: "Internal server error",
+  503: "Service unavailable"
+} as const
+
+/**
+ * A status this API answers with a problem.
+ *
+ * @since 0.1.0
+ */
+export type ProblemStatus = keyof typeof problemTitles
+
+/**
+ * The `type` URI of a problem of this status (a stable identifier; it is not fetched).
+ *
+ * @since 0.1.0
+ */
+export const problemType = (status: ProblemStatus): string =>
+  `https://relais.dev/problems/${problemTitles[status].toLowerCase().replace(/ /g, "-")}`
+
+const problemSchema = <S extends ProblemStatus>(status: S) =>
+  Schema.Struct({
+    type: Schema.String,
+    title: Schema.String,
+    // A literal: the errors of an endpoint are told apart (and encoded with their status) by it.
+    status: Schema.Literal(status),
+    detail: Schema.String,
+    issues: Schema.optional(Schema.Array(Issue))
+  }).pipe(
+    HttpApiSchema.withEncoding({ kind: "Json", contentType: "application/problem+json" }),
+    (schema) => schema.annotations(HttpApiSchema.annotations({ status, identifier: `Problem${status}`, description: problemTitles[status] }))
+  )
+
+/** @since 0.1.0 */
+export const BadRequest = problemSchema(400)
+/** @since 0.1.0 */
+export const Unauthorized = problemSchema(401)
+/** @since 0.1.0 */
+export const Forbidden = problemSchema(403)
+/** @since 0.1.0 */
+export const NotFound = problemSchema(404)
+/** @since 0.1.0 */
+export const Conflict = problemSchema(409)
+/** @since 0.1.0 */
+export const PayloadTooLarge = problemSchema(413)
+/** @since 0.1.0 */
+export const UnsupportedMediaType = problemSchema(415)
+/** @since 0.1.0 */
+export const Unprocessable = problemSchema(422)
+/** @since 0.1.0 */
+export const Unavailable = problemSchema(503)
+
+/**
+ * A problem of one status, as a value.
+ *
+ * @since 0.1.0
+ */
+export interface Problem<S extends ProblemStatus = ProblemStatus> {
+  readonly type: string
+  readonly title: string
+  readonly status: S
+  readonly detail: string
+  readonly issues?: ReadonlyArray<Issue> | undefined
+}
+
+/**
+ * A problem of this status, with its title and type.
+ *
+ * @since 0.1.0
+ */
+export const problem = <S extends ProblemStatus>(status: S, detail: string, issues?: ReadonlyArray<Issue>): Problem<S> => ({
+  type: problemType(status),
+  title: problemTitles[status],
+  status,
+  detail,
+  ...(issues !== undefined && issues.length > 0 ? { issues } : {})
+})
+
+// -----------------------------------------------------------------------------
+// Security
+// -----------------------------------------------------------------------------
+
+/**
+ * The caller of a request, as the authorization middleware recognised it.
+ *
+ * @since 0.1.0
+ */
+export class CurrentCaller extends Context.Tag("@relais/runner/serve/CurrentCaller")<CurrentCaller, Auth.Caller>() {}
+
+/**
+ * Bearer tokens with scopes: `read` for GET, `run` to start and resume runs, `admin` for
+ * everything. 401 without a valid token (with `WWW-Authenticate`), 403 without the scope.
+ *
+ * @since 0.1.0
+ */
+export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("@relais/runner/serve/Authorization", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  provides: CurrentCaller,
+  security: {
+    bearer: HttpApiSecurity.bearer.pipe(
+      HttpApiSecurity.annotate(OpenApi.Description, "An API token of serve.tokens (relais token create): Authorization: Bearer <token>")
+    )
+  }
+}) {}
+
+// -----------------------------------------------------------------------------
+// Workflows
+// -----------------------------------------------------------------------------
+
+/**
+ * A declared input of a workflow.
+ *
+ * @since 0.1.0
+ */
+export const InputInfo = Schema.Struct({
+  name: Schema.String,
+  type: Schema.Literal("string", "integer", "number", "boolean", "array", "object"),
+  required: Schema.Boolean,
+  default: Schema.optional(Schema.Unknown),
+  description: Schema.optional(Schema.String),
+  enum: Schema.optional(Schema.Array(Schema.Union(Schema.String, Schema.Number)))
+}).annotations({ identifier: "Input" })
+
+/**
+ * A workflow the server runs.
+ *
+ * @since 0.1.0
+ */
+export const WorkflowInfo = Schema.Struct({
+  name: Schema.String,
+  description: Schema.String,
+  /** The file it was loaded from. */
+  file: Schema.String,
+  /** The hash of its definition: runs started from it keep it. */
+  hash: Schema.String,
+  inputs: Schema.Array(InputInfo),
+  /** What starts it besides this API (schedules, webhooks), as its file declares them. */
+  triggers: Schema.Array(Schema.Unknown)
+}).annotations({ identifier: "Workflow" })
+
+/**
+ * @since 0.1.0
+ */
+export type WorkflowInfo = typeof WorkflowInfo.Type
+
+const WorkflowName = Schema.Struct({ name: Schema.String })
+
+// -----------------------------------------------------------------------------
+// Runs
+// -----------------------------------------------------------------------------
+
+const RunStatus = Schema.Literal(...runStatuses)
+
+/**
+ * A run in a listing.
+ *
+ * @since 0.1.0
+ */
+export const RunSummary = Schema.Struct({
+  id: Schema.String,
+  workflow: Schema.String,
+  status: RunStatus,
+  /** ISO 8601 date-times. */
+  createdAt: Schema.String,
+  updatedAt: Schema.String,
+  finishedAt: Schema.optional(Schema.String),
+  /** How many times it started executing: 1, plus one per resume. */
+  executions: Schema.Number
+}).annotations({ identifier: "RunSummary" })
+
+/**
+ * @since 0.1.0
+ */
+export type RunSummary = typeof RunSummary.Type
+
+/**
+ * A page of runs, newest first; `next` is the cursor of the following page.
+ *
+ * @since 0.1.0
+ */
+export const RunPage = Schema.Struct({
+  runs: Schema.Array(RunSummary),
+  next: Schema.optional(Schema.String)
+}).annotations({ identifier: "RunPage" })
+
+/**
+ * An event of a run as the store records it: `seq` orders the events (and resumes a stream).
+ *
+ * @since 0.1.0
+ */
+export const StoredEvent = Schema.Struct({ seq: Schema.Number, event: Run.RunEvent }).annotations({ identifier: "StoredEvent" })
+
+/**
+ * A run: its record (input, outcome, what was compensated) and its events.
+ *
+ * @since 0.1.0
+ */
+export const RunDetail = Schema.Struct({
+  ...RunSummary.fields,
+  input: Schema.Unknown,
+  output: Schema.optional(Schema.Unknown),
+  failure: Schema.optional(Schema.Unknown),
+  compensated: Schema.optional(Schema.Array(Schema.Unknown)),
+  remaining: Schema.optional(Schema.Array(Schema.Unknown)),
+  failedItems: Schema.optional(Schema.Array(Schema.Unknown)),
+  definition: Schema.optional(Schema.Struct({ hash: Schema.String, source: Schema.optional(Schema.String) })),
+  events: Schema.Array(StoredEvent)
+}).annotations({ identifier: "Run" })
+
+/**
+ * @since 0.1.0
+ */
+export type RunDetail = typeof RunDetail.Type
+
+/**
+ * What starting (or resuming) a run answers: the run, and whether this request started it or
+ * found it started already (the same `Idempotency-Key`).
+ *
+ * @since 0.1.0
+ */
+export const RunAccepted = Schema.Struct({
+  runId: Schema.String,
+  workflow: Schema.String,
+  status: RunStatus,
+  /** True when the run existed already (a retried request with the same key). */
+  replayed: Schema.Boolean,
+  /** Where to read it, and its live events. */
+  links: Schema.Struct({ run: Schema.String, events: Schema.String })
+}).annotations({ identifier: "RunAccepted" })
+
+/**
+ * @since 0.1.0
+ */
+export type RunAccepted = typeof RunAccepted.Type
+
+/**
+ * The body of a start request.
+ *
+ * @since 0.1.0
+ */
+export const StartRequest = Schema.Struct({
+  inputs: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({
+    description: "The workflow's inputs by name (see the workflow's inputs); defaults apply to those left out"
+  })
+}).annotations({ identifier: "StartRequest" })
+
+const RunId = Schema.Struct({ id: Schema.String })
+
+/**
+ * The query of a run listing.
+ *
+ * @since 0.1.0
+ */
+export const RunQuery = Schema.Struct({
+  status: Schema.optional(Schema.Array(RunStatus)).annotations({ description: "Only runs with one of these statuses (repeat the parameter)" }),
+  workflow: Schema.optional(Schema.String).annotations({ description: "Only runs of this workflow" }),
+  since: Schema.optional(Schema.DateTimeUtc).annotations({ description: "Only runs created at or after this ISO 8601 date-time" }),
+  until: Schema.optional(Schema.DateTimeUtc).annotations({ description: "Only runs created before this ISO 8601 date-time" }),
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500))).annotations({
+    description: "At most this many runs (default 50, at most 500)"
+  }),
+  cursor: Schema.optional(Schema.String).annotations({ description: "The next cursor of the previous page" })
+})
+
+/**
+ * The stream of a run's events (`text/event-stream`): one message per event, `id` its `seq`,
+ * `event` its type, `data` the event as JSON; it ends when the run finishes or stops.
+ *
+ * @since 0.1.0
+ */
+export const EventStream = Schema.String.pipe(
+  HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" }),
+  (schema) =>
+    schema.annotations({
+      identifier: "EventStream",
+      description: "Server-sent events: id: <seq>, event: <type>, data: <the event as JSON>; ends when the run finishes"
+    })
+)
+
+// -----------------------------------------------------------------------------
+// The API
+// -----------------------------------------------------------------------------
+
+/**
+ * The workflows the server runs, and starting a run of one.
+ *
+ * @since 0.1.0
+ */
+export class Workflows extends HttpApiGroup.make("workflows")
+  .add(
+    HttpApiEndpoint.get("list", "/workflows")
+      .addSuccess(Schema.Struct({ workflows: Schema.Array(WorkflowInfo) }))
+      .annotate(OpenApi.Summary, "The workflows served, with their inputs and triggers")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/workflows/:name")
+      .setPath(WorkflowName)
+      .addSuccess(WorkflowInfo)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "One workflow")
+  )
+  .add(
+    HttpApiEndpoint.post("start", "/workflows/:name/runs")
+      .setPath(WorkflowName)
+      .setHeaders(Schema.Struct({
+        "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))).annotations({
+          description: "A retried request with the same key (and the same body) returns the same run instead of starting another"
+        })
+      }))
+      .setPayload(StartRequest)
+      .addSuccess(RunAccepted, { status: 202 })
+      .addError(NotFound)
+      .addError(Conflict)
+      .addError(Unprocessable)
+      .annotate(OpenApi.Summary, "Start a run of a workflow with its inputs")
+  )
+  .middleware(Authorization)
+  .prefix(prefix)
+{}
+
+/**
+ * The run history, live events and resume.
+ *
+ * @since 0.1.0
+ */
+export class Runs extends HttpApiGroup.make("runs")
+  .add(
+    HttpApiEndpoint.get("list", "/runs")
+      .setUrlParams(RunQuery)
+      .addSuccess(RunPage)
+      .annotate(OpenApi.Summary, "Runs, newest first, filtered and paged")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/runs/:id")
+      .setPath(RunId)
+      .addSuccess(RunDetail)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "One run with its events")
+  )
+  .add(
+    HttpApiEndpoint.get("events", "/runs/:id/events")
+      .setPath(RunId)
+      .setHeaders(Schema.Struct({
+        "last-event-id": Schema.optional(Schema.String).annotations({ description: "Resume after this event's seq" })
+      }))
+      .addSuccess(EventStream)
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "The run's events as server-sent events, live, until it finishes")
+  )
+  .add(
+    HttpApiEndpoint.post("resume", "/runs/:id/resume")
+      .setPath(RunId)
+      .addSuccess(RunAccepted, { status: 202 })
+      .addError(NotFound)
+      .addError(Conflict)
+      .annotate(OpenApi.Summary, "Resume an interrupted run with the definition it started with")
+  )
+  .middleware(Authorization)
+  .prefix(prefix)
+{}
+
+/**
+ * Probes, and this description.
+ *
+ * @since 0.1.0
+ */
+export class System extends HttpApiGroup.make("system")
+  .add(
+    HttpApiEndpoint.get("health", "/health")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("up") }))
+      .annotate(OpenApi.Summary, "The process is up")
+  )
+  .add(
+    HttpApiEndpoint.get("ready", "/ready")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ready"), workflows: Schema.Number }))
+      .addError(Unavailable)
+      .annotate(OpenApi.Summary, "The store is reachable, the workflows are loaded and the engine has started")
+  )
+{}
+
+/**
+ * The OpenAPI document of this API (needs the `read` scope when tokens are configured).
+ *
+ * @since 0.1.0
+ */
+export class Document extends HttpApiGroup.make("document")
+  .add(
+    HttpApiEndpoint.get("openapi", "/openapi.json")
+      .addSuccess(Schema.Unknown)
+      .annotate(OpenApi.Summary, "This API's OpenAPI 3.1 document")
+  )
+  .middleware(Authorization)
+{}
+
+/**
+ * The whole API.
+ *
+ * @since 0.1.0
+ */
+export class Api extends HttpApi.make("relais")
+  .add(Workflows)
+  .add(Runs)
+  .add(System)
+  .add(Document)
+  .addError(BadRequest)
+  .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
+  .addError(Unavailable)
+  .annotate(OpenApi.Title, "relais")
+  .annotate(OpenApi.Description, "Start and follow the runs of the workflows a relais server runs")
+{}
+
+/**
+ * The OpenAPI document, derived from `Api`.
+ *
+ * @since 0.1.0
+ */
+export const openApi = (version: string): OpenApi.OpenAPISpec => ({
+  ...OpenApi.fromApi(Api),
+  info: { ...OpenApi.fromApi(Api).info, version }
+})

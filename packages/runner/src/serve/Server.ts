@@ -1,0 +1,472 @@
+/**
+ * The HTTP server of `relais serve`: the implementation of `Api.ts` over the engine, the store
+ * and the catalog of workflows, behind a guard that turns every error into a problem
+ * (`application/problem+json`): unknown routes (404), bodies over the size cap (413), bodies
+ * that are not JSON (415) or not well-formed (400), a request the API cannot decode (400), and
+ * anything unexpected (500, with no detail: the cause goes to the server's log in one line).
+ *
+ * Runs are started only through the server's `Start` function (`serve/Start.ts`), which the
+ * scheduler and webhook triggers use too.
+ *
+ * @since 0.1.0
+ */
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { type Engine, Run, RunStore } from "@relais/core"
+import { Cause, Chunk, Clock, DateTime, Duration, Effect, Either, Layer, Option, Random, Redacted, Schema, Stream } from "effect"
+import * as Config from "../Config.js"
+import * as Targets from "../Targets.js"
+import type * as Report from "../Report.js"
+import * as Api from "./Api.js"
+import * as Auth from "./Auth.js"
+import * as Start from "./Start.js"
+import * as Workflows from "./Workflows.js"
+
+/**
+ * The default cap on a request body: 1 MiB.
+ *
+ * @since 0.1.0
+ */
+export const defaultBodyLimit = 1024 * 1024
+
+/**
+ * What the server works with, built once by `relais serve`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly catalog: Workflows.Catalog
+  /** The one way runs are started (see `Start.make`). */
+  readonly start: Start.Start
+  readonly engine: Engine.Service
+  readonly store: RunStore.Service
+  readonly sql: SqlClient.SqlClient
+  /** The configured tokens; none: the API is open (loopback only, checked at start-up). */
+  readonly tokens: ReadonlyArray<Config.TokenSpec>
+  readonly bodyLimit: number
+  /** The target this server executes runs on (a resumed run must have started on the same). */
+  readonly target: Report.TargetInfo
+  /** relais's version, in the OpenAPI document. */
+  readonly version: string
+  /** Ready to take work: the engine is up and the server is not stopping. */
+  readonly accepting: () => boolean
+  /** Resume a run in the background (the server's scope): the route answers at once. */
+  readonly resumeInBackground: (runId: string) => Effect.Effect<void>
+  /** A line of the server's log. */
+  readonly log: (text: string) => Effect.Effect<void>
+}
+
+// -----------------------------------------------------------------------------
+// Problems
+// -----------------------------------------------------------------------------
+
+const problemResponse = (problem: Api.Problem, headers: Record<string, string> = {}) =>
+  HttpServerResponse.unsafeJson(problem, { status: problem.status, contentType: "application/problem+json", headers })
+
+const startProblem = (error: Start.StartError): Api.Problem<404 | 409 | 422 | 503> => {
+  switch (error.reason) {
+    case "UnknownWorkflow":
+      return Api.problem(404, error.detail)
+    case "InvalidInputs":
+      return Api.problem(422, error.detail, error.issues)
+    case "RunIdTaken":
+      return Api.problem(409, error.detail)
+    case "Store":
+      return Api.problem(503, error.detail)
+  }
+}
+
+const storeProblem = (error: { readonly message: string }) => Api.problem(503, `the run store failed: ${error.message}`)
+
+const runNotFound = (runId: string) => Api.problem(404, `no run ${runId} in this server's store`)
+
+// -----------------------------------------------------------------------------
+// Runs as the API shows them
+// -----------------------------------------------------------------------------
+
+const iso = (millis: number) => new Date(millis).toISOString()
+
+const summary = (record: Run.RunRecord): Api.RunSummary => ({
+  id: record.id,
+  workflow: record.workflow,
+  status: record.status,
+  createdAt: iso(record.createdAt),
+  updatedAt: iso(record.updatedAt),
+  ...(record.finishedAt !== undefined ? { finishedAt: iso(record.finishedAt) } : {}),
+  executions: record.executions
+})
+
+const encodeRecord = Schema.encodeSync(Run.RunRecord)
+
+const detail = (record: Run.RunRecord, events: ReadonlyArray<Run.StoredEvent>): Api.RunDetail => {
+  // The JSON form of the record's outcome; its definition's text stays in the store (the
+  // workflow's file is its source).
+  const { compensated, failedItems, failure, input, output, remaining } = encodeRecord(record)
+  return {
+    ...summary(record),
+    input,
+    ...(output !== undefined ? { output } : {}),
+    ...(failure !== undefined ? { failure } : {}),
+    ...(compensated !== undefined ? { compensated } : {}),
+    ...(remaining !== undefined ? { remaining } : {}),
+    ...(failedItems !== undefined ? { failedItems } : {}),
+    ...(record.definition !== undefined
+      ? { definition: { hash: record.definition.hash, ...(record.definition.source !== undefined ? { source: record.definition.source } : {}) } }
+      : {}),
+    events
+  }
+}
+
+const accepted = (started: Start.Started): Api.RunAccepted => ({
+  runId: started.runId,
+  workflow: started.workflow,
+  status: started.status,
+  replayed: started.replayed,
+  links: { run: `${Api.prefix}/runs/${started.runId}`, events: `${Api.prefix}/runs/${started.runId}/events` }
+})
+
+const freshRunId = Effect.gen(function*() {
+  const now = yield* Clock.currentTimeMillis
+  const randoms = yield* Effect.replicateEffect(Random.next, 6)
+  return Run.makeRunId(now, randoms)
+})
+
+/** A page's cursor: the created time and id of its last run, in base64url. */
+const Cursor = Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(Schema.Tuple(Schema.Number, Schema.String)))
+
+const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(Run.RunRecord))
+
+/**
+ * A page of runs, newest first, read from the store's table of runs (the store's own `list`
+ * has no time range or cursor). Rows that cannot be read are left out.
+ */
+const listRuns = (sql: SqlClient.SqlClient, query: typeof Api.RunQuery.Type) =>
+  Effect.gen(function*() {
+    const limit = query.limit ?? 50
+    const conditions = []
+    if (query.workflow !== undefined) conditions.push(sql`workflow = ${query.workflow}`)
+    if (query.status !== undefined && query.status.length > 0) conditions.push(sql.in("status", query.status))
+    if (query.since !== undefined) conditions.push(sql`created_at >= ${DateTime.toEpochMillis(query.since)}`)
+    if (query.until !== undefined) conditions.push(sql`created_at < ${DateTime.toEpochMillis(query.until)}`)
+    if (query.cursor !== undefined) {
+      const cursor = Schema.decodeUnknownEither(Cursor)(query.cursor)
+      if (Either.isLeft(cursor)) return yield* Effect.fail(Api.problem(400, "the cursor is not one this API gave (use the next of the previous page)", [{ at: "cursor", message: "unknown cursor" }]))
+      const [createdAt, id] = cursor.right
+      conditions.push(sql`(created_at < ${createdAt} OR (created_at = ${createdAt} AND id < ${id}))`)
+    }
+    const rows = yield* sql<{ readonly id: string; readonly record: string }>`SELECT id, record FROM relais_runs ${
+      conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``
+    } ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`.pipe(Effect.mapError(storeProblem))
+    const records = rows.slice(0, limit).flatMap((row) => {
+      const decoded = decodeRecord(row.record)
+      return Either.isRight(decoded) ? [decoded.right] : []
+    })
+    const last = records[records.length - 1]
+    const next = rows.length > limit && last !== undefined
+      ? Schema.encodeSync(Cursor)([last.createdAt, last.id])
+      : undefined
+    return { runs: records.map(summary), ...(next !== undefined ? { next } : {}) }
+  })
+
+// -----------------------------------------------------------------------------
+// Server-sent events
+// -----------------------------------------------------------------------------
+
+const encodeEvent = Schema.encodeSync(Run.RunEvent)
+
+/**
+ * The events of a run as the store records them, after `after` (a `seq`), until the run
+ * finishes or stops, whichever process executes it. This is `Engine.watch` with each event's
+ * `seq` kept, which an event stream needs for its ids (`Last-Event-ID`).
+ */
+const storedEvents = (store: RunStore.Service, runId: string, after: number) =>
+  Stream.paginateChunkEffect({ after, first: true }, (cursor) =>
+    Effect.gen(function*() {
+      if (!cursor.first) yield* Effect.sleep(Duration.millis(250))
+      // The record first: the events written before it turned final are all read below.
+      const record = yield* Effect.either(store.get(runId))
+      const ended = Either.isRight(record) && (Run.isFinal(record.right.status) || record.right.status === "interrupted")
+      const events = yield* store.events(runId, { after: cursor.after })
+      const last = events.length > 0 ? events[events.length - 1]!.seq : cursor.after
+      const finished = ended || events.some((e) => e.event._tag === "RunFinished" || e.event._tag === "RunInterrupted")
+      return [Chunk.fromIterable(events), finished ? Option.none() : Option.some({ after: last, first: false })] as const
+    }))
+
+const sseMessage = (event: Run.StoredEvent) =>
+  `id: ${event.seq}\nevent: ${event.event._tag}\ndata: ${JSON.stringify(encodeEvent(event.event))}\n\n`
+
+// -----------------------------------------------------------------------------
+// The handlers
+// -----------------------------------------------------------------------------
+
+const authorizationLayer = (options: Options) =>
+  Layer.succeed(
+    Api.Authorization,
+    Api.Authorization.of({
+      bearer: (presented) =>
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const needed = Auth.scopeFor(request.method)
+          if (options.tokens.length === 0) return Auth.openCaller
+          const header = request.headers.authorization ?? ""
+          if (!/^Bearer\s+\S/i.test(header)) {
+            return yield* Effect.fail(Api.problem(401, "this server needs an API token: Authorization: Bearer <token>"))
+          }
+          const caller = Auth.authenticate(options.tokens, Redacted.value(presented).trim())
+          if (caller === undefined) return yield* Effect.fail(Api.problem(401, "the token is not one of this server's tokens"))
+          if (!Auth.allows(caller, needed)) {
+            return yield* Effect.fail(
+              Api.problem(403, `the token "${caller.name}" has the scopes ${caller.scopes.join(", ")}; ${request.method} ${new URL(request.url, "http://x").pathname} needs ${needed}`)
+            )
+          }
+          return caller
+        })
+    })
+  )
+
+const workflowsLayer = (options: Options) =>
+  HttpApiBuilder.group(Api.Api, "workflows", (handlers) =>
+    handlers
+      .handle("list", () =>
+        Effect.succeed({ workflows: [...options.catalog.workflows.values()].map(Workflows.info) }))
+      .handle("get", ({ path }) => {
+        const loaded = options.catalog.workflows.get(path.name)
+        return loaded === undefined
+          ? Effect.fail(Api.problem(404, `no workflow "${path.name}" is served here`))
+          : Effect.succeed(Workflows.info(loaded))
+      })
+      .handle("start", ({ headers, path, payload }) =>
+        Effect.gen(function*() {
+          const caller = yield* Api.CurrentCaller
+          if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run starts here now"))
+          const key = headers["idempotency-key"]
+          const runId = key !== undefined ? Start.idempotentRunId(caller.name, key) : yield* freshRunId
+          const started = yield* options.start({
+            workflow: path.name,
+            inputs: payload.inputs ?? {},
+            runId,
+            trigger: { kind: "api", by: caller.name }
+          }).pipe(Effect.mapError(startProblem))
+          return accepted(started)
+        })))
+
+const runsLayer = (options: Options) =>
+  HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
+    handlers
+      .handle("list", ({ urlParams }) => listRuns(options.sql, urlParams))
+      .handle("get", ({ path }) =>
+        Effect.gen(function*() {
+          const record = yield* options.store.get(path.id).pipe(
+            Effect.catchTags({
+              RunNotFound: () => Effect.fail(runNotFound(path.id)),
+              StoreError: (error) => Effect.fail(storeProblem(error))
+            })
+          )
+          const events = yield* options.store.events(path.id).pipe(Effect.mapError(storeProblem))
+          return detail(record, events)
+        }))
+      .handleRaw("events", ({ headers, path }) =>
+        Effect.gen(function*() {
+          const raw = headers["last-event-id"]
+          const after = raw === undefined || raw.trim() === "" ? 0 : Number(raw)
+          if (!Number.isSafeInteger(after) || after < 0) {
+            return problemResponse(Api.problem(400, "Last-Event-ID must be the id of an event of this stream (a whole number)", [{ at: "Last-Event-ID", message: "not a whole number" }]))
+          }
+          const found = yield* Effect.either(options.store.get(path.id))
+          if (Either.isLeft(found)) {
+            return problemResponse(found.left._tag === "RunNotFound" ? runNotFound(path.id) : storeProblem(found.left))
+          }
+          const events = storedEvents(options.store, path.id, after).pipe(
+            Stream.map(sseMessage),
+            // A comment now and then keeps proxies from closing a quiet stream.
+            Stream.merge(Stream.repeatEffect(Effect.as(Effect.sleep(Duration.seconds(15)), ": keep-alive\n\n")), { haltStrategy: "left" }),
+            Stream.catchAll((error) =>
+              Stream.succeed(`event: error\ndata: ${JSON.stringify(storeProblem(error))}\n\n`)
+            )
+          )
+          const body = Stream.concat(Stream.succeed(`: run ${path.id}\n\n`), events).pipe(Stream.encodeText)
+          return HttpServerResponse.stream(body, {
+            contentType: "text/event-stream",
+            headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+          })
+        }))
+      .handle("resume", ({ path }) =>
+        Effect.gen(function*() {
+          if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run resumes here now"))
+          const record = yield* options.store.get(path.id).pipe(
+            Effect.catchTags({
+              RunNotFound: () => Effect.fail(runNotFound(path.id)),
+              StoreError: (error) => Effect.fail(storeProblem(error))
+            })
+          )
+          if (record.status !== "interrupted") {
+            return yield* Effect.fail(
+              Api.problem(409, Run.isFinal(record.status) ? `run ${record.id} has finished (${record.status}): there is nothing to resume` : `run ${record.id} is ${record.status}: it is executing, not interrupted`)
+            )
+          }
+          const started = yield* Targets.find(record.id).pipe(
+            Effect.provideService(SqlClient.SqlClient, options.sql),
+            Effect.mapError(storeProblem)
+          )
+          if (Option.isSome(started)) {
+            const mismatch = Targets.compare(started.value, options.target)
+            if (Option.isSome(mismatch)) {
+              return yield* Effect.fail(Api.problem(409, `run ${record.id} started on another target than this server's: ${mismatch.value}`))
+            }
+          }
+          yield* options.resumeInBackground(record.id)
+          return accepted({ runId: record.id, workflow: record.workflow, status: "running", replayed: false })
+        })))
+
+const systemLayer = (options: Options) =>
+  HttpApiBuilder.group(Api.Api, "system", (handlers) =>
+    handlers
+      .handle("health", () => Effect.succeed({ status: "up" as const }))
+      .handle("ready", () =>
+        Effect.gen(function*() {
+          if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "not ready: the engine is starting, or the server is stopping"))
+          yield* options.sql`SELECT 1`.pipe(
+            Effect.timeoutFail({ duration: Duration.seconds(5), onTimeout: () => Api.problem(503, "not ready: the run store did not answer within 5 s") }),
+            Effect.mapError((error) => "status" in error ? error : Api.problem(503, `not ready: the run store is not reachable (${error.message})`))
+          )
+          return { status: "ready" as const, workflows: options.catalog.workflows.size }
+        })))
+
+const documentLayer = (options: Options) =>
+  HttpApiBuilder.group(Api.Api, "document", (handlers) => handlers.handle("openapi", () => Effect.succeed(Api.openApi(options.version))))
+
+/**
+ * The API's implementation.
+ *
+ * @since 0.1.0
+ */
+export const layerApi = (options: Options) =>
+  HttpApiBuilder.api(Api.Api).pipe(
+    Layer.provide([workflowsLayer(options), runsLayer(options), systemLayer(options), documentLayer(options)]),
+    Layer.provide(authorizationLayer(options))
+  )
+
+/**
+ * Serve the API on the `HttpServer` of the context, behind the guard (outermost: it sees the
+ * API's answers, errors encoded, and what the API could not answer, such as an unknown route).
+ *
+ * @since 0.1.0
+ */
+export const layerServe = (options: Options) =>
+  Layer.unwrapEffect(
+    Effect.map(HttpApiBuilder.httpApp, (app) => HttpServer.serve(guard({ bodyLimit: options.bodyLimit, log: options.log })(app)))
+  ).pipe(
+    Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
+    Layer.provide(layerApi(options))
+  )
+
+// -----------------------------------------------------------------------------
+// The guard: body limits, content types, problems everywhere
+// -----------------------------------------------------------------------------
+
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i
+
+const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({
+  _tag: Schema.Literal("HttpApiDecodeError"),
+  message: Schema.String,
+  issues: Schema.Array(Schema.Struct({ path: Schema.Array(Schema.Unknown), message: Schema.String }))
+})))
+
+/** A response of the API that is an error but not a problem yet (its request decoding failed). */
+const asProblem = (response: HttpServerResponse.HttpServerResponse): HttpServerResponse.HttpServerResponse => {
+  if (response.status < 400) return response
+  const contentType = response.headers["content-type"] ?? (response.body._tag === "Uint8Array" ? response.body.contentType : "")
+  if (contentType.startsWith("application/problem+json")) {
+    return response.status === 401 ? HttpServerResponse.setHeader(response, "www-authenticate", `Bearer realm="relais"`) : response
+  }
+  const text = response.body._tag === "Uint8Array" ? new TextDecoder().decode(response.body.body) : ""
+  const decoded = decodeErrorBody(text)
+  if (Option.isSome(decoded)) {
+    return problemResponse(Api.problem(
+      400,
+      "the request does not match this route (see /openapi.json)",
+      decoded.value.issues.map((issue) => ({
+        ...(issue.path.length > 0 ? { at: issue.path.map(String).join(".") } : {}),
+        message: issue.message
+      }))
+    ))
+  }
+  const status = ([400, 401, 403, 404, 409, 413, 415, 422, 503] as const).find((s) => s === response.status) ?? 500
+  return problemResponse(Api.problem(status, status === 500 ? "the server failed to answer; see its log" : "the request was refused"))
+}
+
+/**
+ * Wrap the API's `HttpApp`: bodies checked before any route reads them, and every answer that
+ * is an error made a problem. Routes outside `/api/` (webhooks) keep their own content types;
+ * the size cap applies to every route.
+ *
+ * @since 0.1.0
+ */
+export const guard = (options: { readonly bodyLimit: number; readonly log: (text: string) => Effect.Effect<void> }) =>
+<E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<never, R> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const rejected = yield* checkBody(request, options.bodyLimit)
+    if (Option.isSome(rejected)) return problemResponse(rejected.value)
+    const response = yield* app.pipe(
+      Effect.catchAllCause((cause) => {
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure) && (failure.value as { readonly _tag?: unknown })._tag === "RouteNotFound") {
+          return Effect.succeed(problemResponse(Api.problem(404, `no route ${request.method} ${new URL(request.url, "http://x").pathname} (see /openapi.json)`)))
+        }
+        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        const error = Cause.squash(cause)
+        return Effect.as(
+          options.log(`${request.method} ${new URL(request.url, "http://x").pathname}: internal error: ${oneLine(error)}`),
+          problemResponse(Api.problem(500, "the server failed to answer; see its log"))
+        )
+      })
+    )
+    return asProblem(response)
+  })
+
+const oneLine = (error: unknown): string =>
+  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(/\s+/g, " ").slice(0, 300)
+
+/**
+ * A request body over the cap (413), of a type the API does not read (415), or not well-formed
+ * JSON (400). The body is read here (and kept: the route reads the same text).
+ */
+const checkBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  limit: number
+): Effect.Effect<Option.Option<Api.Problem>> =>
+  Effect.gen(function*() {
+    const length = request.headers["content-length"]
+    const chunked = request.headers["transfer-encoding"] !== undefined
+    if ((length === undefined || Number(length) === 0) && !chunked) return Option.none()
+    if (length !== undefined && Number(length) > limit) {
+      return Option.some(Api.problem(413, `the request body is ${Number(length)} bytes; this server takes at most ${limit} (serve.bodyLimit)`))
+    }
+    const api = new URL(request.url, "http://x").pathname.startsWith(`${Api.prefix}/`)
+    const contentType = request.headers["content-type"] ?? ""
+    if (api && !JSON_TYPE.test(contentType)) {
+      return Option.some(Api.problem(415, `the body must be JSON (Content-Type: application/json), not ${contentType === "" ? "untyped" : contentType}`))
+    }
+    const text = yield* request.text.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(limit)), Effect.either)
+    if (Either.isLeft(text)) {
+      return Option.some(
+        length === undefined
+          ? Api.problem(413, `the request body is over ${limit} bytes, the most this server takes (serve.bodyLimit)`)
+          : Api.problem(400, "the request body could not be read")
+      )
+    }
+    if (api && text.right.trim() !== "") {
+      try {
+        JSON.parse(text.right)
+      } catch (error) {
+        return Option.some(Api.problem(400, `the body is not well-formed JSON: ${error instanceof Error ? error.message : String(error)}`))
+      }
+    }
+    return Option.none()
+  })
