@@ -153,7 +153,10 @@ export const RawDate = Schema.String.pipe(
 ).annotations({ identifier: "WebhookDate" })
 
 const ObjectId = Schema.Number.pipe(
-  Schema.filter((n) => Number.isSafeInteger(n) && n >= 0, { message: (issue) => `expected an integer id, got ${String(issue.actual)}` })
+  Schema.filter((n) => Number.isSafeInteger(n) && n >= 0, {
+    message: (issue) => `expected an integer id, got ${String(issue.actual)}`,
+    jsonSchema: { type: "integer", minimum: 0 }
+  })
 )
 
 const messageFields = {
@@ -361,12 +364,13 @@ export const receive = (body: string, settings: Settings | undefined): Either.Ei
 // ---------------------------------------------------------------------------------------------
 // The trigger
 
+const objectTypeDescription = "a legacy entity name, as webhook messages carry it: recrutement.T_CANDIDAT, recrutement.T_DOSSIER..."
+
 const ObjectTypeOption = Schema.String.pipe(
-  Schema.filter((name) => checkObjectType(name) ?? true)
-).annotations({
-  identifier: "AimairaObjectType",
-  description: "a legacy entity name, as webhook messages carry it: recrutement.T_CANDIDAT, recrutement.T_DOSSIER..."
-})
+  Schema.filter((name) => checkObjectType(name) ?? true, {
+    jsonSchema: { description: objectTypeDescription, examples: legacyNames.map((entry) => entry.name) }
+  })
+).annotations({ identifier: "AimairaObjectType", description: objectTypeDescription })
 
 /**
  * What a workflow writes under `aimaira:` in `triggers:`: the legacy names of the entity types
@@ -383,7 +387,8 @@ const ObjectTypeOption = Schema.String.pipe(
 export const TriggerOptions = Schema.Struct({
   objectTypes: Schema.Array(ObjectTypeOption).pipe(
     Schema.filter(Arr.isNonEmptyReadonlyArray, {
-      message: () => "expected a non-empty list of legacy entity names, e.g. [recrutement.T_CANDIDAT]"
+      message: () => "expected a non-empty list of legacy entity names, e.g. [recrutement.T_CANDIDAT]",
+      jsonSchema: { minItems: 1 }
     })
   ).annotations({
     description: "the legacy names of the entity types whose creations, changes and deletions start the workflow"

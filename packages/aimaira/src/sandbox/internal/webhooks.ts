@@ -309,7 +309,9 @@ export const make = (initial: {
         if (typeof json?.access_token !== "string" || json.access_token === "") {
           return yield* new Failed({ reason: "token endpoint: the answer has no access_token" })
         }
-        const expiresIn = typeof json.expires_in === "number" && json.expires_in > 0 ? json.expires_in : undefined
+        // RFC 6749 §5.1 says a number; some servers send it as a string.
+        const seconds = typeof json.expires_in === "string" ? Number(json.expires_in) : json.expires_in
+        const expiresIn = typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 ? seconds : undefined
         // Renewed a little before it expires, so that it does not expire on the way.
         return {
           value: json.access_token,
