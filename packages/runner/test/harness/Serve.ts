@@ -16,6 +16,8 @@ export interface Served {
   readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
   /** Resolve once stderr matches (now or later). */
   readonly waitForStderr: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>
+  /** Resolve once `check` holds of stderr (now or later), e.g. a count of lines. */
+  readonly waitUntil: (what: string, check: (stderr: string) => boolean, timeoutMs?: number) => Promise<void>
 }
 
 const exited = (proc: ChildProcess): Promise<number | null> =>
@@ -42,6 +44,28 @@ export const serve = (
   proc.on("close", () => {
     for (const wake of waiters) wake()
   })
+  const waitUntil = (what: string, holds: (stderr: string) => boolean, timeoutMs = 120_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (holds(stderr)) {
+          done()
+          resolve()
+        } else if (proc.exitCode !== null || proc.signalCode !== null) {
+          done()
+          reject(new Error(`relais serve exited (${proc.exitCode ?? proc.signalCode}) before ${what}:\n${stderr}`))
+        }
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`no ${what} on stderr within ${timeoutMs} ms:\n${stderr.slice(-4000)}`))
+      }, timeoutMs)
+      const done = () => {
+        clearTimeout(timer)
+        waiters.delete(check)
+      }
+      waiters.add(check)
+      check()
+    })
   const waitForStderr = (pattern: RegExp, timeoutMs = 120_000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const check = () => {
@@ -71,6 +95,7 @@ export const serve = (
     stdout: () => stdout,
     stderr: () => stderr,
     waitForStderr,
+    waitUntil,
     stop: (signal: NodeJS.Signals = "SIGTERM") => {
       proc.kill(signal)
       return exited(proc)
@@ -137,3 +162,17 @@ export const isProblem = (answer: Answer, status: number): boolean =>
   typeof answer.json?.type === "string" && typeof answer.json?.title === "string" &&
   answer.json?.status === status && typeof answer.json?.detail === "string" &&
   !/\n\s+at .+[(:]\d+/.test(answer.text)
+
+/** Run `tasks` with at most `concurrency` at a time; the results in order. */
+export const pool = async <A>(tasks: ReadonlyArray<() => Promise<A>>, concurrency: number): Promise<Array<A>> => {
+  const results: Array<A> = new Array(tasks.length)
+  let next = 0
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++
+      results[index] = await tasks[index]!()
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker))
+  return results
+}
