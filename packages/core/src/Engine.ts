@@ -268,6 +268,7 @@ export const layerSqlite = <R = never>(
   )
   const lock = Layer.scopedDiscard(filename === ":memory:" ? Effect.void : Effect.asVoid(ProcessLock.acquire(filename)))
   return engine.pipe(
+    Layer.provide(layerStepJournal),
     Layer.provideMerge(RunStore.layerSql),
     Layer.provide(layerCluster(pollInterval)),
     Layer.provide(lock),

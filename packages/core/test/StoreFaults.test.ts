@@ -309,11 +309,11 @@ describe("store faults: a full disk", () => {
   it.live("the disk fills up exactly when the journal records a step's result: no-space at once, not a hang; resumed once freed", () =>
     Effect.gen(function*() {
       const db = Path.join(tmpDir(), "relais.db")
-      // Only the journal's write of step b's result meets a full disk: the cluster writes it
-      // (the reply to the step's activity) on a fiber of its own, retries it a few times and
-      // gives up without telling anyone. This is where a real disk filled up under `relais run`
-      // and the run waited forever for a result that was never recorded.
-      yield* fullDuringRun(db, fullAt("INSERT", "cluster_replies"), () => {})
+      // Only the journal's write of step b's result meets a full disk (the step journal's row;
+      // before it, the cluster's reply to the step's activity, written on a fiber of its own,
+      // retried a few times and given up without telling anyone: a real disk filled up there
+      // under `relais run` and the run waited forever for a result never recorded).
+      yield* fullDuringRun(db, fullAt("INSERT", "relais_activities"), () => {})
     }), 120_000)
 
   /** Fill the file system of `dir` up to the last few KiB. */
