@@ -578,7 +578,7 @@ export const make = <R>(
           : yield* RunStore.find(runId).pipe(Effect.provideService(RunStore.RunStore, store))
         perRun.set(runId, workflow)
         if (Option.isNone(existing)) {
-          yield* store.create(
+          const created = store.create(
             new RunRecord({
               id: runId,
               workflow: workflow.name,
@@ -591,6 +591,13 @@ export const make = <R>(
               owner
             })
           )
+          // A given id started at the same moment by another process (two workers firing the
+          // same schedule slot): the loser's insert fails on the key, and the run is the winner's.
+          yield* given === undefined ? created : Effect.catchAll(created, (error) =>
+            Effect.flatMap(
+              RunStore.find(runId).pipe(Effect.provideService(RunStore.RunStore, store)),
+              (found) => Option.isSome(found) ? Effect.void : Effect.fail(error)
+            ))
         }
         yield* guarded(launch(runId))
         return runId
