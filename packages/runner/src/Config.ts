@@ -340,6 +340,7 @@ export const parse = (
     let trustProxy = false
     let tls: ServeSpec["tls"]
     const tokens: Array<TokenSpec> = []
+    const names = new Set<string>()
     const fileIn = (text: string) => NodePath.resolve(directory, text)
     for (const entry of entries(value, path, ["listen", "workflows", "bodyLimit", "trustProxy", "tls", "tokens"])) {
       const here = [...path, entry.key]
@@ -396,10 +397,11 @@ export const parse = (
                 if (name !== undefined && !TOKEN_NAME.test(name)) {
                   problem(at(field.value.pos, fieldPath), "a token name is letters, digits, dots, dashes and underscores (at most 64)")
                   name = undefined
-                } else if (name !== undefined && tokens.some((t) => t.name === name)) {
+                } else if (name !== undefined && names.has(name)) {
                   problem(at(field.value.pos, fieldPath), `another token is already named "${name}": each token has its own name`)
                   name = undefined
                 }
+                if (name !== undefined) names.add(name)
               } else if (field.key === "hash") {
                 const text = textValue(field.value, fieldPath)
                 const match = text === undefined ? null : TOKEN_HASH.exec(text.trim())

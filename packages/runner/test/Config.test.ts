@@ -85,6 +85,31 @@ profiles:
     ])
   })
 
+  it("reads serve: (paths relative to the file, sizes, token hashes and scopes) and locates its problems", () => {
+    const hash = "a".repeat(64)
+    const read = Config.parse(
+      `serve:\n  listen: 0.0.0.0:9000\n  workflows: flows\n  bodyLimit: 2MiB\n  trustProxy: true\n  tls: { cert: c.pem, key: k.pem }\n  tokens:\n    - { name: portal, hash: "sha256:${hash}", scopes: [read, run] }\n`,
+      "relais.config.yaml",
+      "/etc/relais"
+    )
+    expect(Either.isRight(read) && read.right.serve).toMatchObject({
+      listen: "0.0.0.0:9000",
+      workflows: "/etc/relais/flows",
+      bodyLimit: 2 * 1024 * 1024,
+      trustProxy: true,
+      tls: { cert: "/etc/relais/c.pem", key: "/etc/relais/k.pem" },
+      tokens: [{ name: "portal", sha256: hash, scopes: ["read", "run"] }]
+    })
+    expect(problems(`serve:\n  bodyLimit: lots\n  tls: { cert: c.pem }\n  tokens:\n    - { name: a, hash: "relais_secret", scopes: [read, wrte] }\n    - { name: a, hash: "sha256:${hash}", scopes: [read] }\n  port: 1\n`)).toEqual([
+      "relais.config.yaml:2:14: serve.bodyLimit: expected a size: bytes, or a number with KiB or MiB (e.g. 1MiB)",
+      "relais.config.yaml:3:8: serve.tls: missing key: the private key file (PEM)",
+      "relais.config.yaml:5:24: serve.tokens[0].hash: expected sha256:<64 lower-case hex digits>, the hash relais token create prints (never the token itself)",
+      "relais.config.yaml:5:56: serve.tokens[0].scopes: expected scopes among read, run, admin",
+      `relais.config.yaml:6:15: serve.tokens[1].name: another token is already named "a": each token has its own name`,
+      `relais.config.yaml:7:3: serve.port: unknown key; expected one of listen, workflows, bodyLimit, trustProxy, tls, tokens`
+    ])
+  })
+
   it("reports every structural problem, located, in file order, with suggestions", () => {
     expect(problems(`defaultProfile: preprd
 plugin: []
@@ -99,7 +124,7 @@ profiles:
   "bad name": {}
 `)).toEqual([
       `relais.config.yaml:1:17: defaultProfile: no profile named "preprd" (did you mean "preprod"?); the profiles are preprod`,
-      `relais.config.yaml:2:1: plugin: unknown key (did you mean "plugins"?); expected one of plugins, defaultProfile, profiles, store`,
+      `relais.config.yaml:2:1: plugin: unknown key (did you mean "plugins"?); expected one of plugins, defaultProfile, profiles, store, serve`,
       `relais.config.yaml:4:20: plugins[0].option: unknown key (did you mean "options"?); expected one of use, options`,
       "relais.config.yaml:5:5: plugins[1]: expected a plugin: a package name, a ./path to an ES module, or { use: <one of those>, options: { ... } }",
       "relais.config.yaml:6:5: plugins[2]: missing use: the plugin's package name or ./path",
@@ -332,7 +357,7 @@ describe("Config.jsonSchema", () => {
   it("describes plugins, profiles and each plugin's section, with references allowed for text", () => {
     const schema = Config.jsonSchema(plugins) as any
     expect(schema.additionalProperties).toBe(false)
-    expect(Object.keys(schema.properties)).toEqual(["plugins", "defaultProfile", "store", "profiles"])
+    expect(Object.keys(schema.properties)).toEqual(["plugins", "defaultProfile", "store", "serve", "profiles"])
     const profile = schema.properties.profiles.additionalProperties
     expect(Object.keys(profile.properties)).toEqual(["production", "description", "esign", "hrSystem", "glue"])
     expect(profile.properties.esign.description).toBe("E-signature: electronic signatures")
