@@ -100,6 +100,50 @@ export const inputsType = (inputs: ReadonlyArray<Model.Input>): T.Type =>
   })
 
 /**
+ * The key of a run's input that carries what started it (`trigger.*` in expressions): an input
+ * name cannot start with `$`, so no declared input takes it.
+ *
+ * @since 0.1.0
+ */
+export const triggerInput = "$trigger"
+
+/** What every start says of itself in `trigger.kind`: `manual` (the CLI), `api`, `schedule`, a plugin. */
+const triggerKindField = { type: T.string, optional: false, description: "What started the run: manual, api, schedule, or a plugin's trigger (aimaira)" }
+
+/** The fields a schedule's firing gives `trigger.*`. */
+const scheduleFields: ReadonlyArray<readonly [string, T.Type, string]> = [
+  ["slot", T.string, "The schedule's slot: an ISO instant (UTC)"],
+  ["cron", T.string, "The schedule's cron expression"],
+  ["timezone", T.string, "The schedule's time zone"]
+]
+
+/**
+ * The type of `trigger` in expressions: `kind`, and the fields of each kind of trigger the
+ * workflow declares (null when another started the run: by hand, over the API, another trigger).
+ *
+ * @since 0.1.0
+ */
+export const triggerType = (model: Model.WorkflowModel, registry: Plugin.Registry): T.Type => {
+  const fields = new Map<string, T.Field>([["kind", triggerKindField]])
+  const add = (name: string, type: T.Type, description?: string) => {
+    const before = fields.get(name)
+    const merged = before === undefined ? T.nullable(type) : T.union([before.type, T.nullable(type)])
+    fields.set(name, { type: merged, optional: false, ...(description !== undefined ? { description } : {}) })
+  }
+  for (const trigger of model.triggers) {
+    if (trigger.kind === "schedule") {
+      for (const [name, type, description] of scheduleFields) add(name, type, description)
+      continue
+    }
+    const kind = registry.plugin(trigger.plugin)?.trigger
+    if (kind === undefined) continue
+    const event = T.fromSchema(kind.event)
+    if (event._tag === "Object") for (const [name, field] of event.fields) add(name, field.type, field.description)
+  }
+  return { _tag: "Object", fields, rest: undefined }
+}
+
+/**
  * Check a read workflow against the registry.
  *
  * @since 0.1.0
@@ -138,6 +182,7 @@ export const check = (
     }
   }
   declare(model.steps, [], [])
+  const triggered = triggerType(model, registry)
 
   // 2. Walk in order with the names visible at each point.
   interface Env {
@@ -152,11 +197,18 @@ export const check = (
     const names = new Map<string, T.Type>([
       ["inputs", inputsType(model.inputs)],
       ["steps", { _tag: "Object", fields: stepsFields, rest: undefined }],
+      ["trigger", triggered],
       ...env.loopVars
     ])
     return {
       names,
       explain: (path) => {
+        if (path[0] === "trigger" && path.length >= 2 && triggered._tag === "Object" && !triggered.fields.has(path[1]!)) {
+          const kinds = model.triggers.map((t) => t.kind === "schedule" ? "schedule" : t.plugin)
+          return kinds.length === 0
+            ? `trigger.${path[1]}: this workflow declares no triggers: only trigger.kind is known (manual or api)`
+            : `trigger.${path[1]}: none of this workflow's triggers (${[...new Set(kinds)].join(", ")}) gives "${path[1]}"; known: ${[...triggered.fields.keys()].join(", ")}`
+        }
         if (path[0] !== "steps" || path.length < 2) return undefined
         const id = path[1]!
         if (env.visible.has(id)) return undefined

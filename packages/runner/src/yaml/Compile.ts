@@ -7,7 +7,7 @@
  */
 import { RetryPolicy, Step, Workflow } from "@relais/core"
 import { Duration, Effect, Schema } from "effect"
-import type { Resolved } from "./Check.js"
+import { type Resolved, triggerInput } from "./Check.js"
 import * as Expression from "./Expression.js"
 import * as Model from "./Model.js"
 import * as Source from "./Source.js"
@@ -30,12 +30,15 @@ export class WorkflowRuntimeError extends Schema.TaggedError<WorkflowRuntimeErro
 
 interface Scope {
   readonly inputs: unknown
+  /** What started the run (`trigger.*`): `{ kind: "manual" }` when nothing said. */
+  readonly trigger: unknown
   readonly steps: Map<string, { readonly output: unknown; readonly failed?: unknown }>
   readonly loopVars: ReadonlyMap<string, unknown>
 }
 
 const child = (scope: Scope, loopVars: ReadonlyMap<string, unknown>): Scope => ({
   inputs: scope.inputs,
+  trigger: scope.trigger,
   steps: new Map(scope.steps),
   loopVars
 })
@@ -44,6 +47,7 @@ const namesOf = (scope: Scope): Map<string, unknown> =>
   new Map<string, unknown>([
     ["inputs", scope.inputs],
     ["steps", Object.fromEntries(scope.steps)],
+    ["trigger", scope.trigger],
     ...scope.loopVars
   ])
 
@@ -70,6 +74,8 @@ export const inputSchema = (inputs: ReadonlyArray<Model.Input>): Schema.Schema<R
       : Schema.Record({ key: Schema.String, value: Schema.Unknown })
     fields[input.name] = input.required ? base : Schema.optional(base)
   }
+  // What started the run, kept with its input (see `Check.triggerInput`).
+  fields[triggerInput] = Schema.optional(Schema.Struct({ kind: Schema.String }, Schema.Record({ key: Schema.String, value: Schema.Unknown })))
   return Schema.Struct(fields as Schema.Struct.Fields) as unknown as Schema.Schema<Record<string, unknown>, any>
 }
 
@@ -330,7 +336,8 @@ export const compile = (
     output: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
     run: (inputs) =>
       Effect.gen(function*() {
-        const scope: Scope = { inputs, steps: new Map(), loopVars: new Map() }
+        const { [triggerInput]: trigger, ...declared } = inputs
+        const scope: Scope = { inputs: declared, trigger: trigger ?? { kind: "manual" }, steps: new Map(), loopVars: new Map() }
         yield* runNodes(model.steps, scope)
         const outputs: Record<string, unknown> = {}
         for (const output of model.outputs) Source.setOwn(outputs, output.name, yield* evaluateIn(output.value, scope))
