@@ -229,7 +229,8 @@ const commands = {
   config: ["Config", "handler"],
   worker: ["Worker", "handler"],
   serve: ["Serve", "handler"],
-  "token-create": ["Token", "createHandler"]
+  "token-create": ["Token", "createHandler"],
+  schedules: ["Schedules", "handler"]
 }
 
 // Every command of the table has a bundle, and every bundle a command: read the table itself.
@@ -357,7 +358,7 @@ const sandboxes = /\/sandbox\/|sandbox-kit\/|NodeHttpServer/
 const sandboxesOnly = /\/sandbox\/|sandbox-kit\//
 const problems = [
   ...inputsOf["bin.js"].filter((input) => input.includes("node_modules")).map((input) => `bin.js includes ${input}`),
-  ...["validate", "graph", "steps", "schema", "config"].flatMap((name) =>
+  ...["validate", "graph", "steps", "schema", "config", "schedules"].flatMap((name) =>
     inputsOf[`bundle/${name}.cjs`].filter((input) => heavy.test(input) && !input.startsWith(`${unavailable}:`)).map((input) =>
       `bundle/${name}.cjs includes ${input}`
     )

@@ -43,7 +43,7 @@ type FlagValue<O> = O extends Args.Option<infer A, infer C> ? C extends "repeata
   : A
   : never
 
-type ArgumentValue<P> = P extends Args.Argument<infer A, infer N> ? N extends "atLeastOne" ? ReadonlyArray<A>
+type ArgumentValue<P> = P extends Args.Argument<infer A, infer N> ? N extends "atLeastOne" | "any" ? ReadonlyArray<A>
   : N extends "optional" ? Option.Option<A>
   : A
   : never
@@ -101,7 +101,8 @@ export const handlers: ReadonlyArray<Handler> = [
   /* @__PURE__ */ handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.worker, () => import("./commands/Worker.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.serve, () => import("./commands/Serve.js").then((m) => m.handler)),
-  /* @__PURE__ */ handler(Commands.tokenCreate, () => import("./commands/Token.js").then((m) => m.createHandler))
+  /* @__PURE__ */ handler(Commands.tokenCreate, () => import("./commands/Token.js").then((m) => m.createHandler)),
+  /* @__PURE__ */ handler(Commands.schedules, () => import("./commands/Schedules.js").then((m) => m.handler))
 ]
 
 /**

@@ -62,7 +62,7 @@ export interface Option<A, C extends Cardinality> {
  *
  * @since 0.1.0
  */
-export type Arity = "one" | "optional" | "atLeastOne"
+export type Arity = "one" | "optional" | "atLeastOne" | "any"
 
 /**
  * A positional argument (`<file>`).
@@ -271,7 +271,7 @@ type OptionValue<O> = O extends Option<infer A, infer C> ? C extends "repeatable
   : A
   : never
 
-type ArgumentValue<P> = P extends Argument<infer A, infer N> ? N extends "atLeastOne" ? ReadonlyArray<A>
+type ArgumentValue<P> = P extends Argument<infer A, infer N> ? N extends "atLeastOne" | "any" ? ReadonlyArray<A>
   : N extends "optional" ? A | undefined
   : A
   : never
@@ -328,7 +328,7 @@ export const optionLabel = (o: AnyOption): string => `--${o.name}`
  * @since 0.1.0
  */
 export const argumentLabel = (a: AnyArgument): string =>
-  a.arity === "optional" ? `[<${a.name}>]` : a.arity === "atLeastOne" ? `<${a.name}>...` : `<${a.name}>`
+  a.arity === "optional" ? `[<${a.name}>]` : a.arity === "atLeastOne" ? `<${a.name}>...` : a.arity === "any" ? `[<${a.name}>...]` : `<${a.name}>`
 
 const isHelp = (token: string) => token === "--help" || token === "-h"
 
@@ -500,6 +500,10 @@ const parseCommand = (command: Command<any, any>, path: ReadonlyArray<string>, a
         break
       case "atLeastOne":
         if (next >= positionals.length) return fail(`${path.join(" ")} needs at least one <${a.name}>`)
+        values[key] = positionals.slice(next)
+        next = positionals.length
+        break
+      case "any":
         values[key] = positionals.slice(next)
         next = positionals.length
     }

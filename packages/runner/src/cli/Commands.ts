@@ -376,6 +376,28 @@ export const token = Args.group({
   commands: [tokenCreate]
 })
 
+/** @since 0.1.0 */
+export const schedules = Args.command({
+  name: "schedules",
+  summary: "List the schedules of workflow files (triggers: - schedule:) and their next fire times",
+  description: [
+    "Each schedule with its workflow, cron, time zone and policy for missed slots, and its next fire times",
+    "in its own time zone, with the offset (a change of daylight saving time shows). The files are checked",
+    "as relais validate checks them: exit 0 when all are valid, 2 otherwise. No credentials, no database."
+  ],
+  args: { files: Args.argument("file", { description: "The workflow files (YAML)", arity: "any" }) },
+  options: {
+    workflows: Args.optional(Args.text("workflows", {
+      placeholder: "<dir>",
+      description: "Every workflow file (.yaml, .yml) of this directory, as relais serve --workflows reads it"
+    })),
+    count: Args.withDefault(Args.integer("count", { min: 1, max: 100, description: "How many fire times to show per schedule" }), 5),
+    config,
+    json
+  },
+  examples: ["relais schedules examples/*.yaml", "relais schedules --workflows ./workflows --count 10 --json"]
+})
+
 /**
  * The root of the command line.
  *
@@ -384,5 +406,5 @@ export const token = Args.group({
 export const root = Args.group({
   name: "relais",
   summary: "Typed, durable workflows between the systems its plugins connect",
-  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token]
+  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token, schedules]
 })

@@ -166,7 +166,7 @@ export const help = (path: ReadonlyArray<string>, node: Args.Node, style: Style.
   }
   const args = Object.values(node.args as Record<string, Args.AnyArgument>)
   if (args.length > 0) {
-    lines.push("", style.bold("arguments"), ...table(args.map((a) => [Args.argumentLabel(a), a.arity === "optional" ? `${a.description} (optional)` : a.arity === "atLeastOne" ? `${a.description} (one or more)` : a.description]), columns, style))
+    lines.push("", style.bold("arguments"), ...table(args.map((a) => [Args.argumentLabel(a), a.arity === "optional" ? `${a.description} (optional)` : a.arity === "atLeastOne" ? `${a.description} (one or more)` : a.arity === "any" ? `${a.description} (any number)` : a.description]), columns, style))
   }
   const options = Object.values(node.options as Record<string, Args.AnyOption>)
   lines.push("", style.bold("options"), ...table([...options.map(optionRow), helpRow], columns, style))
