@@ -316,12 +316,12 @@ export const serve = Args.command({
   name: "serve",
   summary: "Serve an HTTP API that starts and follows runs of workflow files, and execute those runs",
   description: [
-    "The workflows are the YAML files of --workflows (or serve.workflows), each checked at start-up: a file",
-    "with a problem is reported and not served. The API (under /api/v1, described at /openapi.json) starts",
-    "runs, lists them, streams their events and resumes them. On SQLite this process executes the runs; on",
-    "PostgreSQL it joins the workers as relais worker does. Tokens come from serve.tokens (relais token create):",
-    "with none, the API is open and only on a loopback address. SIGTERM or Ctrl-C stops accepting requests,",
-    "drains (steps in flight finish, within --grace) and exits 0."
+    "The workflows are the YAML files of --workflows (or serve.workflows), each checked at start-up:",
+    "a file with a problem is reported and not served. The API (under /api/v1, described at",
+    "/openapi.json) starts runs, lists them, streams their events and resumes them. On SQLite this",
+    "process executes the runs; on PostgreSQL it joins the workers as relais worker does. Tokens come",
+    "from serve.tokens (relais token create): with none, the API is open, on a loopback address only.",
+    "SIGTERM or Ctrl-C stops accepting requests, drains (steps in flight finish, within --grace), exits 0."
   ],
   options: {
     workflows: Args.optional(Args.text("workflows", {
@@ -359,8 +359,8 @@ export const tokenCreate = Args.command({
   name: "create",
   summary: "Make a new API token for relais serve: prints it once, and the configuration line with its hash",
   description: [
-    "The token is printed once and kept nowhere: give it to its caller now. The configuration keeps only",
-    "its hash (serve.tokens). Scopes: read (GET routes), run (start and resume runs), admin (everything)."
+    "The token is printed once and kept nowhere: give it to its caller now. The configuration keeps",
+    "only its hash (serve.tokens). Scopes: read (GET routes), run (start and resume runs), admin (all)."
   ],
   options: {
     name: Args.text("name", { placeholder: "<name>", description: "The token's name: who uses it (letters, digits, . _ -), shown in the server's log" }),

@@ -9,6 +9,12 @@
  * bearer token with the right scope when tokens are configured (`serve.tokens`); `/health` and
  * `/ready`, probes that tell nothing but "up" and "ready", do not.
  *
+ * Webhook intake (`POST /hooks/<plugin>`, a plugin's triggers) is a group of its own added to
+ * `Api` below, outside `/api/v1` and without `Authorization` (a webhook authenticates its own
+ * way); its handler reads the raw body (`handleRaw`). The server's guard applies the body cap to
+ * every route but checks the JSON content type only under `/api/`, so such a route takes what
+ * its sender posts. Its runs start through the server's `Start` function (`serve/Start.ts`).
+ *
  * @since 0.1.0
  */
 import * as HttpApi from "@effect/platform/HttpApi"
