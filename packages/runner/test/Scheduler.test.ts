@@ -221,3 +221,44 @@ describe("Scheduler restarts on PostgreSQL", () => {
   let n = 0
   restarts(() => Layer.suspend(() => Engine.layerPostgresClient({ url: Redacted.make(urls[n++]!) })))
 })
+
+describe("Scheduler: far slots and the test clock of child processes", () => {
+  it.scoped("a monthly slot more than 24.8 days away (a timer's limit) is waited for an hour at a time, and fires", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2027-01-01T00:30:00Z"))
+      const r = recorder()
+      yield* Effect.forkScoped(Scheduler.run({ schedules: [schedule("0 0 1 * *", { timezone: "UTC" })], start: r.start }))
+      yield* settle(1)
+      // It waits an hour at a time, never for the whole month (a timer that long never fires).
+      const [wake] = yield* TestClock.sleeps()
+      expect(Number(wake) - (yield* TestClock.currentTimeMillis)).toBe(3_600_000)
+      for (let day = 0; day < 32; day++) {
+        yield* TestClock.adjust("1 day")
+        yield* settle(1)
+      }
+      expect(slotsOf(r.calls)).toEqual(["2027-02-01T00:00:00Z"])
+    }).pipe(Effect.provide(sqliteMemory)), 60_000)
+
+  it("RELAIS_TEST_CLOCK is read as an instant and an optional speed", () => {
+    expect(Scheduler.parseTestClock("2027-03-28T00:58:00Z")).toEqual({ start: Date.parse("2027-03-28T00:58:00Z"), speed: 1 })
+    expect(Scheduler.parseTestClock("2027-03-28T00:58:00Z@60x")).toEqual({ start: Date.parse("2027-03-28T00:58:00Z"), speed: 60 })
+    expect(Scheduler.parseTestClock("tomorrow@60x")).toHaveProperty("error")
+    expect(Scheduler.parseTestClock("2027-03-28T00:58:00Z@0x")).toHaveProperty("error")
+  })
+
+  it.live("a process given RELAIS_TEST_CLOCK crosses the Paris spring-forward gap in seconds", () =>
+    Effect.gen(function*() {
+      const r = recorder()
+      const startedAt = Date.now()
+      const fiber = yield* Effect.fork(Scheduler.run({ schedules: [schedule("*/30 * * * *")], start: r.start }))
+      // 00:58Z is 01:58 in Paris; at 600x, a minute passes every 100 ms.
+      while (r.calls.length < 3) yield* live(20)
+      yield* Fiber.interrupt(fiber)
+      expect(slotsOf(r.calls)).toEqual(["2027-03-28T01:00:00Z", "2027-03-28T01:30:00Z", "2027-03-28T02:00:00Z"])
+      // 62 minutes of the test clock took about 6 s of real time, not an hour.
+      expect(Date.now() - startedAt).toBeLessThan(60_000)
+    }).pipe(
+      Effect.provide(sqliteMemory),
+      Effect.provide(Scheduler.testClockFromEnv({ RELAIS_TEST_CLOCK: "2027-03-28T00:58:00Z@600x" }))
+    ), 120_000)
+})

@@ -228,6 +228,8 @@ const untilDone = <A, E>(effect: Effect.Effect<A, E>, what: string, first: Durat
   return attempt(first)
 }
 
+const longestSleep = 3_600_000
+
 const runOne = <E>(schedule: Schedule, options: Options<E>, sql: SqlClient.SqlClient): Effect.Effect<never> =>
   Effect.gen(function*() {
     const key = keyOf(schedule)
@@ -268,7 +270,9 @@ const runOne = <E>(schedule: Schedule, options: Options<E>, sql: SqlClient.SqlCl
         return yield* Effect.never
       }
       if (slot > now) {
-        yield* Effect.sleep(Duration.millis(slot - now))
+        // At most an hour at a time: a timer cannot wait more than 24.8 days (a monthly slot is
+        // further away), and the clock is read again after a machine's sleep.
+        yield* Effect.sleep(Duration.millis(Math.min(slot - now, longestSleep)))
         continue
       }
       // Due (or late: the latest due slot, once).
