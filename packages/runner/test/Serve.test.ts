@@ -263,6 +263,7 @@ describe("relais serve on a store with an interrupted run", () => {
     try {
       const url = `${served.url}/api/v1`
       await served.waitForStderr(/run nap-1 \(nap\) continues, execution 2/)
+      await served.waitForStderr(/run nap-1 succeeded/)
       const stream = await readEvents(`${url}/runs/nap-1/events`)
       expect(stream.events.at(-1)).toMatchObject({ event: "RunFinished", data: { status: "succeeded" } })
       expect(stream.events.filter((e) => e.event === "RunStarted").map((e) => e.data.execution)).toEqual([1, 2])

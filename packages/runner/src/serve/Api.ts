@@ -204,7 +204,17 @@ export const WorkflowInfo = Schema.Struct({
   hash: Schema.String,
   inputs: Schema.Array(InputInfo),
   /** What starts it besides this API (schedules, webhooks), as its file declares them. */
-  triggers: Schema.Array(Schema.Unknown)
+  triggers: Schema.Array(Schema.Struct({
+    /** `schedule`, or the plugin whose trigger it is. */
+    kind: Schema.String,
+    name: Schema.optional(Schema.String),
+    cron: Schema.optional(Schema.String),
+    timezone: Schema.optional(Schema.String),
+    missed: Schema.optional(Schema.String),
+    inputs: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+    /** A plugin trigger's options, as decoded by the plugin. */
+    options: Schema.optional(Schema.Unknown)
+  }).annotations({ identifier: "Trigger" }))
 }).annotations({ identifier: "Workflow" })
 
 /**
@@ -267,6 +277,8 @@ export const StoredEvent = Schema.Struct({ seq: Schema.Number, event: Run.RunEve
 export const RunDetail = Schema.Struct({
   ...RunSummary.fields,
   input: Schema.Unknown,
+  /** What started it (`trigger.*` in the workflow's expressions): `{ kind: "api" }`, a schedule's slot... */
+  trigger: Schema.optional(Schema.Unknown),
   output: Schema.optional(Schema.Unknown),
   failure: Schema.optional(Schema.Unknown),
   compensated: Schema.optional(Schema.Array(Schema.Unknown)),

@@ -21,6 +21,7 @@ import { type Engine, Run, RunStore } from "@relais/core"
 import { Cause, Chunk, Clock, DateTime, Duration, Effect, Either, Layer, Option, Random, Redacted, Schema, Stream } from "effect"
 import * as Config from "../Config.js"
 import * as Targets from "../Targets.js"
+import * as Check from "../yaml/Check.js"
 import type * as Report from "../Report.js"
 import * as Api from "./Api.js"
 import * as Auth from "./Auth.js"
@@ -107,9 +108,14 @@ const detail = (record: Run.RunRecord, events: ReadonlyArray<Run.StoredEvent>): 
   // The JSON form of the record's outcome; its definition's text stays in the store (the
   // workflow's file is its source).
   const { compensated, failedItems, failure, input, output, remaining } = encodeRecord(record)
+  // What started the run is kept in its input (`Check.triggerInput`): shown apart.
+  const { [Check.triggerInput]: trigger, ...inputs } = input !== null && typeof input === "object" && !Array.isArray(input)
+    ? input as Record<string, unknown>
+    : { [Check.triggerInput]: undefined }
   return {
     ...summary(record),
-    input,
+    input: inputs,
+    ...(trigger !== undefined ? { trigger } : {}),
     ...(output !== undefined ? { output } : {}),
     ...(failure !== undefined ? { failure } : {}),
     ...(compensated !== undefined ? { compensated } : {}),
@@ -190,10 +196,12 @@ const storedEvents = (store: RunStore.Service, runId: string, after: number) =>
       if (!cursor.first) yield* Effect.sleep(Duration.millis(250))
       // The record first: the events written before it turned final are all read below.
       const record = yield* Effect.either(store.get(runId))
-      const ended = Either.isRight(record) && (Run.isFinal(record.right.status) || record.right.status === "interrupted")
       const events = yield* store.events(runId, { after: cursor.after })
       const last = events.length > 0 ? events[events.length - 1]!.seq : cursor.after
-      const finished = ended || events.some((e) => e.event._tag === "RunFinished" || e.event._tag === "RunInterrupted")
+      // An earlier execution's RunInterrupted does not end it: a resumed run goes on.
+      const latest = events.at(-1)?.event._tag
+      const finished = Either.isRight(record) &&
+        (Run.isFinal(record.right.status) || (record.right.status === "interrupted" && (latest === undefined || latest === "RunInterrupted")))
       return [Chunk.fromIterable(events), finished ? Option.none() : Option.some({ after: last, first: false })] as const
     }))
 

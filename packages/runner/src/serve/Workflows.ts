@@ -83,8 +83,7 @@ export const loadDirectory = (
   })
 
 /**
- * What the API says of a workflow. `triggers` lists what its file declares under `triggers:`
- * (schedules, webhooks) when the loaded definition carries them; none otherwise.
+ * What the API says of a workflow, with what its file declares under `triggers:`.
  *
  * @since 0.1.0
  */
@@ -101,14 +100,16 @@ export const info = (loaded: Load.LoadedWorkflow): Api.WorkflowInfo => ({
     ...(input.description !== undefined ? { description: input.description } : {}),
     ...(input.enum !== undefined ? { enum: input.enum } : {})
   })),
-  triggers: triggersOf(loaded)
+  triggers: loaded.triggers.map((trigger) =>
+    trigger._tag === "Schedule"
+      ? {
+        kind: "schedule",
+        ...(trigger.name !== undefined ? { name: trigger.name } : {}),
+        cron: trigger.cron.text,
+        timezone: trigger.timezone,
+        missed: trigger.missed,
+        inputs: trigger.inputs
+      }
+      : { kind: trigger.plugin, options: trigger.options }
+  )
 })
-
-/**
- * The triggers a loaded workflow declares. The loader gains `triggers` with the schedules
- * (another part of this work); until then a workflow has none.
- */
-const triggersOf = (loaded: Load.LoadedWorkflow): ReadonlyArray<unknown> => {
-  const declared = (loaded as { readonly triggers?: unknown }).triggers
-  return Array.isArray(declared) ? declared : []
-}
