@@ -427,6 +427,10 @@ export const make = <R>(
           ...context.remaining,
           ...(outcome._tag === "compensation_failed" ? outcome.remaining : [])
         ]
+        // The run's events are written before its record turns final: a reader that sees the
+        // final record (`watch`, the API's event stream) finds every event, RunFinished last.
+        yield* context.emit({ _tag: "RunFinished", status, durationMillis: finished - current.createdAt })
+        yield* store.flush.pipe(Effect.catchAll((e) => Effect.logWarning(e.message)))
         const final = yield* runStore.update(runId, (r) =>
           new RunRecord({
             ...r,
@@ -451,7 +455,6 @@ export const make = <R>(
           unreported,
           Effect.catchAll((error) => Effect.logWarning(`run ${runId}: its step states are left in the store: ${error.message}`))
         )
-        yield* context.emit({ _tag: "RunFinished", status, durationMillis: finished - final.createdAt })
         yield* finish(final)
         yield* notify({ _tag: "Finished", runId, status })
         return outcome
@@ -533,10 +536,12 @@ export const make = <R>(
             if (!cursor.first) yield* Effect.sleep(Duration.millis(pollMillis))
             // Read the record first: events written before it turned final are all read below.
             const record = yield* Effect.either(store.get(runId))
-            const ended = record._tag === "Right" && (isFinal(record.right.status) || record.right.status === "interrupted")
             const events = yield* store.events(runId, { after: cursor.after })
             const last = events.length > 0 ? events[events.length - 1]!.seq : cursor.after
-            const finished = ended || events.some((e) => e.event._tag === "RunFinished" || e.event._tag === "RunInterrupted")
+            // An earlier execution's RunInterrupted does not end it: a resumed run goes on.
+            const latest = events.at(-1)?.event._tag
+            const finished = record._tag === "Right" &&
+              (isFinal(record.right.status) || (record.right.status === "interrupted" && (latest === undefined || latest === "RunInterrupted")))
             const chunk = Chunk.fromIterable(events.map((e) => e.event))
             return [
               chunk,

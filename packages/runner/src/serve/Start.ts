@@ -13,6 +13,7 @@
 import { Engine, Redactor, Run, RunStore, Suggest } from "@relais/core"
 import { Effect, Either, Option, Schema } from "effect"
 import * as Crypto from "node:crypto"
+import * as Check from "../yaml/Check.js"
 import * as Model from "../yaml/Model.js"
 import * as Source from "../yaml/Source.js"
 import type * as Load from "../yaml/Load.js"
@@ -29,6 +30,8 @@ export interface Trigger {
   readonly kind: string
   /** Who or what, for the log: a token's name, a schedule's slot, a webhook message id. */
   readonly by?: string | undefined
+  /** What the firing carries, as JSON: `trigger.*` in the workflow's expressions, with `kind`. */
+  readonly data?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -232,7 +235,8 @@ export const make = (options: {
         if (Either.isLeft(checked)) {
           return yield* new StartError({ reason: "InvalidInputs", detail: `the inputs do not fit ${loaded.name}`, issues: checked.left })
         }
-        const inputs = checked.right
+        // What started the run goes with its inputs (`trigger.*`; see `Check.triggerInput`).
+        const inputs = { ...checked.right, [Check.triggerInput]: { ...request.trigger.data, kind: request.trigger.kind } }
         return yield* withLock(
           request.runId,
           Effect.gen(function*() {
