@@ -92,6 +92,19 @@ describe("relais schedules", () => {
       expect(result.stdout).not.toContain("broken")
     }))
 
+  it.effect("no file and no --workflows: the configuration's serve.workflows", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2027-06-01T12:00:00Z"))
+      const dir = tmpDir()
+      Fs.mkdirSync(Path.join(dir, "workflows"))
+      writeFile(Path.join(dir, "workflows"), "daily.yaml", flow("daily", `  - schedule: { cron: "@daily", timezone: UTC }`))
+      const config = writeFile(dir, "relais.config.yaml", "serve:\n  workflows: ./workflows\n")
+      const result = yield* inProcess(["schedules", "--config", config, "--count", "1"], options)
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("daily (")
+      expect(result.stdout).toContain("  2027-06-02 00:00 +00:00 (Wed)\n")
+    }))
+
   it.effect("files without schedules, and no file at all", () =>
     Effect.gen(function*() {
       const dir = tmpDir()
@@ -100,7 +113,7 @@ describe("relais schedules", () => {
       expect(none).toMatchObject({ code: 0, stdout: "no schedules in 1 workflow\n" })
       const usage = yield* inProcess(["schedules"], options)
       expect(usage.code).toBe(2)
-      expect(usage.stderr).toContain("relais schedules needs workflow files, or --workflows <dir>")
+      expect(usage.stderr).toContain("relais schedules needs workflow files, or --workflows <dir> (or serve.workflows in the configuration)")
       const missing = yield* inProcess(["schedules", "--workflows", Path.join(dir, "nowhere")], options)
       expect(missing.code).toBe(2)
       expect(missing.stderr).toContain("does not exist")

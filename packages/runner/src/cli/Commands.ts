@@ -389,7 +389,7 @@ export const schedules = Args.command({
   options: {
     workflows: Args.optional(Args.text("workflows", {
       placeholder: "<dir>",
-      description: "Every workflow file (.yaml, .yml) of this directory, as relais serve --workflows reads it"
+      description: "Every workflow file (.yaml, .yml) of this directory, as relais serve reads it (default without files: serve.workflows of the configuration)"
     })),
     count: Args.withDefault(Args.integer("count", { min: 1, max: 100, description: "How many fire times to show per schedule" }), 5),
     config,

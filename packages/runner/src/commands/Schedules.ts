@@ -7,8 +7,9 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Either, type Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
 import { Temporal } from "temporal-polyfill"
+import * as Config from "../Config.js"
 import { UsageError } from "../Errors.js"
 import * as ExitCode from "../ExitCode.js"
 import { Output } from "../Output.js"
@@ -46,9 +47,15 @@ const shown = (slot: Temporal.ZonedDateTime): string => {
 export const handler = (flags: Flags) =>
   Effect.gen(function*() {
     const output = yield* Output
-    const directory = flags.workflows._tag === "Some" ? flags.workflows.value : undefined
+    // Without files: the directory relais serve would read (--workflows, else serve.workflows).
+    const configured = flags.files.length > 0 || flags.workflows._tag === "Some"
+      ? undefined
+      : Option.getOrUndefined(Option.flatMap(yield* Config.load(flags.config), (c) => Option.fromNullable(c.serve?.workflows)))
+    const directory = flags.workflows._tag === "Some" ? flags.workflows.value : configured
     if (flags.files.length === 0 && directory === undefined) {
-      return yield* new UsageError({ reason: "relais schedules needs workflow files, or --workflows <dir>" })
+      return yield* new UsageError({
+        reason: "relais schedules needs workflow files, or --workflows <dir> (or serve.workflows in the configuration)"
+      })
     }
     const loaded: Array<Load.LoadedWorkflow> = []
     const rejected: Array<{ readonly file: string; readonly problems: ReadonlyArray<string> }> = []
