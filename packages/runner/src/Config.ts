@@ -191,7 +191,46 @@ export interface ServeSpec {
   readonly trustProxy: boolean
   readonly tls?: { readonly cert: string; readonly key: string } | undefined
   readonly tokens: ReadonlyArray<TokenSpec>
+  /** `serve.webhooks`: the plugins' webhooks the server receives, by plugin. */
+  readonly webhooks: ReadonlyArray<WebhookSpec>
   readonly at: Location
+}
+
+/**
+ * A webhook of `serve.webhooks`: the OAuth client its sender authenticates as (the secret as a
+ * reference, read when the server starts), the plugin's settings, and the timings.
+ *
+ * ```yaml
+ * serve:
+ *   webhooks:
+ *     aimaira:
+ *       clientId: aimaira
+ *       clientSecret: { env: RELAIS_AIMAIRA_WEBHOOK_SECRET }   # or { file: secrets/... }
+ *       settings: { customerName: ECOLE }                      # the plugin's own
+ *       debounce: 2s                                           # a burst about one object: one run
+ *       tokenLifetime: 10m
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface WebhookSpec {
+  readonly plugin: string
+  readonly clientId: string
+  /** `{ env: NAME }` or `{ file: path }` (read by `webhookSecretOf`). */
+  readonly clientSecret: Source.Value
+  /** The plugin's settings, as written (decoded with the plugin's `webhook.settings`). */
+  readonly settings?: unknown
+  readonly debounceMillis: number
+  readonly tokenLifetimeMillis: number
+  readonly at: Location
+}
+
+const WEBHOOK_DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/
+const webhookMillis = (value: Source.Value): number | undefined => {
+  if (value.kind !== "scalar") return undefined
+  if (typeof value.value === "number" && Number.isFinite(value.value) && value.value >= 0) return value.value
+  const match = typeof value.value === "string" ? WEBHOOK_DURATION.exec(value.value) : null
+  return match === null ? undefined : Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[match[2]!]!
 }
 
 /**
@@ -342,7 +381,8 @@ export const parse = (
     const tokens: Array<TokenSpec> = []
     const names = new Set<string>()
     const fileIn = (text: string) => NodePath.resolve(directory, text)
-    for (const entry of entries(value, path, ["listen", "workflows", "bodyLimit", "trustProxy", "tls", "tokens"])) {
+    const webhooks: Array<WebhookSpec> = []
+    for (const entry of entries(value, path, ["listen", "workflows", "bodyLimit", "trustProxy", "tls", "tokens", "webhooks"])) {
       const here = [...path, entry.key]
       switch (entry.key) {
         case "listen":
@@ -377,6 +417,62 @@ export const parse = (
             if (Source.get(entry.value, "key") === undefined) problem(at(entry.value.pos, here), "missing key: the private key file (PEM)")
           }
           if (cert !== undefined && key !== undefined) tls = { cert, key }
+          break
+        }
+        case "webhooks": {
+          if (entry.value.kind === "scalar" && entry.value.value === null) break
+          for (const hook of entries(entry.value, here)) {
+            const hookPath = [...here, hook.key]
+            let clientId: string | undefined
+            let clientSecret: Source.Value | undefined
+            let settings: unknown
+            let debounceMillis = 2000
+            let tokenLifetimeMillis = 600_000
+            for (const field of entries(hook.value, hookPath, ["clientId", "clientSecret", "settings", "debounce", "tokenLifetime"])) {
+              const fieldPath = [...hookPath, field.key]
+              switch (field.key) {
+                case "clientId":
+                  clientId = textValue(field.value, fieldPath)
+                  break
+                case "clientSecret":
+                  // Never the text itself: the configuration file is shared, the secret is not.
+                  if (!isReference(field.value) || field.value.entries.length !== 1) {
+                    problem(at(field.value.pos, fieldPath), "expected { env: NAME } or { file: path }: the secret itself is never written in this file")
+                  } else clientSecret = field.value
+                  break
+                case "settings":
+                  settings = Source.toJs(field.value)
+                  break
+                case "debounce":
+                case "tokenLifetime": {
+                  const millis = webhookMillis(field.value)
+                  if (millis === undefined || (field.key === "tokenLifetime" && millis < 1000)) {
+                    problem(at(field.value.pos, fieldPath), `expected a duration such as ${field.key === "debounce" ? "2s" : "10m"} (ms, s, m, h)${field.key === "tokenLifetime" ? ", at least 1s" : ""}`)
+                  } else if (field.key === "debounce") debounceMillis = millis
+                  else tokenLifetimeMillis = millis
+                  break
+                }
+              }
+            }
+            if (hook.value.kind === "map") {
+              for (const required of ["clientId", "clientSecret"] as const) {
+                if (Source.get(hook.value, required) === undefined) {
+                  problem(at(hook.value.pos, hookPath), `missing ${required}: the OAuth client the sender authenticates as`)
+                }
+              }
+            }
+            if (clientId !== undefined && clientSecret !== undefined) {
+              webhooks.push({
+                plugin: hook.key,
+                clientId,
+                clientSecret,
+                ...(settings !== undefined ? { settings } : {}),
+                debounceMillis,
+                tokenLifetimeMillis,
+                at: at(hook.value.pos, hookPath)
+              })
+            }
+          }
           break
         }
         case "tokens": {
@@ -435,7 +531,7 @@ export const parse = (
         }
       }
     }
-    return { listen, workflows, bodyLimit, trustProxy, tls, tokens, at: at(value.pos, path) }
+    return { listen, workflows, bodyLimit, trustProxy, tls, tokens, webhooks, at: at(value.pos, path) }
   }
 
   for (const top of entries(root, [], ["plugins", "defaultProfile", "profiles", "store", "serve"])) {
@@ -1302,6 +1398,29 @@ export const jsonSchema = (plugins: ReadonlyArray<Plugin.Plugin>): object => {
                 scopes: { type: "array", minItems: 1, items: { enum: [...tokenScopes] }, description: "read (GET), run (start and resume runs), admin (everything)" }
               }
             }
+          },
+          webhooks: {
+            type: "object",
+            description: "Plugins' webhooks received at POST /hooks/<plugin> (OAuth client credentials at POST /hooks/<plugin>/token)",
+            propertyNames: { enum: plugins.filter((p) => p.trigger?.webhook !== undefined).map((p) => p.name) },
+            additionalProperties: {
+              type: "object",
+              additionalProperties: false,
+              required: ["clientId", "clientSecret"],
+              properties: {
+                clientId: { type: "string", description: "The OAuth client id the sender authenticates as" },
+                clientSecret: {
+                  description: "Its secret: { env: NAME } or { file: path }, never the text",
+                  oneOf: [
+                    { type: "object", additionalProperties: false, properties: { env: { type: "string" } }, required: ["env"] },
+                    { type: "object", additionalProperties: false, properties: { file: { type: "string" } }, required: ["file"] }
+                  ]
+                },
+                settings: { type: "object", description: "The plugin's own settings of its webhook (e.g. customerName for aimaira)" },
+                debounce: { type: ["string", "number"], description: "How long a message waits for a newer one about the same object (default 2s)" },
+                tokenLifetime: { type: ["string", "number"], description: "How long an access token lives (default 10m)" }
+              }
+            }
           }
         }
       },
@@ -1326,6 +1445,42 @@ export const jsonSchema = (plugins: ReadonlyArray<Plugin.Plugin>): object => {
 // -----------------------------------------------------------------------------
 // The run store
 // -----------------------------------------------------------------------------
+
+/**
+ * The client secret of a webhook of `serve.webhooks` (`{ env: NAME }` or `{ file: path }`,
+ * relative to the file).
+ *
+ * @since 0.1.0
+ */
+export const webhookSecretOf = (
+  config: ConfigFile,
+  spec: WebhookSpec
+): Effect.Effect<string, ConfigError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const path = `serve.webhooks.${spec.plugin}.clientSecret`
+    const value = spec.clientSecret
+    const fail = (where: Source.Pos, message: string) =>
+      new ConfigError({ problems: [new ConfigProblem({ file: config.file, line: where.line, column: where.column, path, message })] })
+    if (!isReference(value) || value.entries.length !== 1) return yield* fail(value.pos, "expected { env: NAME } or { file: path }")
+    const [entry] = value.entries
+    const target = entry!.value
+    const text = target.kind === "scalar" && (typeof target.value === "string" || typeof target.value === "number") ? String(target.value).trim() : ""
+    if (entry!.key === "env") {
+      if (!ENV_NAME.test(text)) return yield* fail(target.pos, "expected the name of an environment variable (letters, digits and _)")
+      const read = yield* readEnv(text)
+      if (Option.isNone(read) || read.value === "") return yield* fail(value.pos, `the environment variable ${text} is not set`)
+      return read.value
+    }
+    const fs = yield* FileSystem.FileSystem
+    const nodePath = yield* Path.Path
+    const bytes = yield* Effect.either(fs.readFile(nodePath.resolve(config.directory, text)))
+    if (Either.isLeft(bytes)) return yield* fail(value.pos, `cannot read ${text}: ${Files.problem(bytes.left)}`)
+    const decoded = Source.decode(bytes.right)
+    if ("problem" in decoded) return yield* fail(value.pos, `${text}: ${decoded.problem.message}`)
+    const secret = decoded.text.replace(/^\uFEFF/, "").replace(/\r?\n$/, "")
+    if (secret === "") return yield* fail(value.pos, `${text} is empty`)
+    return secret
+  })
 
 /**
  * The store the configuration file names, its password read (`{ env: NAME }` or
