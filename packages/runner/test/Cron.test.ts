@@ -58,6 +58,7 @@ describe("Cron.parse", () => {
     expect(problem("").message).toContain("empty")
     // Leading blanks count in the offset.
     expect(problem("  0 24 * * *").offset).toBe(4)
+    expect(Either.getLeft(Cron.parse("0 24 * * *")).pipe(Option.map((p) => p.column))).toEqual(Option.some(3))
   })
 })
 

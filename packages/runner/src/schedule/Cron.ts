@@ -74,7 +74,12 @@ export class InvalidCron extends Schema.TaggedError<InvalidCron>("@relais/runner
   text: Schema.String,
   message: Schema.String,
   offset: Schema.Number
-}) {}
+}) {
+  /** Where the bad part starts, 1-based (`offset + 1`). */
+  get column(): number {
+    return this.offset + 1
+  }
+}
 
 const fieldNames = ["minute", "hour", "day-of-month", "month", "day-of-week"] as const
 type FieldName = typeof fieldNames[number]
