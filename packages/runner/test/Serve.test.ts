@@ -84,10 +84,14 @@ describe("relais serve on SQLite", () => {
       "/api/v1/runs/{id}",
       "/api/v1/runs/{id}/events",
       "/api/v1/runs/{id}/resume",
+      "/api/v1/webhooks/messages",
+      "/api/v1/webhooks/rejections",
       "/api/v1/workflows",
       "/api/v1/workflows/{name}",
       "/api/v1/workflows/{name}/runs",
       "/health",
+      "/hooks/{plugin}",
+      "/hooks/{plugin}/token",
       "/openapi.json",
       "/ready"
     ])

@@ -19,7 +19,7 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Engine, Plugin, ProviderKit, Redactor, RunStore } from "@relais/core"
-import { Context, Deferred, Duration, Effect, Either, Layer, Option } from "effect"
+import { Context, Deferred, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
@@ -33,6 +33,8 @@ import * as Targets from "../Targets.js"
 import * as Workers from "../Workers.js"
 import * as Api from "../serve/Api.js"
 import * as Auth from "../serve/Auth.js"
+import * as Hooks from "../serve/Hooks.js"
+import * as Scheduler from "../schedule/Scheduler.js"
 import * as Server from "../serve/Server.js"
 import * as Start from "../serve/Start.js"
 import * as Workflows from "../serve/Workflows.js"
@@ -180,8 +182,38 @@ export const handler = (flags: Flags) =>
       onStarted: (request) =>
         say(`run ${request.runId} (${request.workflow}) started by ${request.trigger.kind}${request.trigger.by !== undefined ? ` (${request.trigger.by})` : ""}`)
     })
-    // The scheduler (schedule/Scheduler.ts) and the webhook triggers start their runs with
-    // this `start` too, forked here in `scope` beside the API.
+    // The schedules of the workflows served: every worker fires them, a slot's run id is the
+    // same everywhere, so each slot starts one run (schedule/Scheduler.ts).
+    const schedules = Scheduler.fromWorkflows([...catalog.workflows.values()])
+    yield* Scheduler.run({
+      schedules,
+      start: (request) =>
+        start({
+          workflow: request.workflow,
+          inputs: request.inputs,
+          runId: request.runId,
+          trigger: { kind: "schedule", by: request.trigger.slot, data: { slot: request.trigger.slot, cron: request.trigger.cron, timezone: request.trigger.timezone } }
+        }).pipe(Effect.tapError((error) => say(`schedule of ${request.workflow}, slot ${request.trigger.slot}: ${error.message}`)))
+    }).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      // FOR TESTS ONLY: RELAIS_TEST_CLOCK gives the scheduler a clock of its own (unset: the real one).
+      Effect.provide(Scheduler.testClockFromEnv()),
+      Effect.catchAll((error) => say(`the schedules cannot run: ${error.message}`)),
+      Effect.forkIn(scope)
+    )
+
+    // The webhooks (serve.webhooks): recorded, then dispatched to the matching workflows.
+    const hooks = yield* hooksOf(Option.getOrUndefined(configFile), setting("webhooks") ?? [], registry, redactor)
+    const intake = hooks.length === 0 ? undefined : yield* Hooks.make({ hooks, catalog, start, log: say }).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      Effect.mapError((error) => new UsageError({ reason: `the webhooks cannot be recorded in the store: ${error.message}` }))
+    )
+    if (intake !== undefined) {
+      yield* Hooks.dispatchLoop(intake, { interval: Duration.millis(250), log: say }).pipe(
+        Effect.provideService(SqlClient.SqlClient, sql),
+        Effect.forkIn(scope)
+      )
+    }
 
     // The API.
     let accepting = false
@@ -207,7 +239,8 @@ export const handler = (flags: Flags) =>
           Effect.forkIn(scope),
           Effect.asVoid
         ),
-      log: say
+      log: say,
+      hooks: intake
     }
     yield* Layer.build(
       Server.layerServe(options).pipe(Layer.provide(NodeHttpServer.layer(() => server, { host: listen.host, port: listen.port })))
@@ -230,6 +263,12 @@ export const handler = (flags: Flags) =>
         [...catalog.workflows.keys()].join(", ") || "none"
       }; store: ${Store.describe(location)}; target: ${Report.targetText(prepared.info)}`
     )
+    if (schedules.length > 0) {
+      yield* log(`schedules: ${schedules.map((s) => `${s.workflow} (${s.cron.text}, ${s.timezone}, missed: ${s.missed})`).join("; ")}`)
+    }
+    if (intake !== undefined) {
+      yield* log(`webhooks: ${intake.plugins.map((p) => `POST /hooks/${p} (token: POST /hooks/${p}/token)`).join("; ")}`)
+    }
 
     // Stop: no new connection, drain, then the scope closes the engine and the server.
     const signal = yield* Deferred.await(stop)
@@ -242,6 +281,50 @@ export const handler = (flags: Flags) =>
     yield* Effect.sync(() => server.closeAllConnections())
     yield* log("drained; stopped")
   }).pipe(Effect.scoped, Common.provideRegistry({ sandbox: false, configFile: flags.config }))
+
+/**
+ * The webhooks of `serve.webhooks`, each checked against its plugin: one that declares a
+ * webhook, settings its schema accepts, the client secret read (and registered with the
+ * redactor: it never appears in output).
+ */
+const hooksOf = (
+  configFile: Config.ConfigFile | undefined,
+  specs: ReadonlyArray<Config.WebhookSpec>,
+  registry: Plugin.Registry,
+  redactor: Redactor.Service
+) =>
+  Effect.forEach(specs, (spec) =>
+    Effect.gen(function*() {
+      const where = `${configFile?.file ?? "the configuration"}:${spec.at.line ?? 0}:${spec.at.column ?? 0} serve.webhooks.${spec.plugin}`
+      const plugin = registry.plugin(spec.plugin)
+      const webhook = plugin?.trigger?.webhook
+      if (plugin === undefined || webhook === undefined) {
+        const receivers = registry.plugins.filter((p) => p.trigger?.webhook !== undefined).map((p) => p.name)
+        return yield* new UsageError({
+          reason: `${where}: ${plugin === undefined ? `no plugin "${spec.plugin}"` : `the plugin "${spec.plugin}" receives no webhook`}${
+            receivers.length > 0 ? `; the plugins with webhooks are ${receivers.join(", ")}` : ""
+          }`
+        })
+      }
+      const secret = yield* Config.webhookSecretOf(configFile!, spec)
+      yield* redactor.register(secret)
+      const settings = webhook.settings === undefined
+        ? spec.settings
+        : yield* Schema.decodeUnknown(webhook.settings, { errors: "all", onExcessProperty: "error" })(spec.settings ?? {}).pipe(
+          Effect.mapError((error) =>
+            new UsageError({ reason: `${where}.settings: ${ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => `${i.path.join(".") || "settings"}: ${i.message}`).join("; ")}` })
+          )
+        )
+      return {
+        plugin,
+        webhook,
+        clientId: spec.clientId,
+        clientSecret: Redacted.make(secret),
+        settings,
+        debounce: Duration.millis(spec.debounceMillis),
+        tokenLifetime: Duration.millis(spec.tokenLifetimeMillis)
+      } satisfies Hooks.Hook
+    }))
 
 /**
  * On SQLite, a workflow that uses a plugin this process has no configuration for cannot run

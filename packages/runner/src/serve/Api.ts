@@ -474,6 +474,115 @@ export class Document extends HttpApiGroup.make("document")
 {}
 
 /**
+ * A plugin whose webhook the server receives (`serve.webhooks`).
+ *
+ * @since 0.1.0
+ */
+export const HookPlugin = Schema.Struct({ plugin: Schema.String.annotations({ description: "The plugin (aimaira)" }) })
+
+/**
+ * An OAuth 2 error (RFC 6749 §5.2), what a token request is answered when refused.
+ *
+ * @since 0.1.0
+ */
+export const OAuthError = (status: 400 | 401) =>
+  Schema.Struct({ error: Schema.String, error_description: Schema.String }).annotations(
+    HttpApiSchema.annotations({ status, identifier: `OAuthError${status}`, description: "An OAuth 2 error (RFC 6749 5.2)" })
+  )
+
+/**
+ * Webhooks: plugins' triggers fired over HTTP. The sender gets a short-lived token with the
+ * OAuth client credentials of `serve.webhooks.<plugin>` (RFC 6749 4.4), then posts each message
+ * with it. A message is recorded before it is answered 2xx (202, or 200 for a resend).
+ *
+ * @since 0.1.0
+ */
+export class Hooks extends HttpApiGroup.make("hooks")
+  .add(
+    HttpApiEndpoint.post("token", "/hooks/:plugin/token")
+      .setPath(HookPlugin)
+      .setPayload(
+        Schema.Struct({
+          grant_type: Schema.Literal("client_credentials"),
+          client_id: Schema.optional(Schema.String),
+          client_secret: Schema.optional(Schema.String)
+        }).pipe(HttpApiSchema.withEncoding({ kind: "UrlParams" }))
+      )
+      .addSuccess(Schema.Struct({ access_token: Schema.String, token_type: Schema.Literal("Bearer"), expires_in: Schema.Number }))
+      .addError(OAuthError(400))
+      .addError(OAuthError(401))
+      .addError(NotFound)
+      .annotate(OpenApi.Summary, "An access token for a webhook's sender (client credentials in HTTP Basic, or in the form)")
+  )
+  .add(
+    HttpApiEndpoint.post("receive", "/hooks/:plugin")
+      .setPath(HookPlugin)
+      .setPayload(Schema.Unknown.annotations({ description: "The plugin's message (AIMAIRA: CustomerName, Date, Hash, ObjectId, ObjectType, TriggerName)" }))
+      .addSuccess(Schema.Struct({ id: Schema.String, duplicate: Schema.Boolean }), { status: 202 })
+      .addError(BadRequest)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .addError(NotFound)
+      .addError(PayloadTooLarge)
+      .addError(Unprocessable)
+      .addError(Unavailable)
+      .annotate(OpenApi.Summary, "A webhook message (Authorization: Bearer <token>): recorded, then runs start after the debounce")
+  )
+{}
+
+/**
+ * A webhook message as recorded: pending (its debounce), dispatched (the runs it started),
+ * superseded (a newer one about the same subject came), unmatched (no served workflow wants it).
+ *
+ * @since 0.1.0
+ */
+export const WebhookMessage = Schema.Struct({
+  id: Schema.String,
+  plugin: Schema.String,
+  subject: Schema.String,
+  receivedAt: Schema.String,
+  status: Schema.Literal("pending", "dispatched", "superseded", "unmatched"),
+  duplicates: Schema.Number.annotations({ description: "Resends of it, recorded once" }),
+  runs: Schema.Array(Schema.String),
+  event: Schema.Unknown,
+  detail: Schema.optional(Schema.String)
+}).annotations({ identifier: "WebhookMessage" })
+
+/**
+ * A webhook request refused, as recorded.
+ *
+ * @since 0.1.0
+ */
+export const WebhookRejection = Schema.Struct({
+  plugin: Schema.String,
+  receivedAt: Schema.String,
+  status: Schema.Number,
+  reason: Schema.String
+}).annotations({ identifier: "WebhookRejection" })
+
+/**
+ * What the webhooks received: messages and refusals, newest first.
+ *
+ * @since 0.1.0
+ */
+export class Webhooks extends HttpApiGroup.make("webhooks")
+  .add(
+    HttpApiEndpoint.get("messages", "/webhooks/messages")
+      .setUrlParams(Schema.Struct({ limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))) }))
+      .addSuccess(Schema.Struct({ messages: Schema.Array(WebhookMessage) }))
+      .annotate(OpenApi.Summary, "Webhook messages received, newest first")
+  )
+  .add(
+    HttpApiEndpoint.get("rejections", "/webhooks/rejections")
+      .setUrlParams(Schema.Struct({ limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000))) }))
+      .addSuccess(Schema.Struct({ rejections: Schema.Array(WebhookRejection) }))
+      .annotate(OpenApi.Summary, "Webhook requests refused, with their reasons, newest first")
+  )
+  .middleware(Authorization)
+  .prefix(prefix)
+{}
+
+/**
  * The whole API.
  *
  * @since 0.1.0
@@ -482,6 +591,8 @@ export class Api extends HttpApi.make("relais")
   .add(Workflows)
   .add(Runs)
   .add(System)
+  .add(Webhooks)
+  .add(Hooks)
   .add(Document)
   .addError(BadRequest)
   .addError(PayloadTooLarge)

@@ -29,6 +29,7 @@ import { type Plugin, RunStore } from "@relais/core"
 import { Clock, Duration, Effect, Either, Option, Redacted, Schema } from "effect"
 import * as Crypto from "node:crypto"
 import type * as Load from "../yaml/Load.js"
+import * as Api from "./Api.js"
 import type * as Start from "./Start.js"
 import type * as Workflows from "./Workflows.js"
 
@@ -276,23 +277,11 @@ export interface Intake {
   readonly refused: (plugin: string, status: number, reason: string) => Effect.Effect<void>
 }
 
-const problem = (status: number, detail: string, headers?: Record<string, string>): Answer => ({
+const problem = (status: Api.ProblemStatus, detail: string, headers?: Record<string, string>): Answer => ({
   status,
-  body: { type: `https://relais.dev/problems/${status}`, title: titles[status] ?? "Refused", status, detail },
+  body: Api.problem(status, detail),
   headers: { "content-type": "application/problem+json", ...headers }
 })
-
-const titles: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  409: "Conflict",
-  413: "Payload Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Content",
-  503: "Service Unavailable"
-}
 
 /** A run id for a message and a workflow: the same on every worker ([A-Za-z0-9._:-], short). */
 export const runIdOf = (plugin: string, messageId: string, workflow: string): string => {

@@ -25,6 +25,7 @@ import * as Check from "../yaml/Check.js"
 import type * as Report from "../Report.js"
 import * as Api from "./Api.js"
 import * as Auth from "./Auth.js"
+import * as Hooks from "./Hooks.js"
 import * as Start from "./Start.js"
 import * as Workflows from "./Workflows.js"
 
@@ -60,6 +61,8 @@ export interface Options {
   readonly resumeInBackground: (runId: string) => Effect.Effect<void>
   /** A line of the server's log. */
   readonly log: (text: string) => Effect.Effect<void>
+  /** The webhooks received (`serve.webhooks`); none: their routes answer 404. */
+  readonly hooks?: Hooks.Intake | undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -345,6 +348,61 @@ const systemLayer = (options: Options) =>
           return { status: "ready" as const, workflows: options.catalog.workflows.size }
         })))
 
+const answered = (answer: Hooks.Answer) =>
+  HttpServerResponse.unsafeJson(answer.body, {
+    status: answer.status,
+    ...(answer.headers?.["content-type"] !== undefined ? { contentType: answer.headers["content-type"] } : {}),
+    headers: Object.fromEntries(Object.entries(answer.headers ?? {}).filter(([name]) => name !== "content-type"))
+  })
+
+const hooksLayer = (options: Options) =>
+  HttpApiBuilder.group(Api.Api, "hooks", (handlers) => {
+    const intake = options.hooks
+    const none = (plugin: string) =>
+      Effect.succeed(problemResponse(Api.problem(404, `no webhook "${plugin}" here: this server receives none (serve.webhooks)`)))
+    // Raw: the plugin reads the body as it was sent (a signature covers its text).
+    const read = (request: HttpServerRequest.HttpServerRequest) =>
+      Effect.map(Effect.orElseSucceed(request.text, () => ""), (body) => ({
+        ...(request.headers.authorization !== undefined ? { authorization: request.headers.authorization } : {}),
+        body
+      }))
+    return handlers
+      .handleRaw("token", ({ path, request }) =>
+        intake === undefined ? none(path.plugin) : Effect.map(Effect.flatMap(read(request), (r) => intake.token(path.plugin, r)), answered))
+      .handleRaw("receive", ({ path, request }) =>
+        intake === undefined ? none(path.plugin) : Effect.map(Effect.flatMap(read(request), (r) => intake.receive(path.plugin, r)), answered))
+  })
+
+const webhooksLayer = (options: Options) =>
+  HttpApiBuilder.group(Api.Api, "webhooks", (handlers) =>
+    handlers
+      .handle("messages", ({ urlParams }) =>
+        (options.hooks === undefined ? Effect.succeed([]) : Hooks.messages(urlParams.limit ?? 100)).pipe(
+          Effect.provideService(SqlClient.SqlClient, options.sql),
+          Effect.map((messages) => ({
+            messages: messages.map((m) => ({
+              id: m.id,
+              plugin: m.plugin,
+              subject: m.subject,
+              receivedAt: iso(m.receivedAt),
+              status: m.status,
+              duplicates: m.duplicates,
+              runs: m.runs,
+              event: m.event,
+              ...(m.detail !== undefined ? { detail: m.detail } : {})
+            }))
+          })),
+          Effect.mapError(storeProblem)
+        ))
+      .handle("rejections", ({ urlParams }) =>
+        (options.hooks === undefined ? Effect.succeed([]) : Hooks.rejections(urlParams.limit ?? 100)).pipe(
+          Effect.provideService(SqlClient.SqlClient, options.sql),
+          Effect.map((rejections) => ({
+            rejections: rejections.map((r) => ({ plugin: r.plugin, receivedAt: iso(r.receivedAt), status: r.status, reason: r.reason }))
+          })),
+          Effect.mapError(storeProblem)
+        )))
+
 const documentLayer = (options: Options) =>
   HttpApiBuilder.group(Api.Api, "document", (handlers) => handlers.handle("openapi", () => Effect.succeed(Api.openApi(options.version))))
 
@@ -355,7 +413,7 @@ const documentLayer = (options: Options) =>
  */
 export const layerApi = (options: Options) =>
   HttpApiBuilder.api(Api.Api).pipe(
-    Layer.provide([workflowsLayer(options), runsLayer(options), systemLayer(options), documentLayer(options)]),
+    Layer.provide([workflowsLayer(options), runsLayer(options), systemLayer(options), webhooksLayer(options), hooksLayer(options), documentLayer(options)]),
     Layer.provide(authorizationLayer(options))
   )
 
@@ -367,7 +425,12 @@ export const layerApi = (options: Options) =>
  */
 export const layerServe = (options: Options) =>
   Layer.unwrapEffect(
-    Effect.map(HttpApiBuilder.httpApp, (app) => HttpServer.serve(guard({ bodyLimit: options.bodyLimit, log: options.log })(app)))
+    Effect.map(HttpApiBuilder.httpApp, (app) =>
+      HttpServer.serve(guard({
+        bodyLimit: options.bodyLimit,
+        log: options.log,
+        ...(options.hooks !== undefined ? { onHookRefused: options.hooks.refused } : {})
+      })(app)))
   ).pipe(
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(layerApi(options))
@@ -415,12 +478,24 @@ const asProblem = (response: HttpServerResponse.HttpServerResponse): HttpServerR
  *
  * @since 0.1.0
  */
-export const guard = (options: { readonly bodyLimit: number; readonly log: (text: string) => Effect.Effect<void> }) =>
+export const guard = (options: {
+  readonly bodyLimit: number
+  readonly log: (text: string) => Effect.Effect<void>
+  /** A webhook's request refused here (a body over the cap): recorded for the operator. */
+  readonly onHookRefused?: ((plugin: string, status: number, reason: string) => Effect.Effect<void>) | undefined
+}) =>
 <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<never, R> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
+    const pathname = new URL(request.url, "http://x").pathname
+    const hook = /^\/hooks\/([^/]+)(?:\/token)?$/.exec(pathname)
     const rejected = yield* checkBody(request, options.bodyLimit)
-    if (Option.isSome(rejected)) return problemResponse(rejected.value)
+    if (Option.isSome(rejected)) {
+      if (hook !== null && options.onHookRefused !== undefined) {
+        yield* options.onHookRefused(decodeURIComponent(hook[1]!), rejected.value.status, rejected.value.detail)
+      }
+      return problemResponse(rejected.value)
+    }
     const response = yield* app.pipe(
       Effect.catchAllCause((cause) => {
         const failure = Cause.failureOption(cause)
@@ -435,6 +510,11 @@ export const guard = (options: { readonly bodyLimit: number; readonly log: (text
         )
       })
     )
+    // A token request is answered as OAuth 2 says (RFC 6749 5.2: JSON with `error`), not a problem.
+    const contentType = response.headers["content-type"] ?? (response.body._tag === "Uint8Array" ? response.body.contentType : "")
+    if (hook !== null && pathname.endsWith("/token") && response.status < 500 && contentType.startsWith("application/json")) {
+      return response
+    }
     return asProblem(response)
   })
 
