@@ -212,6 +212,8 @@ export const WorkflowInfo = Schema.Struct({
     timezone: Schema.optional(Schema.String),
     missed: Schema.optional(Schema.String),
     inputs: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+    /** A schedule's next fire times, in its time zone (ISO with offset). */
+    next: Schema.optional(Schema.Array(Schema.String)),
     /** A plugin trigger's options, as decoded by the plugin. */
     options: Schema.optional(Schema.Unknown)
   }).annotations({ identifier: "Trigger" }))

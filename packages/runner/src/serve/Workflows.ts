@@ -11,6 +11,8 @@ import { Effect, Either } from "effect"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { UsageError } from "../Errors.js"
+import { Temporal } from "temporal-polyfill"
+import * as Cron from "../schedule/Cron.js"
 import * as Load from "../yaml/Load.js"
 import type * as Api from "./Api.js"
 
@@ -108,7 +110,8 @@ export const info = (loaded: Load.LoadedWorkflow): Api.WorkflowInfo => ({
         cron: trigger.cron.text,
         timezone: trigger.timezone,
         missed: trigger.missed,
-        inputs: trigger.inputs
+        inputs: trigger.inputs,
+        next: Cron.upcoming(trigger.cron, Temporal.Now.instant(), trigger.timezone, 3).map((at) => at.toString({ timeZoneName: "never" }))
       }
       : { kind: trigger.plugin, options: trigger.options }
   )
