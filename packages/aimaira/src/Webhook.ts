@@ -271,7 +271,9 @@ export const sign = (fields: Event): Message => ({
  * @since 0.1.0
  */
 export const Settings = Schema.Struct({
-  customerName: Schema.optionalWith(NonEmpty("the name of an AIMAIRA instance"), { exact: true })
+  customerName: Schema.optionalWith(NonEmpty("the name of an AIMAIRA instance"), { exact: true }),
+  /** The names of the webhooks configured at AIMAIRA for this server; a message of another is refused. */
+  triggerNames: Schema.optionalWith(Schema.Array(NonEmpty("a webhook's name (its TriggerName)")), { exact: true })
 })
 
 /**
@@ -316,7 +318,8 @@ export const messageKey = (message: Message): string => {
  *   `Date` that is not a date-time with an offset), or a `Hash` that is not the checksum of the
  *   fields: the content cannot be trusted (the sender itself is authenticated by its token, so
  *   this is a corrupted or altered message, not a missing authentication: not a 401);
- * - 403: a message from another AIMAIRA instance than `settings.customerName`.
+ * - 403: a message from another AIMAIRA instance than `settings.customerName`, or of a webhook
+ *   (`TriggerName`) not among `settings.triggerNames`.
  *
  * @since 0.1.0
  */
@@ -355,6 +358,15 @@ export const receive = (body: string, settings: Settings | undefined): Either.Ei
       reason: `the message comes from the AIMAIRA instance ${JSON.stringify(message.CustomerName)}, this server expects ${
         JSON.stringify(expected)
       } (webhook settings: customerName)`
+    })
+  }
+  const names = settings?.triggerNames
+  if (names !== undefined && !names.includes(message.TriggerName)) {
+    return Either.left({
+      status: 403,
+      reason: `no webhook named ${JSON.stringify(message.TriggerName)} sends to this server (webhook settings: triggerNames ${
+        names.map((n) => JSON.stringify(n)).join(", ")
+      })`
     })
   }
   const { Hash: _hash, ...event } = message

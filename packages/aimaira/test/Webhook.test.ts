@@ -172,6 +172,14 @@ describe("Webhook", () => {
         reason: "the message comes from the AIMAIRA instance \"FABRIKAM\", this server expects \"CONTOSO\" (webhook settings: customerName)"
       })
     })
+
+    it("refuses a message of a webhook not among settings.triggerNames (403), accepts one that is", () => {
+      const message = signed()
+      const refusal = rejected(Webhook.receive(body(message), { triggerNames: ["Autre"] }))
+      expect(refusal.status).toBe(403)
+      expect(refusal.reason).toContain(`no webhook named ${JSON.stringify(message.TriggerName)} sends to this server`)
+      expect(Either.isRight(Webhook.receive(body(message), { triggerNames: ["Autre", message.TriggerName] }))).toBe(true)
+    })
   })
 
   describe("trigger", () => {
