@@ -107,3 +107,25 @@ steps:
       expect(ok.triggers).toHaveLength(1)
     }))
 })
+
+describe("plugin triggers and inputs", () => {
+  it.effect("a workflow with a plugin trigger and a required input without default is refused where the trigger is", () =>
+    Effect.gen(function*() {
+      const found = yield* problems(`version: 1
+name: on-change
+inputs:
+  apprenantId: integer
+  typeConvention: { type: string, default: APP }
+triggers:
+  - hooks: { objectTypes: [Convention] }
+steps:
+  - id: hello
+    uses: test/notify
+    with:
+      message: "\${{ trigger.ObjectId }} \${{ inputs.typeConvention }}"
+`)
+      expect(found).toEqual([
+        expect.stringMatching(/^7:5: a run started by the hooks trigger gets no inputs, and "apprenantId" is required: give it a default/)
+      ])
+    }))
+})

@@ -37,7 +37,7 @@ const problems = (text: string) =>
 const flow = (triggers: string) => `version: 1
 name: nightly
 inputs:
-  apprenantId: integer
+  apprenantId: { type: integer, default: 1 }
   typeConvention: { type: string, default: APP }
 triggers:
 ${triggers}

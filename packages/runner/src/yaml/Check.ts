@@ -638,6 +638,7 @@ export const check = (
 
   // 4. Triggers.
   const triggers: Array<Trigger> = []
+  let saidUnfilled = false
   for (const trigger of model.triggers) {
     if (trigger.kind === "schedule") {
       const inputs = checkScheduleInputs(trigger)
@@ -669,6 +670,17 @@ export const check = (
     const decoded = Schema.decodeUnknownEither(kind.options, { errors: "all", onExcessProperty: "error" })(Source.toJs(trigger.options))
     if (Either.isLeft(decoded)) report(trigger.options, ParseResult.ArrayFormatter.formatErrorSync(decoded.left), trigger.plugin)
     else triggers.push({ _tag: "Plugin", index: trigger.index, plugin: trigger.plugin, options: decoded.right })
+    // A firing carries no inputs: every input needs a value without one (its `trigger.*` is what it says).
+    const unfilled = model.inputs.filter((input) => input.required && input.default === undefined)
+    if (unfilled.length > 0 && !saidUnfilled) {
+      saidUnfilled = true
+      problem(
+        trigger.pluginPos,
+        `a run started by the ${trigger.plugin} trigger gets no inputs, and ${unfilled.map((i) => `"${i.name}"`).join(", ")} ${
+          unfilled.length > 1 ? "are" : "is"
+        } required: give ${unfilled.length > 1 ? "them defaults" : "it a default"}, and read the firing from trigger.*`
+      )
+    }
   }
 
   return { problems, resolved: { steps, compensations, triggers } }
