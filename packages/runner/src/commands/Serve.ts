@@ -187,6 +187,8 @@ export const handler = (flags: Flags) =>
     const schedules = Scheduler.fromWorkflows([...catalog.workflows.values()])
     yield* Scheduler.run({
       schedules,
+      // Its lines in the server's log (Effect.logInfo is below what the CLI shows).
+      log: say,
       start: (request) =>
         start({
           workflow: request.workflow,

@@ -79,6 +79,11 @@ export interface Options<E> {
   readonly start: (request: StartRequest) => Effect.Effect<unknown, E>
   /** The first pause before a failed start is tried again (default 1 s; it doubles up to a minute). */
   readonly retryDelay?: Duration.DurationInput | undefined
+  /**
+   * Where the scheduler says what it does (its first slot, each slot started, a missed slot made
+   * up). Default `Effect.logInfo`, which a CLI's logger may drop: `relais serve` passes its log.
+   */
+  readonly log?: ((text: string) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -230,15 +235,19 @@ const untilDone = <A, E>(effect: Effect.Effect<A, E>, what: string, first: Durat
 
 const longestSleep = 3_600_000
 
+/** A slot as the runs show it: `2027-03-28T01:00:00Z`. */
+const isoOf = (slot: number): string => new Date(slot).toISOString().replace(/\.000Z$/, "Z")
+
 const runOne = <E>(schedule: Schedule, options: Options<E>, sql: SqlClient.SqlClient): Effect.Effect<never> =>
   Effect.gen(function*() {
     const key = keyOf(schedule)
     const retryDelay = Duration.decode(options.retryDelay ?? "1 second")
+    const log = options.log ?? ((text: string) => Effect.logInfo(text))
     const where = `schedule ${key} (${schedule.cron.text}, ${schedule.timezone})`
 
     const fire = (slot: number) =>
       Effect.gen(function*() {
-        const iso = new Date(slot).toISOString().replace(/\.000Z$/, "Z")
+        const iso = isoOf(slot)
         const request: StartRequest = {
           workflow: schedule.workflow,
           inputs: schedule.inputs,
@@ -246,7 +255,7 @@ const runOne = <E>(schedule: Schedule, options: Options<E>, sql: SqlClient.SqlCl
           trigger: { kind: "schedule", slot: iso, cron: schedule.cron.text, timezone: schedule.timezone }
         }
         yield* untilDone(options.start(request), `${where}: starting ${request.runId}`, retryDelay)
-        yield* Effect.logInfo(`${where}: slot ${iso} started ${request.runId}`)
+        yield* log(`${where}: slot ${iso} started ${request.runId}`)
         yield* untilDone(fired(sql, key, slot), `${where}: recording slot ${iso}`, retryDelay)
       })
 
@@ -256,10 +265,13 @@ const runOne = <E>(schedule: Schedule, options: Options<E>, sql: SqlClient.SqlCl
       const from = Math.max(state.firstSeen, state.lastSlot ?? Number.NEGATIVE_INFINITY)
       const missed = latestSlot(schedule, from, start)
       if (missed !== undefined) {
-        yield* Effect.logInfo(`${where}: slot ${new Date(missed).toISOString()} was missed; it runs now (missed: once)`)
+        yield* log(`${where}: slot ${isoOf(missed)} was missed; it runs now (missed: once)`)
         yield* fire(missed)
       }
     }
+
+    const first = nextSlot(schedule, start)
+    if (first !== undefined) yield* log(`${where}: next slot ${isoOf(first)}`)
 
     let cursor = start
     while (true) {

@@ -1,0 +1,168 @@
+/**
+ * Schedules end to end: `relais serve` child processes whose scheduler runs on a fast test clock
+ * (`RELAIS_TEST_CLOCK=<instant>@<speed>x`), the runs they start read back over the API.
+ *
+ * - SQLite, Paris spring forward (2027-03-28 02:00 -> 03:00): every slot once, in order; a slot
+ *   in the gap fires at 03:00 local, and once only when 03:00 is a slot too (Cron.ts); a yearly
+ *   slot in the gap agrees with what `relais schedules` prints.
+ * - SQLite, Paris fall back (2027-10-31 03:00 -> 02:00): a fixed hour fires once, "every hour"
+ *   fires in both 02:xx.
+ * - Restarts on the same store, the clock moved past missed slots: `missed: skip` starts none,
+ *   `missed: once` the latest missed one, once; a restart with nothing missed starts nothing.
+ * - PostgreSQL (embedded), two `relais serve` processes with the same fast clock: every slot
+ *   starts exactly one run, executed once, none missing.
+ *
+ * The waits are on log lines and API answers (generous limits), never on sleeps.
+ */
+import { Postgres } from "@relais/testing"
+import { afterAll, describe, expect, it } from "vitest"
+import { child, stackTrace, tmpDir, writeFile } from "./harness/Cli.js"
+import { call, kill, type Served, serve } from "./harness/Serve.js"
+
+const LIMIT = 300_000
+
+/** A workflow that says which slot started it (its output) and with what trigger. */
+const workflow = (name: string, schedule: string, extra = "") => `version: 1
+name: ${name}
+description: Started by its schedule
+triggers:
+  - schedule:
+${schedule.split("\n").map((line) => `      ${line}`).join("\n")}
+steps:${extra}
+  - id: note
+    uses: core/set
+    with:
+      kind: \${{ trigger.kind }}
+      slot: \${{ trigger.slot }}
+      cron: \${{ trigger.cron }}
+      timezone: \${{ trigger.timezone }}
+outputs:
+  note: \${{ steps.note.output }}
+`
+
+interface RunInfo {
+  readonly id: string
+  readonly status: string
+  readonly slot: string
+  readonly trigger: Record<string, unknown>
+  readonly output: Record<string, unknown> | undefined
+  readonly events: ReadonlyArray<{ readonly event: { readonly _tag: string } }>
+}
+
+/** The runs of a workflow as the listing gives them (all pages): id and status. */
+const listed = async (url: string, name: string): Promise<Array<{ readonly id: string; readonly status: string }>> => {
+  const runs: Array<{ readonly id: string; readonly status: string }> = []
+  let cursor: string | undefined
+  do {
+    const page = await call(`${url}/api/v1/runs?workflow=${name}&limit=500${cursor !== undefined ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)
+    expect(page.status).toBe(200)
+    runs.push(...page.json.runs)
+    cursor = page.json.next
+  } while (cursor !== undefined)
+  return runs
+}
+
+/** Every run of a workflow, each with its detail, sorted by slot. */
+const runsOf = async (url: string, name: string): Promise<Array<RunInfo>> => {
+  const runs = await Promise.all((await listed(url, name)).map(async ({ id }) => {
+    const detail = (await call(`${url}/api/v1/runs/${id}`)).json
+    return {
+      id,
+      status: detail.status,
+      slot: detail.trigger?.slot,
+      trigger: detail.trigger,
+      output: detail.output,
+      events: detail.events
+    } satisfies RunInfo
+  }))
+  return runs.sort((a, b) => a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0)
+}
+
+/** The run id of a slot (Scheduler.runIdOf): `sched.<workflow>.<trigger>.<yyyymmddThhmmZ>`. */
+const runIdOf = (workflow: string, trigger: string | number, slot: string) =>
+  `sched.${workflow}.${trigger}.${slot.replace(/[-:]/g, "").replace(/00Z$/, "Z")}`
+
+/** Wait until the run of that slot is listed as succeeded. */
+const finished = (url: string, workflow: string, trigger: string | number, slot: string) =>
+  until(`the run of ${workflow}'s slot ${slot}`, () => listed(url, workflow), (runs) =>
+    runs.some((r) => r.id === runIdOf(workflow, trigger, slot) && r.status === "succeeded"))
+
+/** Poll the API until `holds` (a run's end is an event in the store; no fixed sleep). */
+const until = async <A>(what: string, read: () => Promise<A>, holds: (a: A) => boolean, timeoutMs = 180_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (holds(value)) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last: ${JSON.stringify(value).slice(0, 2000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+/** The slots a served process logged as started, for one schedule key (`<workflow>.<trigger>`). */
+const loggedSlots = (stderr: string, key: string): Array<string> =>
+  [...stderr.matchAll(new RegExp(`schedule ${key.replace(/\./g, "\\.")} \\([^)]*\\): slot (\\S+) started`, "g"))].map((m) => m[1]!)
+
+const servers: Array<Served> = []
+const started = async (args: ReadonlyArray<string>, options: Parameters<typeof serve>[1]) => {
+  const server = await serve(args, options)
+  servers.push(server)
+  return server
+}
+
+afterAll(async () => {
+  for (const server of servers) await kill(server)
+}, LIMIT)
+
+describe("schedules under relais serve on SQLite", () => {
+  it("across the Paris spring forward: each slot once, in order; the gap's slot at 03:00, once with a 03:00 slot", async () => {
+    const dir = tmpDir("relais-sched-spring-")
+    writeFile(dir, "workflows/half.yaml", workflow("half", `cron: "30 * * * *"`))
+    writeFile(dir, "workflows/hourly.yaml", workflow("hourly", `name: top\ncron: "0 * * * *"\ntimezone: Europe/Paris`))
+    writeFile(dir, "workflows/yearly.yaml", workflow("yearly", `cron: "30 2 28 3 *"`))
+    // 01:10 Paris (CET); 5 simulated minutes a second: the change (01:00Z) comes after ~10 s.
+    const server = await started(["--workflows", "workflows", "--listen", "127.0.0.1:0", "--store", "store.db"], {
+      cwd: dir,
+      env: { RELAIS_TEST_CLOCK: "2027-03-28T00:10:00Z@300x" }
+    })
+    await server.waitForStderr(/schedules: .*half \(30 \* \* \* \*, Europe\/Paris, missed: skip\)/)
+    // Until 04:30 Paris (02:30Z) has fired and its run finished.
+    await finished(server.url, "half", 0, "2027-03-28T02:30:00Z")
+    const half = await runsOf(server.url, "half")
+    const upTo = (runs: ReadonlyArray<RunInfo>, last: string) => runs.filter((r) => r.slot <= last)
+    // 01:30 CET, 02:30 (in the gap: 03:00 CEST), 03:30 CEST, 04:30 CEST.
+    expect(upTo(half, "2027-03-28T02:30:00Z").map((r) => r.slot)).toEqual([
+      "2027-03-28T00:30:00Z",
+      "2027-03-28T01:00:00Z",
+      "2027-03-28T01:30:00Z",
+      "2027-03-28T02:30:00Z"
+    ])
+    for (const run of upTo(half, "2027-03-28T02:30:00Z")) {
+      expect(run.status).toBe("succeeded")
+      expect(run.trigger).toEqual({ kind: "schedule", slot: run.slot, cron: "30 * * * *", timezone: "Europe/Paris" })
+      expect(run.output).toMatchObject({ note: { kind: "schedule", slot: run.slot, cron: "30 * * * *", timezone: "Europe/Paris" } })
+      expect(run.id).toBe(runIdOf("half", 0, run.slot))
+      expect(run.events.filter((e) => e.event._tag === "RunStarted")).toHaveLength(1)
+    }
+    // Started once each, in order, by the scheduler.
+    const logged = loggedSlots(server.stderr(), "half.0")
+    expect(logged.slice(0, 4)).toEqual(upTo(half, "2027-03-28T02:30:00Z").map((r) => r.slot))
+    expect(new Set(logged).size).toBe(logged.length)
+    // 02:00 falls in the gap: it fires at 03:00 CEST, the same instant as the 03:00 slot: once.
+    const hourly = upTo(await runsOf(server.url, "hourly"), "2027-03-28T02:00:00Z")
+    expect(hourly.map((r) => r.slot)).toEqual(["2027-03-28T01:00:00Z", "2027-03-28T02:00:00Z"])
+    expect(hourly[0]!.id).toBe("sched.hourly.top.20270328T0100Z")
+    // 02:30 on the 28th of March, in the gap this year: once, at 03:00 CEST.
+    const yearly = await runsOf(server.url, "yearly")
+    expect(yearly.map((r) => r.slot)).toEqual(["2027-03-28T01:00:00Z"])
+    // relais schedules (the real clock: from 2026) agrees on when that slot falls.
+    const listed = await child(["schedules", "--workflows", "workflows", "--json", "--count", "2"], { cwd: dir })
+    expect(listed.code).toBe(0)
+    const rows = listed.stdout.trim().split("\n").map((line) => JSON.parse(line))
+    const yearlyRow = rows.find((r) => r.workflow === "yearly")
+    expect(yearlyRow.next[0]).toMatch(/^2027-03-28T03:00\+02:00/)
+    expect(Date.parse(yearlyRow.next[0].replace(/\[.*$/, ""))).toBe(Date.parse(yearly[0]!.slot))
+
+    expect(await server.stop("SIGTERM")).toBe(0)
+    expect(server.stderr()).not.toMatch(stackTrace)
+  }, LIMIT)
+})
