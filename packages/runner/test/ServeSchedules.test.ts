@@ -165,4 +165,73 @@ describe("schedules under relais serve on SQLite", () => {
     expect(await server.stop("SIGTERM")).toBe(0)
     expect(server.stderr()).not.toMatch(stackTrace)
   }, LIMIT)
+
+  it("across the Paris fall back: a fixed hour fires once, every hour fires in both 02:30s", async () => {
+    const dir = tmpDir("relais-sched-autumn-")
+    writeFile(dir, "workflows/fixed.yaml", workflow("fixed", `cron: "30 2 * * *"`))
+    writeFile(dir, "workflows/every.yaml", workflow("every", `cron: "30 * * * *"`))
+    // 01:50 Paris (CEST); 10 simulated minutes a second: the change (01:00Z) comes after ~7 s.
+    const server = await started(["--workflows", "workflows", "--listen", "127.0.0.1:0", "--store", "store.db"], {
+      cwd: dir,
+      env: { RELAIS_TEST_CLOCK: "2027-10-30T23:50:00Z@600x" }
+    })
+    // Until 03:30 CET (02:30Z), an hour after the second 02:30, has fired.
+    await finished(server.url, "every", 0, "2027-10-31T02:30:00Z")
+    const every = (await runsOf(server.url, "every")).filter((r) => r.slot <= "2027-10-31T02:30:00Z")
+    // 02:30 CEST, 02:30 CET, 03:30 CET.
+    expect(every.map((r) => r.slot)).toEqual(["2027-10-31T00:30:00Z", "2027-10-31T01:30:00Z", "2027-10-31T02:30:00Z"])
+    // 02:30 once: the earlier one (CEST).
+    const fixed = await runsOf(server.url, "fixed")
+    expect(fixed.map((r) => [r.slot, r.status])).toEqual([["2027-10-31T00:30:00Z", "succeeded"]])
+    expect(fixed[0]!.output).toMatchObject({ note: { kind: "schedule", slot: "2027-10-31T00:30:00Z", cron: "30 2 * * *" } })
+    expect(loggedSlots(server.stderr(), "fixed.0")).toEqual(["2027-10-31T00:30:00Z"])
+    expect(await server.stop("SIGTERM")).toBe(0)
+    expect(server.stderr()).not.toMatch(stackTrace)
+  }, LIMIT)
+
+  it("restarts on the same store: missed: skip starts nothing missed, missed: once the latest missed slot, once", async () => {
+    const dir = tmpDir("relais-sched-restart-")
+    writeFile(dir, "workflows/skipper.yaml", workflow("skipper", `cron: "0 * * * *"\ntimezone: UTC\nmissed: skip`))
+    writeFile(dir, "workflows/catcher.yaml", workflow("catcher", `cron: "0 * * * *"\ntimezone: UTC\nmissed: once`))
+    const args = ["--workflows", "workflows", "--listen", "127.0.0.1:0", "--store", "store.db"]
+    const slots = async (url: string, name: string) => (await runsOf(url, name)).map((r) => r.slot)
+    /** Serve with the clock at `clock` (real speed: no slot comes while the test looks) until both schedules have started. */
+    const restart = async (clock: string) => {
+      const server = await started(args, { cwd: dir, env: { RELAIS_TEST_CLOCK: clock } })
+      await server.waitUntil("both schedules' next slot", (stderr) => /schedule skipper\.0 .*next slot/.test(stderr) && /schedule catcher\.0 .*next slot/.test(stderr))
+      return server
+    }
+
+    // First life: 10:00 fires for both.
+    const first = await started(args, { cwd: dir, env: { RELAIS_TEST_CLOCK: "2027-01-10T09:55:00Z@120x" } })
+    await finished(first.url, "skipper", 0, "2027-01-10T10:00:00Z")
+    await finished(first.url, "catcher", 0, "2027-01-10T10:00:00Z")
+    expect(await first.stop("SIGTERM")).toBe(0)
+
+    // Back at 13:20: 11:00, 12:00 and 13:00 were missed.
+    const second = await restart("2027-01-10T13:20:00Z")
+    await finished(second.url, "catcher", 0, "2027-01-10T13:00:00Z")
+    expect(second.stderr()).toMatch(/schedule catcher\.0 \(0 \* \* \* \*, UTC\): slot 2027-01-10T13:00:00Z was missed; it runs now \(missed: once\)/)
+    expect(second.stderr()).toMatch(/schedule skipper\.0 \(0 \* \* \* \*, UTC\): next slot 2027-01-10T14:00:00Z/)
+    expect(second.stderr()).not.toMatch(/schedule skipper\.0 .*(was missed|started)/)
+    expect(await slots(second.url, "catcher")).toEqual(["2027-01-10T10:00:00Z", "2027-01-10T13:00:00Z"])
+    expect(await slots(second.url, "skipper")).toEqual(["2027-01-10T10:00:00Z"])
+    expect(await second.stop("SIGTERM")).toBe(0)
+
+    // Back at 13:40: nothing missed since 13:00 fired; nothing starts.
+    const third = await restart("2027-01-10T13:40:00Z")
+    expect(third.stderr()).not.toMatch(/was missed|slot \S+ started/)
+    expect(await slots(third.url, "catcher")).toEqual(["2027-01-10T10:00:00Z", "2027-01-10T13:00:00Z"])
+    expect(await slots(third.url, "skipper")).toEqual(["2027-01-10T10:00:00Z"])
+    expect(await third.stop("SIGTERM")).toBe(0)
+
+    // Back two days later: dozens of slots missed, the latest runs, once.
+    const fourth = await restart("2027-01-12T08:10:00Z")
+    await finished(fourth.url, "catcher", 0, "2027-01-12T08:00:00Z")
+    expect(loggedSlots(fourth.stderr(), "catcher.0")).toEqual(["2027-01-12T08:00:00Z"])
+    expect(await slots(fourth.url, "catcher")).toEqual(["2027-01-10T10:00:00Z", "2027-01-10T13:00:00Z", "2027-01-12T08:00:00Z"])
+    expect(await slots(fourth.url, "skipper")).toEqual(["2027-01-10T10:00:00Z"])
+    expect(await fourth.stop("SIGTERM")).toBe(0)
+    for (const server of [first, second, third, fourth]) expect(server.stderr()).not.toMatch(stackTrace)
+  }, LIMIT)
 })
