@@ -13,10 +13,10 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Cause, Clock, Context, Effect, Either, Layer, Option, Queue, Schema, type Scope } from "effect"
+import { Cause, Clock, Context, Effect, Either, Layer, Option, Queue, Schedule, Schema, type Scope } from "effect"
 import { RunNotFound, StoreError } from "./Errors.js"
 import { type LockState, state as lockState } from "./internal/processLock.js"
-import { healthy, StoreFile, StoreHealth } from "./internal/store.js"
+import { healthy, isFatal, StoreFile, StoreHealth } from "./internal/store.js"
 import * as Redactor from "./Redactor.js"
 import { RunEvent, RunRecord, type RunStatus, type StoredEvent } from "./Run.js"
 
@@ -312,6 +312,9 @@ const eventsPerStatement = 500
 
 /** How long the event writer waits to gather a batch. */
 const lingerMillis = 2
+
+/** A batch of events whose write failed for a passing reason: tried again for about 12 s. */
+const eventRetry = Schedule.exponential(200, 2).pipe(Schedule.intersect(Schedule.recurs(6)))
 const liveClock = Clock.make()
 
 interface RunRow {
@@ -460,6 +463,9 @@ export const makeSqlWith = (
       const statements = Effect.forEach(chunks, (chunk) => sql`INSERT INTO relais_events ${sql.insert(chunk)}`, { discard: true })
       const insert = (chunks.length === 0 ? Effect.void : chunks.length === 1 ? statements : sql.withTransaction(statements)).pipe(
         failing("record the events of the runs"),
+        // A failure that passes (a connection cut, a busy file) is tried again rather than
+        // leaving a gap in the runs' histories; a full or damaged disk is reported at once.
+        Effect.retry({ schedule: eventRetry, while: (error) => !isFatal(error) }),
         reported
       )
       return insert.pipe(
