@@ -235,3 +235,47 @@ describe("schedules under relais serve on SQLite", () => {
     for (const server of [first, second, third, fourth]) expect(server.stderr()).not.toMatch(stackTrace)
   }, LIMIT)
 })
+
+describe("schedules under two relais serve processes on one PostgreSQL store", () => {
+  let pg: Postgres.Server | undefined
+  afterAll(async () => {
+    for (const server of servers) await kill(server)
+    await pg?.stop()
+  }, LIMIT)
+
+  it("both fire every slot; each slot starts exactly one run, executed once, none missing", async () => {
+    pg = await Postgres.start()
+    const store = await pg.database()
+    const dir = tmpDir("relais-sched-pg-")
+    writeFile(dir, "workflows/tick.yaml", workflow("tick", `name: five\ncron: "*/5 * * * *"\ntimezone: UTC`))
+    // A slot every 5 real seconds; both processes' clocks start at 09:58 when they start.
+    const env = { RELAIS_TEST_CLOCK: "2027-01-10T09:58:00Z@60x" }
+    const [a, b] = await Promise.all([Postgres.freePort(), Postgres.freePort()].map(async (port) =>
+      started(["--workflows", "workflows", "--listen", "127.0.0.1:0", "--store", store, "--worker-listen", `127.0.0.1:${await port}`], { cwd: dir, env })
+    ))
+    const expected = ["10:00", "10:05", "10:10", "10:15", "10:20"].map((t) => `2027-01-10T${t}:00Z`)
+    // Both schedulers reach the last slot (each logs a slot once its start returned: started or found).
+    for (const server of [a!, b!]) {
+      await server.waitUntil("the 10:20 slot", (stderr) => loggedSlots(stderr, "tick.five").includes(expected.at(-1)!), 180_000)
+    }
+    await finished(a!.url, "tick", "five", expected.at(-1)!)
+    const runs = (await runsOf(a!.url, "tick")).filter((r) => r.slot <= expected.at(-1)!)
+    expect(runs.map((r) => r.id)).toEqual(expected.map((slot) => runIdOf("tick", "five", slot)))
+    for (const run of runs) {
+      expect(run.status).toBe("succeeded")
+      expect(run.trigger).toEqual({ kind: "schedule", slot: run.slot, cron: "*/5 * * * *", timezone: "UTC" })
+      // Executed once: one start, one step, one end.
+      expect(run.events.map((e) => e.event._tag).filter((t) => t === "RunStarted" || t === "RunFinished")).toEqual(["RunStarted", "RunFinished"])
+    }
+    // Each process fired each slot (the other found the run), and none twice.
+    for (const server of [a!, b!]) {
+      const logged = loggedSlots(server.stderr(), "tick.five").filter((slot) => slot <= expected.at(-1)!)
+      expect(logged).toEqual(expected)
+    }
+    // The other process lists the same runs.
+    expect((await listed(b!.url, "tick")).map((r) => r.id).filter((id) => runs.some((r) => r.id === id)).sort()).toEqual(runs.map((r) => r.id))
+    expect(await a!.stop("SIGTERM")).toBe(0)
+    expect(await b!.stop("SIGTERM")).toBe(0)
+    for (const server of [a!, b!]) expect(server.stderr()).not.toMatch(stackTrace)
+  }, LIMIT)
+})
