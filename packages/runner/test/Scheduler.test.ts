@@ -108,6 +108,29 @@ describe("Scheduler with a test clock", () => {
       expect(slotsOf(fixed.calls)).toEqual(["2027-03-28T01:00:00Z"])
     }).pipe(Effect.provide(sqliteMemory)), 60_000)
 
+  it.scoped("log: the next slot at start, a missed slot made up, each slot started (what relais serve shows)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2027-01-10T10:20:00Z"))
+      const lines: Array<string> = []
+      const log = (text: string) => Effect.sync(() => void lines.push(text))
+      const first = yield* Effect.forkScoped(Scheduler.run({ schedules: [schedule("0 * * * *", { timezone: "UTC", missed: "once" })], start: recorder().start, log }))
+      yield* settle(1)
+      expect(lines).toEqual(["schedule nightly.0 (0 * * * *, UTC): next slot 2027-01-10T11:00:00Z"])
+      yield* advanceTo("2027-01-10T11:00:00Z")
+      expect(lines.slice(1)).toEqual(["schedule nightly.0 (0 * * * *, UTC): slot 2027-01-10T11:00:00Z started sched.nightly.0.20270110T1100Z"])
+      // Stopped, back at 13:30: 12:00 and 13:00 were missed; 13:00 runs.
+      yield* Fiber.interrupt(first)
+      lines.length = 0
+      yield* TestClock.setTime(Date.parse("2027-01-10T13:30:00Z"))
+      yield* Effect.forkScoped(Scheduler.run({ schedules: [schedule("0 * * * *", { timezone: "UTC", missed: "once" })], start: recorder().start, log }))
+      yield* settle(1)
+      expect(lines).toEqual([
+        "schedule nightly.0 (0 * * * *, UTC): slot 2027-01-10T13:00:00Z was missed; it runs now (missed: once)",
+        "schedule nightly.0 (0 * * * *, UTC): slot 2027-01-10T13:00:00Z started sched.nightly.0.20270110T1300Z",
+        "schedule nightly.0 (0 * * * *, UTC): next slot 2027-01-10T14:00:00Z"
+      ])
+    }).pipe(Effect.provide(sqliteMemory)), 60_000)
+
   it.scoped("Paris fall back: every hour fires in both 02:30s, a fixed 02:30 once", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2027-10-30T23:00:00Z"))
