@@ -203,9 +203,9 @@ export interface ServeSpec {
  * ```yaml
  * serve:
  *   webhooks:
- *     aimaira:
- *       clientId: aimaira
- *       clientSecret: { env: RELAIS_AIMAIRA_WEBHOOK_SECRET }   # or { file: secrets/... }
+ *     erp:                                                     # a plugin with a webhook
+ *       clientId: erp-hooks
+ *       clientSecret: { env: RELAIS_ERP_WEBHOOK_SECRET }       # or { file: secrets/... }
  *       settings: { customerName: ECOLE }                      # the plugin's own
  *       debounce: 2s                                           # a burst about one object: one run
  *       tokenLifetime: 10m
@@ -1416,7 +1416,7 @@ export const jsonSchema = (plugins: ReadonlyArray<Plugin.Plugin>): object => {
                     { type: "object", additionalProperties: false, properties: { file: { type: "string" } }, required: ["file"] }
                   ]
                 },
-                settings: { type: "object", description: "The plugin's own settings of its webhook (e.g. customerName for aimaira)" },
+                settings: { type: "object", description: "The plugin's own settings of its webhook (see the plugin's documentation)" },
                 debounce: { type: ["string", "number"], description: "How long a message waits for a newer one about the same object (default 2s)" },
                 tokenLifetime: { type: ["string", "number"], description: "How long an access token lives (default 10m)" }
               }

@@ -106,7 +106,23 @@ profiles:
       "relais.config.yaml:5:24: serve.tokens[0].hash: expected sha256:<64 lower-case hex digits>, the hash relais token create prints (never the token itself)",
       "relais.config.yaml:5:56: serve.tokens[0].scopes: expected scopes among read, run, admin",
       `relais.config.yaml:6:15: serve.tokens[1].name: another token is already named "a": each token has its own name`,
-      `relais.config.yaml:7:3: serve.port: unknown key; expected one of listen, workflows, bodyLimit, trustProxy, tls, tokens`
+      `relais.config.yaml:7:3: serve.port: unknown key; expected one of listen, workflows, bodyLimit, trustProxy, tls, tokens, webhooks`
+    ])
+  })
+
+  it("reads serve.webhooks (the client secret only as a reference) and locates its problems", () => {
+    const read = Config.parse(
+      `serve:\n  webhooks:\n    erp:\n      clientId: hooks\n      clientSecret: { env: HOOK_SECRET }\n      settings: { customerName: ECOLE }\n      debounce: 500ms\n`,
+      "relais.config.yaml",
+      "/etc/relais"
+    )
+    expect(Either.isRight(read) && read.right.serve?.webhooks).toMatchObject([
+      { plugin: "erp", clientId: "hooks", settings: { customerName: "ECOLE" }, debounceMillis: 500, tokenLifetimeMillis: 600_000 }
+    ])
+    expect(problems(`serve:\n  webhooks:\n    erp:\n      clientId: hooks\n      clientSecret: s3cret-in-clear\n      debounce: soon\n    other: { clientSecret: { file: s } }\n`)).toEqual([
+      "relais.config.yaml:5:21: serve.webhooks.erp.clientSecret: expected { env: NAME } or { file: path }: the secret itself is never written in this file",
+      "relais.config.yaml:6:17: serve.webhooks.erp.debounce: expected a duration such as 2s (ms, s, m, h)",
+      "relais.config.yaml:7:12: serve.webhooks.other: missing clientId: the OAuth client the sender authenticates as"
     ])
   })
 

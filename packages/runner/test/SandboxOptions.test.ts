@@ -175,7 +175,7 @@ describe.sequential("--sandbox-set for the providers' sandboxes", () => {
       sandboxes: ReadonlyArray<{ plugin: string; url: string; settings: Record<string, string>; env: Record<string, string> }>
     }
     const aimaira = info.sandboxes.find((s) => s.plugin === "aimaira")!
-    expect(aimaira.settings).toEqual({ deletes: "refused" })
+    expect(aimaira.settings).toEqual({ deletes: "refused", webhooks: "none", "customer-name": "SANDBOX" })
     expect(info.sandboxes.find((s) => s.plugin === "campus-skills")!.settings).toEqual({ integration: "2m" })
     expect(await (await fetch(`${new URL(aimaira.url).origin}/__sandbox/deletes`)).json()).toEqual({ deletes: "refused" })
     const headers = { authorization: `Basic ${Buffer.from(`${aimaira.env.AIMAIRA_USERNAME}:${aimaira.env.AIMAIRA_PASSWORD}`).toString("base64")}` }

@@ -480,7 +480,7 @@ export class Document extends HttpApiGroup.make("document")
  *
  * @since 0.1.0
  */
-export const HookPlugin = Schema.Struct({ plugin: Schema.String.annotations({ description: "The plugin (aimaira)" }) })
+export const HookPlugin = Schema.Struct({ plugin: Schema.String.annotations({ description: "The plugin whose webhook it is" }) })
 
 /**
  * An OAuth 2 error (RFC 6749 §5.2), what a token request is answered when refused.
@@ -519,7 +519,7 @@ export class Hooks extends HttpApiGroup.make("hooks")
   .add(
     HttpApiEndpoint.post("receive", "/hooks/:plugin")
       .setPath(HookPlugin)
-      .setPayload(Schema.Unknown.annotations({ description: "The plugin's message (AIMAIRA: CustomerName, Date, Hash, ObjectId, ObjectType, TriggerName)" }))
+      .setPayload(Schema.Unknown.annotations({ description: "The plugin's message, as its sender posts it" }))
       .addSuccess(Schema.Struct({ id: Schema.String, duplicate: Schema.Boolean }), { status: 202 })
       .addError(BadRequest)
       .addError(Unauthorized)

@@ -4,7 +4,7 @@
  * A plugin that declares `trigger.webhook` reads and checks one message (`receive`); the server
  * does the rest, the same for every plugin:
  *
- * - **Authentication**: OAuth 2 client credentials (RFC 6749 §4.4). The sender (AIMAIRA) asks
+ * - **Authentication**: OAuth 2 client credentials (RFC 6749 §4.4). The sender (the vendor's system) asks
  *   `POST /hooks/<plugin>/token` for a token with the client id and secret of the server's
  *   configuration, then sends it with each message. Tokens are short-lived and stateless: an
  *   HMAC over the plugin and the expiry, keyed from the client secret, so any worker of a
@@ -327,13 +327,18 @@ export const make = (options: {
         yield* options.log(`webhook ${plugin}: refused (${status}): ${reason}`)
       }).pipe(Effect.catchAll((error) => options.log(`webhook ${plugin}: a refusal could not be recorded: ${error.message}`)))
 
-    const unknownPlugin = (plugin: string) =>
-      problem(404, `no webhook "${plugin}" here${byPlugin.size > 0 ? `; this server receives ${[...byPlugin.keys()].join(", ")}` : ""}`)
+    // A request for a plugin this server does not receive (a sender's wrong URL): refused and
+    // recorded too, so that the operator sees it.
+    const unknownPlugin = (plugin: string, body?: string) =>
+      Effect.as(
+        refused(plugin.slice(0, 100), 404, `no webhook "${plugin.slice(0, 100)}" here`, body),
+        problem(404, `no webhook "${plugin}" here${byPlugin.size > 0 ? `; this server receives ${[...byPlugin.keys()].join(", ")}` : ""}`)
+      )
 
     const token: Intake["token"] = (plugin, request) =>
       Effect.gen(function*() {
         const hook = byPlugin.get(plugin)
-        if (hook === undefined) return unknownPlugin(plugin)
+        if (hook === undefined) return yield* unknownPlugin(plugin)
         const form = new URLSearchParams(request.body)
         if (form.get("grant_type") !== "client_credentials") {
           yield* refused(plugin, 400, "token request without grant_type=client_credentials")
@@ -354,7 +359,7 @@ export const make = (options: {
     const receive: Intake["receive"] = (plugin, request) =>
       Effect.gen(function*() {
         const hook = byPlugin.get(plugin)
-        if (hook === undefined) return unknownPlugin(plugin)
+        if (hook === undefined) return yield* unknownPlugin(plugin, request.body)
         const now = yield* Clock.currentTimeMillis
         if (hook.webhook.auth === "oauth-client-credentials") {
           const bearer = /^Bearer\s+(\S+)$/i.exec(request.authorization ?? "")
@@ -448,7 +453,7 @@ export const make = (options: {
       token,
       receive,
       dispatch,
-      refused: (plugin, status, reason) => byPlugin.has(plugin) ? refused(plugin, status, reason) : Effect.void
+      refused: (plugin, status, reason) => refused(plugin.slice(0, 100), status, reason)
     } satisfies Intake
   })
 

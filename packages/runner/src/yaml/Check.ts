@@ -108,7 +108,7 @@ export const inputsType = (inputs: ReadonlyArray<Model.Input>): T.Type =>
 export const triggerInput = "$trigger"
 
 /** What every start says of itself in `trigger.kind`: `manual` (the CLI), `api`, `schedule`, a plugin. */
-const triggerKindField = { type: T.string, optional: false, description: "What started the run: manual, api, schedule, or a plugin's trigger (aimaira)" }
+const triggerKindField = { type: T.string, optional: false, description: "What started the run: manual, api, schedule, or the name of a plugin whose trigger fired" }
 
 /** The fields a schedule's firing gives `trigger.*`. */
 const scheduleFields: ReadonlyArray<readonly [string, T.Type, string]> = [
