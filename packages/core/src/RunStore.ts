@@ -128,11 +128,14 @@ const decodeEvent = Schema.decodeUnknown(RunEvent)
  * What a reader sees: a run marked running is running only while its owner holds the store's
  * lock; otherwise its process is gone and the run is interrupted.
  */
+/** The view of a record read and checked already: not checked again. */
+const trusted = true
+
 const withLiveness = (record: RunRecord, lock: LockState): RunRecord => {
   if (record.status !== "running" && record.status !== "compensating") return record
   const alive = lock._tag === "Unknown" ||
     lock._tag === "Held" && (lock.owner === undefined || lock.owner === record.owner)
-  return alive ? record : new RunRecord({ ...record, status: "interrupted" })
+  return alive ? record : new RunRecord({ ...record, status: "interrupted" }, trusted)
 }
 
 const storeError = (operation: string, path?: string | undefined) => (cause: unknown) =>

@@ -183,6 +183,13 @@ const retrying = (store: RunStore.Service): RunStore.Service => {
   }
 }
 
+/**
+ * Records the engine builds from a record it read or wrote, changing fields of known types, are
+ * not checked again by `RunRecord`'s constructor (a whole record's check is a good part of a
+ * run's fixed cost: bench/postgres.ts, --cpu-prof). A record made from outside input is checked.
+ */
+const trusted = true
+
 const encodeOutcomeOutput = (workflow: Workflow.Any, value: unknown) =>
   ParseResult.encodeUnknown(workflow.output, { errors: "all" })(value)
 
@@ -330,7 +337,7 @@ export const make = <R>(
 
     /** Let a run go (see `handover`): the next worker need not wait for this one. */
     const release = (runId: string): Effect.Effect<void> =>
-      store.update(runId, (r) => r.owner === owner && !isFinal(r.status) ? new RunRecord({ ...r, owner: undefined }) : r).pipe(
+      store.update(runId, (r) => r.owner === owner && !isFinal(r.status) ? new RunRecord({ ...r, owner: undefined }, trusted) : r).pipe(
         Effect.timeout(Duration.seconds(5)),
         unreported,
         Effect.catchAllCause((cause) => Effect.logDebug(`run ${runId}: not let go in the store (${Cause.pretty(cause).split("\n")[0]})`))
@@ -358,7 +365,7 @@ export const make = <R>(
             executions: r.executions + 1,
             owner,
             updatedAt: now
-          }), stored)
+          }, trusted), stored)
         let current = record
         // Whether a step saved a state in this execution (an earlier one may have: see below).
         let savedState = false
@@ -409,7 +416,7 @@ export const make = <R>(
           if (frame.entries.length === 0) {
             outcome = { _tag: "failed", failure }
           } else {
-            current = yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }), current)
+            current = yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }, trusted), current)
             const undone = yield* context.compensate(frame.entries)
             outcome = undone.remaining.length === 0
               ? { _tag: "compensated", failure, compensated: undone.compensated }
@@ -445,7 +452,7 @@ export const make = <R>(
             ...(context.failedItems.length > 0 ? { failedItems: [...context.failedItems] } : {}),
             updatedAt: finished,
             finishedAt: finished
-          }), current)
+          }, trusted), current)
         // The steps' states were for retries, resumes and compensations: the run has ended.
         // A state left by a failed delete is never read again (a final run does not execute),
         // so its failure is a warning: it neither changes the run's outcome, which is recorded,
@@ -472,7 +479,7 @@ export const make = <R>(
           return Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             const record = yield* store.update(runId, (r) =>
-              isFinal(r.status) ? r : new RunRecord({ ...r, status: "interrupted", updatedAt: now }))
+              isFinal(r.status) ? r : new RunRecord({ ...r, status: "interrupted", updatedAt: now }, trusted))
             if (!isFinal(record.status)) {
               yield* publish({ _tag: "RunInterrupted", runId: record.id, at: now })
               yield* finish(record)
