@@ -185,6 +185,11 @@ export const handler = (flags: Flags) =>
     // The schedules of the workflows served: every worker fires them, a slot's run id is the
     // same everywhere, so each slot starts one run (schedule/Scheduler.ts).
     const schedules = Scheduler.fromWorkflows([...catalog.workflows.values()])
+    const testClock = process.env[Scheduler.testClockVariable]
+    if (testClock !== undefined && testClock !== "") {
+      const parsed = Scheduler.parseTestClock(testClock)
+      if ("error" in parsed) return yield* new UsageError({ reason: `${Scheduler.testClockVariable}: ${parsed.error}` })
+    }
     yield* Scheduler.run({
       schedules,
       // Its lines in the server's log (Effect.logInfo is below what the CLI shows).
