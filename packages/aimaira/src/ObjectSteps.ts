@@ -10,7 +10,7 @@
  * steps:
  *   - id: object
  *     uses: aimaira/get-object
- *     with: { id: ${{ trigger.ObjectId }} }
+ *     with: { id: "${{ trigger.ObjectId ?? 0 }}" }   # null when the run was started by hand
  *   - id: welcome
  *     if: ${{ steps.object.output.change == 'created' }}
  *     ...
