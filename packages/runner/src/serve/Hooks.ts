@@ -467,9 +467,36 @@ export const dispatchLoop = (
   intake: Intake,
   options: { readonly interval: Duration.DurationInput; readonly log: (text: string) => Effect.Effect<void> }
 ): Effect.Effect<never, never, SqlClient.SqlClient> =>
-  intake.dispatch.pipe(
-    Effect.catchAll((error) => Effect.as(options.log(`webhooks: dispatching failed, trying again: ${error.message}`), 0)),
-    // A full page: more may be due at once.
-    Effect.flatMap((count) => count >= 200 ? Effect.void : Effect.sleep(options.interval)),
-    Effect.forever
-  )
+  Effect.zipRight(
+    // Retention, once an hour on every worker (deletes are idempotent).
+    retention.pipe(
+      Effect.catchAll((error) => options.log(`webhooks: old records could not be removed: ${error.message}`)),
+      Effect.zipRight(Effect.sleep(Duration.hours(1))),
+      Effect.forever,
+      Effect.forkScoped
+    ),
+    intake.dispatch.pipe(
+      Effect.catchAll((error) => Effect.as(options.log(`webhooks: dispatching failed, trying again: ${error.message}`), 0)),
+      // A full page: more may be due at once.
+      Effect.flatMap((count) => count >= 200 ? Effect.void : Effect.sleep(options.interval)),
+      Effect.forever
+    )
+  ).pipe(Effect.scoped)
+
+/**
+ * How long handled messages and refusals are kept: 30 days. A resend is recognised as long as
+ * its message is kept. Refusals are also capped at the newest 10,000 (they can be sent without
+ * a token).
+ *
+ * @since 0.1.0
+ */
+export const retentionDays = 30
+
+const retention: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const before = (yield* Clock.currentTimeMillis) - retentionDays * 86_400_000
+  yield* sql`DELETE FROM relais_webhook_messages WHERE status <> 'pending' AND received_at < ${before}`
+  yield* sql`DELETE FROM relais_webhook_rejections WHERE received_at < ${before}`
+  yield* sql`DELETE FROM relais_webhook_rejections WHERE id NOT IN (
+    SELECT id FROM relais_webhook_rejections ORDER BY received_at DESC, id DESC LIMIT 10000)`
+})
