@@ -36,7 +36,7 @@ import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Cause, Context, Duration, Effect, Fiber, FiberRef, Layer, Option, Redacted, Schedule, Schema } from "effect"
-import { type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
+import { type RunEnded, type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import { exitJsonOf, firstExecution } from "./internal/activity.js"
 import * as internal from "./internal/engine.js"
 import { currentOwner } from "./internal/owner.js"
@@ -318,6 +318,18 @@ export const resume = (
   runId: string
 ): Effect.Effect<RunRecord, RunNotFound | WorkflowNotFound | StoreError, Engine> =>
   Effect.flatMap(Engine, (engine) => engine.resume(runId))
+
+/**
+ * Cancel a run wherever it executes: no step of it starts any more, what it completed is undone
+ * (or left as it is with `compensate: false`), and it ends `cancelled`.
+ *
+ * @since 0.1.0
+ */
+export const cancel = (
+  runId: string,
+  options?: { readonly compensate?: boolean | undefined }
+): Effect.Effect<RunRecord, RunNotFound | RunEnded | WorkflowNotFound | StoreError, Engine> =>
+  Effect.flatMap(Engine, (engine) => engine.cancel(runId, options))
 
 /**
  * Wait for a run's end.

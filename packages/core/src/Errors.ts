@@ -172,7 +172,9 @@ export const FailureReason = Schema.Literal(
   /** The step answered with a value that does not match its output schema. */
   "invalid_output",
   /** A bug: the step died instead of failing. */
-  "defect"
+  "defect",
+  /** The run was cancelled before this step started (`Engine.cancel`): nothing was called. */
+  "cancelled"
 )
 
 /**
@@ -311,7 +313,21 @@ export class WorkflowInputError extends Schema.TaggedError<WorkflowInputError>(
 }
 
 /**
- * No run with this id exists in the run store.
+ * A run that has ended cannot be cancelled (`Engine.cancel`).
+ *
+ * @since 0.1.0
+ */
+export class RunEnded extends Schema.TaggedError<RunEnded>("@relais/core/RunEnded")("RunEnded", {
+  runId: Schema.String,
+  status: Schema.String
+}) {
+  override get message(): string {
+    return `run ${this.runId} has ended (${this.status}): there is nothing to cancel`
+  }
+}
+
+/**
+ * No run has this id.
  *
  * @since 0.1.0
  */

@@ -43,7 +43,8 @@ export const RunStatus = Schema.Literal(
   "failed",
   "compensated",
   "compensation_failed",
-  "interrupted"
+  "interrupted",
+  "cancelled"
 )
 
 /**
@@ -58,7 +59,7 @@ export type RunStatus = typeof RunStatus.Type
  */
 export const isFinal = (status: RunStatus): boolean =>
   status === "succeeded" || status === "succeeded_with_failures" || status === "failed" ||
-  status === "compensated" || status === "compensation_failed"
+  status === "compensated" || status === "compensation_failed" || status === "cancelled"
 
 /**
  * A completed step that could not be undone: what a human has to clean up.
@@ -140,6 +141,15 @@ export const Outcome = Schema.Union(
   Schema.TaggedStruct("failed", { failure: Failure }),
   Schema.TaggedStruct("compensated", { failure: Failure, compensated: Schema.Array(Compensated) }),
   Schema.TaggedStruct("compensation_failed", {
+    failure: Failure,
+    compensated: Schema.Array(Compensated),
+    remaining: Schema.Array(LeftToUndo)
+  }),
+  /**
+   * Stopped by `Engine.cancel` before a step: what it completed was undone (`compensated`), or
+   * left as it is (`remaining`: each with why), with `compensate: false` or when an undo failed.
+   */
+  Schema.TaggedStruct("cancelled", {
     failure: Failure,
     compensated: Schema.Array(Compensated),
     remaining: Schema.Array(LeftToUndo)

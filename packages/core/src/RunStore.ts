@@ -101,6 +101,15 @@ export interface Service {
   readonly saveState: (runId: string, path: string, value: unknown) => Effect.Effect<void, StoreError>
   /** Forget the state of one invocation, or without `path` of every invocation of a run. */
   readonly clearState: (runId: string, path?: string | undefined) => Effect.Effect<void, StoreError>
+  /**
+   * Ask that a run be cancelled (`Engine.cancel`): written before this returns, read by
+   * whichever process executes the run (`cancellations`), forgotten when the run ends.
+   */
+  readonly requestCancel: (runId: string, compensate: boolean) => Effect.Effect<void, StoreError>
+  /** The cancellations asked for, by run id: whether to undo what the run completed. */
+  readonly cancellations: Effect.Effect<ReadonlyMap<string, { readonly compensate: boolean }>, StoreError>
+  /** Forget a run's cancellation (it has ended). */
+  readonly forgetCancel: (runId: string) => Effect.Effect<void, StoreError>
 }
 
 /**
@@ -156,6 +165,7 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
   const events: Array<{ readonly seq: number; readonly runId: string; readonly data: unknown }> = []
   // Step states as JSON text (a copy, as a SQL store gives back), by run then path.
   const states = new Map<string, Map<string, string>>()
+  const cancels = new Map<string, { readonly compensate: boolean }>()
   const decode = (id: string, encoded: unknown) => decodeRecord(encoded).pipe(Effect.mapError(storeError(`decode run ${id}`)))
   const list = (query: Query | undefined) =>
     Effect.forEach([...runs.entries()], ([id, encoded]) => decode(id, encoded)).pipe(
@@ -224,7 +234,10 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
       Effect.sync(() => {
         if (path === undefined) states.delete(runId)
         else states.get(runId)?.delete(path)
-      })
+      }),
+    requestCancel: (runId, compensate) => Effect.sync(() => void cancels.set(runId, { compensate })),
+    cancellations: Effect.sync(() => new Map(cancels)),
+    forgetCancel: (runId) => Effect.sync(() => void cancels.delete(runId))
   }
 })
 
@@ -307,6 +320,12 @@ const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, Sq
     data TEXT NOT NULL,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (run_id, path)
+  )`
+  // Cancellations asked for runs not ended yet (Engine.cancel), read by the executing process.
+  yield* sql`CREATE TABLE IF NOT EXISTS relais_cancellations (
+    run_id TEXT PRIMARY KEY,
+    compensate INTEGER NOT NULL,
+    requested_at BIGINT NOT NULL
   )`
 })).pipe(Effect.mapError(storeError("create its tables", path)))
 
@@ -650,7 +669,23 @@ export const makeSqlWith = (
             failing(`clear the state of run ${runId}`),
             reported,
             Effect.asVoid
-          )
+          ),
+      requestCancel: (runId, compensate) =>
+        readonly ? readOnly(`cancel run ${runId}`) : Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          yield* sql`INSERT INTO relais_cancellations (run_id, compensate, requested_at) VALUES (${runId}, ${compensate ? 1 : 0}, ${now})
+            ON CONFLICT (run_id) DO UPDATE SET compensate = excluded.compensate`
+        }).pipe(failing(`cancel run ${runId}`), reported),
+      cancellations: !hasTables ? Effect.succeed(new Map()) : sql<{ readonly run_id: string; readonly compensate: number | boolean | string }>`
+        SELECT run_id, compensate FROM relais_cancellations`.pipe(
+          Effect.map((rows) => new Map(rows.map((row) => [String(row.run_id), { compensate: Number(row.compensate) === 1 }]))),
+          failing("read the cancellations")
+        ),
+      forgetCancel: (runId) =>
+        readonly ? Effect.void : sql`DELETE FROM relais_cancellations WHERE run_id = ${runId}`.pipe(
+          failing(`forget the cancellation of run ${runId}`),
+          Effect.asVoid
+        )
     }
     return service
   })

@@ -81,6 +81,9 @@ export const ofRecord = (record: Pick<Run.RunRecord, "status" | "remaining">): n
       return leftToUndo ? incomplete : failed
     case "compensation_failed":
       return incomplete
+    case "cancelled":
+      // Stopped on purpose: done, unless something is left to undo by hand.
+      return leftToUndo ? incomplete : failed
     case "interrupted":
     case "running":
     case "compensating":

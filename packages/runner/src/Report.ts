@@ -57,7 +57,8 @@ const reasonText: Record<Errors.FailureReason, string> = {
   non_retryable: "failed with an error that is not retried",
   invalid_input: "was given an invalid input (nothing was called)",
   invalid_output: "returned an output that does not match its schema",
-  defect: "crashed (a bug in the step)"
+  defect: "crashed (a bug in the step)",
+  cancelled: "did not start: the run was cancelled"
 }
 
 /**
@@ -185,6 +186,15 @@ export const outcomeLines = (record: Run.RunRecord, style: Style, options: Outco
         `${style.inverseRed(" COMPENSATION INCOMPLETE ")} ${style.bold("failed")}${took}: ${remaining.length} step${remaining.length === 1 ? "" : "s"} left to undo by hand ${style.dim(`(run ${record.id})`)}`
       )
       if (record.failure) lines.push(`cause: ${failureText(record.failure)}`)
+      break
+    case "cancelled":
+      lines.push(
+        `${style.yellow("■")} ${style.bold("cancelled")}${took}${
+          remaining.length > 0 ? `: ${remaining.length} step${remaining.length === 1 ? "" : "s"} left as ${remaining.length === 1 ? "it is" : "they are"}` : ""
+        } ${style.dim(`(run ${record.id})`)}`
+      )
+      if (record.failure?.step !== undefined) lines.push(`stopped before: ${record.failure.path ?? record.failure.step}`)
+      if (compensated.length === 0 && remaining.length === 0) lines.push("nothing had to be undone")
       break
     case "interrupted":
     case "running":

@@ -26,6 +26,7 @@ import {
 import type { Scope } from "effect"
 import {
   ErrorInfo,
+  RunEnded,
   issuesFromParseError,
   RunNotFound,
   StoreError,
@@ -37,6 +38,7 @@ import {
   type Definition,
   Failure,
   isFinal,
+  LeftToUndo,
   makeRunId,
   Outcome,
   type RunEvent,
@@ -105,6 +107,16 @@ export interface EngineService {
   readonly drain: Effect.Effect<void>
   /** The steps (and compensations) executing in this process now. */
   readonly stepsInFlight: Effect.Effect<number>
+  /**
+   * Stop a running or waiting run wherever it executes: no step of it starts any more (steps in
+   * flight finish), what it completed is undone (`compensate: false` leaves it as it is), and it
+   * ends `cancelled`. Returns its final record. A run not executing anywhere is continued here
+   * to that end.
+   */
+  readonly cancel: (
+    runId: string,
+    options?: { readonly compensate?: boolean | undefined }
+  ) => Effect.Effect<RunRecord, RunNotFound | RunEnded | WorkflowNotFound | StoreError>
 }
 
 /**
@@ -212,6 +224,10 @@ export const make = <R>(
     const byName = new Map<string, Workflow.Workflow<any, any, any>>()
     for (const workflow of options.workflows ?? []) byName.set(workflow.name, workflow)
     const perRun = new Map<string, Workflow.Workflow<any, any, any>>()
+    /** Runs executing in this process now. */
+    const executing = new Set<string>()
+    /** Runs asked to stop (`cancel`), here or through the store: whether to undo their steps. */
+    const cancels = new Map<string, boolean>()
     // The store's health: a storage failure anywhere (the journal, the history) ends every wait.
     const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth), () => healthy)
     const storePath = Option.getOrUndefined(yield* Effect.serviceOption(StoreFile))?.filename
@@ -373,12 +389,14 @@ export const make = <R>(
           ...runStore,
           saveState: (id, path, value) => Effect.zipRight(Effect.sync(() => (savedState = true)), runStore.saveState(id, path, value))
         }
+        executing.add(runId)
         const context = makeRunContext({
           runId: record.id,
           workflow: workflow.name,
           resumed: record.executions > 1,
           emit: publish,
           store: tracked,
+          cancelRequested: () => cancels.has(runId),
           onStoreStop: (error) => {
             if (!stoppedByStore.has(runId)) stoppedByStore.set(runId, error)
           }
@@ -413,7 +431,31 @@ export const make = <R>(
           return yield* journal.value
         } else {
           const failure = failureOf(result.cause)
-          if (frame.entries.length === 0) {
+          if (failure.reason === "cancelled") {
+            // Cancelled: what it completed is undone, or left as it is when asked.
+            const compensate = cancels.get(runId) ?? true
+            if (compensate && frame.entries.length > 0) {
+              current = yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }, trusted), current)
+              const undone = yield* context.compensate(frame.entries)
+              outcome = { _tag: "cancelled", failure, compensated: undone.compensated, remaining: undone.remaining }
+            } else {
+              outcome = {
+                _tag: "cancelled",
+                failure,
+                compensated: [],
+                remaining: frame.entries.map((entry) =>
+                  new LeftToUndo({
+                    path: entry.path,
+                    step: entry.step,
+                    description: entry.description,
+                    input: entry.input,
+                    output: entry.output,
+                    error: ErrorInfo.fromUnknown(new Error("not undone: the run was cancelled without compensation"))
+                  })
+                )
+              }
+            }
+          } else if (frame.entries.length === 0) {
             outcome = { _tag: "failed", failure }
           } else {
             current = yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }, trusted), current)
@@ -432,7 +474,7 @@ export const make = <R>(
         const status: RunStatus = outcome._tag
         const remaining = [
           ...context.remaining,
-          ...(outcome._tag === "compensation_failed" ? outcome.remaining : [])
+          ...(outcome._tag === "compensation_failed" || outcome._tag === "cancelled" ? outcome.remaining : [])
         ]
         // The run's events are written before its record turns final: a reader that sees the
         // final record (`watch`, the API's event stream) finds every event, RunFinished last.
@@ -445,7 +487,7 @@ export const make = <R>(
             ...(outcome._tag === "succeeded" || outcome._tag === "succeeded_with_failures"
               ? { output: outcome.output }
               : { failure: outcome.failure }),
-            ...(outcome._tag === "compensated" || outcome._tag === "compensation_failed"
+            ...(outcome._tag === "compensated" || outcome._tag === "compensation_failed" || outcome._tag === "cancelled"
               ? { compensated: outcome.compensated }
               : {}),
             ...(remaining.length > 0 ? { remaining } : {}),
@@ -463,9 +505,13 @@ export const make = <R>(
           Effect.catchAll((error) => Effect.logWarning(`run ${runId}: its step states are left in the store: ${error.message}`))
         )
         yield* finish(final)
+        if (cancels.delete(runId) || status === "cancelled") {
+          yield* store.forgetCancel(runId).pipe(unreported, Effect.catchAll((error) => Effect.logWarning(error.message)))
+        }
         yield* notify({ _tag: "Finished", runId, status })
         return outcome
       }).pipe(
+        Effect.ensuring(Effect.sync(() => executing.delete(runId))),
         Effect.onInterrupt(() => {
           // Stopped by the store: the run stays as it was journaled (running, shown interrupted
           // once this process is gone); its wait ends with the store's error.
@@ -652,9 +698,41 @@ export const make = <R>(
       events: Stream.fromPubSub(pubsub),
       watch,
       drain: Effect.zipRight(drain.start, drain.idle),
+      cancel: (runId, cancelOptions) =>
+        Effect.gen(function*() {
+          const compensate = cancelOptions?.compensate ?? true
+          const record = yield* store.get(runId)
+          if (isFinal(record.status)) return yield* new RunEnded({ runId, status: record.status })
+          yield* store.requestCancel(runId, compensate)
+          cancels.set(runId, compensate)
+          // Executing here, or (shared store) somewhere: the executor sees it at its next step.
+          if (executing.has(runId) || (shared !== undefined && record.status !== "interrupted")) {
+            return yield* awaitRun(runId)
+          }
+          // Not executing: continue it, to stop at its first step not journaled yet.
+          return yield* service.resume(runId)
+        }),
       stepsInFlight: Effect.sync(() => drain.inFlight()),
       subscribe: Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
     }
+    // Cancellations asked by other processes (a CLI beside a server, another worker), for the
+    // runs executing here: read while some run executes.
+    yield* Effect.gen(function*() {
+      if (executing.size === 0) return
+      const asked = yield* store.cancellations
+      for (const [runId, { compensate }] of asked) {
+        if (executing.has(runId) && !cancels.has(runId)) {
+          cancels.set(runId, compensate)
+          yield* Effect.logInfo(`run ${runId}: cancelled; it stops before its next step`)
+        }
+      }
+    }).pipe(
+      unreported,
+      Effect.catchAll((error) => Effect.logDebug(`cancellations not read: ${error.message}`)),
+      Effect.zipRight(Effect.sleep(Duration.millis(Math.max(pollMillis, 250)))),
+      Effect.forever,
+      Effect.forkScoped
+    )
     return service
   })
 

@@ -192,6 +192,8 @@ export const makeRunContext = (options: {
    * `isStoreFailure`). Called before the run suspends, with the store's error.
    */
   readonly onStoreStop?: ((error: StoreError) => void) | undefined
+  /** Whether the run was asked to stop (`Engine.cancel`): no step starts after that. */
+  readonly cancelRequested?: (() => boolean) | undefined
 }): RunContextService => {
   const usedPaths = new Set<string>()
   /** The last store failure under the state of each invocation, by path. */
@@ -396,6 +398,22 @@ export const makeRunContext = (options: {
           error: StepFailed,
           execute: Effect.suspend(() => {
             executed = true
+            // A cancelled run starts no step: it fails here, before anything is called, and its
+            // completed steps are undone (or left, as asked) by the engine.
+            if (options.cancelRequested?.() === true) {
+              return Effect.zipRight(
+                emit({ _tag: "StepSkipped", path, step: step.name, reason: "the run was cancelled" }),
+                Effect.fail(
+                  new StepFailed({
+                    step: step.name,
+                    path,
+                    attempts: 0,
+                    reason: "cancelled",
+                    error: ErrorInfo.fromUnknown(new Error("the run was cancelled before this step started"))
+                  })
+                )
+              )
+            }
             return attempts(effective, input, path)
           }).pipe(Effect.catchTag("StoppedByStore", () => suspendActivity))
         })
@@ -625,6 +643,12 @@ export const forEach = <A, B, E, R>(
             if (Either.isRight(result)) {
               parent?.entries.push(...frame.entries)
               return { _tag: "Succeeded", index, value: result.right } as const
+            }
+            // A cancelled run is not an item's failure: the item's completed steps join the
+            // run's, and the whole run stops.
+            if (result.left instanceof StepFailed && result.left.reason === "cancelled") {
+              parent?.entries.push(...frame.entries)
+              return yield* Effect.fail(result.left)
             }
             // The step's own error says what is wrong with the item; the path is in the events.
             const error = result.left instanceof StepFailed ? result.left.error : ErrorInfo.fromUnknown(result.left)

@@ -39,7 +39,8 @@ export const runStatuses = [
   "failed",
   "compensated",
   "compensation_failed",
-  "interrupted"
+  "interrupted",
+  "cancelled"
 ] as const satisfies ReadonlyArray<Run.RunStatus>
 
 // Every status of core is listed: a status added there without being added here fails to compile.
