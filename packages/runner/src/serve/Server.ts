@@ -27,6 +27,7 @@ import * as Api from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Hooks from "./Hooks.js"
 import * as Start from "./Start.js"
+import * as Ui from "./Ui.js"
 import * as Workflows from "./Workflows.js"
 
 /**
@@ -419,7 +420,8 @@ export const layerApi = (options: Options) =>
 
 /**
  * Serve the API on the `HttpServer` of the context, behind the guard (outermost: it sees the
- * API's answers, errors encoded, and what the API could not answer, such as an unknown route).
+ * API's answers, errors encoded, and what the API could not answer, such as an unknown route),
+ * with the dashboard's files under `/ui` (`serve/Ui.ts`) answered before the API.
  *
  * @since 0.1.0
  */
@@ -430,7 +432,7 @@ export const layerServe = (options: Options) =>
         bodyLimit: options.bodyLimit,
         log: options.log,
         ...(options.hooks !== undefined ? { onHookRefused: options.hooks.refused } : {})
-      })(app)))
+      })(Ui.serve(Ui.locate())(app))))
   ).pipe(
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(layerApi(options))

@@ -1,0 +1,66 @@
+/** Small pieces shared by the pages: loading a resource, a status badge, JSON, errors. */
+import { useEffect, useState } from "preact/hooks"
+import { ApiError, get, token, type RunStatus } from "./Api.js"
+import { statusLabel, t } from "./I18n.js"
+
+export type Loaded<A> =
+  | { readonly state: "loading" }
+  | { readonly state: "ok"; readonly value: A }
+  | { readonly state: "error"; readonly status: number; readonly detail: string }
+
+/**
+ * GET `path` (again when it or the token changes, and every `refreshMillis` while `refresh`
+ * says so); the last good value stays shown while the next is fetched.
+ */
+export const useResource = <A,>(
+  path: string | undefined,
+  options: { readonly refreshMillis?: number; readonly refresh?: (value: A) => boolean } = {}
+): Loaded<A> => {
+  const [loaded, setLoaded] = useState<Loaded<A>>({ state: "loading" })
+  const bearer = token.value
+  useEffect(() => {
+    if (path === undefined) return
+    let stopped = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    // A value already shown stays until the next one arrives (no flicker when a filter changes).
+    setLoaded((previous) => (previous.state === "ok" ? previous : { state: "loading" }))
+    const load = () => {
+      get<A>(path).then(
+        (value) => {
+          if (stopped) return
+          setLoaded({ state: "ok", value })
+          if (options.refreshMillis !== undefined && (options.refresh?.(value) ?? true)) timer = setTimeout(load, options.refreshMillis)
+        },
+        (error: unknown) => {
+          if (stopped) return
+          setLoaded(
+            error instanceof ApiError
+              ? { state: "error", status: error.status, detail: error.detail }
+              : { state: "error", status: 0, detail: error instanceof Error ? error.message : String(error) }
+          )
+        }
+      )
+    }
+    load()
+    return () => {
+      stopped = true
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }, [path, bearer])
+  return loaded
+}
+
+export const Status = ({ status }: { readonly status: RunStatus }) => (
+  <span class={`status status-${status}`} data-status={status}>{statusLabel(status)}</span>
+)
+
+export const Json = ({ value, label }: { readonly value: unknown; readonly label: string }) => (
+  <pre class="json" aria-label={label} tabIndex={0}>{JSON.stringify(value, null, 2)}</pre>
+)
+
+export const Problem = ({ loaded }: { readonly loaded: Loaded<unknown> }) =>
+  loaded.state === "error"
+    ? <p class="problem" role="alert">{t("error", { detail: loaded.detail })}</p>
+    : loaded.state === "loading"
+    ? <p aria-busy="true">{t("loading")}</p>
+    : null

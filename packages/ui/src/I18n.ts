@@ -1,0 +1,297 @@
+/**
+ * The dashboard's words in French and English, and its dates in Europe/Paris (where relais's
+ * users work, whatever the browser's own zone). French when the browser prefers it
+ * (`navigator.languages`, before English), English otherwise; the choice is kept in
+ * localStorage once made.
+ */
+import { signal } from "@preact/signals"
+import type { RunStatus } from "./Api.js"
+
+export type Lang = "fr" | "en"
+
+const LANG_KEY = "relais.lang"
+
+/** The first of the browser's languages that the dashboard speaks; English if none. */
+export const preferred = (languages: ReadonlyArray<string>): Lang => {
+  for (const language of languages) {
+    const base = language.toLowerCase().split("-")[0]
+    if (base === "fr" || base === "en") return base
+  }
+  return "en"
+}
+
+const initial = (): Lang => {
+  try {
+    const kept = localStorage.getItem(LANG_KEY)
+    if (kept === "fr" || kept === "en") return kept
+  } catch {
+    // No storage: the browser's preference.
+  }
+  return preferred(navigator.languages ?? [navigator.language])
+}
+
+export const lang = signal<Lang>(initial())
+
+export const setLang = (value: Lang): void => {
+  try {
+    localStorage.setItem(LANG_KEY, value)
+  } catch {
+    // Not kept: it holds for this page.
+  }
+  lang.value = value
+}
+
+export const timeZone = "Europe/Paris"
+
+const en = {
+  skip: "Skip to content",
+  nav: "Sections",
+  runs: "Runs",
+  workflows: "Workflows",
+  webhooks: "Webhooks",
+  language: "Language",
+  loading: "Loading…",
+  error: "The server answered: {detail}",
+  tokenTitle: "An API token is needed",
+  tokenHelp: "This server asks for a token (serve.tokens). It is kept in this tab only and sent as Authorization: Bearer.",
+  tokenLabel: "API token",
+  tokenSubmit: "Use this token",
+  tokenForget: "Forget the token",
+  filters: "Filters",
+  status: "Status",
+  workflow: "Workflow",
+  any: "Any",
+  since: "Started from",
+  until: "Started before",
+  apply: "Apply",
+  reset: "Reset",
+  run: "Run",
+  started: "Started",
+  finished: "Finished",
+  duration: "Duration",
+  executions: "Executions",
+  noRuns: "No run matches.",
+  runsCount: "{count} runs on this page",
+  live: "Refreshed every few seconds",
+  newer: "Newer",
+  older: "Older",
+  paging: "Pages",
+  trigger: "Started by",
+  definition: "Definition",
+  hash: "Hash",
+  source: "File",
+  inputs: "Inputs",
+  output: "Output",
+  failure: "What failed",
+  undone: "What was undone",
+  nothingUndone: "Nothing to undo",
+  remainingTitle: "To undo by hand",
+  remainingHelp: "These steps completed, and undoing them failed: their effects are still there. Undo them by hand.",
+  timeline: "Timeline",
+  steps: "Steps",
+  compensations: "Compensations",
+  attempt: "Attempt {n}",
+  retryIn: "next attempt in {delay}",
+  reconciled: "reconciled: the effect was {found}",
+  found: "found",
+  notFound: "not found",
+  replayed: "replayed from an earlier execution",
+  skipped: "skipped: {reason}",
+  itemFailed: "item {index} failed: {message}",
+  runStarted: "execution {n} started",
+  runFinished: "finished: {status} in {duration}",
+  runInterrupted: "interrupted",
+  actions: "Actions",
+  back: "All runs",
+  description: "Description",
+  file: "File",
+  triggers: "Triggers",
+  nextTimes: "Next times",
+  name: "Name",
+  type: "Type",
+  required: "Required",
+  default: "Default",
+  yes: "yes",
+  no: "no",
+  noInputs: "No inputs.",
+  noTriggers: "Started by hand or by the API only.",
+  noWorkflows: "No workflow is served.",
+  messages: "Messages received",
+  rejections: "Requests refused",
+  received: "Received",
+  plugin: "Plugin",
+  subject: "Subject",
+  duplicates: "Duplicates",
+  runsStarted: "Runs",
+  reason: "Reason",
+  noMessages: "No message received.",
+  noRejections: "No request refused.",
+  notFoundPage: "No such page.",
+  runId: "Run {id}"
+} as const
+
+export type Key = keyof typeof en
+
+const fr: Record<Key, string> = {
+  skip: "Aller au contenu",
+  nav: "Rubriques",
+  runs: "Exécutions",
+  workflows: "Workflows",
+  webhooks: "Webhooks",
+  language: "Langue",
+  loading: "Chargement…",
+  error: "Le serveur a répondu : {detail}",
+  tokenTitle: "Un jeton d'API est nécessaire",
+  tokenHelp: "Ce serveur demande un jeton (serve.tokens). Il n'est gardé que dans cet onglet et envoyé en Authorization: Bearer.",
+  tokenLabel: "Jeton d'API",
+  tokenSubmit: "Utiliser ce jeton",
+  tokenForget: "Oublier le jeton",
+  filters: "Filtres",
+  status: "Statut",
+  workflow: "Workflow",
+  any: "Tous",
+  since: "Démarrées à partir du",
+  until: "Démarrées avant le",
+  apply: "Appliquer",
+  reset: "Réinitialiser",
+  run: "Exécution",
+  started: "Démarrée",
+  finished: "Terminée",
+  duration: "Durée",
+  executions: "Reprises",
+  noRuns: "Aucune exécution ne correspond.",
+  runsCount: "{count} exécutions sur cette page",
+  live: "Actualisé toutes les quelques secondes",
+  newer: "Plus récentes",
+  older: "Plus anciennes",
+  paging: "Pages",
+  trigger: "Déclenchée par",
+  definition: "Définition",
+  hash: "Empreinte",
+  source: "Fichier",
+  inputs: "Entrées",
+  output: "Sortie",
+  failure: "Ce qui a échoué",
+  undone: "Ce qui a été annulé",
+  nothingUndone: "Rien à annuler",
+  remainingTitle: "À annuler à la main",
+  remainingHelp: "Ces étapes ont abouti et leur annulation a échoué : leurs effets sont toujours là. Annulez-les à la main.",
+  timeline: "Chronologie",
+  steps: "Étapes",
+  compensations: "Compensations",
+  attempt: "Tentative {n}",
+  retryIn: "tentative suivante dans {delay}",
+  reconciled: "rapprochée : l'effet a été {found}",
+  found: "trouvé",
+  notFound: "non trouvé",
+  replayed: "rejouée depuis une exécution précédente",
+  skipped: "sautée : {reason}",
+  itemFailed: "l'élément {index} a échoué : {message}",
+  runStarted: "exécution {n} démarrée",
+  runFinished: "terminée : {status} en {duration}",
+  runInterrupted: "interrompue",
+  actions: "Actions",
+  back: "Toutes les exécutions",
+  description: "Description",
+  file: "Fichier",
+  triggers: "Déclencheurs",
+  nextTimes: "Prochaines échéances",
+  name: "Nom",
+  type: "Type",
+  required: "Obligatoire",
+  default: "Par défaut",
+  yes: "oui",
+  no: "non",
+  noInputs: "Aucune entrée.",
+  noTriggers: "Démarré à la main ou par l'API seulement.",
+  noWorkflows: "Aucun workflow n'est servi.",
+  messages: "Messages reçus",
+  rejections: "Requêtes refusées",
+  received: "Reçu",
+  plugin: "Plugin",
+  subject: "Sujet",
+  duplicates: "Doublons",
+  runsStarted: "Exécutions",
+  reason: "Motif",
+  noMessages: "Aucun message reçu.",
+  noRejections: "Aucune requête refusée.",
+  notFoundPage: "Cette page n'existe pas.",
+  runId: "Exécution {id}"
+}
+
+const statusText: Record<Lang, Record<RunStatus, string>> = {
+  en: {
+    running: "running",
+    compensating: "compensating",
+    succeeded: "succeeded",
+    succeeded_with_failures: "succeeded with failures",
+    failed: "failed",
+    compensated: "compensated",
+    compensation_failed: "compensation failed",
+    interrupted: "interrupted",
+    cancelled: "cancelled"
+  },
+  fr: {
+    running: "en cours",
+    compensating: "en compensation",
+    succeeded: "réussie",
+    succeeded_with_failures: "réussie avec des échecs",
+    failed: "échouée",
+    compensated: "compensée",
+    compensation_failed: "compensation échouée",
+    interrupted: "interrompue",
+    cancelled: "annulée"
+  }
+}
+
+/** The text of `key` in the current language, `{name}` replaced by `vars.name`. */
+export const t = (key: Key, vars: Record<string, string | number> = {}): string =>
+  (lang.value === "fr" ? fr : en)[key].replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`))
+
+export const statusLabel = (status: RunStatus): string => statusText[lang.value][status] ?? status
+
+const locale = () => (lang.value === "fr" ? "fr-FR" : "en-GB")
+
+/** A date-time in Europe/Paris. */
+export const formatDate = (value: string | number): string =>
+  new Intl.DateTimeFormat(locale(), { timeZone, dateStyle: "medium", timeStyle: "medium" }).format(new Date(value))
+
+/** A duration: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
+export const formatDuration = (millis: number): string => {
+  if (millis < 1000) return `${Math.round(millis)} ms`
+  const seconds = millis / 1000
+  if (seconds < 60) return `${seconds.toFixed(1).replace(".", lang.value === "fr" ? "," : ".")} s`
+  const minutes = Math.floor(seconds / 60)
+  if (minutes < 60) return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`
+}
+
+/** The offset of Europe/Paris from UTC at `millis`, in milliseconds. */
+const parisOffset = (millis: number): number => {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit"
+  }).formatToParts(new Date(millis))
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0)
+  return Date.UTC(part("year"), part("month") - 1, part("day"), part("hour"), part("minute"), part("second")) - Math.floor(millis / 1000) * 1000
+}
+
+/**
+ * The UTC instant (ISO) of a wall-clock time in Europe/Paris, as a `datetime-local` field gives
+ * it (`2026-11-28T09:30`); undefined when it is not one.
+ */
+export const parisToIso = (local: string): string | undefined => {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(local)
+  if (match === null) return undefined
+  const [, y, mo, d, h, mi] = match.map(Number) as [number, number, number, number, number, number]
+  const wall = Date.UTC(y, mo - 1, d, h, mi)
+  // Twice: the offset at the guess, then at the instant it gives (the days the clocks change).
+  const first = wall - parisOffset(wall)
+  return new Date(wall - parisOffset(first)).toISOString()
+}
