@@ -220,6 +220,7 @@ const commands = {
   run: ["Run", "handler"],
   validate: ["Validate", "handler"],
   resume: ["Resume", "handler"],
+  cancel: ["Cancel", "handler"],
   "runs-list": ["Runs", "listHandler"],
   "runs-show": ["Runs", "showHandler"],
   graph: ["Graph", "handler"],
@@ -304,7 +305,7 @@ const bin = await esbuild.build({
 })
 
 /** The commands that start sandboxes; the others are bundled without them (see `noSandboxes`). */
-const withSandboxes = ["run", "resume", "sandbox"]
+const withSandboxes = ["run", "resume", "cancel", "sandbox"]
 
 const commandBuild = (names, plugins) =>
   esbuild.build({

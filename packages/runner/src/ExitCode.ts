@@ -104,6 +104,7 @@ export const ofError = (error: { readonly _tag: string; readonly usage?: boolean
     case "WorkflowFileError":
     case "WorkflowInputError":
     case "RunNotFound":
+    case "RunEnded":
     case "UnknownStep":
       return invalid
     case "FileError":

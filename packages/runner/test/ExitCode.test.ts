@@ -26,7 +26,8 @@ describe("ExitCode.ofRecord", () => {
       failed: 1,
       compensated: 1,
       compensation_failed: 3,
-      interrupted: 130
+      interrupted: 130,
+      cancelled: 1
     })
   })
 
@@ -46,6 +47,7 @@ describe("ExitCode.ofError", () => {
       [new WorkflowFileError({ file: "f", reason: "missing" }), 2],
       [new Errors.WorkflowInputError({ workflow: "w", issues: [] }), 2],
       [new Errors.RunNotFound({ runId: "r" }), 2],
+      [new Errors.RunEnded({ runId: "r", status: "succeeded" }), 2],
       [new Errors.UnknownStep({ name: "a/b", suggestions: [] }), 2],
       [new ConfigError({ problems: [] }), 4],
       [new MissingCredentials({ provider: "aimaira", reason: "x" }), 4],

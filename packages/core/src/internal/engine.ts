@@ -365,6 +365,13 @@ export const make = <R>(
         // As stored: this process writes the run's record from this copy from now on, without
         // reading it again (it is the run's one executor; see `handover`).
         const stored = yield* Effect.flatMap(runStore.read(runId), handover)
+        // A run executing again (resumed, taken over) may have been cancelled meanwhile: looked
+        // up once here, before its first step (a first execution learns it from the poll).
+        if (stored.executions > 0 && !cancels.has(runId)) {
+          const asked = yield* store.cancellations.pipe(unreported, Effect.orElseSucceed(() => new Map()))
+          const request = asked.get(runId)
+          if (request !== undefined) cancels.set(runId, request.compensate)
+        }
         const resolved = yield* resolve(stored)
         if (Option.isNone(resolved)) {
           // Not resolvable here (e.g. a run of another workflow found at start-up): leave it

@@ -168,6 +168,31 @@ export const resume = Args.command({
 })
 
 /** @since 0.1.0 */
+export const cancel = Args.command({
+  name: "cancel",
+  summary: "Cancel a running or waiting run, and undo what it did",
+  description: [
+    "No step of the run starts any more (a step in flight finishes first), then what it completed",
+    "is undone by its compensations, and it ends cancelled. The process executing it stops it:",
+    "a worker, relais serve, or relais run; an interrupted run is continued here to that end, on",
+    "the target it started on (same flags as resume)."
+  ],
+  args: { runId: runIdArgument("The run to cancel (relais runs list --status running lists them)") },
+  options: {
+    noCompensate: Args.boolean("no-compensate", { description: "Leave what the run did as it is (listed as left to undo)" }),
+    profile,
+    config,
+    sandbox,
+    seed,
+    fault,
+    sandboxSet,
+    store,
+    json
+  },
+  examples: ["relais cancel run_mx10atq9mdodir", "relais cancel run_mx10atq9mdodir --no-compensate"]
+})
+
+/** @since 0.1.0 */
 export const runsList = Args.command({
   name: "list",
   summary: "List runs, newest first",
@@ -407,5 +432,5 @@ export const schedules = Args.command({
 export const root = Args.group({
   name: "relais",
   summary: "Typed, durable workflows between the systems its plugins connect",
-  commands: [run, validate, resume, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token, schedules]
+  commands: [run, validate, resume, cancel, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token, schedules]
 })
