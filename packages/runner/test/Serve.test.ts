@@ -82,6 +82,7 @@ describe("relais serve on SQLite", () => {
     expect(Object.keys(doc.json.paths).sort()).toEqual([
       "/api/v1/runs",
       "/api/v1/runs/{id}",
+      "/api/v1/runs/{id}/cancel",
       "/api/v1/runs/{id}/events",
       "/api/v1/runs/{id}/resume",
       "/api/v1/webhooks/messages",
@@ -152,6 +153,36 @@ describe("relais serve on SQLite", () => {
     expect(tags).toContain("StepStarted")
     expect(tags.at(-1)).toBe("RunFinished")
     expect(stream.events.at(-1)!.data.status).toBe("succeeded")
+  })
+
+  it("cancel: the run stops before its next step and ends cancelled; an ended run is a conflict, an unknown one a 404", async () => {
+    const started = await call(`${api}/workflows/nap/runs`, { body: {} })
+    const runId: string = started.json.runId
+    const until = async <A>(what: string, check: () => Promise<A | undefined>): Promise<A> => {
+      for (let i = 0; i < 1200; i++) {
+        const found = await check()
+        if (found !== undefined) return found
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      throw new Error(`waited 120 s for ${what}`)
+    }
+    await until("the nap to start", async () => {
+      const run = await call(`${api}/runs/${runId}`)
+      return run.json.events.some((e: { event: { _tag: string; path?: string } }) => e.event._tag === "StepStarted" && e.event.path === "sleep") ? true : undefined
+    })
+    const cancelled = await call(`${api}/runs/${runId}/cancel`, { method: "POST" })
+    expect(cancelled.status).toBe(202)
+    expect(cancelled.json).toMatchObject({ runId, workflow: "nap" })
+    const final = await until("the run to end", async () => {
+      const run = await call(`${api}/runs/${runId}`)
+      return ["running", "compensating"].includes(run.json.status) ? undefined : run.json
+    })
+    expect(final.status).toBe("cancelled")
+    expect(final.events.map((e: { event: { _tag: string; path?: string } }) => `${e.event._tag}${e.event.path ? ` ${e.event.path}` : ""}`)).toContain("StepSkipped done")
+    const again = await call(`${api}/runs/${runId}/cancel`, { method: "POST" })
+    expect(isProblem(again, 409)).toBe(true)
+    expect(again.json.detail).toMatch(/has ended \(cancelled\)/)
+    expect(isProblem(await call(`${api}/runs/run_nosuchrun/cancel`, { method: "POST" }), 404)).toBe(true)
   })
 
   it("bad input gets a problem and starts nothing", async () => {

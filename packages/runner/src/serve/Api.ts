@@ -438,6 +438,19 @@ export class Runs extends HttpApiGroup.make("runs")
       .addError(Conflict)
       .annotate(OpenApi.Summary, "Resume an interrupted run with the definition it started with")
   )
+  .add(
+    HttpApiEndpoint.post("cancel", "/runs/:id/cancel")
+      .setPath(RunId)
+      .setUrlParams(Schema.Struct({
+        compensate: Schema.optional(Schema.Literal("true", "false")).annotations({
+          description: "false: leave what the run did as it is (default true: undo it)"
+        })
+      }))
+      .addSuccess(RunAccepted, { status: 202 })
+      .addError(NotFound)
+      .addError(Conflict)
+      .annotate(OpenApi.Summary, "Cancel a run wherever it executes: no step starts any more, what it did is undone, it ends cancelled")
+  )
   .middleware(Authorization)
   .prefix(prefix)
 {}

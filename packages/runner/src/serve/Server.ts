@@ -333,6 +333,27 @@ const runsLayer = (options: Options) =>
           }
           yield* options.resumeInBackground(record.id)
           return accepted({ runId: record.id, workflow: record.workflow, status: "running", replayed: false })
+        }))
+      .handle("cancel", ({ path, urlParams }) =>
+        Effect.gen(function*() {
+          const record = yield* options.store.get(path.id).pipe(
+            Effect.catchTags({
+              RunNotFound: () => Effect.fail(runNotFound(path.id)),
+              StoreError: (error) => Effect.fail(storeProblem(error))
+            })
+          )
+          if (Run.isFinal(record.status)) {
+            return yield* Effect.fail(Api.problem(409, `run ${record.id} has ended (${record.status}): there is nothing to cancel`))
+          }
+          // Asked at once (written to the store); the run stops before its next step, wherever
+          // it executes, and its undoing goes on in the background.
+          yield* options.store.requestCancel(record.id, urlParams.compensate !== "false").pipe(Effect.mapError(storeProblem))
+          yield* options.engine.cancel(record.id, { compensate: urlParams.compensate !== "false" }).pipe(
+            Effect.flatMap((final) => options.log(`run ${record.id} cancelled: ${final.status}`)),
+            Effect.catchAll((error) => options.log(`run ${record.id} could not be cancelled: ${error.message}`)),
+            Effect.forkDaemon
+          )
+          return accepted({ runId: record.id, workflow: record.workflow, status: record.status, replayed: false })
         })))
 
 const systemLayer = (options: Options) =>
