@@ -56,6 +56,25 @@ export const get = async <A>(path: string): Promise<A> => {
   return (await response.json()) as A
 }
 
+/** A POST to the API (an action); answers as `get`. */
+export const post = async <A>(path: string): Promise<A> => {
+  const headers: Record<string, string> = { accept: "application/json" }
+  if (token.value !== null) headers.authorization = `Bearer ${token.value}`
+  const response = await fetch(`/api/v1${path}`, { method: "POST", headers })
+  if (!response.ok) {
+    let detail = response.statusText
+    try {
+      const problem = (await response.json()) as { readonly detail?: unknown }
+      if (typeof problem.detail === "string") detail = problem.detail
+    } catch {
+      // Not a problem document: the status text says enough.
+    }
+    if (response.status === 401) needsToken.value = true
+    throw new ApiError(response.status, detail)
+  }
+  return (await response.json()) as A
+}
+
 export type RunStatus =
   | "running"
   | "compensating"

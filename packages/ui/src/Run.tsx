@@ -3,7 +3,8 @@
  * hand (first, when there is any), what was undone, its timeline, its inputs and output (as
  * the server gives them: secrets already redacted). Refreshed while it executes.
  */
-import { isLive, type RunDetail } from "./Api.js"
+import { useState } from "preact/hooks"
+import { isLive, post, type RunDetail } from "./Api.js"
 import { Json, Problem, Status, useResource } from "./Common.js"
 import { formatDate, formatDuration, statusLabel, t } from "./I18n.js"
 import * as Timeline from "./Timeline.js"
@@ -13,6 +14,39 @@ const triggerText = (trigger: unknown): string => {
   const { kind, ...rest } = trigger as Record<string, unknown>
   const details = Object.entries(rest).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
   return [String(kind ?? "?"), ...details].join(" · ")
+}
+
+/** Cancel, with a confirmation that says what it does and lets the user keep what was done. */
+const CancelAction = ({ id }: { readonly id: string }) => {
+  const [open, setOpen] = useState(false)
+  const [keep, setKeep] = useState(false)
+  const [said, setSaid] = useState<string | undefined>(undefined)
+  const confirm = () => {
+    post(`/runs/${encodeURIComponent(id)}/cancel${keep ? "?compensate=false" : ""}`).then(
+      () => setSaid(t("cancelAsked")),
+      (error: unknown) => setSaid(t("cancelFailed", { detail: error instanceof Error ? error.message : String(error) }))
+    )
+    setOpen(false)
+  }
+  return (
+    <>
+      {!open && said === undefined && (
+        <button type="button" data-action="cancel" onClick={() => setOpen(true)}>{t("cancelRun")}</button>
+      )}
+      {open && (
+        <div role="group" aria-label={t("cancelConfirm")} class="confirm">
+          <p>{t("cancelExplain")}</p>
+          <label>
+            <input type="checkbox" checked={keep} onChange={(e) => setKeep((e.currentTarget as HTMLInputElement).checked)} />
+            {" "}{t("cancelKeep")}
+          </label>
+          <button type="button" data-action="cancel-confirm" onClick={confirm}>{t("cancelConfirm")}</button>
+          <button type="button" onClick={() => setOpen(false)}>{t("cancelBack")}</button>
+        </div>
+      )}
+      {said !== undefined && <p role="status">{said}</p>}
+    </>
+  )
 }
 
 export const Run = ({ id }: { readonly id: string }) => {
@@ -35,8 +69,10 @@ export const Run = ({ id }: { readonly id: string }) => {
         {run.workflow} <Status status={run.status} />
       </h1>
       <p class="run-id">{t("runId", { id: run.id })}</p>
-      {/* Actions (resume, cancel, restart from a step) go in this region. */}
-      <section class="actions" aria-label={t("actions")} data-actions />
+      {/* Actions (resume, restart from a step next) go in this region. */}
+      <section class="actions" aria-label={t("actions")} data-actions>
+        {isLive(run.status) && <CancelAction id={run.id} />}
+      </section>
       {remaining.length > 0 && (
         <section class="remaining" aria-labelledby="remaining-title">
           <h2 id="remaining-title">⚠ {t("remainingTitle")}</h2>

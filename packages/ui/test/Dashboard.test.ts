@@ -48,6 +48,14 @@ steps:
     with: { message: "the convention was refused" }
 `
 
+/** Thirty one-second naps, cancelled from the page between two of them. */
+const naps = `version: 1
+name: naps
+description: Sleep, step after step
+steps:
+${Array.from({ length: 30 }, (_, i) => `  - id: nap${i + 1}\n    uses: core/sleep\n    with: { for: 1s }`).join("\n")}
+`
+
 const sha256 = (text: string) => Crypto.createHash("sha256").update(text).digest("hex")
 const auth = { authorization: `Bearer ${TOKEN}` }
 
@@ -94,6 +102,7 @@ beforeAll(async () => {
   dir = tmpDir("relais-ui-")
   writeFile(dir, "workflows/greet.yaml", ok)
   writeFile(dir, "workflows/enrol.yaml", undo)
+  writeFile(dir, "workflows/naps.yaml", naps)
   writeFile(dir, "relais.config.yaml", `serve:\n  tokens:\n    - { name: ops, hash: "sha256:${sha256(TOKEN)}", scopes: [admin] }\n`)
   server = await serve(["--workflows", "workflows", "--listen", "127.0.0.1:0", "--store", "store.db"], { cwd: dir })
   api = `${server.url}/api/v1`
@@ -201,6 +210,31 @@ describe("the dashboard in Chromium", () => {
     expect(errors).toEqual([])
     expect(server!.stderr()).not.toMatch(stackTrace)
     expect(server!.stderr()).not.toContain(CANARY)
+    await context.close()
+  }, LIMIT)
+
+  it("cancels a running run from its page, after a confirmation that says what it does", async () => {
+    const started = await call(`${api}/workflows/naps/runs`, { body: {}, headers: auth })
+    expect(started.status).toBe(202)
+    const runId: string = started.json.runId
+    const context = await browser!.newContext({ locale: "fr-FR" })
+    await context.addInitScript(`sessionStorage.setItem("relais.token", ${JSON.stringify(TOKEN)})`)
+    const page = await context.newPage()
+    await page.goto(`${server!.url}/ui#/runs/${runId}`)
+    await page.getByRole("button", { name: "Annuler cette exécution…" }).click()
+    const confirmation = page.getByRole("group", { name: "Annuler l'exécution" })
+    await confirmation.waitFor()
+    expect(await confirmation.innerText()).toContain("ce qu'elle a fait est défait")
+    expect(await seriousViolations(page)).toEqual([])
+    await confirmation.getByRole("button", { name: "Annuler l'exécution" }).click()
+    await page.getByRole("status").filter({ hasText: "Annulation demandée" }).waitFor()
+    // The page follows the run to its end: cancelled, the naps after the request skipped.
+    await page.locator("h1 [data-status]").filter({ hasText: "annulée" }).waitFor({ timeout: 120_000 })
+    const record = await call(`${api}/runs/${runId}`, { headers: auth })
+    expect(record.json.status).toBe("cancelled")
+    expect(record.json.events.some((e: { event: { _tag: string; reason?: string } }) => e.event._tag === "StepSkipped" && e.event.reason === "the run was cancelled")).toBe(true)
+    expect(await page.getByRole("button", { name: "Annuler cette exécution…" }).count()).toBe(0)
+    await expectNoSecret(page)
     await context.close()
   }, LIMIT)
 
