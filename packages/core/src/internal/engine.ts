@@ -202,6 +202,9 @@ const retrying = (store: RunStore.Service): RunStore.Service => {
  */
 const trusted = true
 
+/** The real clock, for the engine's own housekeeping (see the cancellations' poll). */
+const liveClock = Clock.make()
+
 const encodeOutcomeOutput = (workflow: Workflow.Any, value: unknown) =>
   ParseResult.encodeUnknown(workflow.output, { errors: "all" })(value)
 
@@ -736,7 +739,9 @@ export const make = <R>(
     }).pipe(
       unreported,
       Effect.catchAll((error) => Effect.logDebug(`cancellations not read: ${error.message}`)),
-      Effect.zipRight(Effect.sleep(Duration.millis(Math.max(pollMillis, 250)))),
+      // On the real clock even under a test clock: a test that moves its clock to the next
+      // sleep must not find this one there every 250 ms.
+      Effect.zipRight(Effect.withClock(Effect.sleep(Duration.millis(Math.max(pollMillis, 250))), liveClock)),
       Effect.forever,
       Effect.forkScoped
     )
