@@ -227,6 +227,11 @@ export const handler = (flags: Flags) =>
     const server: Http.Server = pem === undefined
       ? Http.createServer()
       : Https.createServer({ cert: pem.cert, key: pem.key }) as unknown as Http.Server
+    // Keep idle connections longer than clients do (Node's fetch keeps them 4 s past their last
+    // use): a server closing one as a client reuses it resets that request (ECONNRESET, seen
+    // in a burst of webhooks on a busy machine). Headers get a little longer still.
+    server.keepAliveTimeout = 65_000
+    server.headersTimeout = 66_000
     const bodyLimit = setting("bodyLimit") ?? Server.defaultBodyLimit
     const options: Server.Options = {
       catalog,
