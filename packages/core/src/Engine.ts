@@ -36,7 +36,7 @@ import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { Cause, Context, Duration, Effect, Fiber, FiberRef, Layer, Option, Redacted, Schedule, Schema } from "effect"
-import { type RunEnded, type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
+import { type CannotRestart, type RunEnded, type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import { exitJsonOf, firstExecution } from "./internal/activity.js"
 import * as internal from "./internal/engine.js"
 import { currentOwner } from "./internal/owner.js"
@@ -263,7 +263,8 @@ export const layerSqlite = <R = never>(
     Engine,
     Effect.gen(function*() {
       const sharding = yield* Sharding.Sharding
-      return yield* internal.make({ ...options, kick: sharding.pollStorage })
+      const sql = yield* SqlClient.SqlClient
+      return yield* internal.make({ ...options, kick: sharding.pollStorage, copySteps: copyStepsWith(sql) })
     })
   )
   const lock = Layer.scopedDiscard(filename === ":memory:" ? Effect.void : Effect.asVoid(ProcessLock.acquire(filename)))
@@ -330,6 +331,18 @@ export const cancel = (
   options?: { readonly compensate?: boolean | undefined }
 ): Effect.Effect<RunRecord, RunNotFound | RunEnded | WorkflowNotFound | StoreError, Engine> =>
   Effect.flatMap(Engine, (engine) => engine.cancel(runId, options))
+
+/**
+ * Start a new run from a step of an ended one, reusing the recorded outcomes of the steps before
+ * it (see `Service.restart`).
+ *
+ * @since 0.1.0
+ */
+export const restart = (
+  runId: string,
+  options: Parameters<Service["restart"]>[1]
+): Effect.Effect<RunId, RunNotFound | CannotRestart | WorkflowNotFound | StoreError, Engine> =>
+  Effect.flatMap(Engine, (engine) => engine.restart(runId, options))
 
 /**
  * Wait for a run's end.
@@ -610,6 +623,14 @@ const layerStepJournal: Layer.Layer<
 )
 
 
+/** A restarted run's journal begins with the reused steps' rows of the original (`Engine.restart`). */
+const copyStepsWith = (sql: SqlClient.SqlClient) => (from: string, to: string, paths: ReadonlyArray<string>) =>
+  paths.length === 0 ? Effect.void : sql`INSERT INTO relais_activities (execution_id, name, attempt, exit)
+    SELECT ${to}, name, attempt, exit FROM relais_activities WHERE execution_id = ${from} AND ${sql.in("name", paths)}`.pipe(
+    Effect.asVoid,
+    Effect.mapError((error) => StoreError.fromCause(`copy the steps of run ${from}`, error))
+  )
+
 /**
  * The durable engine on PostgreSQL, for several workers (see `PostgresOptions.worker`), with the
  * run store in the same database.
@@ -703,6 +724,7 @@ export const layerPostgres = <R = never>(
       const service = yield* internal.make({
         ...options,
         kick: sharding.pollStorage,
+        copySteps: copyStepsWith(sql),
         shared: {
           owner: Option.getOrElse(address, () => `client ${currentOwner()}`),
           pollInterval: options.pollInterval ?? Duration.millis(250),

@@ -327,6 +327,22 @@ export class RunEnded extends Schema.TaggedError<RunEnded>("@relais/core/RunEnde
 }
 
 /**
+ * A run cannot be restarted from this step, and why: the original still runs, has no such step,
+ * the steps to reuse were undone, or the engine keeps no journal of steps (in memory).
+ *
+ * @since 0.1.0
+ */
+export class CannotRestart extends Schema.TaggedError<CannotRestart>("@relais/core/CannotRestart")("CannotRestart", {
+  runId: Schema.String,
+  from: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `run ${this.runId} cannot be restarted from ${this.from}: ${this.reason}`
+  }
+}
+
+/**
  * No run has this id.
  *
  * @since 0.1.0

@@ -199,7 +199,12 @@ export class RunRecord extends Schema.Class<RunRecord>("@relais/core/RunRecord")
   /** How many times the run started executing: 1, plus one per resume. */
   executions: Schema.Number,
   /** `host:pid` of the process executing the run, when known. */
-  owner: Schema.optional(Schema.String)
+  owner: Schema.optional(Schema.String),
+  /**
+   * A run started again from a step of another (`Engine.restart`): that run, the step, and the
+   * steps before it whose recorded outcomes this run reused instead of executing them.
+   */
+  restartOf: Schema.optional(Schema.Struct({ runId: Schema.String, from: Schema.String, reused: Schema.Array(Schema.String) }))
 }) {}
 
 const base = {

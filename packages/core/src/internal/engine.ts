@@ -25,6 +25,7 @@ import {
 } from "effect"
 import type { Scope } from "effect"
 import {
+  CannotRestart,
   ErrorInfo,
   RunEnded,
   issuesFromParseError,
@@ -117,6 +118,20 @@ export interface EngineService {
     runId: string,
     options?: { readonly compensate?: boolean | undefined }
   ) => Effect.Effect<RunRecord, RunNotFound | RunEnded | WorkflowNotFound | StoreError>
+  /**
+   * Start a new run, linked to an ended one, that reuses the recorded outcomes of the steps that
+   * completed before `from` (a step's path) and executes from there: with the original's
+   * workflow, or `workflow` and its `definition` (a corrected file). Refused while the original
+   * has not ended, when it never reached `from`, or when steps to reuse were undone.
+   */
+  readonly restart: (
+    runId: string,
+    options: {
+      readonly from: string
+      readonly workflow?: Workflow.Workflow<any, any, never> | undefined
+      readonly definition?: Definition | undefined
+    }
+  ) => Effect.Effect<RunId, RunNotFound | CannotRestart | WorkflowNotFound | StoreError>
 }
 
 /**
@@ -150,6 +165,11 @@ export interface EngineOptions<R> {
   readonly kick?: Effect.Effect<void> | undefined
   /** The store is shared with other processes (see `SharedOptions`). */
   readonly shared?: SharedOptions | undefined
+  /**
+   * Copy the journaled outcomes of some steps (by path) of one run into another's journal, for
+   * `restart`. Only the durable engines keep such a journal.
+   */
+  readonly copySteps?: ((from: string, to: string, paths: ReadonlyArray<string>) => Effect.Effect<void, StoreError>) | undefined
   /** Told when a run starts executing here, and when it ends or leaves (for a worker's log). */
   readonly onExecution?: ((event: ExecutionEvent) => Effect.Effect<void>) | undefined
 }
@@ -419,7 +439,9 @@ export const make = <R>(
           Effect.mapError((error) =>
             new WorkflowInputError({ workflow: workflow.name, issues: issuesFromParseError(error) })
           ),
-          Effect.flatMap((input) => Effect.locally(workflow.run(input), firstExecution, record.executions === 1)),
+          Effect.flatMap((input) =>
+            Effect.locally(workflow.run(input), firstExecution, record.executions === 1 && record.restartOf === undefined)
+          ),
           Effect.flatMap((output) => encodeOutcomeOutput(workflow, output)),
           Effect.provideService(RunContext, context),
           Effect.locally(currentFrame, frame),
@@ -708,6 +730,59 @@ export const make = <R>(
       events: Stream.fromPubSub(pubsub),
       watch,
       drain: Effect.zipRight(drain.start, drain.idle),
+      restart: (runId, restartOptions) =>
+        Effect.gen(function*() {
+          const from = restartOptions.from
+          const refuse = (reason: string) => new CannotRestart({ runId, from, reason })
+          const original = yield* store.get(runId)
+          if (!isFinal(original.status)) {
+            return yield* refuse(
+              original.status === "interrupted"
+                ? "it is interrupted: resume it, or cancel it, first"
+                : `it is ${original.status}: wait for its end, or cancel it, first`
+            )
+          }
+          if (options.copySteps === undefined) return yield* refuse("this engine keeps no journal of steps (in memory)")
+          const events = (yield* store.events(runId)).map((e) => e.event)
+          const at = events.findIndex((e) =>
+            (e._tag === "StepStarted" || e._tag === "StepFailed" || e._tag === "StepSkipped") && e.path === from)
+          if (at < 0) {
+            const reached = [...new Set(events.flatMap((e) => e._tag === "StepStarted" ? [e.path] : []))]
+            return yield* refuse(`the run never reached it${reached.length > 0 ? `; it reached ${reached.join(", ")}` : ""}`)
+          }
+          const reused = [...new Set(events.slice(0, at).flatMap((e) =>
+            e._tag === "StepSucceeded" || e._tag === "StepReplayed" ? [e.path] : []))]
+          const undone = [...new Set(events.flatMap((e) =>
+            e._tag === "CompensationSucceeded" && reused.includes(e.path) ? [e.path] : []))]
+          if (undone.length > 0) {
+            return yield* refuse(`what ${undone.join(", ")} did was undone when the run ended: there is nothing to reuse; start a new run`)
+          }
+          const workflow = restartOptions.workflow ?? Option.getOrUndefined(yield* resolve(original))
+          if (workflow === undefined) {
+            return yield* new WorkflowNotFound({ name: original.workflow, reason: "register it with the engine to restart its runs" })
+          }
+          const now = yield* Clock.currentTimeMillis
+          const newId = makeRunId(now, yield* Effect.replicateEffect(Random.next, 6))
+          const definition = restartOptions.definition ?? original.definition
+          yield* store.create(
+            new RunRecord({
+              id: newId,
+              workflow: workflow.name,
+              status: "running",
+              input: original.input,
+              ...(definition !== undefined ? { definition } : {}),
+              createdAt: now,
+              updatedAt: now,
+              executions: 0,
+              owner,
+              restartOf: { runId, from, reused }
+            })
+          )
+          yield* options.copySteps(runId, newId, reused)
+          perRun.set(newId, workflow)
+          yield* guarded(launch(newId))
+          return newId
+        }),
       cancel: (runId, cancelOptions) =>
         Effect.gen(function*() {
           const compensate = cancelOptions?.compensate ?? true
