@@ -84,6 +84,7 @@ describe("relais serve on SQLite", () => {
       "/api/v1/runs/{id}",
       "/api/v1/runs/{id}/cancel",
       "/api/v1/runs/{id}/events",
+      "/api/v1/runs/{id}/restart",
       "/api/v1/runs/{id}/resume",
       "/api/v1/webhooks/messages",
       "/api/v1/webhooks/rejections",
@@ -183,6 +184,30 @@ describe("relais serve on SQLite", () => {
     expect(isProblem(again, 409)).toBe(true)
     expect(again.json.detail).toMatch(/has ended \(cancelled\)/)
     expect(isProblem(await call(`${api}/runs/run_nosuchrun/cancel`, { method: "POST" }), 404)).toBe(true)
+  })
+
+  it("restart from a step: a new run reuses the steps before it (replayed, not executed) and runs from there; refusals are conflicts", async () => {
+    const started = await call(`${api}/workflows/nap/runs`, { body: {} })
+    const original: string = started.json.runId
+    const ended = await readEvents(`${api}/runs/${original}/events`)
+    expect(ended.events.at(-1)!.data.status).toBe("succeeded")
+    const restarted = await call(`${api}/runs/${original}/restart`, { body: { from: "done" } })
+    expect(restarted.status).toBe(202)
+    const runId: string = restarted.json.runId
+    expect(runId).not.toBe(original)
+    const stream = await readEvents(`${api}/runs/${runId}/events`)
+    expect(stream.events.at(-1)!.data.status).toBe("succeeded")
+    const tags = stream.events.map((e) => `${e.event}${e.data.path ? ` ${e.data.path}` : ""}`)
+    expect(tags).toContain("StepReplayed sleep")
+    expect(tags).not.toContain("StepStarted sleep")
+    expect(tags).toContain("StepStarted done")
+    const record = await call(`${api}/runs/${runId}`)
+    expect(record.json.restartOf).toEqual({ runId: original, from: "done", reused: ["sleep"] })
+    const never = await call(`${api}/runs/${original}/restart`, { body: { from: "wake" } })
+    expect(isProblem(never, 409)).toBe(true)
+    expect(never.json.detail).toMatch(/cannot be restarted from wake: the run never reached it/)
+    expect(isProblem(await call(`${api}/runs/run_nosuchrun/restart`, { body: { from: "done" } }), 404)).toBe(true)
+    expect(isProblem(await call(`${api}/runs/${original}/restart`, { body: {} }), 400)).toBe(true)
   })
 
   it("bad input gets a problem and starts nothing", async () => {

@@ -287,6 +287,8 @@ export const RunDetail = Schema.Struct({
   remaining: Schema.optional(Schema.Array(Schema.Unknown)),
   failedItems: Schema.optional(Schema.Array(Schema.Unknown)),
   definition: Schema.optional(Schema.Struct({ hash: Schema.String, source: Schema.optional(Schema.String) })),
+  /** Started again from a step of another run: that run, the step, the steps reused. */
+  restartOf: Schema.optional(Schema.Struct({ runId: Schema.String, from: Schema.String, reused: Schema.Array(Schema.String) })),
   events: Schema.Array(StoredEvent)
 }).annotations({ identifier: "Run" })
 
@@ -437,6 +439,20 @@ export class Runs extends HttpApiGroup.make("runs")
       .addError(NotFound)
       .addError(Conflict)
       .annotate(OpenApi.Summary, "Resume an interrupted run with the definition it started with")
+  )
+  .add(
+    HttpApiEndpoint.post("restart", "/runs/:id/restart")
+      .setPath(RunId)
+      .setPayload(Schema.Struct({
+        from: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "The step to execute from (its path, e.g. publish or contrats[3]/convention)" }),
+        definition: Schema.optional(Schema.Literal("original", "served")).annotations({
+          description: "original (default): the definition the run started with; served: the file this server serves now (a corrected one)"
+        })
+      }))
+      .addSuccess(RunAccepted, { status: 202 })
+      .addError(NotFound)
+      .addError(Conflict)
+      .annotate(OpenApi.Summary, "Start a new run from a step of an ended one, reusing the steps before it")
   )
   .add(
     HttpApiEndpoint.post("cancel", "/runs/:id/cancel")

@@ -128,6 +128,7 @@ const detail = (record: Run.RunRecord, events: ReadonlyArray<Run.StoredEvent>): 
     ...(record.definition !== undefined
       ? { definition: { hash: record.definition.hash, ...(record.definition.source !== undefined ? { source: record.definition.source } : {}) } }
       : {}),
+    ...(record.restartOf !== undefined ? { restartOf: record.restartOf } : {}),
     events
   }
 }
@@ -333,6 +334,33 @@ const runsLayer = (options: Options) =>
           }
           yield* options.resumeInBackground(record.id)
           return accepted({ runId: record.id, workflow: record.workflow, status: "running", replayed: false })
+        }))
+      .handle("restart", ({ path, payload }) =>
+        Effect.gen(function*() {
+          if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run starts here now"))
+          const record = yield* options.store.get(path.id).pipe(
+            Effect.catchTags({
+              RunNotFound: () => Effect.fail(runNotFound(path.id)),
+              StoreError: (error) => Effect.fail(storeProblem(error))
+            })
+          )
+          const served = payload.definition === "served" ? options.catalog.workflows.get(record.workflow) : undefined
+          if (payload.definition === "served" && served === undefined) {
+            return yield* Effect.fail(Api.problem(409, `workflow ${record.workflow} is not served here: restart it with its original definition`))
+          }
+          const runId = yield* options.engine.restart(record.id, {
+            from: payload.from,
+            ...(served !== undefined ? { workflow: served.workflow as never, definition: served.definition } : {})
+          }).pipe(
+            Effect.catchTags({
+              CannotRestart: (error) => Effect.fail(Api.problem(409, error.message)),
+              RunNotFound: () => Effect.fail(runNotFound(path.id)),
+              WorkflowNotFound: (error) => Effect.fail(Api.problem(409, error.message)),
+              StoreError: (error) => Effect.fail(storeProblem(error))
+            })
+          )
+          yield* options.log(`run ${runId} (${record.workflow}) started by restart of ${record.id} from ${payload.from}`)
+          return accepted({ runId, workflow: record.workflow, status: "running", replayed: false })
         }))
       .handle("cancel", ({ path, urlParams }) =>
         Effect.gen(function*() {
