@@ -221,6 +221,7 @@ const commands = {
   validate: ["Validate", "handler"],
   resume: ["Resume", "handler"],
   cancel: ["Cancel", "handler"],
+  restart: ["Restart", "handler"],
   "runs-list": ["Runs", "listHandler"],
   "runs-show": ["Runs", "showHandler"],
   graph: ["Graph", "handler"],
@@ -305,7 +306,7 @@ const bin = await esbuild.build({
 })
 
 /** The commands that start sandboxes; the others are bundled without them (see `noSandboxes`). */
-const withSandboxes = ["run", "resume", "cancel", "sandbox"]
+const withSandboxes = ["run", "resume", "cancel", "restart", "sandbox"]
 
 const commandBuild = (names, plugins) =>
   esbuild.build({

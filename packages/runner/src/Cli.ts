@@ -93,6 +93,7 @@ export const handlers: ReadonlyArray<Handler> = [
   /* @__PURE__ */ handler(Commands.validate, () => import("./commands/Validate.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.resume, () => import("./commands/Resume.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.cancel, () => import("./commands/Cancel.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.restart, () => import("./commands/Restart.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.runsList, () => import("./commands/Runs.js").then((m) => m.listHandler)),
   /* @__PURE__ */ handler(Commands.runsShow, () => import("./commands/Runs.js").then((m) => m.showHandler)),
   /* @__PURE__ */ handler(Commands.graph, () => import("./commands/Graph.js").then((m) => m.handler)),

@@ -53,6 +53,20 @@ export const pluginsUsed = (text: string): ReadonlySet<string> => {
 }
 
 /**
+ * The steps of a definition by id: the step each uses (`convention` → `aimaira/create-convention`),
+ * loop bodies, branches and groups included.
+ *
+ * @since 0.1.0
+ */
+export const stepsById = (text: string): ReadonlyMap<string, string> => {
+  const steps = new Map<string, string>()
+  walk(read(text)?.steps ?? [], (step) => {
+    if (step.id !== "") steps.set(step.id, step.uses)
+  })
+  return steps
+}
+
+/**
  * The attempts a definition allows: `defaults.retry.maxAttempts` and each step's own
  * `retry.maxAttempts`, by step id.
  *

@@ -105,6 +105,7 @@ export const ofError = (error: { readonly _tag: string; readonly usage?: boolean
     case "WorkflowInputError":
     case "RunNotFound":
     case "RunEnded":
+    case "CannotRestart":
     case "UnknownStep":
       return invalid
     case "FileError":

@@ -28,7 +28,7 @@ describe("the bundled binary", () => {
   it("one file per command; those that run no workflow leave the engine, cluster, SQL and sandboxes out", () => {
     const all = inputs()
     expect(Object.keys(all).filter((k) => k.startsWith("bundle/")).sort()).toEqual(
-      ["cancel", "config", "graph", "resume", "run", "runs-list", "runs-show", "sandbox", "schedules", "schema", "serve", "steps", "token-create", "validate", "worker"].map((c) => `bundle/${c}.cjs`)
+      ["cancel", "config", "graph", "restart", "resume", "run", "runs-list", "runs-show", "sandbox", "schedules", "schema", "serve", "steps", "token-create", "validate", "worker"].map((c) => `bundle/${c}.cjs`)
     )
     for (const command of ["validate", "graph", "steps", "schema", "config"]) {
       const packages = packagesOf(all[`bundle/${command}.cjs`]!)
@@ -44,7 +44,7 @@ describe("the bundled binary", () => {
   it("the plugins' sandboxes are in run, resume, cancel (it may continue a run) and sandbox only; elsewhere their dynamic import is a stub that says why", () => {
     const all = inputs()
     const sandboxModule = (f: string) => /^\.\.\/[^/]+\/src\/sandbox\/index\.ts$/.test(f)
-    for (const command of ["run", "resume", "cancel", "sandbox"]) {
+    for (const command of ["run", "resume", "cancel", "restart", "sandbox"]) {
       const files = all[`bundle/${command}.cjs`]!
       expect(files.filter(sandboxModule).length, command).toBeGreaterThan(0)
       expect(packagesOf(files).has("@relais/sandbox-kit"), command).toBe(true)

@@ -168,6 +168,32 @@ export const resume = Args.command({
 })
 
 /** @since 0.1.0 */
+export const restart = Args.command({
+  name: "restart",
+  summary: "Start a run again from one of its steps, reusing what the steps before it did",
+  description: [
+    "A new run, linked to the ended one, reuses the recorded outcomes of the steps completed",
+    "before --from (they are not executed again) and executes from there, with the definition",
+    "the run started with, or a corrected file (--definition, checked first). Refused when it",
+    "would be unsafe: the run has not ended, never reached the step, or what it did was undone."
+  ],
+  args: { runId: runIdArgument("The ended run (relais runs list --status failed lists them)") },
+  options: {
+    from: Args.text("from", { placeholder: "<step>", description: "The step to execute from: its id, or its path in a loop (contrats[3]/convention)" }),
+    definition: Args.optional(Args.text("definition", { placeholder: "<file>", description: "A corrected workflow file (the steps to reuse must be the same in it)" })),
+    profile,
+    config,
+    sandbox,
+    seed,
+    fault,
+    sandboxSet,
+    store,
+    json
+  },
+  examples: ["relais restart run_mx10atq9mdodir --from publish", "relais restart run_mx10atq9mdodir --from publish --definition fixed.yaml"]
+})
+
+/** @since 0.1.0 */
 export const cancel = Args.command({
   name: "cancel",
   summary: "Cancel a running or waiting run, and undo what it did",
@@ -432,5 +458,5 @@ export const schedules = Args.command({
 export const root = Args.group({
   name: "relais",
   summary: "Typed, durable workflows between the systems its plugins connect",
-  commands: [run, validate, resume, cancel, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token, schedules]
+  commands: [run, validate, resume, cancel, restart, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token, schedules]
 })
