@@ -56,11 +56,12 @@ export const get = async <A>(path: string): Promise<A> => {
   return (await response.json()) as A
 }
 
-/** A POST to the API (an action); answers as `get`. */
-export const post = async <A>(path: string): Promise<A> => {
+/** A POST to the API (an action), with an optional JSON body; answers as `get`. */
+export const post = async <A>(path: string, body?: unknown): Promise<A> => {
   const headers: Record<string, string> = { accept: "application/json" }
   if (token.value !== null) headers.authorization = `Bearer ${token.value}`
-  const response = await fetch(`/api/v1${path}`, { method: "POST", headers })
+  if (body !== undefined) headers["content-type"] = "application/json"
+  const response = await fetch(`/api/v1${path}`, { method: "POST", headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
   if (!response.ok) {
     let detail = response.statusText
     try {
@@ -184,6 +185,7 @@ export interface RunDetail extends RunSummary {
   readonly remaining?: ReadonlyArray<LeftToUndo>
   readonly failedItems?: ReadonlyArray<unknown>
   readonly definition?: { readonly hash: string; readonly source?: string }
+  readonly restartOf?: { readonly runId: string; readonly from: string; readonly reused: ReadonlyArray<string> }
   readonly events: ReadonlyArray<{ readonly seq: number; readonly event: RunEvent }>
 }
 

@@ -49,6 +49,49 @@ const CancelAction = ({ id }: { readonly id: string }) => {
   )
 }
 
+const isEnded = (status: RunDetail["status"]): boolean => !isLive(status) && status !== "interrupted"
+
+/**
+ * Restart from a step the run reached (its failed step first), after a confirmation that says
+ * what is reused; on success, the new run's page.
+ */
+const RestartAction = ({ run }: { readonly run: RunDetail }) => {
+  const reached = [...new Set(run.events.flatMap((e) => (e.event._tag === "StepStarted" ? [String((e.event as { path: string }).path)] : [])))]
+  const failed = run.failure?.path
+  const [open, setOpen] = useState(false)
+  const [from, setFrom] = useState(failed !== undefined && reached.includes(failed) ? failed : reached[0] ?? "")
+  const [said, setSaid] = useState<string | undefined>(undefined)
+  if (reached.length === 0) return null
+  const confirm = () => {
+    post<{ readonly runId: string }>(`/runs/${encodeURIComponent(run.id)}/restart`, { from }).then(
+      (started) => {
+        location.hash = `#/runs/${encodeURIComponent(started.runId)}`
+      },
+      (error: unknown) => setSaid(t("restartFailed", { detail: error instanceof Error ? error.message : String(error) }))
+    )
+    setOpen(false)
+  }
+  return (
+    <>
+      {!open && <button type="button" data-action="restart" onClick={() => (setOpen(true), setSaid(undefined))}>{t("restartRun")}</button>}
+      {open && (
+        <div role="group" aria-label={t("restartConfirm")} class="confirm">
+          <p>{t("restartExplain")}</p>
+          <label>
+            {t("restartFrom")}{" "}
+            <select value={from} onChange={(e) => setFrom((e.currentTarget as HTMLSelectElement).value)}>
+              {reached.map((path) => <option key={path} value={path}>{path}</option>)}
+            </select>
+          </label>
+          <button type="button" data-action="restart-confirm" onClick={confirm}>{t("restartConfirm")}</button>
+          <button type="button" onClick={() => setOpen(false)}>{t("restartBack")}</button>
+        </div>
+      )}
+      {said !== undefined && <p role="alert">{said}</p>}
+    </>
+  )
+}
+
 export const Run = ({ id }: { readonly id: string }) => {
   const loaded = useResource<RunDetail>(`/runs/${encodeURIComponent(id)}`, { refreshMillis: 2000, refresh: (run) => isLive(run.status) })
   if (loaded.state !== "ok") {
@@ -72,7 +115,15 @@ export const Run = ({ id }: { readonly id: string }) => {
       {/* Actions (resume, restart from a step next) go in this region. */}
       <section class="actions" aria-label={t("actions")} data-actions>
         {isLive(run.status) && <CancelAction id={run.id} />}
+        {isEnded(run.status) && <RestartAction run={run} />}
       </section>
+      {run.restartOf !== undefined && (
+        <p data-restart-of>
+          <a href={`#/runs/${encodeURIComponent(run.restartOf.runId)}`}>
+            {t("restartOf", { from: run.restartOf.from, id: run.restartOf.runId, reused: run.restartOf.reused.join(", ") || "—" })}
+          </a>
+        </p>
+      )}
       {remaining.length > 0 && (
         <section class="remaining" aria-labelledby="remaining-title">
           <h2 id="remaining-title">⚠ {t("remainingTitle")}</h2>

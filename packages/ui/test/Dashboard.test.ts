@@ -238,6 +238,38 @@ describe("the dashboard in Chromium", () => {
     await context.close()
   }, LIMIT)
 
+  it("restarts a run from a step it reached, and refuses, saying why, when what it did was undone", async () => {
+    const greeted = await runToEnd("greet", { who: "Lin" })
+    const compensated = await runToEnd("enrol", { password: CANARY })
+    const context = await browser!.newContext({ locale: "fr-FR" })
+    await context.addInitScript(`sessionStorage.setItem("relais.token", ${JSON.stringify(TOKEN)})`)
+    const page = await context.newPage()
+
+    // The compensated run: its failed step is proposed; the server refuses, and the page says why.
+    await page.goto(`${server!.url}/ui#/runs/${compensated}`)
+    await page.getByRole("button", { name: "Reprendre depuis une étape…" }).click()
+    const confirmation = page.getByRole("group", { name: "Lancer la nouvelle exécution" })
+    expect(await confirmation.getByLabel("Reprendre depuis").inputValue()).toBe("boom")
+    expect(await seriousViolations(page)).toEqual([])
+    await confirmation.getByRole("button", { name: "Lancer la nouvelle exécution" }).click()
+    await page.getByRole("alert").filter({ hasText: "ne peut pas être reprise" }).waitFor()
+    expect(await page.getByRole("alert").innerText()).toContain("what create did was undone")
+
+    // A run that ended: restarted from its step, the new run's page shows what it came from.
+    await page.goto(`${server!.url}/ui#/runs/${greeted}`)
+    await page.getByRole("button", { name: "Reprendre depuis une étape…" }).click()
+    await page.getByRole("group", { name: "Lancer la nouvelle exécution" }).getByRole("button", { name: "Lancer la nouvelle exécution" }).click()
+    await page.locator("[data-restart-of]").waitFor()
+    expect(await page.locator("[data-restart-of]").innerText()).toContain(`Reprise depuis hello de l'exécution ${greeted}`)
+    const newId = decodeURIComponent(new URL(page.url()).hash.replace("#/runs/", ""))
+    expect(newId).not.toBe(greeted)
+    await page.locator("h1 [data-status]").filter({ hasText: "réussie" }).waitFor({ timeout: 120_000 })
+    const record = await call(`${api}/runs/${newId}`, { headers: auth })
+    expect(record.json.restartOf).toEqual({ runId: greeted, from: "hello", reused: [] })
+    await expectNoSecret(page)
+    await context.close()
+  }, LIMIT)
+
   it("speaks English to a browser that prefers it, with dates in Europe/Paris", async () => {
     const context = await browser!.newContext({ locale: "en-US", timezoneId: "America/New_York" })
     await context.addInitScript(`sessionStorage.setItem("relais.token", ${JSON.stringify(TOKEN)})`)
