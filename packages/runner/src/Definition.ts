@@ -53,7 +53,7 @@ export const pluginsUsed = (text: string): ReadonlySet<string> => {
 }
 
 /**
- * The steps of a definition by id: the step each uses (`convention` → `aimaira/create-convention`),
+ * The steps of a definition by id: the step each uses (`greet` → `core/set`),
  * loop bodies, branches and groups included.
  *
  * @since 0.1.0

@@ -38,10 +38,16 @@ export class ApiError extends Error {
   }
 }
 
-export const get = async <A>(path: string): Promise<A> => {
+/** A request to the API with this tab's token; a failure is an `ApiError` (a 401 asks for a token). */
+const request = async <A>(path: string, init: { readonly method?: string; readonly body?: unknown } = {}): Promise<A> => {
   const headers: Record<string, string> = { accept: "application/json" }
   if (token.value !== null) headers.authorization = `Bearer ${token.value}`
-  const response = await fetch(`/api/v1${path}`, { headers })
+  if (init.body !== undefined) headers["content-type"] = "application/json"
+  const response = await fetch(`/api/v1${path}`, {
+    method: init.method ?? "GET",
+    headers,
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {})
+  })
   if (!response.ok) {
     let detail = response.statusText
     try {
@@ -56,25 +62,10 @@ export const get = async <A>(path: string): Promise<A> => {
   return (await response.json()) as A
 }
 
-/** A POST to the API (an action), with an optional JSON body; answers as `get`. */
-export const post = async <A>(path: string, body?: unknown): Promise<A> => {
-  const headers: Record<string, string> = { accept: "application/json" }
-  if (token.value !== null) headers.authorization = `Bearer ${token.value}`
-  if (body !== undefined) headers["content-type"] = "application/json"
-  const response = await fetch(`/api/v1${path}`, { method: "POST", headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
-  if (!response.ok) {
-    let detail = response.statusText
-    try {
-      const problem = (await response.json()) as { readonly detail?: unknown }
-      if (typeof problem.detail === "string") detail = problem.detail
-    } catch {
-      // Not a problem document: the status text says enough.
-    }
-    if (response.status === 401) needsToken.value = true
-    throw new ApiError(response.status, detail)
-  }
-  return (await response.json()) as A
-}
+export const get = <A>(path: string): Promise<A> => request<A>(path)
+
+/** A POST to the API (an action), with an optional JSON body. */
+export const post = <A>(path: string, body?: unknown): Promise<A> => request<A>(path, { method: "POST", body })
 
 export type RunStatus =
   | "running"
