@@ -309,3 +309,21 @@ export const makeRunId = (now: number, randoms: ReadonlyArray<number>): RunId =>
   for (const random of randoms) suffix += Math.floor(random * 36).toString(36)
   return RunId.make(`run_${now.toString(36)}${suffix}`)
 }
+
+/**
+ * The steps a restart from `from` reuses (`Engine.restart`): those that completed (or were
+ * replayed) before `from` first started, by path with the step each is, in order; `undefined`
+ * when the run never reached `from`.
+ *
+ * @since 0.1.0
+ */
+export const completedBefore = (
+  events: ReadonlyArray<RunEvent>,
+  from: string
+): ReadonlyArray<{ readonly path: string; readonly step: string }> | undefined => {
+  const at = events.findIndex((e) => (e._tag === "StepStarted" || e._tag === "StepFailed" || e._tag === "StepSkipped") && e.path === from)
+  if (at < 0) return undefined
+  const done = new Map<string, string>()
+  for (const e of events.slice(0, at)) if (e._tag === "StepSucceeded" || e._tag === "StepReplayed") done.set(e.path, e.step)
+  return [...done].map(([path, step]) => ({ path, step }))
+}

@@ -13,12 +13,12 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Cause, Clock, Context, Effect, Either, Layer, Option, Queue, Schedule, Schema, type Scope } from "effect"
+import { Cause, Chunk, Clock, Context, Duration, Effect, Either, Layer, Option, Queue, Schedule, Schema, type Scope, Stream } from "effect"
 import { RunNotFound, StoreError } from "./Errors.js"
 import { type LockState, state as lockState } from "./internal/processLock.js"
 import { healthy, isFatal, StoreFile, StoreHealth } from "./internal/store.js"
 import * as Redactor from "./Redactor.js"
-import { RunEvent, RunRecord, type RunStatus, type StoredEvent } from "./Run.js"
+import { isFinal, RunEvent, RunRecord, type RunStatus, type StoredEvent } from "./Run.js"
 
 /**
  * A query over runs.
@@ -732,3 +732,29 @@ export const find = (id: string): Effect.Effect<Option.Option<RunRecord>, StoreE
       Effect.map(Option.some),
       Effect.catchTag("RunNotFound", () => Effect.succeedNone)
     ))
+
+/**
+ * A run's events as the store records them, after `after` (a stored event's `seq`), read every
+ * `pollMillis` until the run ends or stops: whichever process executes it (`Engine.watch`, the
+ * API's event stream). The record is read before the events, so the events written before it
+ * turned final are all read; an earlier execution's `RunInterrupted` does not end it (a resumed
+ * run goes on).
+ *
+ * @since 0.1.0
+ */
+export const follow = (
+  store: Service,
+  runId: string,
+  options: { readonly after?: number | undefined; readonly pollMillis: number }
+): Stream.Stream<StoredEvent, StoreError> =>
+  Stream.paginateChunkEffect({ after: options.after ?? 0, first: true }, (cursor) =>
+    Effect.gen(function*() {
+      if (!cursor.first) yield* Effect.sleep(Duration.millis(options.pollMillis))
+      const record = yield* Effect.either(store.get(runId))
+      const events = yield* store.events(runId, { after: cursor.after })
+      const last = events.length > 0 ? events[events.length - 1]!.seq : cursor.after
+      const latest = events.at(-1)?.event._tag
+      const finished = Either.isRight(record) &&
+        (isFinal(record.right.status) || (record.right.status === "interrupted" && (latest === undefined || latest === "RunInterrupted")))
+      return [Chunk.fromIterable(events), finished ? Option.none() : Option.some({ after: last, first: false })] as const
+    }))

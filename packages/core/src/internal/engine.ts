@@ -8,7 +8,6 @@ import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import {
   Cause,
-  Chunk,
   Clock,
   Deferred,
   Duration,
@@ -36,6 +35,7 @@ import {
 } from "../Errors.js"
 import * as Redactor from "../Redactor.js"
 import {
+  completedBefore,
   type Definition,
   Failure,
   isFinal,
@@ -620,26 +620,7 @@ export const make = <R>(
       })
 
     const watch: EngineService["watch"] = (runId, watchOptions) =>
-      Stream.paginateChunkEffect(
-        { after: watchOptions?.after ?? 0, first: true },
-        (cursor) =>
-          Effect.gen(function*() {
-            if (!cursor.first) yield* Effect.sleep(Duration.millis(pollMillis))
-            // Read the record first: events written before it turned final are all read below.
-            const record = yield* Effect.either(store.get(runId))
-            const events = yield* store.events(runId, { after: cursor.after })
-            const last = events.length > 0 ? events[events.length - 1]!.seq : cursor.after
-            // An earlier execution's RunInterrupted does not end it: a resumed run goes on.
-            const latest = events.at(-1)?.event._tag
-            const finished = record._tag === "Right" &&
-              (isFinal(record.right.status) || (record.right.status === "interrupted" && (latest === undefined || latest === "RunInterrupted")))
-            const chunk = Chunk.fromIterable(events.map((e) => e.event))
-            return [
-              chunk,
-              finished ? Option.none() : Option.some({ after: last, first: false })
-            ] as const
-          })
-      )
+      Stream.map(RunStore.follow(store, runId, { after: watchOptions?.after, pollMillis }), (e) => e.event)
 
     const startUnknown: EngineService["startUnknown"] = (workflow, input, startOptions) =>
       Effect.gen(function*() {
@@ -750,14 +731,12 @@ export const make = <R>(
           }
           if (options.copySteps === undefined) return yield* refuse("this engine keeps no journal of steps (in memory)")
           const events = (yield* store.events(runId)).map((e) => e.event)
-          const at = events.findIndex((e) =>
-            (e._tag === "StepStarted" || e._tag === "StepFailed" || e._tag === "StepSkipped") && e.path === from)
-          if (at < 0) {
+          const before = completedBefore(events, from)
+          if (before === undefined) {
             const reached = [...new Set(events.flatMap((e) => e._tag === "StepStarted" ? [e.path] : []))]
             return yield* refuse(`the run never reached it${reached.length > 0 ? `; it reached ${reached.join(", ")}` : ""}`)
           }
-          const reused = [...new Set(events.slice(0, at).flatMap((e) =>
-            e._tag === "StepSucceeded" || e._tag === "StepReplayed" ? [e.path] : []))]
+          const reused = before.map((s) => s.path)
           const undone = [...new Set(events.flatMap((e) =>
             e._tag === "CompensationSucceeded" && reused.includes(e.path) ? [e.path] : []))]
           if (undone.length > 0) {

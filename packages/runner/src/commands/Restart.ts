@@ -13,21 +13,20 @@
  */
 import { Engine, Errors, Plugin, Run, RunStore, type Workflow } from "@relais/core"
 import { Effect, Layer, Option } from "effect"
-import { TargetMismatch, UsageError } from "../Errors.js"
+import { UsageError } from "../Errors.js"
 import * as Definition from "../Definition.js"
 import * as Execute from "../Execute.js"
 import * as ExitCode from "../ExitCode.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
 import * as Providers from "../Providers.js"
-import * as Report from "../Report.js"
 import * as Setup from "../Setup.js"
 import * as Store from "../Store.js"
 import * as Targets from "../Targets.js"
 import * as Load from "../yaml/Load.js"
 import * as Cluster from "./Cluster.js"
 import * as Common from "./Common.js"
-import type * as Resume from "./Resume.js"
+import * as Resume from "./Resume.js"
 import { checkTargetFlags } from "./Run.js"
 import { layerStore, storeExists } from "./Runs.js"
 
@@ -54,13 +53,11 @@ const checkReused = (
   corrected: string,
   from: string
 ): Effect.Effect<void, UsageError> => {
-  const at = events.findIndex((e) => (e._tag === "StepStarted" || e._tag === "StepFailed" || e._tag === "StepSkipped") && e.path === from)
-  if (at < 0) return Effect.void // the engine says why
-  const used = new Map<string, string>()
-  for (const e of events.slice(0, at)) if (e._tag === "StepSucceeded" || e._tag === "StepReplayed") used.set(e.path, e.step)
+  const used = Run.completedBefore(events, from)
+  if (used === undefined) return Effect.void // the engine says why
   const steps = Definition.stepsById(corrected)
   const problems: Array<string> = []
-  for (const [path, step] of used) {
+  for (const { path, step } of used) {
     const now = steps.get(nodeIdOf(path))
     if (now === undefined) problems.push(`${path} (${step}) is not in it any more`)
     else if (now !== step) problems.push(`${path} is now ${now}, not ${step}: its recorded output would not fit`)
@@ -149,17 +146,7 @@ export const handler = (flags: Flags) =>
       { sandbox: flags.sandbox, seed: flags.seed, faults, settings, profile: flags.profile, configFile: flags.config, sandboxState },
       plugins
     )
-    if (Option.isSome(started)) {
-      const mismatch = Targets.compare(started.value, plan.info)
-      if (Option.isSome(mismatch)) {
-        return yield* new TargetMismatch({
-          runId: original.id,
-          started: Report.targetText(started.value),
-          requested: Report.targetText(plan.info),
-          hint: mismatch.value
-        })
-      }
-    }
+    if (Option.isSome(started)) yield* Resume.sameTarget(original.id, started.value, plan.info)
     const code = yield* Effect.gen(function*() {
       yield* Setup.announce(plan.info, `restarting ${original.workflow} from ${flags.from}`)
       const workflow = loaded.workflow as unknown as Workflow.Workflow<any, any, never>

@@ -65,6 +65,28 @@ export const definitionDrift = (
   })
 
 /**
+ * A run continues (or restarts) on the target it started on: another is refused, saying how
+ * they differ.
+ *
+ * @since 0.1.0
+ */
+export const sameTarget = (
+  runId: string,
+  started: Report.TargetInfo,
+  requested: Report.TargetInfo
+): Effect.Effect<void, TargetMismatch> => {
+  const mismatch = Targets.compare(started, requested)
+  return Option.isNone(mismatch) ? Effect.void : Effect.fail(
+    new TargetMismatch({
+      runId,
+      started: Report.targetText(started),
+      requested: Report.targetText(requested),
+      hint: mismatch.value
+    })
+  )
+}
+
+/**
  * The handler of `relais resume`.
  *
  * @since 0.1.0
@@ -145,15 +167,7 @@ export const handler = (flags: Flags) =>
       plugins
     )
     if (Option.isSome(started)) {
-      const mismatch = Targets.compare(started.value, plan.info)
-      if (Option.isSome(mismatch)) {
-        return yield* new TargetMismatch({
-          runId: record.id,
-          started: Report.targetText(started.value),
-          requested: Report.targetText(plan.info),
-          hint: mismatch.value
-        })
-      }
+      yield* sameTarget(record.id, started.value, plan.info)
     } else {
       yield* Output.warn(`relais does not know which target run ${record.id} started on; make sure it is ${Report.targetText(plan.info)}`)
     }

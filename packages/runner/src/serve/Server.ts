@@ -18,7 +18,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { type Engine, Run, RunStore } from "@relais/core"
-import { Cause, Chunk, Clock, DateTime, Duration, Effect, Either, Layer, Option, Random, Redacted, Schema, Stream } from "effect"
+import { Cause, Clock, DateTime, Duration, Effect, Either, Layer, Option, Random, Redacted, Schema, Stream } from "effect"
 import * as Config from "../Config.js"
 import * as Targets from "../Targets.js"
 import * as Check from "../yaml/Check.js"
@@ -89,6 +89,15 @@ const startProblem = (error: Start.StartError): Api.Problem<404 | 409 | 422 | 50
 const storeProblem = (error: { readonly message: string }) => Api.problem(503, `the run store failed: ${error.message}`)
 
 const runNotFound = (runId: string) => Api.problem(404, `no run ${runId} in this server's store`)
+
+/** A run of the store, or the problem that says why not (404, 503). */
+const runOf = (options: Pick<Options, "store">, runId: string) =>
+  options.store.get(runId).pipe(
+    Effect.catchTags({
+      RunNotFound: () => Effect.fail(runNotFound(runId)),
+      StoreError: (error) => Effect.fail(storeProblem(error))
+    })
+  )
 
 // -----------------------------------------------------------------------------
 // Runs as the API shows them
@@ -192,23 +201,11 @@ const encodeEvent = Schema.encodeSync(Run.RunEvent)
 
 /**
  * The events of a run as the store records them, after `after` (a `seq`), until the run
- * finishes or stops, whichever process executes it. This is `Engine.watch` with each event's
- * `seq` kept, which an event stream needs for its ids (`Last-Event-ID`).
+ * finishes or stops, whichever process executes it: `RunStore.follow`, which keeps each event's
+ * `seq` (an event stream's ids, `Last-Event-ID`; `Engine.watch` gives the events alone).
  */
 const storedEvents = (store: RunStore.Service, runId: string, after: number) =>
-  Stream.paginateChunkEffect({ after, first: true }, (cursor) =>
-    Effect.gen(function*() {
-      if (!cursor.first) yield* Effect.sleep(Duration.millis(250))
-      // The record first: the events written before it turned final are all read below.
-      const record = yield* Effect.either(store.get(runId))
-      const events = yield* store.events(runId, { after: cursor.after })
-      const last = events.length > 0 ? events[events.length - 1]!.seq : cursor.after
-      // An earlier execution's RunInterrupted does not end it: a resumed run goes on.
-      const latest = events.at(-1)?.event._tag
-      const finished = Either.isRight(record) &&
-        (Run.isFinal(record.right.status) || (record.right.status === "interrupted" && (latest === undefined || latest === "RunInterrupted")))
-      return [Chunk.fromIterable(events), finished ? Option.none() : Option.some({ after: last, first: false })] as const
-    }))
+  RunStore.follow(store, runId, { after, pollMillis: 250 })
 
 const sseMessage = (event: Run.StoredEvent) =>
   `id: ${event.seq}\nevent: ${event.event._tag}\ndata: ${JSON.stringify(encodeEvent(event.event))}\n\n`
@@ -274,12 +271,7 @@ const runsLayer = (options: Options) =>
       .handle("list", ({ urlParams }) => listRuns(options.sql, urlParams))
       .handle("get", ({ path }) =>
         Effect.gen(function*() {
-          const record = yield* options.store.get(path.id).pipe(
-            Effect.catchTags({
-              RunNotFound: () => Effect.fail(runNotFound(path.id)),
-              StoreError: (error) => Effect.fail(storeProblem(error))
-            })
-          )
+          const record = yield* runOf(options, path.id)
           const events = yield* options.store.events(path.id).pipe(Effect.mapError(storeProblem))
           return detail(record, events)
         }))
@@ -311,12 +303,7 @@ const runsLayer = (options: Options) =>
       .handle("resume", ({ path }) =>
         Effect.gen(function*() {
           if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run resumes here now"))
-          const record = yield* options.store.get(path.id).pipe(
-            Effect.catchTags({
-              RunNotFound: () => Effect.fail(runNotFound(path.id)),
-              StoreError: (error) => Effect.fail(storeProblem(error))
-            })
-          )
+          const record = yield* runOf(options, path.id)
           if (record.status !== "interrupted") {
             return yield* Effect.fail(
               Api.problem(409, Run.isFinal(record.status) ? `run ${record.id} has finished (${record.status}): there is nothing to resume` : `run ${record.id} is ${record.status}: it is executing, not interrupted`)
@@ -338,12 +325,7 @@ const runsLayer = (options: Options) =>
       .handle("restart", ({ path, payload }) =>
         Effect.gen(function*() {
           if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run starts here now"))
-          const record = yield* options.store.get(path.id).pipe(
-            Effect.catchTags({
-              RunNotFound: () => Effect.fail(runNotFound(path.id)),
-              StoreError: (error) => Effect.fail(storeProblem(error))
-            })
-          )
+          const record = yield* runOf(options, path.id)
           const served = payload.definition === "served" ? options.catalog.workflows.get(record.workflow) : undefined
           if (payload.definition === "served" && served === undefined) {
             return yield* Effect.fail(Api.problem(409, `workflow ${record.workflow} is not served here: restart it with its original definition`))
@@ -364,12 +346,7 @@ const runsLayer = (options: Options) =>
         }))
       .handle("cancel", ({ path, urlParams }) =>
         Effect.gen(function*() {
-          const record = yield* options.store.get(path.id).pipe(
-            Effect.catchTags({
-              RunNotFound: () => Effect.fail(runNotFound(path.id)),
-              StoreError: (error) => Effect.fail(storeProblem(error))
-            })
-          )
+          const record = yield* runOf(options, path.id)
           if (Run.isFinal(record.status)) {
             return yield* Effect.fail(Api.problem(409, `run ${record.id} has ended (${record.status}): there is nothing to cancel`))
           }
