@@ -133,13 +133,13 @@ const decodeRecord = Schema.decodeUnknown(RunRecord)
 const encodeEvent = Schema.encodeSync(RunEvent)
 const decodeEvent = Schema.decodeUnknown(RunEvent)
 
+/** The view of a record read and checked already: not checked again. */
+const trusted = true
+
 /**
  * What a reader sees: a run marked running is running only while its owner holds the store's
  * lock; otherwise its process is gone and the run is interrupted.
  */
-/** The view of a record read and checked already: not checked again. */
-const trusted = true
-
 const withLiveness = (record: RunRecord, lock: LockState): RunRecord => {
   if (record.status !== "running" && record.status !== "compensating") return record
   const alive = lock._tag === "Unknown" ||
@@ -167,6 +167,10 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
   const states = new Map<string, Map<string, string>>()
   const cancels = new Map<string, { readonly compensate: boolean }>()
   const decode = (id: string, encoded: unknown) => decodeRecord(encoded).pipe(Effect.mapError(storeError(`decode run ${id}`)))
+  const getOne = (id: string) => {
+    const encoded = runs.get(id)
+    return encoded === undefined ? Effect.fail(new RunNotFound({ runId: id })) : decode(id, encoded)
+  }
   const list = (query: Query | undefined) =>
     Effect.forEach([...runs.entries()], ([id, encoded]) => decode(id, encoded)).pipe(
       Effect.map((records) => filterRecords(records, query))
@@ -185,14 +189,9 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
       Effect.sync(() => {
         runs.set(record.id, redactor.redact(encodeRecord(record)))
       }),
-    get: (id) => {
-      const encoded = runs.get(id)
-      return encoded === undefined ? Effect.fail(new RunNotFound({ runId: id })) : decode(id, encoded)
-    },
-    read: (id) => {
-      const encoded = runs.get(id)
-      return encoded === undefined ? Effect.fail(new RunNotFound({ runId: id })) : decode(id, encoded)
-    },
+    get: (id) => getOne(id),
+    // In memory, a record has no process lock to show: `read` is `get`.
+    read: (id) => getOne(id),
     list,
     browse: (query) => Effect.map(list(query), (runs) => ({ runs, unreadable: [] })),
     update: (id, f) => {
