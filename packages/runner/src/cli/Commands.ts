@@ -153,6 +153,9 @@ export const validate = Args.command({
   examples: ["relais validate examples/*.yaml"]
 })
 
+/** The options of the commands that continue an existing run (resume, cancel, restart): its target and store. */
+const runAgainOptions = { profile, config, sandbox, seed, fault, sandboxSet, store, json }
+
 /** @since 0.1.0 */
 export const resume = Args.command({
   name: "resume",
@@ -163,7 +166,7 @@ export const resume = Args.command({
     "--sandbox), which is checked."
   ],
   args: { runId: runIdArgument("The interrupted run (relais runs list --status interrupted lists them)") },
-  options: { profile, config, sandbox, seed, fault, sandboxSet, store, json },
+  options: runAgainOptions,
   examples: ["relais resume run_mx10atq9mdodir --profile preprod"]
 })
 
@@ -181,14 +184,7 @@ export const restart = Args.command({
   options: {
     from: Args.text("from", { placeholder: "<step>", description: "The step to execute from: its id, or its path in a loop (contrats[3]/convention)" }),
     definition: Args.optional(Args.text("definition", { placeholder: "<file>", description: "A corrected workflow file (the steps to reuse must be the same in it)" })),
-    profile,
-    config,
-    sandbox,
-    seed,
-    fault,
-    sandboxSet,
-    store,
-    json
+    ...runAgainOptions
   },
   examples: ["relais restart run_mx10atq9mdodir --from publish", "relais restart run_mx10atq9mdodir --from publish --definition fixed.yaml"]
 })
@@ -206,14 +202,7 @@ export const cancel = Args.command({
   args: { runId: runIdArgument("The run to cancel (relais runs list --status running lists them)") },
   options: {
     noCompensate: Args.boolean("no-compensate", { description: "Leave what the run did as it is (listed as left to undo)" }),
-    profile,
-    config,
-    sandbox,
-    seed,
-    fault,
-    sandboxSet,
-    store,
-    json
+    ...runAgainOptions
   },
   examples: ["relais cancel run_mx10atq9mdodir", "relais cancel run_mx10atq9mdodir --no-compensate"]
 })
