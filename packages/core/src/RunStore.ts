@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { Fragment } from "@effect/sql/Statement"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Cause, Chunk, Clock, Context, Duration, Effect, Either, Layer, Option, Queue, Schedule, Schema, type Scope, Stream } from "effect"
 import { RunNotFound, StoreError } from "./Errors.js"
@@ -26,10 +27,34 @@ import { isFinal, RunEvent, RunRecord, type RunStatus, type StoredEvent } from "
  * @since 0.1.0
  */
 export interface Query {
+  /** Runs with one of these statuses, as `get` shows them (`interrupted` included). */
   readonly status?: ReadonlyArray<RunStatus> | undefined
   readonly workflow?: string | undefined
+  /** What started the run (`triggerOf`): `manual`, `api`, `schedule` or a plugin's name. */
+  readonly trigger?: string | undefined
+  /**
+   * A case-insensitive substring of a scalar value of the run's input or output, as stored
+   * (redacted values are not searchable): see `searchTextOf`. `%`, `_` and `\` are literal.
+   */
+  readonly search?: string | undefined
+  /** Runs created at or after this time (epoch milliseconds). */
+  readonly since?: number | undefined
+  /** Runs created before this time (epoch milliseconds). */
+  readonly until?: number | undefined
+  /** Keyset paging: the runs after this one in the order (the `next` of the previous page). */
+  readonly after?: Position | undefined
   /** Newest first; default 50. */
   readonly limit?: number | undefined
+}
+
+/**
+ * A run's place in a listing (newest first, then by id): where the next page begins.
+ *
+ * @since 0.1.0
+ */
+export interface Position {
+  readonly createdAt: number
+  readonly id: string
 }
 
 /**
@@ -50,6 +75,11 @@ export interface UnreadableRun {
 export interface Listing {
   readonly runs: ReadonlyArray<RunRecord>
   readonly unreadable: ReadonlyArray<UnreadableRun>
+  /**
+   * When more runs match than the page holds: the position of the page's last row (read or
+   * not), to pass as `after` for the next page.
+   */
+  readonly next?: Position | undefined
 }
 
 /**
@@ -151,6 +181,76 @@ const storeError = (operation: string, path?: string | undefined) => (cause: unk
   StoreError.fromCause(operation, cause, path)
 
 // -----------------------------------------------------------------------------
+// What a listing filters and searches on
+// -----------------------------------------------------------------------------
+
+/**
+ * The input that holds what started a run (`{ kind: "manual" | "api" | "schedule" | <plugin>,
+ * ... }`), as the runner writes it (its `Check.triggerInput`).
+ *
+ * @since 0.1.0
+ */
+export const triggerInput = "$trigger"
+
+/**
+ * What started a run, from its (encoded) input: `input.$trigger.kind`, `manual` when absent.
+ *
+ * @since 0.1.0
+ */
+export const triggerOf = (input: unknown): string => {
+  const trigger = isObject(input) ? input[triggerInput] : undefined
+  const kind = isObject(trigger) ? trigger.kind : undefined
+  return typeof kind === "string" && kind !== "" ? kind : "manual"
+}
+
+/** Search text kept per run at most (about 32 KB): values past it are not searchable. */
+const searchTextLimit = 32_768
+
+/** How a search and the text it looks into are put in one form: lower case, composed accents. */
+const searchForm = (text: string) => text.normalize("NFC").toLowerCase()
+
+/**
+ * The text a search looks into: every scalar value (string, number) of a run's input and
+ * output as stored (encoded, redacted), nested ones included, keys and `$trigger` left out,
+ * in lower case, one per line, each once. A redacted value (`Redactor.mask`) is left out: what
+ * was a secret is not searchable. Cut at about 32 KB.
+ *
+ * @since 0.1.0
+ */
+export const searchTextOf = (input: unknown, output: unknown): string => {
+  const values = new Set<string>()
+  let size = 0
+  const visit = (value: unknown, top: boolean): void => {
+    if (size > searchTextLimit) return
+    if (typeof value === "string" || (typeof value === "number" && Number.isFinite(value))) {
+      if (value === Redactor.mask) return
+      const text = searchForm(String(value))
+      if (text !== "" && !values.has(text)) {
+        values.add(text)
+        size += text.length + 1
+      }
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item, false)
+    } else if (isObject(value)) {
+      for (const [key, item] of Object.entries(value)) if (!(top && key === triggerInput)) visit(item, false)
+    }
+  }
+  visit(input, true)
+  visit(output, false)
+  return [...values].join("\n").slice(0, searchTextLimit)
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value)
+
+/** A `LIKE` pattern for a substring, its wildcards taken literally (with `ESCAPE '\\'`). */
+const likeSubstring = (text: string) => `%${searchForm(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+
+/** Whether a run comes after a position in a listing's order (newest first, then id descending). */
+const isAfter = (record: { readonly createdAt: number; readonly id: string }, position: Position) =>
+  record.createdAt < position.createdAt || (record.createdAt === position.createdAt && record.id < position.id)
+
+// -----------------------------------------------------------------------------
 // In memory
 // -----------------------------------------------------------------------------
 
@@ -171,9 +271,9 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
     const encoded = runs.get(id)
     return encoded === undefined ? Effect.fail(new RunNotFound({ runId: id })) : decode(id, encoded)
   }
-  const list = (query: Query | undefined) =>
+  const browse = (query: Query | undefined) =>
     Effect.forEach([...runs.entries()], ([id, encoded]) => decode(id, encoded)).pipe(
-      Effect.map((records) => filterRecords(records, query))
+      Effect.map((records): Listing => ({ ...filterRecords(records, query), unreadable: [] }))
     )
   const timeline = (id: string, options: { readonly after?: number | undefined } | undefined) =>
     Effect.forEach(
@@ -192,8 +292,8 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
     get: (id) => getOne(id),
     // In memory, a record has no process lock to show: `read` is `get`.
     read: (id) => getOne(id),
-    list,
-    browse: (query) => Effect.map(list(query), (runs) => ({ runs, unreadable: [] })),
+    list: (query) => Effect.map(browse(query), (listing) => listing.runs),
+    browse,
     update: (id, f) => {
       const encoded = runs.get(id)
       if (encoded === undefined) return Effect.fail(new RunNotFound({ runId: id }))
@@ -240,12 +340,31 @@ export const makeMemory: Effect.Effect<Service, never, Redactor.Redactor> = Effe
   }
 })
 
-const filterRecords = (records: ReadonlyArray<RunRecord>, query: Query | undefined): ReadonlyArray<RunRecord> =>
-  records
+/**
+ * The runs a query selects among records (as `get` shows them), in the listing's order, with
+ * the position after the page when more match. The memory store's listing, and the rule the SQL
+ * store's queries follow.
+ */
+const filterRecords = (records: ReadonlyArray<RunRecord>, query: Query | undefined): { readonly runs: ReadonlyArray<RunRecord>; readonly next?: Position } => {
+  const search = query?.search !== undefined ? searchForm(query.search) : undefined
+  const matching = records
     .filter((r) => query?.status === undefined || query.status.includes(r.status))
     .filter((r) => query?.workflow === undefined || r.workflow === query.workflow)
-    .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
-    .slice(0, query?.limit ?? 50)
+    .filter((r) => query?.trigger === undefined || triggerOf(encodeRecord(r).input) === query.trigger)
+    .filter((r) => {
+      if (search === undefined) return true
+      const encoded = encodeRecord(r)
+      return searchTextOf(encoded.input, encoded.output).includes(search)
+    })
+    .filter((r) => query?.since === undefined || r.createdAt >= query.since)
+    .filter((r) => query?.until === undefined || r.createdAt < query.until)
+    .filter((r) => query?.after === undefined || isAfter(r, query.after))
+    .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+  const limit = query?.limit ?? 50
+  const runs = matching.slice(0, limit)
+  const last = runs.at(-1)
+  return matching.length > limit && last !== undefined ? { runs, next: { createdAt: last.createdAt, id: last.id } } : { runs }
+}
 
 /**
  * @since 0.1.0
@@ -289,9 +408,21 @@ const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, Sq
     status TEXT NOT NULL,
     record TEXT NOT NULL,
     created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
+    updated_at BIGINT NOT NULL,
+    trigger_kind TEXT,
+    search_text TEXT
   )`
-  yield* sql`CREATE INDEX IF NOT EXISTS relais_runs_status ON relais_runs (status, created_at)`
+  // Stores made before listings filtered by trigger and searched (issue 12) lack two columns.
+  yield* addDerivedColumns
+  // A listing reads newest first (then by id), alone or after one equality: each index walks
+  // it in that order and stops at the page's LIMIT. (status, created_at) became
+  // (status, created_at, id), so that runs created in the same millisecond need no sort.
+  yield* sql`DROP INDEX IF EXISTS relais_runs_status`
+  yield* sql`CREATE INDEX IF NOT EXISTS relais_runs_created ON relais_runs (created_at, id)`
+  yield* sql`CREATE INDEX IF NOT EXISTS relais_runs_by_status ON relais_runs (status, created_at, id)`
+  yield* sql`CREATE INDEX IF NOT EXISTS relais_runs_by_workflow ON relais_runs (workflow, created_at, id)`
+  yield* sql`CREATE INDEX IF NOT EXISTS relais_runs_by_trigger ON relais_runs (trigger_kind, created_at, id)`
+  yield* backfillDerived
   yield* sql.onDialectOrElse({
     pg: () =>
       sql`CREATE TABLE IF NOT EXISTS relais_events (
@@ -328,6 +459,71 @@ const migrateAt = (path: string | undefined): Effect.Effect<void, StoreError, Sq
   )`
 })).pipe(Effect.mapError(storeError("create its tables", path)))
 
+/** The derived columns of `relais_runs` (see `searchTextOf`, `triggerOf`). */
+const derivedColumns = ["trigger_kind", "search_text"] as const
+
+/** The columns `relais_runs` has. */
+const runColumns: Effect.Effect<ReadonlySet<string>, SqlError, SqlClient.SqlClient> = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      sql<{ readonly name: string }>`SELECT column_name AS name FROM information_schema.columns
+        WHERE table_name = 'relais_runs' AND table_schema = current_schema()`,
+    orElse: () => sql<{ readonly name: string }>`SELECT name FROM pragma_table_info('relais_runs')`
+  }).pipe(Effect.map((rows) => new Set(rows.map((row) => String(row.name))))))
+
+/**
+ * Add the derived columns to a store made before them. Looked up first, so that an up-to-date
+ * store takes no table lock (PostgreSQL's `ALTER TABLE` takes one even when there is nothing
+ * to add). On PostgreSQL the schema lock already serialises this; on SQLite a process that
+ * added a column between the look-up and its own `ALTER` is not an error (`duplicate column`).
+ */
+const addDerivedColumns: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const present = yield* runColumns
+  for (const column of derivedColumns) {
+    if (present.has(column)) continue
+    yield* sql`ALTER TABLE relais_runs ADD COLUMN ${sql(column)} TEXT`.pipe(
+      Effect.catchIf((error) => /duplicate column/i.test(String(error.cause ?? error.message)), () => Effect.void)
+    )
+  }
+})
+
+/** Rows filled in per statement batch by `backfillDerived`. */
+const backfillBatch = 500
+
+/**
+ * Fill the derived columns of rows written before them, or since by an older relais (a row
+ * without `trigger_kind`), from their stored record: done when the store is opened to write,
+ * in batches (one transaction each), each batch found through the trigger index, so that an
+ * up-to-date store pays one indexed look-up. A record that is not JSON any more gets `manual`
+ * and no search text (it is listed as unreadable anyway). Idempotent: two processes doing it at
+ * once write the same values.
+ */
+const backfillDerived: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  while (true) {
+    const rows = yield* sql<RunRow>`SELECT id, record FROM relais_runs WHERE trigger_kind IS NULL LIMIT ${backfillBatch}`
+    if (rows.length === 0) return
+    yield* sql.withTransaction(Effect.forEach(rows, (row) => {
+      const derived = derivedOfJson(row.record)
+      return sql`UPDATE relais_runs SET trigger_kind = ${derived.trigger}, search_text = ${derived.search} WHERE id = ${row.id}`
+    }, { discard: true }))
+    if (rows.length < backfillBatch) return
+  }
+})
+
+/** The derived values of a stored record's JSON text. */
+const derivedOfJson = (json: string): { readonly trigger: string; readonly search: string } => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    return { trigger: "manual", search: "" }
+  }
+  const record = isObject(parsed) ? parsed : {}
+  return { trigger: triggerOf(record.input), search: searchTextOf(record.input, record.output) }
+}
+
 /** Events in one INSERT statement (4 parameters each: well under SQLite's and PostgreSQL's limits). */
 const eventsPerStatement = 500
 
@@ -341,6 +537,10 @@ const liveClock = Clock.make()
 interface RunRow {
   readonly id: string
   readonly record: string
+}
+
+interface ListedRow extends RunRow {
+  readonly created_at: number | string | bigint
 }
 
 interface StateRow {
@@ -409,6 +609,12 @@ export const makeSqlWith = (
           Effect.mapError(fail("read the tables"))
         )
       : yield* Effect.as(migrateAt(path), true)
+    // A store opened only to read is not migrated: one made before the derived columns is
+    // filtered by trigger and searched by reading its rows (`scan`), as it is older.
+    const hasDerived = !readonly || (hasTables && (yield* runColumns.pipe(
+      Effect.map((columns) => derivedColumns.every((column) => columns.has(column))),
+      Effect.mapError(fail("read the columns"))
+    )))
 
     // Liveness: who holds the store now. Only SQLite stores have the lock.
     const liveness: Effect.Effect<LockState> = file === undefined || file.filename === ":memory:"
@@ -453,11 +659,16 @@ export const makeSqlWith = (
       })
 
     const write = (record: RunRecord, insert: boolean) => {
-      const json = toJson(encodeRecord(record))
+      // What is stored, redacted: the search text is made of it, so a secret is never in it.
+      const stored = redactor.redact(encodeRecord(record)) as { readonly input: unknown; readonly output?: unknown }
+      const json = JSON.stringify(stored)
+      const trigger = triggerOf(stored.input)
+      const search = searchTextOf(stored.input, stored.output)
       return (insert
-        ? sql`INSERT INTO relais_runs (id, workflow, status, record, created_at, updated_at)
-            VALUES (${record.id}, ${record.workflow}, ${record.status}, ${json}, ${record.createdAt}, ${record.updatedAt})`
-        : sql`UPDATE relais_runs SET status = ${record.status}, record = ${json}, updated_at = ${record.updatedAt}
+        ? sql`INSERT INTO relais_runs (id, workflow, status, record, created_at, updated_at, trigger_kind, search_text)
+            VALUES (${record.id}, ${record.workflow}, ${record.status}, ${json}, ${record.createdAt}, ${record.updatedAt}, ${trigger}, ${search})`
+        : sql`UPDATE relais_runs SET status = ${record.status}, record = ${json}, updated_at = ${record.updatedAt},
+            trigger_kind = ${trigger}, search_text = ${search}
             WHERE id = ${record.id}`).pipe(Effect.mapError(fail(`record run ${record.id}`)))
     }
 
@@ -532,37 +743,111 @@ export const makeSqlWith = (
         })
       )
 
-    const statusesOf = (statuses: ReadonlyArray<RunStatus>) =>
-      statuses.includes("interrupted") ? [...statuses, "running", "compensating"] : statuses
+    /**
+     * The condition on the stored status and owner that selects the runs whose status, as `get`
+     * shows it (`withLiveness`), is one of `statuses`, given who holds the store's lock: so that
+     * a status filter is a `WHERE` with a `LIMIT`, not a read of every matching row filtered
+     * after. `None` when no run can match (running runs while nobody holds the lock).
+     */
+    const statusCondition = (statuses: ReadonlyArray<RunStatus>, lock: LockState): Option.Option<Fragment> => {
+      const live = ["running", "compensating"] as const
+      const isLive = (status: RunStatus) => status === "running" || status === "compensating"
+      // Nobody to ask, or a holder that names no owner: every run is shown as stored.
+      if (lock._tag === "Unknown" || (lock._tag === "Held" && lock.owner === undefined)) return Option.some(sql.in("status", statuses))
+      const plain = statuses.filter((status) => !isLive(status))
+      const interrupted = statuses.includes("interrupted")
+      if (lock._tag === "Free") {
+        const stored = interrupted ? [...plain, ...live] : plain
+        return stored.length === 0 ? Option.none() : Option.some(sql.in("status", stored))
+      }
+      // Held by `owner` (SQLite only: the owner is read from the record's JSON, a damaged one
+      // giving NULL, as a record without owner: not the holder's, so interrupted).
+      const owner = sql`(CASE WHEN json_valid(record) THEN json_extract(record, '$.owner') END)`
+      const alive = statuses.filter(isLive)
+      const parts: Array<Fragment> = []
+      if (plain.length > 0) parts.push(sql.in("status", plain))
+      if (alive.length > 0) parts.push(sql`(${sql.in("status", alive)} AND ${owner} = ${lock.owner})`)
+      if (interrupted) parts.push(sql`(${sql.in("status", live)} AND (${owner} IS NULL OR ${owner} <> ${lock.owner}))`)
+      return Option.some(sql`(${sql.or(parts)})`)
+    }
+
+    /** The conditions of a query, but for trigger and search when the store lacks their columns. */
+    const conditions = (query: Query | undefined, lock: LockState): Option.Option<Array<Fragment>> => {
+      const where: Array<Fragment> = []
+      if (query?.status !== undefined && query.status.length > 0) {
+        const status = statusCondition(query.status, lock)
+        if (Option.isNone(status)) return Option.none()
+        where.push(status.value)
+      }
+      if (query?.workflow !== undefined) where.push(sql`workflow = ${query.workflow}`)
+      if (hasDerived && query?.trigger !== undefined) where.push(sql`trigger_kind = ${query.trigger}`)
+      if (hasDerived && query?.search !== undefined) where.push(sql`search_text LIKE ${likeSubstring(query.search)} ESCAPE '\\'`)
+      if (query?.since !== undefined) where.push(sql`created_at >= ${query.since}`)
+      if (query?.until !== undefined) where.push(sql`created_at < ${query.until}`)
+      if (query?.after !== undefined) {
+        const { createdAt, id } = query.after
+        where.push(sql`(created_at < ${createdAt} OR (created_at = ${createdAt} AND id < ${id}))`)
+      }
+      return Option.some(where)
+    }
+
+    const rowsWhere = (where: ReadonlyArray<Fragment>, limit: number) =>
+      sql<ListedRow>`SELECT id, record, created_at FROM relais_runs ${where.length > 0 ? sql`WHERE ${sql.and(where)}` : sql``}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit}`
 
     const browse = (query: Query | undefined): Effect.Effect<Listing, StoreError> =>
       Effect.gen(function*() {
         if (!hasTables) return { runs: [], unreadable: [] }
         const limit = query?.limit ?? 50
-        const statuses = query?.status
-        const rows = yield* (statuses !== undefined && statuses.length > 0
-          ? query?.workflow !== undefined
-            ? sql<RunRow>`SELECT id, record FROM relais_runs WHERE workflow = ${query.workflow}
-                AND ${sql.in("status", statusesOf(statuses))}
-                ORDER BY created_at DESC, id DESC`
-            : sql<RunRow>`SELECT id, record FROM relais_runs
-                WHERE ${sql.in("status", statusesOf(statuses))}
-                ORDER BY created_at DESC, id DESC`
-          : query?.workflow !== undefined
-          ? sql<RunRow>`SELECT id, record FROM relais_runs WHERE workflow = ${query.workflow}
-              ORDER BY created_at DESC, id DESC LIMIT ${limit}`
-          : sql<RunRow>`SELECT id, record FROM relais_runs ORDER BY created_at DESC, id DESC LIMIT ${limit}`).pipe(
-            Effect.mapError(fail("list runs"))
-          )
         const lock = yield* liveness
+        const where = conditions(query, lock)
+        if (Option.isNone(where)) return { runs: [], unreadable: [] }
+        // One row more than the page: whether a next page exists.
+        const rows = yield* (!hasDerived && (query?.trigger !== undefined || query?.search !== undefined)
+          ? scan(where.value, query, limit + 1)
+          : rowsWhere(where.value, limit + 1)).pipe(Effect.mapError(fail("list runs")))
+        const page = rows.slice(0, limit)
         const runs: Array<RunRecord> = []
         const unreadable: Array<UnreadableRun> = []
-        for (const row of rows) {
+        for (const row of page) {
           const parsed = yield* Effect.either(parseRecord(row))
           if (Either.isRight(parsed)) runs.push(withLiveness(parsed.right, lock))
           else unreadable.push({ id: String(row.id), problem: parsed.left.detail })
         }
-        return { runs: filterRecords(runs, query), unreadable }
+        const last = page.at(-1)
+        return {
+          runs,
+          unreadable,
+          ...(rows.length > limit && last !== undefined ? { next: { createdAt: Number(last.created_at), id: String(last.id) } } : {})
+        }
+      })
+
+    /**
+     * The rows of a store without the derived columns (opened read-only, made by an older
+     * relais) that match a trigger or a search: read in pages, newest first, and tested with
+     * the same functions that fill those columns, until `wanted` rows are found.
+     */
+    const scan = (where: ReadonlyArray<Fragment>, query: Query | undefined, wanted: number) =>
+      Effect.gen(function*() {
+        const found: Array<ListedRow> = []
+        const search = query?.search !== undefined ? searchForm(query.search) : undefined
+        let after: Position | undefined
+        while (found.length < wanted) {
+          const page: ReadonlyArray<ListedRow> = yield* rowsWhere(
+            after === undefined ? where : [...where, sql`(created_at < ${after.createdAt} OR (created_at = ${after.createdAt} AND id < ${after.id}))`],
+            backfillBatch
+          )
+          for (const row of page) {
+            const derived = derivedOfJson(row.record)
+            if ((query?.trigger === undefined || derived.trigger === query.trigger) && (search === undefined || derived.search.includes(search))) {
+              found.push(row)
+            }
+          }
+          const last = page.at(-1)
+          if (page.length < backfillBatch || last === undefined) break
+          after = { createdAt: Number(last.created_at), id: String(last.id) }
+        }
+        return found.slice(0, wanted)
       })
 
     const timeline = (id: string, options: { readonly after?: number | undefined } | undefined) =>
