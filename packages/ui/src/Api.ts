@@ -31,34 +31,47 @@ export const setToken = (value: string | null): void => {
   needsToken.value = false
 }
 
-/** An answer that is not a success: its status and the problem's detail. */
+/** An answer that is not a success: its status and the problem's detail (0: no answer at all). */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly detail: string) {
     super(detail)
   }
 }
 
+/** What a failed call says, whatever it threw: an `ApiError`, or a network failure (status 0). */
+export const asApiError = (error: unknown): ApiError =>
+  error instanceof ApiError ? error : new ApiError(0, error instanceof Error ? error.message : String(error))
+
+/** The `ApiError` of an answer that is not a success (a 401 asks for a token). */
+export const problemOf = async (response: Response): Promise<ApiError> => {
+  let detail = response.statusText
+  try {
+    const problem = (await response.json()) as { readonly detail?: unknown }
+    if (typeof problem.detail === "string") detail = problem.detail
+  } catch {
+    // Not a problem document: the status text says enough.
+  }
+  if (response.status === 401) needsToken.value = true
+  return new ApiError(response.status, detail)
+}
+
+/** Request headers with this tab's token. */
+export const headersWith = (extra: Record<string, string>): Record<string, string> => {
+  const headers: Record<string, string> = { ...extra }
+  if (token.value !== null) headers.authorization = `Bearer ${token.value}`
+  return headers
+}
+
 /** A request to the API with this tab's token; a failure is an `ApiError` (a 401 asks for a token). */
 const request = async <A>(path: string, init: { readonly method?: string; readonly body?: unknown } = {}): Promise<A> => {
-  const headers: Record<string, string> = { accept: "application/json" }
-  if (token.value !== null) headers.authorization = `Bearer ${token.value}`
+  const headers = headersWith({ accept: "application/json" })
   if (init.body !== undefined) headers["content-type"] = "application/json"
   const response = await fetch(`/api/v1${path}`, {
     method: init.method ?? "GET",
     headers,
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {})
   })
-  if (!response.ok) {
-    let detail = response.statusText
-    try {
-      const problem = (await response.json()) as { readonly detail?: unknown }
-      if (typeof problem.detail === "string") detail = problem.detail
-    } catch {
-      // Not a problem document: the status text says enough.
-    }
-    if (response.status === 401) needsToken.value = true
-    throw new ApiError(response.status, detail)
-  }
+  if (!response.ok) throw await problemOf(response)
   return (await response.json()) as A
 }
 
@@ -93,6 +106,9 @@ export const runStatuses: ReadonlyArray<RunStatus> = [
 /** Whether a run can still change (the run page refreshes it). */
 export const isLive = (status: RunStatus): boolean => status === "running" || status === "compensating"
 
+/** Whether a run has ended for good (not running, compensating nor interrupted). */
+export const isFinal = (status: RunStatus): boolean => !isLive(status) && status !== "interrupted"
+
 export interface RunSummary {
   readonly id: string
   readonly workflow: string
@@ -101,6 +117,30 @@ export interface RunSummary {
   readonly updatedAt: string
   readonly finishedAt?: string
   readonly executions: number
+  /** What started it: manual, api, schedule or a plugin's name (absent from older servers). */
+  readonly trigger?: unknown
+  /** Started again from a step of another run. */
+  readonly restartOf?: { readonly runId: string; readonly from: string; readonly reused?: ReadonlyArray<string> }
+}
+
+/**
+ * A step of a workflow's graph (`definition.graph` of a run): its `id` as written in the YAML;
+ * a step in a `forEach` has the events' path `<forEach id>[<index>]/<id>`, groups and parallel
+ * blocks add nothing to the paths of the steps they hold.
+ */
+export interface GraphNode {
+  readonly id: string
+  readonly kind: "step" | "forEach" | "parallel" | "group"
+  readonly uses?: string
+  readonly condition?: string
+  readonly compensates?: boolean
+  readonly steps?: ReadonlyArray<GraphNode>
+  readonly branches?: ReadonlyArray<GraphNode>
+}
+
+export interface WorkflowGraph {
+  readonly name: string
+  readonly steps: ReadonlyArray<GraphNode>
 }
 
 export interface RunPage {
@@ -169,14 +209,19 @@ export type RunEvent =
 
 export interface RunDetail extends RunSummary {
   readonly input: unknown
-  readonly trigger?: unknown
   readonly output?: unknown
   readonly failure?: Failure
   readonly compensated?: ReadonlyArray<Compensated>
   readonly remaining?: ReadonlyArray<LeftToUndo>
   readonly failedItems?: ReadonlyArray<unknown>
-  readonly definition?: { readonly hash: string; readonly source?: string }
-  readonly restartOf?: { readonly runId: string; readonly from: string; readonly reused: ReadonlyArray<string> }
+  readonly definition?: {
+    readonly hash: string
+    readonly source?: string
+    /** The text it started with, as stored (secrets redacted). */
+    readonly text?: string
+    /** Absent when the text is not a YAML workflow (or the server predates it). */
+    readonly graph?: WorkflowGraph
+  }
   readonly events: ReadonlyArray<{ readonly seq: number; readonly event: RunEvent }>
 }
 

@@ -1,7 +1,7 @@
 /** Small pieces shared by the pages: loading a resource, a status badge, JSON, errors. */
 import { useEffect, useState } from "preact/hooks"
 import { ApiError, get, token, type RunStatus } from "./Api.js"
-import { statusLabel, t } from "./I18n.js"
+import { type Asked, problemSentence, statusLabel, t } from "./I18n.js"
 
 export type Loaded<A> =
   | { readonly state: "loading" }
@@ -58,9 +58,20 @@ export const Json = ({ value, label }: { readonly value: unknown; readonly label
   <pre class="json" aria-label={label} tabIndex={0}>{JSON.stringify(value, null, 2)}</pre>
 )
 
-export const Problem = ({ loaded }: { readonly loaded: Loaded<unknown> }) =>
+/**
+ * A refusal or a failure to reach the server: the page's own sentence in its language, then
+ * what the server said (its problem's `detail`, in English) underneath.
+ */
+export const Refusal = ({ status, detail, asked }: { readonly status: number; readonly detail: string; readonly asked: Asked }) => (
+  <div class="problem" role="alert" data-problem={status}>
+    <p class="problem-sentence">{problemSentence(status, asked)}</p>
+    {detail !== "" && <p class="problem-detail"><span>{t("serverSaid")}</span> {detail}</p>}
+  </div>
+)
+
+export const Problem = ({ loaded, asked = "read" }: { readonly loaded: Loaded<unknown>; readonly asked?: Asked }) =>
   loaded.state === "error"
-    ? <p class="problem" role="alert">{t("error", { detail: loaded.detail })}</p>
+    ? <Refusal status={loaded.status} detail={loaded.detail} asked={asked} />
     : loaded.state === "loading"
     ? <p aria-busy="true">{t("loading")}</p>
     : null

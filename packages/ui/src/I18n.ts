@@ -51,7 +51,6 @@ const en = {
   webhooks: "Webhooks",
   language: "Language",
   loading: "Loading…",
-  error: "The server answered: {detail}",
   tokenTitle: "An API token is needed",
   tokenHelp: "This server asks for a token (serve.tokens). It is kept in this tab only and sent as Authorization: Bearer.",
   tokenLabel: "API token",
@@ -108,13 +107,11 @@ const en = {
   cancelConfirm: "Cancel the run",
   cancelBack: "Keep it running",
   cancelAsked: "Cancellation asked: the run stops before its next step.",
-  cancelFailed: "The run could not be cancelled: {detail}",
   restartRun: "Restart from a step…",
   restartFrom: "Restart from",
   restartExplain: "A new run reuses what the steps before this one did (they are not executed again), then executes from it.",
   restartConfirm: "Start the new run",
   restartBack: "Keep this run as it is",
-  restartFailed: "The run cannot be restarted: {detail}",
   restartOf: "Restarted from {from} of run {id} (reused: {reused})",
   back: "All runs",
   description: "Description",
@@ -141,6 +138,57 @@ const en = {
   noMessages: "No message received.",
   noRejections: "No request refused.",
   notFoundPage: "No such page.",
+  search: "Search",
+  searchHelp: "A value of an input or output: an e-mail, a convention code…",
+  triggerManual: "by hand",
+  triggerApi: "API",
+  triggerSchedule: "schedule",
+  restartedFrom: "restarted from {id} at {from}",
+  newest: "Newest",
+  liveOpen: "Live: new events appear as they happen",
+  liveConnecting: "Connecting to the live events…",
+  liveRetrying: "Connection lost: trying again…",
+  resumeRun: "Resume this run…",
+  resumeExplain: "The run goes on where it stopped, with the definition it started with: the steps it completed are not executed again, a step in flight when it stopped is reconciled or executed again.",
+  resumeConfirm: "Resume the run",
+  resumeBack: "Leave it interrupted",
+  resumeAsked: "Resume asked: the run goes on.",
+  restartDefinition: "Definition to execute",
+  restartOriginal: "the one this run started with ({hash})",
+  restartServed: "the file served now ({hash})",
+  restartDiffers: "The file served now differs from the definition this run started with.",
+  definitionText: "Its text",
+  graph: "Workflow graph",
+  legend: "Legend",
+  noGraph: "No graph: the definition cannot be read as a YAML workflow.",
+  nodeNotReached: "not reached",
+  nodeRunning: "running",
+  nodeSucceeded: "succeeded",
+  nodeFailed: "failed",
+  nodeCompensated: "undone",
+  nodeCompensationFailed: "undoing failed",
+  nodeSkipped: "skipped",
+  nodeReplayed: "replayed",
+  kindForEach: "for each item",
+  kindParallel: "in parallel",
+  kindGroup: "group",
+  branch: "branch",
+  condition: "if {expr}",
+  noCompensation: "not undone",
+  problemNetwork: "The server could not be reached.",
+  problem400: "The server did not understand the request.",
+  problem401: "A valid API token is needed: none was given, or it is not one of this server's.",
+  problem403: "Your token does not allow this: it needs the scope “{scope}”.",
+  problem404: "Not found on this server.",
+  problem404Run: "This run does not exist in this store.",
+  problem409: "The server refused: the run is not in a state that allows it.",
+  problem409Cancel: "This run has already ended: there is nothing to cancel.",
+  problem409Restart: "This run cannot be restarted from this step.",
+  problem409Resume: "This run cannot be resumed: it has ended, or it is still running.",
+  problem422: "The server refused the request: it is not valid.",
+  problem503: "The server is stopping: try again in a moment.",
+  problemOther: "The server answered with an error ({status}).",
+  serverSaid: "The server says:",
   runId: "Run {id}"
 } as const
 
@@ -154,7 +202,6 @@ const fr: Record<Key, string> = {
   webhooks: "Webhooks",
   language: "Langue",
   loading: "Chargement…",
-  error: "Le serveur a répondu : {detail}",
   tokenTitle: "Un jeton d'API est nécessaire",
   tokenHelp: "Ce serveur demande un jeton (serve.tokens). Il n'est gardé que dans cet onglet et envoyé en Authorization: Bearer.",
   tokenLabel: "Jeton d'API",
@@ -211,13 +258,11 @@ const fr: Record<Key, string> = {
   cancelConfirm: "Annuler l'exécution",
   cancelBack: "La laisser continuer",
   cancelAsked: "Annulation demandée : l'exécution s'arrête avant sa prochaine étape.",
-  cancelFailed: "L'exécution n'a pas pu être annulée : {detail}",
   restartRun: "Reprendre depuis une étape…",
   restartFrom: "Reprendre depuis",
   restartExplain: "Une nouvelle exécution réutilise ce qu'ont fait les étapes avant celle-ci (elles ne sont pas refaites), puis s'exécute à partir d'elle.",
   restartConfirm: "Lancer la nouvelle exécution",
   restartBack: "Laisser cette exécution telle quelle",
-  restartFailed: "L'exécution ne peut pas être reprise : {detail}",
   restartOf: "Reprise depuis {from} de l'exécution {id} (réutilisées : {reused})",
   back: "Toutes les exécutions",
   description: "Description",
@@ -244,6 +289,57 @@ const fr: Record<Key, string> = {
   noMessages: "Aucun message reçu.",
   noRejections: "Aucune requête refusée.",
   notFoundPage: "Cette page n'existe pas.",
+  search: "Rechercher",
+  searchHelp: "Une valeur d'entrée ou de sortie : un e-mail, un code de convention…",
+  triggerManual: "à la main",
+  triggerApi: "API",
+  triggerSchedule: "planification",
+  restartedFrom: "reprise de {id} depuis {from}",
+  newest: "Les plus récentes",
+  liveOpen: "En direct : les nouveaux événements s'affichent dès qu'ils arrivent",
+  liveConnecting: "Connexion aux événements en direct…",
+  liveRetrying: "Connexion perdue : nouvel essai…",
+  resumeRun: "Poursuivre cette exécution…",
+  resumeExplain: "L'exécution continue là où elle s'est arrêtée, avec la définition de son démarrage : les étapes terminées ne sont pas refaites, une étape en cours à l'arrêt est rapprochée ou refaite.",
+  resumeConfirm: "Poursuivre l'exécution",
+  resumeBack: "La laisser interrompue",
+  resumeAsked: "Poursuite demandée : l'exécution continue.",
+  restartDefinition: "Définition à exécuter",
+  restartOriginal: "celle du démarrage de cette exécution ({hash})",
+  restartServed: "le fichier servi maintenant ({hash})",
+  restartDiffers: "Le fichier servi maintenant diffère de la définition avec laquelle cette exécution a démarré.",
+  definitionText: "Son texte",
+  graph: "Graphe du workflow",
+  legend: "Légende",
+  noGraph: "Pas de graphe : la définition ne se lit pas comme un workflow YAML.",
+  nodeNotReached: "non atteinte",
+  nodeRunning: "en cours",
+  nodeSucceeded: "réussie",
+  nodeFailed: "échouée",
+  nodeCompensated: "défaite",
+  nodeCompensationFailed: "annulation échouée",
+  nodeSkipped: "sautée",
+  nodeReplayed: "rejouée",
+  kindForEach: "pour chaque élément",
+  kindParallel: "en parallèle",
+  kindGroup: "groupe",
+  branch: "branche",
+  condition: "si {expr}",
+  noCompensation: "non défaite",
+  problemNetwork: "Le serveur est injoignable.",
+  problem400: "Le serveur n'a pas compris la requête.",
+  problem401: "Un jeton d'API valide est nécessaire : aucun n'a été donné, ou ce n'est pas un jeton de ce serveur.",
+  problem403: "Votre jeton ne le permet pas : il faut la portée « {scope} ».",
+  problem404: "Introuvable sur ce serveur.",
+  problem404Run: "Cette exécution n'existe pas dans ce stockage.",
+  problem409: "Le serveur a refusé : l'exécution n'est pas dans un état qui le permet.",
+  problem409Cancel: "Cette exécution est déjà terminée : il n'y a rien à annuler.",
+  problem409Restart: "Cette exécution ne peut pas être reprise depuis cette étape.",
+  problem409Resume: "Cette exécution ne peut pas être poursuivie : elle est terminée, ou toujours en cours.",
+  problem422: "Le serveur a refusé la requête : elle n'est pas valide.",
+  problem503: "Le serveur s'arrête : réessayez dans un moment.",
+  problemOther: "Le serveur a répondu par une erreur ({status}).",
+  serverSaid: "Le serveur précise :",
   runId: "Exécution {id}"
 }
 
@@ -269,6 +365,32 @@ const statusText: Record<Lang, Record<RunStatus, string>> = {
     compensation_failed: "compensation échouée",
     interrupted: "interrompue",
     cancelled: "annulée"
+  }
+}
+
+/** What a refusal means, in the page's words, for what was asked (the server's detail goes under it). */
+export type Asked = "read" | "readRun" | "cancel" | "restart" | "resume"
+
+export const problemSentence = (status: number, asked: Asked): string => {
+  switch (status) {
+    case 0:
+      return t("problemNetwork")
+    case 400:
+      return t("problem400")
+    case 401:
+      return t("problem401")
+    case 403:
+      return t("problem403", { scope: asked === "read" || asked === "readRun" ? "read" : "run" })
+    case 404:
+      return t(asked === "read" ? "problem404" : "problem404Run")
+    case 409:
+      return t(asked === "cancel" ? "problem409Cancel" : asked === "restart" ? "problem409Restart" : asked === "resume" ? "problem409Resume" : "problem409")
+    case 422:
+      return t("problem422")
+    case 503:
+      return t("problem503")
+    default:
+      return t("problemOther", { status })
   }
 }
 

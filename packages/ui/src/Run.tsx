@@ -1,109 +1,292 @@
 /**
- * One run: its status and durations, what started it, the definition it ran, what to undo by
- * hand (first, when there is any), what was undone, its timeline, its inputs and output (as
- * the server gives them: secrets already redacted). Refreshed while it executes.
+ * One run: its status and durations, what started it, the definition it ran (its text and its
+ * graph coloured by how far the run got), what to undo by hand (first, when there is any), what
+ * was undone, its timeline, its inputs and output (as the server gives them: secrets already
+ * redacted). Actions: resume (interrupted), cancel (executing), restart from a step (ended).
+ *
+ * Live: while the run is not final the page reads its event stream (`Events.follow`, SSE over
+ * fetch) and adds each event as it comes; when the stream ends (the run finished or stopped)
+ * the record is read again for its outcome.
  */
-import { useState } from "preact/hooks"
-import { isLive, post, type RunDetail } from "./Api.js"
-import { Json, Problem, Status, useResource } from "./Common.js"
+import { useEffect, useRef, useState } from "preact/hooks"
+import { asApiError, type ApiError, get, isFinal, isLive, post, type RunDetail, type RunEvent, type RunStatus, token, type WorkflowInfo } from "./Api.js"
+import { Json, type Loaded, Problem, Refusal, Status, useResource } from "./Common.js"
+import * as Events from "./Events.js"
+import { GraphView } from "./Graph.js"
 import { formatDate, formatDuration, statusLabel, t } from "./I18n.js"
+import { triggerKind, triggerLabel } from "./Runs.js"
 import * as Timeline from "./Timeline.js"
 
 const triggerText = (trigger: unknown): string => {
-  if (trigger === null || typeof trigger !== "object") return "—"
+  if (trigger === null || typeof trigger !== "object") return typeof trigger === "string" ? triggerLabel(trigger) : "—"
   const { kind, ...rest } = trigger as Record<string, unknown>
   const details = Object.entries(rest).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
-  return [String(kind ?? "?"), ...details].join(" · ")
+  return [triggerLabel(String(triggerKind(trigger) ?? kind ?? "?")), ...details].join(" · ")
 }
+
+type Stored = RunDetail["events"][number]
+
+/** The status the events received since the record was read tell of (the record's otherwise). */
+const statusAfter = (status: RunStatus, events: ReadonlyArray<Stored>): RunStatus => {
+  let current = status
+  for (const { event } of events) {
+    if (event._tag === "RunFinished") current = event.status
+    else if (event._tag === "RunInterrupted") current = "interrupted"
+    else if (event._tag === "RunStarted" || event._tag === "StepStarted") current = current === "interrupted" ? "running" : current
+    else if (event._tag === "CompensationStarted" && current === "running") current = "compensating"
+  }
+  return current
+}
+
+const pause = (millis: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, millis)
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true })
+  })
+
+interface LiveRun {
+  readonly loaded: Loaded<RunDetail>
+  /** The events received over the stream since the record was read. */
+  readonly fresh: ReadonlyArray<Stored>
+  readonly connection: Events.Connection | "off"
+  /** Read the record again and follow it while it is not final; `expectResume`: it was just resumed. */
+  readonly reload: (options?: { readonly expectResume?: boolean }) => void
+}
+
+/**
+ * The run's record, then its events as they happen while it is not final: read once, then
+ * followed over SSE; when the stream ends, read again (the outcome, what was undone), and
+ * followed again if it still goes on. A run just resumed may still read `interrupted` for a
+ * moment: it is read again for up to 30 s until it runs.
+ */
+const useLiveRun = (id: string): LiveRun => {
+  const [loaded, setLoaded] = useState<Loaded<RunDetail>>({ state: "loading" })
+  const [fresh, setFresh] = useState<ReadonlyArray<Stored>>([])
+  const [connection, setConnection] = useState<Events.Connection | "off">("off")
+  const [generation, setGeneration] = useState(0)
+  const resumeUntil = useRef(0)
+  const bearer = token.value
+  useEffect(() => {
+    const abort = new AbortController()
+    const { signal } = abort
+    const loop = async () => {
+      while (!signal.aborted) {
+        let detail: RunDetail
+        try {
+          detail = await get<RunDetail>(`/runs/${encodeURIComponent(id)}`)
+        } catch (error) {
+          if (signal.aborted) return
+          const problem = asApiError(error)
+          setLoaded((previous) => previous.state === "ok" && problem.status === 0 ? previous : { state: "error", status: problem.status, detail: problem.detail })
+          setConnection("off")
+          // The server out of reach: tried again; a refusal stays on the page.
+          if (problem.status !== 0 && problem.status !== 503) return
+          await pause(3000, signal)
+          continue
+        }
+        if (signal.aborted) return
+        setLoaded({ state: "ok", value: detail })
+        setFresh([])
+        const waitingForResume = detail.status === "interrupted" && Date.now() < resumeUntil.current
+        if (isFinal(detail.status) || (detail.status === "interrupted" && !waitingForResume)) {
+          setConnection("off")
+          return
+        }
+        const before = detail.events.at(-1)?.seq ?? 0
+        let last = before
+        try {
+          last = await Events.follow(id, {
+            after: before,
+            signal,
+            onConnection: setConnection,
+            onEvent: (stored) => setFresh((previous) => [...previous, stored])
+          })
+        } catch (error) {
+          if (signal.aborted) return
+          const problem = asApiError(error)
+          setLoaded({ state: "error", status: problem.status, detail: problem.detail })
+          setConnection("off")
+          return
+        }
+        // The stream ended with nothing new (a run resumed a moment ago, not started again
+        // yet): a pause before asking again.
+        if (last === before) await pause(1000, signal)
+      }
+    }
+    void loop()
+    return () => abort.abort()
+  }, [id, bearer, generation])
+  return {
+    loaded,
+    fresh,
+    connection,
+    reload: (options) => {
+      if (options?.expectResume === true) resumeUntil.current = Date.now() + 30_000
+      setGeneration((g) => g + 1)
+    }
+  }
+}
+
+/** A confirmation: what the action does, the choices it takes, confirm or go back. */
+const Confirm = (props: {
+  readonly name: string
+  readonly action: string
+  readonly explain: string
+  readonly back: string
+  readonly onConfirm: () => void
+  readonly onBack: () => void
+  readonly children?: preact.ComponentChildren
+}) => (
+  <div role="group" aria-label={props.name} class="confirm">
+    <p>{props.explain}</p>
+    {props.children}
+    <button type="button" data-action={`${props.action}-confirm`} onClick={props.onConfirm}>{props.name}</button>
+    <button type="button" onClick={props.onBack}>{props.back}</button>
+  </div>
+)
 
 /** Cancel, with a confirmation that says what it does and lets the user keep what was done. */
 const CancelAction = ({ id }: { readonly id: string }) => {
   const [open, setOpen] = useState(false)
   const [keep, setKeep] = useState(false)
-  const [said, setSaid] = useState<string | undefined>(undefined)
+  const [asked, setAsked] = useState(false)
+  const [refused, setRefused] = useState<ApiError | undefined>(undefined)
   const confirm = () => {
     post(`/runs/${encodeURIComponent(id)}/cancel${keep ? "?compensate=false" : ""}`).then(
-      () => setSaid(t("cancelAsked")),
-      (error: unknown) => setSaid(t("cancelFailed", { detail: error instanceof Error ? error.message : String(error) }))
+      () => setAsked(true),
+      (error: unknown) => setRefused(asApiError(error))
     )
     setOpen(false)
   }
   return (
     <>
-      {!open && said === undefined && (
-        <button type="button" data-action="cancel" onClick={() => setOpen(true)}>{t("cancelRun")}</button>
+      {!open && !asked && (
+        <button type="button" data-action="cancel" onClick={() => (setOpen(true), setRefused(undefined))}>{t("cancelRun")}</button>
       )}
       {open && (
-        <div role="group" aria-label={t("cancelConfirm")} class="confirm">
-          <p>{t("cancelExplain")}</p>
-          <label>
+        <Confirm name={t("cancelConfirm")} action="cancel" explain={t("cancelExplain")} back={t("cancelBack")} onConfirm={confirm} onBack={() => setOpen(false)}>
+          <label class="inline">
             <input type="checkbox" checked={keep} onChange={(e) => setKeep((e.currentTarget as HTMLInputElement).checked)} />
             {" "}{t("cancelKeep")}
           </label>
-          <button type="button" data-action="cancel-confirm" onClick={confirm}>{t("cancelConfirm")}</button>
-          <button type="button" onClick={() => setOpen(false)}>{t("cancelBack")}</button>
-        </div>
+        </Confirm>
       )}
-      {said !== undefined && <p role="status">{said}</p>}
+      {asked && <p role="status">{t("cancelAsked")}</p>}
+      {refused !== undefined && <Refusal status={refused.status} detail={refused.detail} asked="cancel" />}
     </>
   )
 }
 
-const isEnded = (status: RunDetail["status"]): boolean => !isLive(status) && status !== "interrupted"
-
-/**
- * Restart from a step the run reached (its failed step first), after a confirmation that says
- * what is reused; on success, the new run's page.
- */
-const RestartAction = ({ run }: { readonly run: RunDetail }) => {
-  const reached = [...new Set(run.events.flatMap((e) => (e.event._tag === "StepStarted" ? [String((e.event as { path: string }).path)] : [])))]
-  const failed = run.failure?.path
+/** Resume an interrupted run, after a confirmation; the page then follows it live. */
+const ResumeAction = ({ id, onResumed }: { readonly id: string; readonly onResumed: () => void }) => {
   const [open, setOpen] = useState(false)
-  const [from, setFrom] = useState(failed !== undefined && reached.includes(failed) ? failed : reached[0] ?? "")
-  const [said, setSaid] = useState<string | undefined>(undefined)
-  if (reached.length === 0) return null
+  const [asked, setAsked] = useState(false)
+  const [refused, setRefused] = useState<ApiError | undefined>(undefined)
   const confirm = () => {
-    post<{ readonly runId: string }>(`/runs/${encodeURIComponent(run.id)}/restart`, { from }).then(
-      (started) => {
-        location.hash = `#/runs/${encodeURIComponent(started.runId)}`
+    post(`/runs/${encodeURIComponent(id)}/resume`).then(
+      () => {
+        setAsked(true)
+        onResumed()
       },
-      (error: unknown) => setSaid(t("restartFailed", { detail: error instanceof Error ? error.message : String(error) }))
+      (error: unknown) => setRefused(asApiError(error))
     )
     setOpen(false)
   }
   return (
     <>
-      {!open && <button type="button" data-action="restart" onClick={() => (setOpen(true), setSaid(undefined))}>{t("restartRun")}</button>}
+      {!open && !asked && (
+        <button type="button" data-action="resume" onClick={() => (setOpen(true), setRefused(undefined))}>{t("resumeRun")}</button>
+      )}
       {open && (
-        <div role="group" aria-label={t("restartConfirm")} class="confirm">
-          <p>{t("restartExplain")}</p>
+        <Confirm name={t("resumeConfirm")} action="resume" explain={t("resumeExplain")} back={t("resumeBack")} onConfirm={confirm} onBack={() => setOpen(false)} />
+      )}
+      {asked && <p role="status">{t("resumeAsked")}</p>}
+      {refused !== undefined && <Refusal status={refused.status} detail={refused.detail} asked="resume" />}
+    </>
+  )
+}
+
+/**
+ * Restart from a step the run reached (its failed step first), after a confirmation that says
+ * what is reused; with the definition the run started with, or the file served now when it
+ * differs (a corrected one). On success, the new run's page.
+ */
+const RestartAction = ({ run, events }: { readonly run: RunDetail; readonly events: ReadonlyArray<RunEvent> }) => {
+  const reached = [...new Set(events.flatMap((e) => (e._tag === "StepStarted" ? [e.path] : [])))]
+  const failed = run.failure?.path
+  const [open, setOpen] = useState(false)
+  const [from, setFrom] = useState(failed !== undefined && reached.includes(failed) ? failed : reached[0] ?? "")
+  const [definition, setDefinition] = useState<"original" | "served">("original")
+  const [refused, setRefused] = useState<ApiError | undefined>(undefined)
+  const workflows = useResource<{ readonly workflows: ReadonlyArray<WorkflowInfo> }>(open ? "/workflows" : undefined)
+  if (reached.length === 0) return null
+  const served = workflows.state === "ok" ? workflows.value.workflows.find((w) => w.name === run.workflow) : undefined
+  const original = run.definition?.hash
+  const differs = served !== undefined && original !== undefined && served.hash !== original
+  const confirm = () => {
+    const body = differs ? { from, definition } : { from }
+    post<{ readonly runId: string }>(`/runs/${encodeURIComponent(run.id)}/restart`, body).then(
+      (started) => {
+        location.hash = `#/runs/${encodeURIComponent(started.runId)}`
+      },
+      (error: unknown) => setRefused(asApiError(error))
+    )
+    setOpen(false)
+  }
+  return (
+    <>
+      {!open && <button type="button" data-action="restart" onClick={() => (setOpen(true), setRefused(undefined))}>{t("restartRun")}</button>}
+      {open && (
+        <Confirm name={t("restartConfirm")} action="restart" explain={t("restartExplain")} back={t("restartBack")} onConfirm={confirm} onBack={() => setOpen(false)}>
           <label>
             {t("restartFrom")}{" "}
             <select value={from} onChange={(e) => setFrom((e.currentTarget as HTMLSelectElement).value)}>
               {reached.map((path) => <option key={path} value={path}>{path}</option>)}
             </select>
           </label>
-          <button type="button" data-action="restart-confirm" onClick={confirm}>{t("restartConfirm")}</button>
-          <button type="button" onClick={() => setOpen(false)}>{t("restartBack")}</button>
-        </div>
+          {differs && (
+            <fieldset class="choice" data-definition-choice>
+              <legend>{t("restartDefinition")}</legend>
+              <p>{t("restartDiffers")}</p>
+              <label class="inline">
+                <input type="radio" name="definition" value="original" checked={definition === "original"} onChange={() => setDefinition("original")} />
+                {" "}{t("restartOriginal", { hash: original!.slice(0, 12) })}
+              </label>
+              <label class="inline">
+                <input type="radio" name="definition" value="served" checked={definition === "served"} onChange={() => setDefinition("served")} />
+                {" "}{t("restartServed", { hash: served!.hash.slice(0, 12) })}
+              </label>
+            </fieldset>
+          )}
+        </Confirm>
       )}
-      {said !== undefined && <p role="alert">{said}</p>}
+      {refused !== undefined && <Refusal status={refused.status} detail={refused.detail} asked="restart" />}
     </>
   )
 }
 
+const connectionText = (connection: Events.Connection): string =>
+  connection === "open" ? t("liveOpen") : connection === "connecting" ? t("liveConnecting") : t("liveRetrying")
+
 export const Run = ({ id }: { readonly id: string }) => {
-  const loaded = useResource<RunDetail>(`/runs/${encodeURIComponent(id)}`, { refreshMillis: 2000, refresh: (run) => isLive(run.status) })
+  const live = useLiveRun(id)
+  const { loaded } = live
   if (loaded.state !== "ok") {
     return (
       <>
+        <p><a href="#/runs">← {t("back")}</a></p>
         <h1>{t("runId", { id })}</h1>
-        <Problem loaded={loaded} />
+        <Problem loaded={loaded} asked="readRun" />
       </>
     )
   }
-  const run = loaded.value
-  const timeline = Timeline.build(run.events.map((e) => e.event))
+  const recorded = loaded.value
+  const known = recorded.events.at(-1)?.seq ?? 0
+  const stored = [...recorded.events, ...live.fresh.filter((e) => e.seq > known)]
+  const status = statusAfter(recorded.status, live.fresh)
+  const run: RunDetail = { ...recorded, status }
+  const events = stored.map((e) => e.event)
+  const timeline = Timeline.build(events)
   const remaining = run.remaining ?? []
   return (
     <>
@@ -112,15 +295,18 @@ export const Run = ({ id }: { readonly id: string }) => {
         {run.workflow} <Status status={run.status} />
       </h1>
       <p class="run-id">{t("runId", { id: run.id })}</p>
-      {/* Actions (resume, restart from a step next) go in this region. */}
+      <p class="hint live" aria-live="polite" data-live={live.connection}>
+        {live.connection !== "off" ? connectionText(live.connection) : ""}
+      </p>
       <section class="actions" aria-label={t("actions")} data-actions>
+        {run.status === "interrupted" && <ResumeAction id={run.id} onResumed={() => live.reload({ expectResume: true })} />}
         {isLive(run.status) && <CancelAction id={run.id} />}
-        {isEnded(run.status) && <RestartAction run={run} />}
+        {isFinal(run.status) && <RestartAction run={run} events={events} />}
       </section>
       {run.restartOf !== undefined && (
         <p data-restart-of>
           <a href={`#/runs/${encodeURIComponent(run.restartOf.runId)}`}>
-            {t("restartOf", { from: run.restartOf.from, id: run.restartOf.runId, reused: run.restartOf.reused.join(", ") || "—" })}
+            {t("restartOf", { from: run.restartOf.from, id: run.restartOf.runId, reused: run.restartOf.reused?.join(", ") || "—" })}
           </a>
         </p>
       )}
@@ -198,6 +384,7 @@ export const Run = ({ id }: { readonly id: string }) => {
           )}
         </section>
       )}
+      {run.definition !== undefined && <DefinitionView definition={run.definition} events={events} />}
       <TimelineView timeline={timeline} />
       <section aria-labelledby="inputs-title">
         <h2 id="inputs-title">{t("inputs")}</h2>
@@ -212,6 +399,27 @@ export const Run = ({ id }: { readonly id: string }) => {
     </>
   )
 }
+
+/** The definition the run started with: its graph coloured by the run's progress, its text. */
+const DefinitionView = ({ definition, events }: { readonly definition: NonNullable<RunDetail["definition"]>; readonly events: ReadonlyArray<RunEvent> }) => (
+  <section aria-labelledby="definition-title" class="definition">
+    <h2 id="definition-title">{t("definition")}</h2>
+    {definition.graph !== undefined
+      ? (
+        <>
+          <h3>{t("graph")}</h3>
+          <GraphView graph={definition.graph} events={events} />
+        </>
+      )
+      : definition.text !== undefined && <p class="hint">{t("noGraph")}</p>}
+    {definition.text !== undefined && (
+      <details class="definition-text">
+        <summary>{t("definitionText")}</summary>
+        <pre class="yaml" tabIndex={0} aria-label={t("definitionText")}>{definition.text}</pre>
+      </details>
+    )}
+  </section>
+)
 
 const StepItem = ({ step }: { readonly step: Timeline.StepView }) => (
   <li class={`step step-${step.outcome}`} data-step={step.path}>

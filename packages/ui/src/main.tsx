@@ -3,20 +3,16 @@
  * the page the hash names (`#/runs`, `#/runs/<id>`, `#/workflows`, `#/webhooks`).
  */
 import "./app.css"
-import { effect, signal } from "@preact/signals"
+import { effect } from "@preact/signals"
 import { render } from "preact"
 import { useState } from "preact/hooks"
 import { needsToken, setToken, token } from "./Api.js"
 import { type Lang, lang, setLang, t } from "./I18n.js"
+import { hash } from "./Route.js"
 import { Run } from "./Run.js"
 import { Runs } from "./Runs.js"
 import { Webhooks } from "./Webhooks.js"
 import { Workflows } from "./Workflows.js"
-
-const hash = signal(location.hash)
-addEventListener("hashchange", () => {
-  hash.value = location.hash
-})
 
 effect(() => {
   document.documentElement.lang = lang.value
@@ -57,7 +53,7 @@ const Page = () => {
 }
 
 const App = () => {
-  const current = hash.value.replace(/^#/, "") || "/runs"
+  const current = (hash.value.replace(/^#/, "") || "/runs").split("?")[0]!
   const link = (to: string, label: string) => (
     <a href={`#${to}`} aria-current={current === to || current.startsWith(`${to}/`) ? "page" : undefined}>{label}</a>
   )

@@ -179,7 +179,7 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator('[data-step="create"] .outcome').innerText()).toBe("succeeded")
     expect(await page.locator('[data-step="boom"] .outcome').innerText()).toBe("failed")
     expect(await page.locator('[data-compensation="create"] .outcome').innerText()).toBe("succeeded")
-    expect(await page.locator("[data-trigger]").innerText()).toContain("api")
+    expect(await page.locator("[data-trigger]").innerText()).toContain("API")
     // Nothing to undo by hand here.
     expect(await page.locator(".remaining").count()).toBe(0)
     // The input is there, its secret masked by the server.
@@ -281,7 +281,7 @@ describe("the dashboard in Chromium", () => {
     const id = await first.getAttribute("data-run")
     const run = await call(`${api}/runs/${id}`, { headers: auth })
     const expected = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", dateStyle: "medium", timeStyle: "medium" }).format(new Date(run.json.createdAt))
-    expect(await first.locator("td").nth(2).innerText()).toBe(expected)
+    expect(await first.locator("td").nth(3).innerText()).toBe(expected)
     await context.close()
   }, LIMIT)
 })
