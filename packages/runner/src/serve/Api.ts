@@ -246,7 +246,14 @@ export const RunSummary = Schema.Struct({
   updatedAt: Schema.String,
   finishedAt: Schema.optional(Schema.String),
   /** How many times it started executing: 1, plus one per resume. */
-  executions: Schema.Number
+  executions: Schema.Number,
+  /**
+   * What started it: `manual`, `api`, `schedule` or a plugin's name (`input.$trigger.kind`;
+   * `manual` when the input has none). A run's detail shows the whole trigger instead.
+   */
+  trigger: Schema.String,
+  /** Started again from a step of another run: that run, and the step. */
+  restartOf: Schema.optional(Schema.Struct({ runId: Schema.String, from: Schema.String }))
 }).annotations({ identifier: "RunSummary" })
 
 /**
@@ -272,6 +279,61 @@ export const RunPage = Schema.Struct({
 export const StoredEvent = Schema.Struct({ seq: Schema.Number, event: Run.RunEvent }).annotations({ identifier: "StoredEvent" })
 
 /**
+ * A node of a workflow's structure. Its `id` is the step id written in the YAML (unique in the
+ * workflow). The run's events name a node by their `path` (their `step` is the step type, e.g.
+ * `core/set`, or for a skipped loop, group or parallel node its kind):
+ * - a `path` is the node's `id` prefixed by one `<loopId>[<index>]/` per enclosing `forEach`,
+ *   outermost first (`prepare`, `contrats[3]/convention`, `a[0]/b[2]/c`); groups and parallel
+ *   nodes add no segment (a step in a branch or a group: `inner`, not `both/right/inner`);
+ * - step events (started, attempts, retries, reconciled, succeeded, failed, replayed,
+ *   compensations) have the step's path; `StepSkipped` (an `if:` false) the skipped node's path,
+ *   whatever its kind;
+ * - `ItemFailed` has the item's path `<loop path>[<index>]` (and the `index`).
+ * So an event's node is the last segment of its path without its `[<index>]`
+ * (`path.split("/").at(-1).replace(/\[\d+\]$/, "")`), and the `[<index>]`s before it say
+ * which loop item.
+ *
+ * @since 0.1.0
+ */
+export interface GraphNode {
+  readonly id: string
+  readonly kind: "step" | "forEach" | "parallel" | "group"
+  readonly uses?: string | undefined
+  readonly condition?: string | undefined
+  readonly compensates?: boolean | undefined
+  readonly steps?: ReadonlyArray<GraphNode> | undefined
+  readonly branches?: ReadonlyArray<GraphNode> | undefined
+}
+
+/**
+ * @since 0.1.0
+ */
+export const GraphNode: Schema.Schema<GraphNode> = Schema.Struct({
+  id: Schema.String,
+  kind: Schema.Literal("step", "forEach", "parallel", "group"),
+  /** Kind `step`: the step type, e.g. `aimaira/create-convention`. */
+  uses: Schema.optional(Schema.String),
+  /** The `if:` expression's source, when there is one. */
+  condition: Schema.optional(Schema.String),
+  /** Kind `step`: false when `compensate: off`. */
+  compensates: Schema.optional(Schema.Boolean),
+  /** Kinds `forEach` and `group`: the body, in order. */
+  steps: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<GraphNode> => GraphNode))),
+  /** Kind `parallel`: one node per branch. */
+  branches: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<GraphNode> => GraphNode)))
+}).annotations({ identifier: "GraphNode" })
+
+/**
+ * A workflow's structure, read from the definition a run started with (see `GraphNode`).
+ *
+ * @since 0.1.0
+ */
+export const WorkflowGraph = Schema.Struct({
+  name: Schema.String,
+  steps: Schema.Array(GraphNode)
+}).annotations({ identifier: "WorkflowGraph" })
+
+/**
  * A run: its record (input, outcome, what was compensated) and its events.
  *
  * @since 0.1.0
@@ -286,7 +348,14 @@ export const RunDetail = Schema.Struct({
   compensated: Schema.optional(Schema.Array(Schema.Unknown)),
   remaining: Schema.optional(Schema.Array(Schema.Unknown)),
   failedItems: Schema.optional(Schema.Array(Schema.Unknown)),
-  definition: Schema.optional(Schema.Struct({ hash: Schema.String, source: Schema.optional(Schema.String) })),
+  definition: Schema.optional(Schema.Struct({
+    hash: Schema.String,
+    source: Schema.optional(Schema.String),
+    /** The definition's text as the run started with it (as stored: redacted). */
+    text: Schema.optional(Schema.String),
+    /** Its structure; absent when the text cannot be read as a YAML workflow. */
+    graph: Schema.optional(WorkflowGraph)
+  })),
   /** Started again from a step of another run: that run, the step, the steps reused. */
   restartOf: Schema.optional(Schema.Struct({ runId: Schema.String, from: Schema.String, reused: Schema.Array(Schema.String) })),
   events: Schema.Array(StoredEvent)
@@ -339,6 +408,12 @@ const RunId = Schema.Struct({ id: Schema.String })
 export const RunQuery = Schema.Struct({
   status: Schema.optional(Schema.Array(RunStatus)).annotations({ description: "Only runs with one of these statuses (repeat the parameter)" }),
   workflow: Schema.optional(Schema.String).annotations({ description: "Only runs of this workflow" }),
+  trigger: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))).annotations({
+    description: "Only runs started this way: manual, api, schedule or a plugin's name (input.$trigger.kind; manual when none)"
+  }),
+  q: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))).annotations({
+    description: "Only runs with an input or output value (a string or number, at any depth, not a key; $trigger left out) containing this text, in any case. Redacted values are not searchable"
+  }),
   since: Schema.optional(Schema.DateTimeUtc).annotations({ description: "Only runs created at or after this ISO 8601 date-time" }),
   until: Schema.optional(Schema.DateTimeUtc).annotations({ description: "Only runs created before this ISO 8601 date-time" }),
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500))).annotations({

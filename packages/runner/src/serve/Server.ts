@@ -22,6 +22,7 @@ import { Cause, Clock, DateTime, Duration, Effect, Either, Layer, Option, Random
 import * as Config from "../Config.js"
 import * as Targets from "../Targets.js"
 import * as Check from "../yaml/Check.js"
+import * as Graph from "../yaml/Graph.js"
 import type * as Report from "../Report.js"
 import * as Api from "./Api.js"
 import * as Auth from "./Auth.js"
@@ -44,22 +45,30 @@ export const defaultBodyLimit = 1024 * 1024
  */
 export interface Options {
   readonly catalog: Workflows.Catalog
-  /** The one way runs are started (see `Start.make`). */
-  readonly start: Start.Start
-  readonly engine: Engine.Service
+  /** The one way runs are started (see `Start.make`); none: this server starts no run (`idle`). */
+  readonly start?: Start.Start | undefined
+  /**
+   * The engine that executes, resumes and restarts runs; none: this server executes nothing
+   * (`relais ui` on SQLite), and `idle` says why to those who ask.
+   */
+  readonly engine: Engine.Service | undefined
+  /** Why this server starts, resumes and restarts no run, when it has no engine. */
+  readonly idle?: string | undefined
+  /** The caller of an API with no token configured: everything (`relais serve`) unless said. */
+  readonly openCaller?: Auth.Caller | undefined
   readonly store: RunStore.Service
   readonly sql: SqlClient.SqlClient
   /** The configured tokens; none: the API is open (loopback only, checked at start-up). */
   readonly tokens: ReadonlyArray<Config.TokenSpec>
   readonly bodyLimit: number
-  /** The target this server executes runs on (a resumed run must have started on the same). */
-  readonly target: Report.TargetInfo
+  /** The target this server executes runs on (a resumed run must have started on the same); none: not checked here. */
+  readonly target?: Report.TargetInfo | undefined
   /** relais's version, in the OpenAPI document. */
   readonly version: string
   /** Ready to take work: the engine is up and the server is not stopping. */
   readonly accepting: () => boolean
   /** Resume a run in the background (the server's scope): the route answers at once. */
-  readonly resumeInBackground: (runId: string) => Effect.Effect<void>
+  readonly resumeInBackground?: ((runId: string) => Effect.Effect<void>) | undefined
   /** A line of the server's log. */
   readonly log: (text: string) => Effect.Effect<void>
   /** The webhooks received (`serve.webhooks`); none: their routes answer 404. */
@@ -88,6 +97,10 @@ const startProblem = (error: Start.StartError): Api.Problem<404 | 409 | 422 | 50
 
 const storeProblem = (error: { readonly message: string }) => Api.problem(503, `the run store failed: ${error.message}`)
 
+/** This server starts, resumes and restarts no run (`relais ui` on SQLite): why, and where to. */
+const idleProblem = (options: Pick<Options, "idle">) =>
+  Api.problem(409, options.idle ?? "this server executes no run")
+
 const runNotFound = (runId: string) => Api.problem(404, `no run ${runId} in this server's store`)
 
 /** A run of the store, or the problem that says why not (404, 503). */
@@ -105,6 +118,8 @@ const runOf = (options: Pick<Options, "store">, runId: string) =>
 
 const iso = (millis: number) => new Date(millis).toISOString()
 
+const encodeRecord = Schema.encodeSync(Run.RunRecord)
+
 const summary = (record: Run.RunRecord): Api.RunSummary => ({
   id: record.id,
   workflow: record.workflow,
@@ -112,21 +127,38 @@ const summary = (record: Run.RunRecord): Api.RunSummary => ({
   createdAt: iso(record.createdAt),
   updatedAt: iso(record.updatedAt),
   ...(record.finishedAt !== undefined ? { finishedAt: iso(record.finishedAt) } : {}),
-  executions: record.executions
+  executions: record.executions,
+  trigger: RunStore.triggerOf(encodeRecord(record).input),
+  ...(record.restartOf !== undefined ? { restartOf: { runId: record.restartOf.runId, from: record.restartOf.from } } : {})
 })
 
-const encodeRecord = Schema.encodeSync(Run.RunRecord)
+/** A definition's structure, read once per definition (by hash): the last 64 read are kept. */
+const graphs = (): (definition: Run.Definition) => Graph.WorkflowGraph | undefined => {
+  const cache = new Map<string, Graph.WorkflowGraph | undefined>()
+  return (definition) => {
+    if (cache.has(definition.hash)) return cache.get(definition.hash)
+    const graph = Graph.graphOfText(definition.text)
+    cache.set(definition.hash, graph)
+    if (cache.size > 64) cache.delete(cache.keys().next().value!)
+    return graph
+  }
+}
 
-const detail = (record: Run.RunRecord, events: ReadonlyArray<Run.StoredEvent>): Api.RunDetail => {
-  // The JSON form of the record's outcome; its definition's text stays in the store (the
-  // workflow's file is its source).
+const detail = (
+  record: Run.RunRecord,
+  events: ReadonlyArray<Run.StoredEvent>,
+  graphOf: (definition: Run.Definition) => Graph.WorkflowGraph | undefined
+): Api.RunDetail => {
+  // The JSON form of the record's outcome.
   const { compensated, failedItems, failure, input, output, remaining } = encodeRecord(record)
   // What started the run is kept in its input (`Check.triggerInput`): shown apart.
   const { [Check.triggerInput]: trigger, ...inputs } = input !== null && typeof input === "object" && !Array.isArray(input)
     ? input as Record<string, unknown>
     : { [Check.triggerInput]: undefined }
+  // The summary's trigger (its kind) and restartOf (without the steps reused) are shown whole.
+  const { restartOf: _restartOf, trigger: _kind, ...base } = summary(record)
   return {
-    ...summary(record),
+    ...base,
     input: inputs,
     ...(trigger !== undefined ? { trigger } : {}),
     ...(output !== undefined ? { output } : {}),
@@ -134,11 +166,19 @@ const detail = (record: Run.RunRecord, events: ReadonlyArray<Run.StoredEvent>): 
     ...(compensated !== undefined ? { compensated } : {}),
     ...(remaining !== undefined ? { remaining } : {}),
     ...(failedItems !== undefined ? { failedItems } : {}),
-    ...(record.definition !== undefined
-      ? { definition: { hash: record.definition.hash, ...(record.definition.source !== undefined ? { source: record.definition.source } : {}) } }
-      : {}),
+    ...(record.definition !== undefined ? { definition: definitionOf(record.definition, graphOf) } : {}),
     ...(record.restartOf !== undefined ? { restartOf: record.restartOf } : {}),
     events
+  }
+}
+
+const definitionOf = (definition: Run.Definition, graphOf: (definition: Run.Definition) => Graph.WorkflowGraph | undefined) => {
+  const graph = graphOf(definition)
+  return {
+    hash: definition.hash,
+    ...(definition.source !== undefined ? { source: definition.source } : {}),
+    text: definition.text,
+    ...(graph !== undefined ? { graph } : {})
   }
 }
 
@@ -156,41 +196,35 @@ const freshRunId = Effect.gen(function*() {
   return Run.makeRunId(now, randoms)
 })
 
-/** A page's cursor: the created time and id of its last run, in base64url. */
+/** A page's cursor: the created time and id of its last row, in base64url. */
 const Cursor = Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(Schema.Tuple(Schema.Number, Schema.String)))
 
-const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(Run.RunRecord))
-
 /**
- * A page of runs, newest first, read from the store's table of runs (the store's own `list`
- * has no time range or cursor). Rows that cannot be read are left out.
+ * A page of runs, newest first: the store's `browse`, whose filters are indexed columns read
+ * with a LIMIT (`RunStore.Query`), and which shows a run's status as `get` does (`interrupted`
+ * when its process is gone). Rows that cannot be read are left out (the cursor still goes past
+ * them).
  */
-const listRuns = (sql: SqlClient.SqlClient, query: typeof Api.RunQuery.Type) =>
+const listRuns = (store: RunStore.Service, query: typeof Api.RunQuery.Type) =>
   Effect.gen(function*() {
-    const limit = query.limit ?? 50
-    const conditions = []
-    if (query.workflow !== undefined) conditions.push(sql`workflow = ${query.workflow}`)
-    if (query.status !== undefined && query.status.length > 0) conditions.push(sql.in("status", query.status))
-    if (query.since !== undefined) conditions.push(sql`created_at >= ${DateTime.toEpochMillis(query.since)}`)
-    if (query.until !== undefined) conditions.push(sql`created_at < ${DateTime.toEpochMillis(query.until)}`)
+    let after: RunStore.Position | undefined
     if (query.cursor !== undefined) {
       const cursor = Schema.decodeUnknownEither(Cursor)(query.cursor)
       if (Either.isLeft(cursor)) return yield* Effect.fail(Api.problem(400, "the cursor is not one this API gave (use the next of the previous page)", [{ at: "cursor", message: "unknown cursor" }]))
-      const [createdAt, id] = cursor.right
-      conditions.push(sql`(created_at < ${createdAt} OR (created_at = ${createdAt} AND id < ${id}))`)
+      after = { createdAt: cursor.right[0], id: cursor.right[1] }
     }
-    const rows = yield* sql<{ readonly id: string; readonly record: string }>`SELECT id, record FROM relais_runs ${
-      conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``
-    } ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`.pipe(Effect.mapError(storeProblem))
-    const records = rows.slice(0, limit).flatMap((row) => {
-      const decoded = decodeRecord(row.record)
-      return Either.isRight(decoded) ? [decoded.right] : []
-    })
-    const last = records[records.length - 1]
-    const next = rows.length > limit && last !== undefined
-      ? Schema.encodeSync(Cursor)([last.createdAt, last.id])
-      : undefined
-    return { runs: records.map(summary), ...(next !== undefined ? { next } : {}) }
+    const listing = yield* store.browse({
+      limit: query.limit ?? 50,
+      ...(query.status !== undefined && query.status.length > 0 ? { status: query.status } : {}),
+      ...(query.workflow !== undefined ? { workflow: query.workflow } : {}),
+      ...(query.trigger !== undefined ? { trigger: query.trigger } : {}),
+      ...(query.q !== undefined ? { search: query.q } : {}),
+      ...(query.since !== undefined ? { since: DateTime.toEpochMillis(query.since) } : {}),
+      ...(query.until !== undefined ? { until: DateTime.toEpochMillis(query.until) } : {}),
+      ...(after !== undefined ? { after } : {})
+    }).pipe(Effect.mapError(storeProblem))
+    const next = listing.next !== undefined ? Schema.encodeSync(Cursor)([listing.next.createdAt, listing.next.id]) : undefined
+    return { runs: listing.runs.map(summary), ...(next !== undefined ? { next } : {}) }
   })
 
 // -----------------------------------------------------------------------------
@@ -222,7 +256,15 @@ const authorizationLayer = (options: Options) =>
         Effect.gen(function*() {
           const request = yield* HttpServerRequest.HttpServerRequest
           const needed = Auth.scopeFor(request.method)
-          if (options.tokens.length === 0) return Auth.openCaller
+          if (options.tokens.length === 0) {
+            const open = options.openCaller ?? Auth.openCaller
+            if (!Auth.allows(open, needed)) {
+              return yield* Effect.fail(
+                Api.problem(403, `this server is read-only without tokens (${open.name}); ${request.method} ${new URL(request.url, "http://x").pathname} needs ${needed}: add serve.tokens to its configuration`)
+              )
+            }
+            return open
+          }
           const header = request.headers.authorization ?? ""
           if (!/^Bearer\s+\S/i.test(header)) {
             return yield* Effect.fail(Api.problem(401, "this server needs an API token: Authorization: Bearer <token>"))
@@ -254,9 +296,11 @@ const workflowsLayer = (options: Options) =>
         Effect.gen(function*() {
           const caller = yield* Api.CurrentCaller
           if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run starts here now"))
+          const start = options.start
+          if (start === undefined) return yield* Effect.fail(idleProblem(options))
           const key = headers["idempotency-key"]
           const runId = key !== undefined ? Start.idempotentRunId(caller.name, key) : yield* freshRunId
-          const started = yield* options.start({
+          const started = yield* start({
             workflow: path.name,
             inputs: payload.inputs ?? {},
             runId,
@@ -265,15 +309,16 @@ const workflowsLayer = (options: Options) =>
           return accepted(started)
         })))
 
-const runsLayer = (options: Options) =>
-  HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
+const runsLayer = (options: Options) => {
+  const graphOf = graphs()
+  return HttpApiBuilder.group(Api.Api, "runs", (handlers) =>
     handlers
-      .handle("list", ({ urlParams }) => listRuns(options.sql, urlParams))
+      .handle("list", ({ urlParams }) => listRuns(options.store, urlParams))
       .handle("get", ({ path }) =>
         Effect.gen(function*() {
           const record = yield* runOf(options, path.id)
           const events = yield* options.store.events(path.id).pipe(Effect.mapError(storeProblem))
-          return detail(record, events)
+          return detail(record, events, graphOf)
         }))
       .handleRaw("events", ({ headers, path }) =>
         Effect.gen(function*() {
@@ -303,6 +348,8 @@ const runsLayer = (options: Options) =>
       .handle("resume", ({ path }) =>
         Effect.gen(function*() {
           if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run resumes here now"))
+          const resumeInBackground = options.resumeInBackground
+          if (resumeInBackground === undefined) return yield* Effect.fail(idleProblem(options))
           const record = yield* runOf(options, path.id)
           if (record.status !== "interrupted") {
             return yield* Effect.fail(
@@ -313,24 +360,26 @@ const runsLayer = (options: Options) =>
             Effect.provideService(SqlClient.SqlClient, options.sql),
             Effect.mapError(storeProblem)
           )
-          if (Option.isSome(started)) {
+          if (Option.isSome(started) && options.target !== undefined) {
             const mismatch = Targets.compare(started.value, options.target)
             if (Option.isSome(mismatch)) {
               return yield* Effect.fail(Api.problem(409, `run ${record.id} started on another target than this server's: ${mismatch.value}`))
             }
           }
-          yield* options.resumeInBackground(record.id)
+          yield* resumeInBackground(record.id)
           return accepted({ runId: record.id, workflow: record.workflow, status: "running", replayed: false })
         }))
       .handle("restart", ({ path, payload }) =>
         Effect.gen(function*() {
           if (!options.accepting()) return yield* Effect.fail(Api.problem(503, "this server is stopping: no run starts here now"))
+          const engine = options.engine
+          if (engine === undefined) return yield* Effect.fail(idleProblem(options))
           const record = yield* runOf(options, path.id)
           const served = payload.definition === "served" ? options.catalog.workflows.get(record.workflow) : undefined
           if (payload.definition === "served" && served === undefined) {
             return yield* Effect.fail(Api.problem(409, `workflow ${record.workflow} is not served here: restart it with its original definition`))
           }
-          const runId = yield* options.engine.restart(record.id, {
+          const runId = yield* engine.restart(record.id, {
             from: payload.from,
             ...(served !== undefined ? { workflow: served.workflow as never, definition: served.definition } : {})
           }).pipe(
@@ -350,16 +399,27 @@ const runsLayer = (options: Options) =>
           if (Run.isFinal(record.status)) {
             return yield* Effect.fail(Api.problem(409, `run ${record.id} has ended (${record.status}): there is nothing to cancel`))
           }
+          const engine = options.engine
+          if (engine === undefined && record.status === "interrupted") {
+            // Nobody executes it, and this server cannot: it would wait for ever.
+            return yield* Effect.fail(Api.problem(409, `run ${record.id} is interrupted: no process executes it to stop it; relais cancel ${record.id} continues it to cancel it`))
+          }
           // Asked at once (written to the store); the run stops before its next step, wherever
           // it executes, and its undoing goes on in the background.
           yield* options.store.requestCancel(record.id, urlParams.compensate !== "false").pipe(Effect.mapError(storeProblem))
-          yield* options.engine.cancel(record.id, { compensate: urlParams.compensate !== "false" }).pipe(
-            Effect.flatMap((final) => options.log(`run ${record.id} cancelled: ${final.status}`)),
-            Effect.catchAll((error) => options.log(`run ${record.id} could not be cancelled: ${error.message}`)),
-            Effect.forkDaemon
-          )
+          // Without an engine the process that executes the run reads the request and stops it.
+          if (engine !== undefined) {
+            yield* engine.cancel(record.id, { compensate: urlParams.compensate !== "false" }).pipe(
+              Effect.flatMap((final) => options.log(`run ${record.id} cancelled: ${final.status}`)),
+              Effect.catchAll((error) => options.log(`run ${record.id} could not be cancelled: ${error.message}`)),
+              Effect.forkDaemon
+            )
+          } else {
+            yield* options.log(`run ${record.id}: cancellation asked; the process that executes it stops it`)
+          }
           return accepted({ runId: record.id, workflow: record.workflow, status: record.status, replayed: false })
         })))
+}
 
 const systemLayer = (options: Options) =>
   HttpApiBuilder.group(Api.Api, "system", (handlers) =>
