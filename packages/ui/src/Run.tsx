@@ -9,7 +9,7 @@
  * the record is read again for its outcome.
  */
 import { useEffect, useRef, useState } from "preact/hooks"
-import { asApiError, type ApiError, get, isFinal, isLive, post, type RunDetail, type RunEvent, type RunStatus, token, type WorkflowInfo } from "./Api.js"
+import { asApiError, type ApiError, get, isFinal, post, type RunDetail, type RunEvent, type RunStatus, token, type WorkflowInfo } from "./Api.js"
 import { Json, type Loaded, Problem, Refusal, Status, useResource } from "./Common.js"
 import * as Events from "./Events.js"
 import { GraphView } from "./Graph.js"
@@ -300,7 +300,7 @@ export const Run = ({ id }: { readonly id: string }) => {
       </p>
       <section class="actions" aria-label={t("actions")} data-actions>
         {run.status === "interrupted" && <ResumeAction id={run.id} onResumed={() => live.reload({ expectResume: true })} />}
-        {isLive(run.status) && <CancelAction id={run.id} />}
+        {!isFinal(run.status) && <CancelAction id={run.id} />}
         {isFinal(run.status) && <RestartAction run={run} events={events} />}
       </section>
       {run.restartOf !== undefined && (

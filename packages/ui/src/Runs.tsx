@@ -19,11 +19,15 @@ interface Filters {
   /** Paris wall times as a `datetime-local` field gives them (`2026-11-28T09:30`). */
   readonly since: string
   readonly until: string
+  /** Runs per page ("" for the default, 50). */
+  readonly limit: string
 }
 
-const keys = ["status", "workflow", "trigger", "q", "since", "until"] as const
+const keys = ["status", "workflow", "trigger", "q", "since", "until", "limit"] as const
 
-const none: Filters = { status: "", workflow: "", trigger: "", q: "", since: "", until: "" }
+const none: Filters = { status: "", workflow: "", trigger: "", q: "", since: "", until: "", limit: "" }
+
+const pageSizes = ["10", "25", "50", "100"]
 
 const fromRoute = (params: URLSearchParams): Filters => ({
   status: params.get("status") ?? "",
@@ -31,7 +35,8 @@ const fromRoute = (params: URLSearchParams): Filters => ({
   trigger: params.get("trigger") ?? "",
   q: params.get("q") ?? "",
   since: params.get("since") ?? "",
-  until: params.get("until") ?? ""
+  until: params.get("until") ?? "",
+  limit: pageSizes.includes(params.get("limit") ?? "") ? params.get("limit")! : ""
 })
 
 /** The page's route for these filters and this page's cursor. */
@@ -55,7 +60,7 @@ const request = (filters: Filters, cursor: string | undefined): string => {
   const until = parisToIso(filters.until)
   if (since !== undefined) params.set("since", since)
   if (until !== undefined) params.set("until", until)
-  params.set("limit", "50")
+  params.set("limit", filters.limit === "" ? "50" : filters.limit)
   if (cursor !== undefined) params.set("cursor", cursor)
   return `/runs?${params.toString()}`
 }
@@ -149,6 +154,12 @@ export const Runs = () => {
         <label>
           {t("until")}
           <input type="datetime-local" name="until" value={draft.until} onInput={(e) => setDraft({ ...draft, until: e.currentTarget.value })} />
+        </label>
+        <label>
+          {t("perPage")}
+          <select name="limit" value={draft.limit === "" ? "50" : draft.limit} onChange={(e) => apply({ ...draft, limit: e.currentTarget.value === "50" ? "" : e.currentTarget.value })}>
+            {pageSizes.map((size) => <option value={size} key={size}>{size}</option>)}
+          </select>
         </label>
         <button type="submit">{t("apply")}</button>
         <button type="button" onClick={() => apply(none)}>{t("reset")}</button>
