@@ -231,6 +231,7 @@ const commands = {
   config: ["Config", "handler"],
   worker: ["Worker", "handler"],
   serve: ["Serve", "handler"],
+  ui: ["Ui", "handler"],
   "token-create": ["Token", "createHandler"],
   schedules: ["Schedules", "handler"]
 }
@@ -366,8 +367,8 @@ const problems = [
     )
   ),
   ...Object.keys(commands).filter((name) => !withSandboxes.includes(name)).flatMap((name) =>
-    // `serve` is an HTTP server itself (NodeHttpServer), but starts no sandbox.
-    inputsOf[`bundle/${name}.cjs`].filter((input) => (name === "serve" ? sandboxesOnly : sandboxes).test(input) && !input.startsWith(`${unavailable}:`)).map((input) =>
+    // `serve` and `ui` are HTTP servers themselves (NodeHttpServer), but start no sandbox.
+    inputsOf[`bundle/${name}.cjs`].filter((input) => (name === "serve" || name === "ui" ? sandboxesOnly : sandboxes).test(input) && !input.startsWith(`${unavailable}:`)).map((input) =>
       `bundle/${name}.cjs includes ${input}`
     )
   )

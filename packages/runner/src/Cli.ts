@@ -103,6 +103,7 @@ export const handlers: ReadonlyArray<Handler> = [
   /* @__PURE__ */ handler(Commands.configCommand, () => import("./commands/Config.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.worker, () => import("./commands/Worker.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.serve, () => import("./commands/Serve.js").then((m) => m.handler)),
+  /* @__PURE__ */ handler(Commands.ui, () => import("./commands/Ui.js").then((m) => m.handler)),
   /* @__PURE__ */ handler(Commands.tokenCreate, () => import("./commands/Token.js").then((m) => m.createHandler)),
   /* @__PURE__ */ handler(Commands.schedules, () => import("./commands/Schedules.js").then((m) => m.handler))
 ]

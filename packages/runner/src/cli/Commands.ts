@@ -396,6 +396,31 @@ export const serve = Args.command({
 })
 
 /** @since 0.1.0 */
+export const ui = Args.command({
+  name: "ui",
+  summary: "Serve the dashboard over a store: the runs, what they did and undid (read-only without tokens)",
+  description: [
+    "The dashboard (/ui) and the API's reading routes over the runs of a store, served by a process that",
+    "executes nothing. With no token (serve.tokens) it is read-only, on a loopback address only. With tokens,",
+    "each caller may act as its scopes allow: on PostgreSQL the workers cancel, resume and restart runs; on",
+    "SQLite the process that holds the store stops a run whose cancellation is asked here, and resuming or",
+    "restarting is done there (relais serve) or with relais resume and relais restart."
+  ],
+  options: {
+    store,
+    listen: Args.optional(Args.text("listen", {
+      placeholder: "<host:port>",
+      description: "Where the dashboard listens (default 127.0.0.1:8090; port 0 picks a free one)"
+    })),
+    config
+  },
+  examples: [
+    "relais ui --store .relais/runs.db",
+    "PGPASSWORD=... relais ui --store postgres://relais@db.example:5432/relais --config relais.config.yaml"
+  ]
+})
+
+/** @since 0.1.0 */
 export const tokenCreate = Args.command({
   name: "create",
   summary: "Make a new API token for relais serve: prints it once, and the configuration line with its hash",
@@ -447,5 +472,5 @@ export const schedules = Args.command({
 export const root = Args.group({
   name: "relais",
   summary: "Typed, durable workflows between the systems its plugins connect",
-  commands: [run, validate, resume, cancel, restart, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, token, schedules]
+  commands: [run, validate, resume, cancel, restart, runs, graph, schema, steps, sandboxCommand, configCommand, worker, serve, ui, token, schedules]
 })

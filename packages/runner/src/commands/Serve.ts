@@ -72,6 +72,48 @@ const readPem = (file: string, what: string) =>
   })
 
 /**
+ * The certificate and key of `serve.tls`, read now (a missing file is refused before anything
+ * is opened).
+ *
+ * @since 0.1.0
+ */
+export const readTls = (tls: { readonly cert: string; readonly key: string }) =>
+  Effect.all({ cert: readPem(tls.cert, "cert"), key: readPem(tls.key, "key") })
+
+/**
+ * Serve the API and the dashboard (`Server.layerServe`) on `listen`, over HTTPS when a
+ * certificate is given, in the scope: the Node server (to stop it) and its URL.
+ *
+ * @since 0.1.0
+ */
+export const listenApi = (
+  options: Server.Options,
+  listen: { readonly host: string; readonly port: number },
+  pem: { readonly cert: Buffer; readonly key: Buffer } | undefined
+) =>
+  Effect.gen(function*() {
+    const server: Http.Server = pem === undefined
+      ? Http.createServer()
+      : Https.createServer({ cert: pem.cert, key: pem.key }) as unknown as Http.Server
+    // Keep idle connections longer than clients do (Node's fetch keeps them 4 s past their last
+    // use): a server closing one as a client reuses it resets that request (ECONNRESET, seen
+    // in a burst of webhooks on a busy machine). Headers get a little longer still.
+    server.keepAliveTimeout = 65_000
+    server.headersTimeout = 66_000
+    yield* Layer.build(
+      Server.layerServe(options).pipe(Layer.provide(NodeHttpServer.layer(() => server, { host: listen.host, port: listen.port })))
+    ).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.fail(new UsageError({ reason: `cannot listen on ${listen.host}:${listen.port}: ${String(cause).split("\n")[0]}` }))
+      )
+    )
+    const address = server.address()
+    const port = address !== null && typeof address === "object" ? address.port : listen.port
+    const url = `${pem === undefined ? "http" : "https"}://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${port}`
+    return { server, url }
+  })
+
+/**
  * The handler of `relais serve`.
  *
  * @since 0.1.0
@@ -91,6 +133,7 @@ export const handler = (flags: Flags) =>
     const tokens = setting("tokens") ?? []
     const tls = setting("tls")
     const { open } = yield* Auth.checkExposure({
+      command: "relais serve",
       host: listen.host,
       port: listen.port,
       tokens: tokens.length,
@@ -106,7 +149,7 @@ export const handler = (flags: Flags) =>
       onSome: (text) =>
         Either.mapLeft(ProviderKit.parseDuration(text), (reason) => new UsageError({ reason: `--grace ${JSON.stringify(text)}: ${reason}` }))
     })
-    const pem = tls === undefined ? undefined : { cert: yield* readPem(tls.cert, "cert"), key: yield* readPem(tls.key, "key") }
+    const pem = tls === undefined ? undefined : yield* readTls(tls)
     const location = yield* Store.locate(flags.store, flags.config)
     if (location.kind === "sqlite" && (Option.isSome(flags.workerListen) || Option.isSome(flags.workerAdvertise))) {
       return yield* new UsageError({ reason: "--worker-listen and --worker-advertise join the workers of a PostgreSQL store; on SQLite this process executes every run itself" })
@@ -224,14 +267,6 @@ export const handler = (flags: Flags) =>
 
     // The API.
     let accepting = false
-    const server: Http.Server = pem === undefined
-      ? Http.createServer()
-      : Https.createServer({ cert: pem.cert, key: pem.key }) as unknown as Http.Server
-    // Keep idle connections longer than clients do (Node's fetch keeps them 4 s past their last
-    // use): a server closing one as a client reuses it resets that request (ECONNRESET, seen
-    // in a burst of webhooks on a busy machine). Headers get a little longer still.
-    server.keepAliveTimeout = 65_000
-    server.headersTimeout = 66_000
     const bodyLimit = setting("bodyLimit") ?? Server.defaultBodyLimit
     const options: Server.Options = {
       catalog,
@@ -254,16 +289,7 @@ export const handler = (flags: Flags) =>
       log: say,
       hooks: intake
     }
-    yield* Layer.build(
-      Server.layerServe(options).pipe(Layer.provide(NodeHttpServer.layer(() => server, { host: listen.host, port: listen.port })))
-    ).pipe(
-      Effect.catchAllCause((cause) =>
-        Effect.fail(new UsageError({ reason: `cannot listen on ${listen.host}:${listen.port}: ${String(cause).split("\n")[0]}` }))
-      )
-    )
-    const address = server.address()
-    const port = address !== null && typeof address === "object" ? address.port : listen.port
-    const url = `${pem === undefined ? "http" : "https"}://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${port}`
+    const { server, url } = yield* listenApi(options, listen, pem)
     accepting = true
     if (open) {
       yield* Output.warn(

@@ -101,6 +101,8 @@ export const isLoopback = (host: string): boolean =>
  * @since 0.1.0
  */
 export const checkExposure = (options: {
+  /** The command that would listen (`relais serve`, `relais ui`), for the messages. */
+  readonly command: string
   readonly host: string
   readonly port: number
   readonly tokens: number
@@ -112,14 +114,14 @@ export const checkExposure = (options: {
   if (options.tokens === 0) {
     return Either.left(
       new UsageError({
-        reason: `relais serve on ${where} would be reachable from the network with no token: add serve.tokens to the configuration (relais token create --name <caller> --scopes read,run prints one), or listen on 127.0.0.1`
+        reason: `${options.command} on ${where} would be reachable from the network with no token: add serve.tokens to the configuration (relais token create --name <caller> --scopes read,run prints one), or listen on 127.0.0.1`
       })
     )
   }
   if (!options.tls && !options.trustProxy) {
     return Either.left(
       new UsageError({
-        reason: `relais serve on ${where} would carry tokens over plain HTTP: set serve.tls (cert and key files), or serve.trustProxy: true when a TLS proxy stands in front, or listen on 127.0.0.1`
+        reason: `${options.command} on ${where} would carry tokens over plain HTTP: set serve.tls (cert and key files), or serve.trustProxy: true when a TLS proxy stands in front, or listen on 127.0.0.1`
       })
     )
   }

@@ -25,12 +25,17 @@ const exited = (proc: ChildProcess): Promise<number | null> =>
     ? Promise.resolve(proc.exitCode)
     : new Promise((resolve) => proc.once("close", (code) => resolve(code)))
 
-/** Start `relais serve <args>` and wait for its "listening on" line. */
+/** Start `relais serve <args>` (or `relais ui`, with `command`) and wait for its "listening on" line. */
 export const serve = (
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly cwd?: string; readonly timeoutMs?: number } = {}
+  options: {
+    readonly env?: Record<string, string>
+    readonly cwd?: string
+    readonly timeoutMs?: number
+    readonly command?: "serve" | "ui"
+  } = {}
 ): Promise<Served> => {
-  const proc = spawnChild(["serve", ...args], { env: options.env, cwd: options.cwd })
+  const proc = spawnChild([options.command ?? "serve", ...args], { env: options.env, cwd: options.cwd })
   let stdout = ""
   let stderr = ""
   const waiters = new Set<() => void>()
