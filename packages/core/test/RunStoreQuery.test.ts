@@ -161,11 +161,13 @@ describe("RunStore (SQLite)", () => {
         }
         yield* store.create(record("s0", { status: "interrupted", createdAt: 1005 }))
         for (let i = 20; i < 40; i++) yield* store.create(record(`r${i}`, { createdAt: 1000 + i }))
-        for (const layer of [engine, reader]) {
-          expect(yield* Effect.provide(browse({ status: ["interrupted"], limit: 4 }), layer)).toEqual(["r19", "r17", "r15", "r13"])
-          expect(yield* Effect.provide(browse({ status: ["running"], limit: 3 }), layer)).toEqual(["r18", "r16", "r14"])
-          expect(yield* Effect.provide(browse({ status: ["interrupted"], limit: 50, since: 1004, until: 1008 }), layer)).toEqual(["r07", "s0", "r05"])
-          const page = yield* Effect.provide(Effect.flatMap(RunStore.RunStore, (s) => s.browse({ status: ["interrupted"], limit: 4 })), layer)
+        // The engine's own store, and a reader (as `relais runs list` while the engine runs).
+        for (const other of [store, Context.get(yield* Layer.build(reader), RunStore.RunStore)]) {
+          const listed = (query: RunStore.Query) => Effect.map(other.browse(query), ids)
+          expect(yield* listed({ status: ["interrupted"], limit: 4 })).toEqual(["r19", "r17", "r15", "r13"])
+          expect(yield* listed({ status: ["running"], limit: 3 })).toEqual(["r18", "r16", "r14"])
+          expect(yield* listed({ status: ["interrupted"], limit: 50, since: 1004, until: 1008 })).toEqual(["r07", "s0", "r05"])
+          const page = yield* other.browse({ status: ["interrupted"], limit: 4 })
           expect(page.runs.every((r) => r.status === "interrupted")).toBe(true)
         }
       }))
