@@ -72,6 +72,46 @@ steps:
 ${Array.from({ length: 4 }, (_, i) => `  - id: rest${i + 1}\n    uses: core/sleep\n    with: { for: 1s }`).join("\n")}
 `
 
+/** Every kind of node: a parallel block, a loop, a group with a condition, a step never reached. */
+const shapes = `version: 1
+name: shapes
+description: Every kind of node, and a password written in the file itself
+steps:
+  - id: login
+    uses: core/set
+    with: { user: ada, password: "${CANARY}" }
+  - id: list
+    uses: core/set
+    with: { items: [ann, bob] }
+  - id: both
+    parallel:
+      - id: left
+        uses: core/set
+        with: { side: left }
+      - id: right
+        uses: core/set
+        with: { side: right }
+  - id: each
+    forEach: \${{ steps.list.output.items }}
+    as: learner
+    steps:
+      - id: hello
+        uses: core/set
+        with: { who: "\${{ learner }}" }
+  - id: tidy
+    steps:
+      - id: never
+        if: \${{ steps.list.output.items[0] == 'zed' }}
+        uses: core/set
+        with: { x: 1 }
+      - id: last
+        uses: core/fail
+        with: { message: "stop here" }
+  - id: unreached
+    uses: core/set
+    with: { x: 2 }
+`
+
 const sha256 = (text: string) => Crypto.createHash("sha256").update(text).digest("hex")
 const auth = { authorization: `Bearer ${TOKEN}` }
 
@@ -120,6 +160,7 @@ beforeAll(async () => {
   writeFile(dir, "workflows/enrol.yaml", undo)
   writeFile(dir, "workflows/naps.yaml", naps)
   writeFile(dir, "workflows/steady.yaml", steady)
+  writeFile(dir, "workflows/shapes.yaml", shapes)
   writeFile(
     dir,
     "relais.config.yaml",
@@ -497,6 +538,43 @@ describe("a run's page: live, its definition and graph, refusals in French", () 
     expect(await text.evaluate((el) => getComputedStyle(el).fontFamily)).toMatch(/mono/i)
     expect(await seriousViolations(page)).toEqual([])
     await expectNoSecret(page)
+    expect(errors).toEqual([])
+    await context.close()
+  }, LIMIT)
+
+  it("draws every kind of node: parallel branches side by side, a loop and a group framed, a condition labelled, each with its state in words", async () => {
+    const failed = await runToEnd("shapes", {})
+    const { context, page, errors } = await openPage(TOKEN, "en-US")
+    await page.goto(`${server!.url}/ui#/runs/${failed}`)
+    await page.getByRole("heading", { name: "Workflow graph" }).waitFor()
+    const state = (key: string) => page.locator(`[data-node="${key}"] > .node-head [data-node-state]`).getAttribute("data-node-state")
+    expect(await state("list")).toBe("succeeded")
+    expect(await state("both")).toBe("succeeded")
+    expect(await state("left")).toBe("succeeded")
+    expect(await state("each")).toBe("succeeded")
+    // A loop's body is keyed without the item index: each[0]/hello and each[1]/hello.
+    expect(await state("each/hello")).toBe("succeeded")
+    expect(await state("tidy")).toBe("failed")
+    expect(await state("never")).toBe("skipped")
+    expect(await state("last")).toBe("failed")
+    expect(await state("unreached")).toBe("notReached")
+    expect(await page.locator('[data-node="last"] > .node-head').innerText()).toContain("failed")
+    expect(await page.locator('[data-node="unreached"] > .node-head').innerText()).toContain("not reached")
+    expect(await page.locator('[data-node="never"] .node-condition').innerText()).toBe("if steps.list.output.items[0] == 'zed'")
+    expect(await page.locator('[data-node="each"] > .node-head').innerText()).toContain("for each item")
+    expect(await page.locator('[data-node="tidy"]').evaluate((el) => getComputedStyle(el).borderStyle)).toBe("dashed")
+    // The two branches side by side: the same top, different lefts.
+    const left = (await page.locator('[data-node="left"]').boundingBox())!
+    const right = (await page.locator('[data-node="right"]').boundingBox())!
+    expect(Math.abs(left.y - right.y)).toBeLessThan(2)
+    expect(right.x).toBeGreaterThan(left.x + left.width - 1)
+    // The password written in the file is masked in the text shown.
+    await page.getByText("Its text").click()
+    const text = await page.locator("pre.yaml").innerText()
+    expect(text).toContain('password: "[redacted]"')
+    expect(text).toContain("stop here")
+    await expectNoSecret(page)
+    expect(await seriousViolations(page)).toEqual([])
     expect(errors).toEqual([])
     await context.close()
   }, LIMIT)
