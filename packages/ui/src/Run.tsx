@@ -18,7 +18,9 @@ import { triggerKind, triggerLabel } from "./Runs.js"
 import * as Timeline from "./Timeline.js"
 
 const triggerText = (trigger: unknown): string => {
-  if (trigger === null || typeof trigger !== "object") return typeof trigger === "string" ? triggerLabel(trigger) : "—"
+  // A run with no trigger was started by hand (`relais run`).
+  if (trigger === undefined || trigger === null) return triggerLabel("manual")
+  if (typeof trigger !== "object") return triggerLabel(String(trigger))
   const { kind, ...rest } = trigger as Record<string, unknown>
   const details = Object.entries(rest).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
   return [triggerLabel(String(triggerKind(trigger) ?? kind ?? "?")), ...details].join(" · ")
