@@ -7,6 +7,7 @@
 import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import * as Activity from "./activity.js"
+import { timeoutFail } from "./timeout.js"
 import {
   Clock,
   Context,
@@ -235,10 +236,11 @@ export const makeRunContext = (options: {
       const withTimeout = <A, E2, R2>(effect: Effect.Effect<A, E2, R2>) =>
         effect.pipe(
           Effect.catchAllDefect((defect) => Effect.fail(new StepDefect({ message: defectMessage(defect) }))),
-          Effect.timeoutFail({
-            duration: step.timeout,
-            onTimeout: () => new StepTimeout({ step: step.name, attempt, timeoutMillis })
-          })
+          (attemptEffect) =>
+            timeoutFail(attemptEffect, {
+              duration: step.timeout,
+              onTimeout: () => new StepTimeout({ step: step.name, attempt, timeoutMillis })
+            })
         )
       const reconcile = (reconcile: NonNullable<typeof step.reconcile>) =>
         withTimeout(reconcile(input)).pipe(
@@ -507,15 +509,16 @@ export const makeRunContext = (options: {
         )
       }).pipe(
         Effect.catchAllDefect((defect) => Effect.fail(new StepDefect({ message: defectMessage(defect) }))),
-        Effect.timeoutFail({
-          duration: entry.compensation.timeout,
-          onTimeout: () =>
-            new StepTimeout({
-              step: entry.step,
-              attempt,
-              timeoutMillis: Duration.toMillis(entry.compensation.timeout)
-            })
-        })
+        (attemptEffect) =>
+          timeoutFail(attemptEffect, {
+            duration: entry.compensation.timeout,
+            onTimeout: () =>
+              new StepTimeout({
+                step: entry.step,
+                attempt,
+                timeoutMillis: Duration.toMillis(entry.compensation.timeout)
+              })
+          })
       )
       const schedule = retrySchedule(policy).pipe(
         Schedule.onDecision((decision, next) =>
