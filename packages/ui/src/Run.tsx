@@ -215,9 +215,14 @@ const ResumeAction = ({ id, onResumed }: { readonly id: string; readonly onResum
  */
 const RestartAction = ({ run, events }: { readonly run: RunDetail; readonly events: ReadonlyArray<RunEvent> }) => {
   const reached = [...new Set(events.flatMap((e) => (e._tag === "StepStarted" ? [e.path] : [])))]
-  const failed = run.failure?.path
+  // The failed step, from the record or, when the page saw the run end over its stream before
+  // it read the record again, from the events (the last step that failed).
+  const failed = run.failure?.path ?? events.flatMap((e) => (e._tag === "StepFailed" ? [e.path] : [])).at(-1)
+  const proposed = failed !== undefined && reached.includes(failed) ? failed : reached[0] ?? ""
   const [open, setOpen] = useState(false)
-  const [from, setFrom] = useState(failed !== undefined && reached.includes(failed) ? failed : reached[0] ?? "")
+  // Proposed until the user chooses (the proposal follows the run as it is read again).
+  const [chosen, setChosen] = useState<string | undefined>(undefined)
+  const from = chosen !== undefined && reached.includes(chosen) ? chosen : proposed
   const [definition, setDefinition] = useState<"original" | "served">("original")
   const [refused, setRefused] = useState<ApiError | undefined>(undefined)
   const workflows = useResource<{ readonly workflows: ReadonlyArray<WorkflowInfo> }>(open ? "/workflows" : undefined)
@@ -242,7 +247,7 @@ const RestartAction = ({ run, events }: { readonly run: RunDetail; readonly even
         <Confirm name={t("restartConfirm")} action="restart" explain={t("restartExplain")} back={t("restartBack")} onConfirm={confirm} onBack={() => setOpen(false)}>
           <label>
             {t("restartFrom")}{" "}
-            <select value={from} onChange={(e) => setFrom((e.currentTarget as HTMLSelectElement).value)}>
+            <select value={from} onChange={(e) => setChosen((e.currentTarget as HTMLSelectElement).value)}>
               {reached.map((path) => <option key={path} value={path}>{path}</option>)}
             </select>
           </label>

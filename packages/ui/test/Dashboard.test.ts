@@ -112,6 +112,19 @@ steps:
     with: { x: 2 }
 `
 
+/** A nap, then a failure: a run seen failing live. */
+const late = `version: 1
+name: late
+description: Wait, then fail
+steps:
+  - id: wait
+    uses: core/sleep
+    with: { for: 2s }
+  - id: boom
+    uses: core/fail
+    with: { message: "the late refusal" }
+`
+
 const sha256 = (text: string) => Crypto.createHash("sha256").update(text).digest("hex")
 const auth = { authorization: `Bearer ${TOKEN}` }
 
@@ -161,6 +174,7 @@ beforeAll(async () => {
   writeFile(dir, "workflows/naps.yaml", naps)
   writeFile(dir, "workflows/steady.yaml", steady)
   writeFile(dir, "workflows/shapes.yaml", shapes)
+  writeFile(dir, "workflows/late.yaml", late)
   writeFile(
     dir,
     "relais.config.yaml",
@@ -513,6 +527,25 @@ describe("a run's page: live, its definition and graph, refusals in French", () 
     // Read once when the page opened and once when the stream ended: not polled.
     expect(reads.length).toBeLessThanOrEqual(3)
     expect(navigations.filter((url) => !url.includes(`#/runs/${runId}`))).toEqual([])
+    expect(errors).toEqual([])
+    await context.close()
+  }, LIMIT)
+
+  it("proposes the failed step for a restart of a run it saw fail live", async () => {
+    const started = await call(`${api}/workflows/late/runs`, { body: {}, headers: auth })
+    const runId: string = started.json.runId
+    const { context, page, errors } = await openPage()
+    await page.goto(`${server!.url}/ui#/runs/${runId}`)
+    await page.locator('[data-step="wait"]').waitFor()
+    await page.getByRole("button", { name: "Reprendre depuis une étape…" }).click({ timeout: 60_000 })
+    const confirmation = page.getByRole("group", { name: "Lancer la nouvelle exécution" })
+    expect(await confirmation.getByLabel("Reprendre depuis").inputValue()).toBe("boom")
+    // Once the record is read again (the failure in it), the proposal is the same.
+    await page.locator(".failure").filter({ hasText: "the late refusal" }).waitFor()
+    expect(await confirmation.getByLabel("Reprendre depuis").inputValue()).toBe("boom")
+    // A choice made stays.
+    await confirmation.getByLabel("Reprendre depuis").selectOption("wait")
+    expect(await confirmation.getByLabel("Reprendre depuis").inputValue()).toBe("wait")
     expect(errors).toEqual([])
     await context.close()
   }, LIMIT)
