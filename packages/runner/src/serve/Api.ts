@@ -311,7 +311,7 @@ export interface GraphNode {
 export const GraphNode: Schema.Schema<GraphNode> = Schema.Struct({
   id: Schema.String,
   kind: Schema.Literal("step", "forEach", "parallel", "group"),
-  /** Kind `step`: the step type, e.g. `aimaira/create-convention`. */
+  /** Kind `step`: the step type, e.g. `core/set`. */
   uses: Schema.optional(Schema.String),
   /** The `if:` expression's source, when there is one. */
   condition: Schema.optional(Schema.String),
