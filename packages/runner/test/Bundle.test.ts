@@ -28,7 +28,7 @@ describe("the bundled binary", () => {
   it("one file per command; those that run no workflow leave the engine, cluster, SQL and sandboxes out", () => {
     const all = inputs()
     expect(Object.keys(all).filter((k) => k.startsWith("bundle/")).sort()).toEqual(
-      ["cancel", "config", "graph", "restart", "resume", "run", "runs-list", "runs-show", "sandbox", "schedules", "schema", "serve", "steps", "token-create", "validate", "worker"].map((c) => `bundle/${c}.cjs`)
+      ["cancel", "config", "graph", "restart", "resume", "run", "runs-list", "runs-show", "sandbox", "schedules", "schema", "serve", "steps", "token-create", "ui", "validate", "worker"].map((c) => `bundle/${c}.cjs`)
     )
     for (const command of ["validate", "graph", "steps", "schema", "config"]) {
       const packages = packagesOf(all[`bundle/${command}.cjs`]!)
@@ -50,8 +50,8 @@ describe("the bundled binary", () => {
       expect(packagesOf(files).has("@relais/sandbox-kit"), command).toBe(true)
       expect(files.some((f) => f.startsWith("relais-unavailable:")), command).toBe(false)
     }
-    // `serve` too: it is an HTTP server, but starts no sandbox.
-    for (const command of ["validate", "graph", "steps", "schema", "config", "runs-list", "runs-show", "serve", "token-create"]) {
+    // `serve` and `ui` too: HTTP servers, but they start no sandbox.
+    for (const command of ["validate", "graph", "steps", "schema", "config", "runs-list", "runs-show", "serve", "ui", "token-create"]) {
       const files = all[`bundle/${command}.cjs`]!
       expect(files.filter((f) => !f.startsWith("relais-unavailable:") && /\/sandbox\/|sandbox-kit\//.test(f)), command).toEqual([])
       expect(packagesOf(files).has("@relais/sandbox-kit"), command).toBe(false)
