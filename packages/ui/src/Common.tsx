@@ -1,4 +1,4 @@
-/** Small pieces shared by the pages: loading a resource, a status badge, JSON, errors. */
+/** Small pieces shared by the pages: loading a resource, a status badge, what started a run, JSON, refusals. */
 import { useEffect, useState } from "preact/hooks"
 import { ApiError, get, token, type RunStatus } from "./Api.js"
 import { type Asked, problemSentence, statusLabel, t } from "./I18n.js"
@@ -49,6 +49,18 @@ export const useResource = <A,>(
   }, [path, bearer])
   return loaded
 }
+
+/** What started a run: the kind (`api`, `schedule`, a plugin's name) from a summary or a record. */
+export const triggerKind = (trigger: unknown): string | undefined =>
+  typeof trigger === "string"
+    ? trigger
+    : trigger !== null && typeof trigger === "object" && typeof (trigger as { kind?: unknown }).kind === "string"
+    ? (trigger as { kind: string }).kind
+    : undefined
+
+/** A trigger kind in words: the three built in are translated, a plugin keeps its name. */
+export const triggerLabel = (kind: string): string =>
+  kind === "manual" ? t("triggerManual") : kind === "api" ? t("triggerApi") : kind === "schedule" ? t("triggerSchedule") : kind
 
 export const Status = ({ status }: { readonly status: RunStatus }) => (
   <span class={`status status-${status}`} data-status={status}>{statusLabel(status)}</span>

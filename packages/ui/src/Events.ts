@@ -116,7 +116,14 @@ export const follow = async (runId: string, options: FollowOptions): Promise<num
             if (seq <= last) continue
             last = seq
             delay = 1000
-            options.onEvent({ seq, event: JSON.parse(message.data) as RunEvent })
+            let event: RunEvent
+            try {
+              event = JSON.parse(message.data) as RunEvent
+            } catch {
+              // Not JSON: passed over (asking again would only bring it back).
+              continue
+            }
+            options.onEvent({ seq, event })
           }
         }
         if (broken) break

@@ -10,11 +10,10 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks"
 import { asApiError, type ApiError, get, isFinal, post, type RunDetail, type RunEvent, type RunStatus, token, type WorkflowInfo } from "./Api.js"
-import { Json, type Loaded, Problem, Refusal, Status, useResource } from "./Common.js"
+import { Json, type Loaded, Problem, Refusal, Status, triggerKind, triggerLabel, useResource } from "./Common.js"
 import * as Events from "./Events.js"
 import { GraphView } from "./Graph.js"
 import { formatDate, formatDuration, statusLabel, t } from "./I18n.js"
-import { triggerKind, triggerLabel } from "./Runs.js"
 import * as Timeline from "./Timeline.js"
 
 const triggerText = (trigger: unknown): string => {

@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from "preact/hooks"
 import { type RunPage, runStatuses, type WorkflowInfo } from "./Api.js"
-import { Problem, Status, useResource } from "./Common.js"
+import { Problem, Status, triggerKind, triggerLabel, useResource } from "./Common.js"
 import { formatDate, formatDuration, parisToIso, statusLabel, t } from "./I18n.js"
 import { navigate, query as routeQuery } from "./Route.js"
 
@@ -64,18 +64,6 @@ const request = (filters: Filters, cursor: string | undefined): string => {
   if (cursor !== undefined) params.set("cursor", cursor)
   return `/runs?${params.toString()}`
 }
-
-/** What started a run: the kind (`api`, `schedule`, a plugin's name) from a summary or a record. */
-export const triggerKind = (trigger: unknown): string | undefined =>
-  typeof trigger === "string"
-    ? trigger
-    : trigger !== null && typeof trigger === "object" && typeof (trigger as { kind?: unknown }).kind === "string"
-    ? (trigger as { kind: string }).kind
-    : undefined
-
-/** A trigger kind in words: the three built in are translated, a plugin keeps its name. */
-export const triggerLabel = (kind: string): string =>
-  kind === "manual" ? t("triggerManual") : kind === "api" ? t("triggerApi") : kind === "schedule" ? t("triggerSchedule") : kind
 
 /** The cursors of the pages before this one, kept in the history entry (not in the URL). */
 const previousCursors = (): ReadonlyArray<string | null> => {
