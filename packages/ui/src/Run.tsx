@@ -141,6 +141,7 @@ const Confirm = (props: {
   <div role="group" aria-label={props.name} class="confirm">
     <p>{props.explain}</p>
     {props.children}
+    <p class="hint">{t("scopeNeeded", { scope: "run" })}</p>
     <button type="button" data-action={`${props.action}-confirm`} onClick={props.onConfirm}>{props.name}</button>
     <button type="button" onClick={props.onBack}>{props.back}</button>
   </div>

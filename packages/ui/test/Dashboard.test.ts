@@ -301,6 +301,7 @@ describe("the dashboard in Chromium", () => {
     const confirmation = page.getByRole("group", { name: "Annuler l'exécution" })
     await confirmation.waitFor()
     expect(await confirmation.innerText()).toContain("ce qu'elle a fait est défait")
+    expect(await confirmation.innerText()).toContain("portée « run »")
     expect(await seriousViolations(page)).toEqual([])
     await confirmation.getByRole("button", { name: "Annuler l'exécution" }).click()
     await page.getByRole("status").filter({ hasText: "Annulation demandée" }).waitFor()
