@@ -734,6 +734,11 @@ describe("an interrupted run", () => {
       const restarted = (await call(`${origin}/api/v1/runs/${newId}`, { headers })).json
       const served = (await call(`${origin}/api/v1/workflows/naps`, { headers })).json
       expect(restarted.restartOf).toMatchObject({ runId: "nap-int", from: "nap29" })
+      // Its graph: the steps reused replayed, the ones executed again succeeded.
+      const replayed = restarted.events.filter((e: { event: { _tag: string } }) => e.event._tag === "StepReplayed").map((e: { event: { path: string } }) => e.event.path)
+      expect(replayed).toContain("nap1")
+      expect(await page.locator('[data-node="nap1"] > .node-head [data-node-state]').getAttribute("data-node-state")).toBe("replayed")
+      expect(await page.locator('[data-node="nap30"] > .node-head [data-node-state]').getAttribute("data-node-state")).toBe("succeeded")
       expect(restarted.definition.hash).toBe(served.hash)
       expect(restarted.definition.hash).not.toBe(original.definition.hash)
       await expectNoSecret(page)
