@@ -35,7 +35,7 @@ import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Context, Duration, Effect, Fiber, FiberRef, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Context, Duration, Effect, FiberRef, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { type CannotRestart, type RunEnded, type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import { exitJsonOf, firstExecution } from "./internal/activity.js"
 import * as internal from "./internal/engine.js"
@@ -383,9 +383,10 @@ export interface ClusterSettings {
   readonly entityMessagePollInterval: Duration.DurationInput
   /**
    * How long the runs of a shard that leaves a worker may go on before they are interrupted
-   * (they continue on the shard's next worker). Default 5 s. A step in flight is not interrupted:
-   * it runs to its end. A worker that has drained (`Service.drain`) does not wait at all: its
-   * runs are already waiting between two steps.
+   * (they continue on the shard's next worker). Default 5 s. A step still in flight then is
+   * interrupted too, and reconciled and executed again by the next worker. A worker that has
+   * drained (`Service.drain`) does not wait at all: its runs are already waiting between two
+   * steps.
    */
   readonly entityTerminationTimeout: Duration.DurationInput
 }
@@ -557,7 +558,8 @@ export const layerPostgresClient = (options: {
  *   its heartbeat expired), the outcome written first stands and both go on with it. The step's
  *   `reconcile` hook, run before the step executes again on a resumed run, keeps the second
  *   execution from creating anything twice.
- * - A step runs to its end once started, as the cluster's activities do (see below).
+ * - A step in flight when the run's execution is interrupted is interrupted with it (see below):
+ *   its next executor reconciles it and executes it again.
  * - A failed journal write is a storage defect of the run (`SqlError`): on a shared store the
  *   run goes on from its journal a moment later (see the engine's `restartLater`).
  */
@@ -611,12 +613,13 @@ const layerStepJournal: Layer.Layer<
           const first = yield* read(instance.executionId, activity.name, attempt)
           return Option.isSome(first) ? yield* fromJournal(schema, first.value) : result
         })
-        // A step runs to its end once started, as the cluster's own activities do: interrupting
-        // the run (its shard moving to a worker that joined, a worker stopping) waits for the
-        // step, whose outcome is journaled and not executed again. The step itself stays
-        // interruptible inside (its timeout). A worker's grace is a hard limit by ending the
-        // process (relais worker).
-        return yield* Effect.uninterruptible(Effect.flatMap(Effect.fork(Effect.interruptible(executed)), Fiber.join))
+        // Executed in the run's own fiber. Interrupting the run (its shard moving to a worker
+        // that joined, after `entityTerminationTimeout`; a worker stopping) interrupts a step in
+        // flight too, waiting for its finalizers: nothing is journaled for it, and the run's next
+        // executor reconciles it and runs it again. (This was a fork joined uninterruptibly, meant
+        // to let the step run to its end; but a fiber's interruption reaches its children, so the
+        // step was interrupted all the same, and the fork cost a fiber per step.)
+        return yield* executed
       })
     return { ...inner, activityExecute } as WorkflowEngine.WorkflowEngine["Type"]
   })
@@ -714,9 +717,8 @@ export const layerPostgres = <R = never>(
        * no more when it stops. When a shard leaves a worker, the cluster lets each run on it go
        * on for `entityTerminationTimeout` before interrupting it; a drained worker's runs all
        * wait between two steps, so that wait would only delay the next worker by as much (5 s
-       * per worker in a rolling restart). A step still in flight runs to its end all the same:
-       * the cluster executes activities uninterruptibly. The cluster reads the setting from this
-       * object when an entity stops.
+       * per worker in a rolling restart). The cluster reads the setting from this object when an
+       * entity stops.
        */
       const drained = Effect.sync(() => {
         ;(clusterConfig as { entityTerminationTimeout: Duration.DurationInput }).entityTerminationTimeout = Duration.zero

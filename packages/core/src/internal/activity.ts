@@ -14,6 +14,7 @@ import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowEngine, WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import { Cause, Effect, FiberRef, Schedule, Schema } from "effect"
 import { Drain } from "./drain.js"
+import { retry } from "./retry.js"
 
 type AnyExit = Schema.Schema<any, any, never>
 
@@ -71,7 +72,7 @@ export const run = <A, AI, E, EI, R>(options: {
 }): Effect.Effect<A, E, R | WorkflowEngine | WorkflowInstance> => {
   const execute = Effect.flatMap(Drain, (drain) => drain.track(options.execute)).pipe(
     Effect.sandbox,
-    Effect.retry(interruptRetry),
+    (sandboxed) => retry(sandboxed, interruptRetry),
     Effect.catchAll((cause) =>
       Cause.isInterruptedOnly(cause)
         ? Effect.dieMessage(`activity "${options.name}" was interrupted too many times`)

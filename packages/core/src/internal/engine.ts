@@ -51,6 +51,7 @@ import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
 import { firstExecution } from "./activity.js"
 import * as Drain from "./drain.js"
+import { retry } from "./retry.js"
 import { currentOwner } from "./owner.js"
 import { healthy, isFatal, StoreFile, StoreHealth, unreported } from "./store.js"
 import { currentFrame, currentPath, makeRunContext, RunContext, SagaFrame } from "./runtime.js"
@@ -196,13 +197,15 @@ const retryTransient = Schedule.exponential(Duration.millis(100)).pipe(
 
 const isTransient = (error: unknown): boolean => error instanceof StoreError && !isFatal(error)
 
+const whileTransient = Schedule.whileInput(retryTransient, isTransient)
+
 const retrying = (store: RunStore.Service): RunStore.Service => {
   const again = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     effect.pipe(
       Effect.tapError((error) =>
         isTransient(error) ? Effect.logWarning(`the run store failed, trying again: ${(error as StoreError).message}`) : Effect.void
       ),
-      Effect.retry({ schedule: retryTransient, while: isTransient })
+      (tried) => retry(tried, whileTransient)
     )
   return {
     ...store,
@@ -353,9 +356,10 @@ export const make = <R>(
     /**
      * A run that another worker executed before, and has not let go: that worker lost the run's
      * shard (its lock expired on a busy machine, or the run outlived the shard's termination
-     * time) while a step of it was still executing there. Started steps run to their end, and
-     * the worker lets the run go (`release`) once they have: until then, or until that worker is
-     * gone, the run waits here rather than execute the same step a second time, concurrently.
+     * time) while a step of it was still executing there. That worker lets the run go
+     * (`release`) once its execution has stopped, its step in flight ended or interrupted: until
+     * then, or until that worker is gone, the run waits here rather than execute the same step a
+     * second time, concurrently.
      */
     const handover = (stored: RunRecord): Effect.Effect<RunRecord, RunNotFound | StoreError> => {
       const isAlive = shared?.isAlive

@@ -7,6 +7,7 @@
 import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import * as Activity from "./activity.js"
+import { retry } from "./retry.js"
 import { timeoutFail } from "./timeout.js"
 import {
   Clock,
@@ -287,7 +288,7 @@ export const makeRunContext = (options: {
             : Effect.void
         )
       )
-      const result = yield* Effect.either(Effect.retry(once, schedule))
+      const result = yield* Effect.either(retry(once, schedule))
       const finished = yield* Clock.currentTimeMillis
       if (Either.isLeft(result)) {
         const error: unknown = result.left
@@ -531,7 +532,7 @@ export const makeRunContext = (options: {
           })
         )
       )
-      const result = yield* Effect.either(Effect.retry(once, schedule))
+      const result = yield* Effect.either(retry(once, schedule))
       // Not the compensation's failure: the run stops (see `isStoreFailure`).
       if (Either.isLeft(result) && isStoreFailure(result.left)) {
         yield* stopByStore(entry.path, result.left as Step.StepStateError)
