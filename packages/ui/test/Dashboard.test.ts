@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { collect, ensureBundle, spawnChild, stackTrace, tmpDir, writeFile } from "../../runner/test/harness/Cli.js"
-import { parser } from "../src/Events.js"
+import { parser } from "../src/Sse.js"
 import { call, isProblem, kill, readEvents, type Served, serve } from "../../runner/test/harness/Serve.js"
 
 const LIMIT = 240_000
@@ -577,7 +577,7 @@ describe("a run's page: live, its definition and graph, refusals in French", () 
     const text = page.getByRole("region", { name: "Définition" }).locator("pre.yaml")
     await text.waitFor()
     expect(await text.innerText()).toContain("the convention was refused")
-    expect(await text.evaluate((el) => getComputedStyle(el).fontFamily)).toMatch(/mono/i)
+    expect(await page.evaluate(`getComputedStyle(document.querySelector("pre.yaml")).fontFamily`)).toMatch(/mono/i)
     expect(await seriousViolations(page)).toEqual([])
     await expectNoSecret(page)
     expect(errors).toEqual([])
@@ -604,7 +604,7 @@ describe("a run's page: live, its definition and graph, refusals in French", () 
     expect(await page.locator('[data-node="unreached"] > .node-head').innerText()).toContain("not reached")
     expect(await page.locator('[data-node="never"] .node-condition').innerText()).toBe("if steps.list.output.items[0] == 'zed'")
     expect(await page.locator('[data-node="each"] > .node-head').innerText()).toContain("for each item")
-    expect(await page.locator('[data-node="tidy"]').evaluate((el) => getComputedStyle(el).borderStyle)).toBe("dashed")
+    expect(await page.evaluate(`getComputedStyle(document.querySelector('[data-node="tidy"]')).borderStyle`)).toBe("dashed")
     // The two branches side by side: the same top, different lefts.
     const left = (await page.locator('[data-node="left"]').boundingBox())!
     const right = (await page.locator('[data-node="right"]').boundingBox())!
