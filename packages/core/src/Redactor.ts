@@ -18,6 +18,21 @@ export const mask = "[redacted]"
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credential/i
 
 /**
+ * A YAML or JSON text (a workflow's definition) with the value written after every key that
+ * names a secret (`password: ...`, `"apiKey": "..."`: the rule `redact` applies to objects'
+ * keys) replaced with `mask`, unless the value is an expression (`${{ ... }}`: a reference to a
+ * secret, not the secret). A secret written in a file is not one the redactor knows; this keeps
+ * it from being shown.
+ *
+ * @since 0.1.0
+ */
+export const maskKeyedValues = (text: string): string =>
+  text.replace(
+    /((?:^|[\s{,])["']?[\w-]*(?:pass(?:word)?|secret|token|api[-_]?key|authorization|credential)[\w-]*["']?[ \t]*:[ \t]*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s,{}#"'|>][^,}#\n]*)/gim,
+    (whole, key: string, value: string) => (value.includes("${{") ? whole : `${key}"${mask}"`)
+  )
+
+/**
  * @since 0.1.0
  */
 export interface Service {

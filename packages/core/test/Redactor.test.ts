@@ -38,4 +38,24 @@ describe("Redactor", () => {
     const out = Redactor.make(["ab"]).redactText("a cab")
     expect(out).toBe("a cab")
   })
+
+  it("masks the values written after secret-named keys in a definition's text, not expressions", () => {
+    const text = [
+      "steps:",
+      "  - id: login",
+      "    uses: http/request",
+      "    with:",
+      "      password: hunter2-canary",
+      "      apiKey: 'quoted-canary'",
+      "      other: { client_secret: \"inline-canary\", name: kept }",
+      "      token: ${{ inputs.token }}",
+      "      note: a password is not a key here"
+    ].join("\n")
+    const masked = Redactor.maskKeyedValues(text)
+    for (const canary of ["hunter2-canary", "quoted-canary", "inline-canary"]) expect(masked).not.toContain(canary)
+    expect(masked).toContain(`password: "${Redactor.mask}"`)
+    expect(masked).toContain("token: ${{ inputs.token }}")
+    expect(masked).toContain("name: kept")
+    expect(masked).toContain("note: a password is not a key here")
+  })
 })

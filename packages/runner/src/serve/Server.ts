@@ -17,7 +17,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type Engine, Run, RunStore } from "@relais/core"
+import { type Engine, Redactor, Run, RunStore } from "@relais/core"
 import { Cause, Clock, DateTime, Duration, Effect, Either, Layer, Option, Random, Redacted, Schema, Stream } from "effect"
 import * as Config from "../Config.js"
 import * as Targets from "../Targets.js"
@@ -177,7 +177,8 @@ const definitionOf = (definition: Run.Definition, graphOf: (definition: Run.Defi
   return {
     hash: definition.hash,
     ...(definition.source !== undefined ? { source: definition.source } : {}),
-    text: definition.text,
+    // A secret written in the file itself (not one the redactor knows) is not shown either.
+    text: Redactor.maskKeyedValues(definition.text),
     ...(graph !== undefined ? { graph } : {})
   }
 }
