@@ -58,7 +58,8 @@ interface LiveRun {
  * The run's record, then its events as they happen while it is not final: read once, then
  * followed over SSE; when the stream ends, read again (the outcome, what was undone), and
  * followed again if it still goes on. A run just resumed may still read `interrupted` for a
- * moment: it is read again for up to 30 s until it runs.
+ * moment: it is read again every second for up to 30 s until it runs. An interrupted run has
+ * no stream: it is read again every 10 s, and followed once something resumes it.
  */
 const useLiveRun = (id: string): LiveRun => {
   const [loaded, setLoaded] = useState<Loaded<RunDetail>>({ state: "loading" })
@@ -89,9 +90,16 @@ const useLiveRun = (id: string): LiveRun => {
         setLoaded({ state: "ok", value: detail })
         setFresh([])
         const waitingForResume = detail.status === "interrupted" && Date.now() < resumeUntil.current
-        if (isFinal(detail.status) || (detail.status === "interrupted" && !waitingForResume)) {
+        if (isFinal(detail.status)) {
           setConnection("off")
           return
+        }
+        if (detail.status === "interrupted" && !waitingForResume) {
+          // No stream to follow until something resumes it (here, relais resume, an engine
+          // starting on the store): read again now and then, to follow it once it goes on.
+          setConnection("off")
+          await pause(10_000, signal)
+          continue
         }
         const before = detail.events.at(-1)?.seq ?? 0
         let last = before

@@ -705,16 +705,18 @@ describe("an interrupted run", () => {
       expect(await page.locator("h1 [data-status]").innerText()).toBe("interrompue")
 
       // relais ui stops; relais serve takes the store at the same address and resumes the run
-      // (an engine resumes the interrupted runs of its store on start-up): the page, reloaded,
-      // shows the second execution and its end.
+      // (an engine resumes the interrupted runs of its store on start-up): the page, left as it
+      // is, sees it go on and follows it to its end, without a reload.
       looker.kill("SIGTERM")
       await collect(looker, LIMIT)
       // The file served from now on is a corrected one (another hash than the run's).
       writeFile(work, "workflows/naps.yaml", naps.replace("description: Sleep, step after step", "description: Sleep, corrected"))
       resumed = await serve(["--workflows", "workflows", "--listen", `127.0.0.1:${port}`, "--store", store], { cwd: work })
       await resumed.waitForStderr(/run nap-int \(naps\) continues, execution 2/)
-      await page.reload()
+      await page.locator("h1 [data-status]").filter({ hasText: "en cours" }).waitFor({ timeout: 60_000 })
+      await page.locator("[data-live=open]").waitFor({ timeout: 60_000 })
       await page.locator("h1 [data-status]").filter({ hasText: "réussie" }).waitFor({ timeout: 120_000 })
+      expect(await page.locator(".run-lines").innerText()).toContain("exécution 2 démarrée")
       expect(await page.getByRole("button", { name: "Poursuivre cette exécution…" }).count()).toBe(0)
 
       // Restarted with the file served now, chosen in the confirmation (it differs).
