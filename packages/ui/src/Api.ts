@@ -217,7 +217,7 @@ export interface RunDetail extends RunSummary {
   readonly definition?: {
     readonly hash: string
     readonly source?: string
-    /** The text it started with, as stored (secrets redacted). */
+    /** The text it started with, as stored (secrets redacted), and secret-named keys' values masked by the server. */
     readonly text?: string
     /** Absent when the text is not a YAML workflow (or the server predates it). */
     readonly graph?: WorkflowGraph

@@ -415,18 +415,6 @@ export const Run = ({ id }: { readonly id: string }) => {
   )
 }
 
-/**
- * The definition's text with the value of every key that names a secret (`password: ...`,
- * `apiKey: ...`, the rule of core's Redactor) masked, unless it is an expression (a reference to
- * a secret, not the secret). The server stores the text redacted of the secrets it knows; a
- * secret written in the file itself is not one of them, and must not reach the page either.
- */
-export const maskSecrets = (text: string): string =>
-  text.replace(
-    /((?:^|[\s{,])["']?[\w-]*(?:pass(?:word)?|secret|token|api[-_]?key|authorization|credential)[\w-]*["']?[ \t]*:[ \t]*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s,{}#"'|>][^,}#\n]*)/gim,
-    (whole, key: string, value: string) => (value.includes("${{") ? whole : `${key}"[redacted]"`)
-  )
-
 /** The definition the run started with: its graph coloured by the run's progress, its text. */
 const DefinitionView = ({ definition, events }: { readonly definition: NonNullable<RunDetail["definition"]>; readonly events: ReadonlyArray<RunEvent> }) => (
   <section aria-labelledby="definition-title" class="definition">
@@ -442,7 +430,7 @@ const DefinitionView = ({ definition, events }: { readonly definition: NonNullab
     {definition.text !== undefined && (
       <details class="definition-text">
         <summary>{t("definitionText")}</summary>
-        <pre class="yaml" tabIndex={0} aria-label={t("definitionText")}>{maskSecrets(definition.text)}</pre>
+        <pre class="yaml" tabIndex={0} aria-label={t("definitionText")}>{definition.text}</pre>
       </details>
     )}
   </section>
