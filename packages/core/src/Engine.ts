@@ -35,7 +35,7 @@ import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as EWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import { Cause, Context, Duration, Effect, FiberRef, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Context, Duration, Effect, FiberRef, Layer, Option, Redacted, Schedule, Schema, Scope } from "effect"
 import { type CannotRestart, type RunEnded, type RunNotFound, StoreError, type WorkflowInputError, type WorkflowNotFound } from "./Errors.js"
 import { exitJsonOf, firstExecution } from "./internal/activity.js"
 import * as internal from "./internal/engine.js"
@@ -596,7 +596,17 @@ const layerStepJournal: Layer.Layer<
         if (Option.isSome(done)) return yield* fromJournal(schema, done.value)
         // The step's own instance, as the cluster gives it: a suspension inside the step (a
         // store failure under its state) ends the step as Suspended, and the run sees it.
-        const own = WorkflowEngine.WorkflowInstance.initial(instance.workflow, instance.executionId)
+        // Built here rather than with `WorkflowInstance.initial`, which makes its scope with a
+        // `runSync` (a fiber of its own) on every call: a step's largest single cost after its SQL.
+        const own = WorkflowEngine.WorkflowInstance.of({
+          executionId: instance.executionId,
+          workflow: instance.workflow,
+          scope: yield* Scope.make(),
+          suspended: false,
+          interrupted: false,
+          cause: undefined,
+          activityState: { count: 0, latch: Effect.unsafeMakeLatch() }
+        })
         const executed = Effect.gen(function*() {
           const result = yield* activity.execute.pipe(
             EWorkflow.intoResult,

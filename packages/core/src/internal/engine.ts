@@ -36,7 +36,7 @@ import {
 import * as Redactor from "../Redactor.js"
 import {
   completedBefore,
-  type Definition,
+  Definition,
   Failure,
   isFinal,
   LeftToUndo,
@@ -670,7 +670,7 @@ export const make = <R>(
               updatedAt: now,
               executions: 0,
               owner
-            })
+            }, given === undefined && (startOptions?.definition === undefined || startOptions.definition instanceof Definition))
           )
           // A given id started at the same moment by another process (two workers firing the
           // same schedule slot): the loser's insert fails on the key, and the run is the winner's.
