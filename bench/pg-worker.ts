@@ -183,7 +183,8 @@ interface GridEngine {
   readonly close: () => Promise<void>
 }
 
-const relaisGridEngine = async (url: string): Promise<GridEngine> => {
+/** A relais worker engine that starts, executes and awaits its own runs (also bench/profilepg.ts). */
+export const relaisRunner = async (url: string): Promise<GridEngine> => {
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(workerLayer(url, await freePort()), scope).pipe(quiet))
   const engine = Context.get(context, Engine.Engine)
@@ -229,7 +230,7 @@ export const pool = async (count: number, inFlight: number, job: () => Promise<u
 
 const grid = async (kind: string, url: string) => {
   countQueries()
-  const engine = kind === "dbos" ? await dbosGridEngine(url) : await relaisGridEngine(url)
+  const engine = kind === "dbos" ? await dbosGridEngine(url) : await relaisRunner(url)
   const lines = Readline.createInterface({ input: process.stdin })
   say("ready")
   for await (const line of lines) {

@@ -18,8 +18,11 @@ const layer = (kind === "memory" ? Engine.layerMemory() : Engine.layerSqlite({ f
 const program = Effect.gen(function*() {
   const engine = yield* Engine.Engine
   for (let r = 0; r < 3; r++) yield* Effect.flatMap(engine.start(wf, {}), engine.await)
+  const runs = Number(process.argv[3] ?? 20)
   const t = performance.now()
-  for (let r = 0; r < 20; r++) yield* Effect.flatMap(engine.start(wf, {}), engine.await)
-  console.log(kind, ((performance.now() - t) / 2000).toFixed(3), "ms/step")
+  const cpu = process.cpuUsage()
+  for (let r = 0; r < runs; r++) yield* Effect.flatMap(engine.start(wf, {}), engine.await)
+  const used = process.cpuUsage(cpu)
+  console.log(kind, ((performance.now() - t) / (runs * 100)).toFixed(3), "ms/step,", ((used.user + used.system) / 1000 / (runs * 100)).toFixed(3), "CPU ms/step")
 }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Warning))
 Effect.runPromise(program)
