@@ -232,6 +232,14 @@ export const layerSqliteClient = (options: {
 export const describeOwner = (owner: string): string => ProcessLock.describeOwner(owner)
 
 /**
+ * The id of a run's restart (`restart`): a run is restarted once, under this id, so that a
+ * second restart cannot do again what the first did; its restart may be restarted in turn.
+ *
+ * @since 0.1.0
+ */
+export const restartIdOf = (runId: string): RunId => internal.restartIdOf(runId)
+
+/**
  * The path of the lock file of a SQLite store (see `layerSqlite`).
  *
  * @since 0.1.0

@@ -91,6 +91,41 @@ describe("Engine.restart", () => {
       expect(events.filter((e) => e._tag === "StepStarted").map((e) => (e as { path: string }).path)).toEqual(["publish"])
     }).pipe(Effect.provide(sqlite())), 60_000)
 
+  it.live("restarts a run once: the same restart asked again answers the same run, another is refused and points at the restart, which can be restarted in turn", () =>
+    Effect.gen(function*() {
+      calls.length = 0
+      fixed = false
+      const engine = yield* Engine.Engine
+      const failed = yield* Effect.flatMap(engine.start(plain, { name: "ines" }), engine.await)
+      expect(failed.status).toBe("failed")
+      // Still broken: the restart fails at the same step.
+      const first = yield* engine.restart(failed.id, { from: "publish" })
+      expect(first).toBe(`${failed.id}.restart`)
+      expect((yield* engine.await(first)).status).toBe("failed")
+      // A double click: the same run, nothing executed again.
+      const before = calls.length
+      expect(yield* engine.restart(failed.id, { from: "publish" })).toBe(first)
+      expect(calls.length).toBe(before)
+      const other = yield* Effect.flip(engine.restart(failed.id, { from: "create" }))
+      expect(other).toBeInstanceOf(Errors.CannotRestart)
+      expect(other.message).toBe(
+        `run ${failed.id} cannot be restarted from create: it was restarted already, as ${first} (from publish): restart that run instead, so that nothing is done twice`
+      )
+      // Fixed: the restart is restarted, reusing what the original's create did.
+      fixed = true
+      const second = yield* engine.restart(first, { from: "publish" })
+      expect(second).toBe(`${first}.restart`)
+      const record = yield* engine.await(second)
+      expect(record.status).toBe("succeeded")
+      expect(calls.filter((c) => c === "create ines")).toHaveLength(1)
+      // Two restarts asked at once: one run.
+      const again = yield* Effect.flatMap(engine.start(plain, { name: "raph" }), engine.await)
+      const both = yield* Effect.all([engine.restart(again.id, { from: "publish" }), engine.restart(again.id, { from: "publish" })], { concurrency: 2 })
+      expect(both[0]).toBe(both[1])
+      yield* engine.await(both[0])
+      expect(calls.filter((c) => c === "publish raph-1")).toHaveLength(2)
+    }).pipe(Effect.provide(sqlite())), 60_000)
+
   it.live("refuses when the steps to reuse were undone, for a step never reached, and for an unknown run", () =>
     Effect.gen(function*() {
       calls.length = 0

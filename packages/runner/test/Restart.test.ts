@@ -51,8 +51,14 @@ describe("relais restart", () => {
     expect(unsafe.code).toBe(2)
     expect(unsafe.stderr).toMatch(/cannot reuse what run r-1 did before publish: create is now core\/sleep, not core\/set/)
 
-    // The corrected file: the run succeeds, reusing create's recorded output.
-    const restarted = await child(["restart", "r-1", "--from", "publish", "--definition", "fixed.yaml", "--store", "s.db", "--json"], { cwd: dir })
+    // r-1 was restarted once (r-1.restart, which failed again): a second restart of r-1 would
+    // do again what r-1.restart did; refused, pointing at it.
+    const twice = await child(["restart", "r-1", "--from", "publish", "--definition", "fixed.yaml", "--store", "s.db"], { cwd: dir })
+    expect(twice.code).toBe(2)
+    expect(twice.stderr).toMatch(/run r-1 cannot be restarted from publish: it was restarted already, as r-1\.restart \(from publish\): restart that run instead/)
+
+    // The corrected file, on the restart: the run succeeds, reusing create's recorded output.
+    const restarted = await child(["restart", "r-1.restart", "--from", "publish", "--definition", "fixed.yaml", "--store", "s.db", "--json"], { cwd: dir })
     expect(restarted.code).toBe(0)
     expect(restarted.stdout).toMatch(/"StepReplayed"[^\n]*"path":"create"|"path":"create"[^\n]*"StepReplayed"/)
     expect(restarted.stdout).not.toMatch(/"StepStarted"[^\n]*"path":"create"|"path":"create"[^\n]*"StepStarted"/)
@@ -65,9 +71,9 @@ describe("relais restart", () => {
     expect(never.stderr).toMatch(/run r-1 cannot be restarted from notify: the run never reached it; it reached create, publish/)
     const unknown = await child(["restart", "nope", "--from", "publish", "--store", "s.db"], { cwd: dir })
     expect(unknown.code).toBe(2)
-    for (const out of [failed, again, unsafe, restarted, never, unknown]) expect(out.stderr).not.toMatch(stackTrace)
+    for (const out of [failed, again, unsafe, twice, restarted, never, unknown]) expect(out.stderr).not.toMatch(stackTrace)
     const listed = await child(["runs", "list", "--store", "s.db", "--json"], { cwd: dir })
-    // The original, the restart with its own definition, the corrected one: three runs.
+    // The original, its restart with its own definition, the restart's restart with the corrected one: three runs.
     expect(listed.stdout.match(/"id":/g)?.length).toBe(3)
     Fs.rmSync(dir, { recursive: true, force: true })
   }, 240_000)

@@ -121,6 +121,8 @@ export interface RunSummary {
   readonly trigger?: unknown
   /** Started again from a step of another run. */
   readonly restartOf?: { readonly runId: string; readonly from: string; readonly reused?: ReadonlyArray<string> }
+  /** Its restart, when it was restarted (a run is restarted once: restart that one in turn). */
+  readonly restartedAs?: string
 }
 
 /**

@@ -316,8 +316,13 @@ export const Run = ({ id }: { readonly id: string }) => {
       <section class="actions" aria-label={t("actions")} data-actions>
         {run.status === "interrupted" && <ResumeAction id={run.id} onResumed={() => live.reload({ expectResume: true })} />}
         {!isFinal(run.status) && <CancelAction id={run.id} />}
-        {isFinal(run.status) && <RestartAction run={run} events={events} />}
+        {isFinal(run.status) && run.restartedAs === undefined && <RestartAction run={run} events={events} />}
       </section>
+      {run.restartedAs !== undefined && (
+        <p data-restarted-as>
+          <a href={`#/runs/${encodeURIComponent(run.restartedAs)}`}>{t("restartedAs", { id: run.restartedAs })}</a>
+        </p>
+      )}
       {run.restartOf !== undefined && (
         <p data-restart-of>
           <a href={`#/runs/${encodeURIComponent(run.restartOf.runId)}`}>

@@ -255,11 +255,32 @@ describe("the dashboard against the AIMAIRA and Campus Skills sandboxes", () => 
     const contracts = (await Sandboxes.state(campus!)).transmitted as ReadonlyArray<{ codeContrat: string; status: string; integration: string }>
     expect(contracts.filter((c) => c.codeContrat === record.output.contrat)).toMatchObject([{ status: "active", integration: "integrated" }])
 
-    // Back to the original from the link: still failed, as it was.
+    // Back to the original from the link: still failed, as it was, and restarted once: its page
+    // points at the restart instead of offering another (which would pay a second time).
     await restartOf.getByRole("link").click()
     await page.locator('h1 [data-status="failed"]').waitFor()
     expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#/runs/${original}`)
+    const restartedAs = page.locator("[data-restarted-as]")
+    await restartedAs.waitFor()
+    expect(await restartedAs.getByRole("link").getAttribute("href")).toBe(`#/runs/${encodeURIComponent(restarted)}`)
+    expect(await page.getByRole("button", { name: "Reprendre depuis une étape…" }).count()).toBe(0)
     await checkPage(page)
+    // Through the API: the same restart again answers the same run; another step is refused.
+    const again = await fetch(`${api}/runs/${encodeURIComponent(original)}/restart`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ from: "pay" })
+    })
+    expect(again.status).toBe(202)
+    expect(((await again.json()) as { runId: string }).runId).toBe(restarted)
+    const other = await fetch(`${api}/runs/${encodeURIComponent(original)}/restart`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ from: "complete" })
+    })
+    expect(other.status).toBe(409)
+    expect(((await other.json()) as { detail: string }).detail).toContain(`it was restarted already, as ${restarted} (from pay)`)
+    expect((await Sandboxes.requests(aimaira!, { method: "POST", path: "/GraphV1/Remuneration" })).map((r) => r.status)).toEqual([503, 503, 201])
     expect(errors).toEqual([])
     await context.close()
   }, LIMIT)

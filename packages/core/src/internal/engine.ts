@@ -123,7 +123,9 @@ export interface EngineService {
    * Start a new run, linked to an ended one, that reuses the recorded outcomes of the steps that
    * completed before `from` (a step's path) and executes from there: with the original's
    * workflow, or `workflow` and its `definition` (a corrected file). Refused while the original
-   * has not ended, when it never reached `from`, or when steps to reuse were undone.
+   * has not ended, when it never reached `from`, when steps to reuse were undone, or when it was
+   * restarted already (its restart, `restartIdOf`, is answered when the same restart is asked
+   * again: same step, same definition).
    */
   readonly restart: (
     runId: string,
@@ -224,6 +226,12 @@ const retrying = (store: RunStore.Service): RunStore.Service => {
  * run's fixed cost: bench/postgres.ts, --cpu-prof). A record made from outside input is checked.
  */
 const trusted = true
+
+/**
+ * The id of the restart of a run (`Engine.restart`): the original's, then `.restart`. A run is
+ * restarted once; its restart may be restarted in turn (`<id>.restart.restart`).
+ */
+export const restartIdOf = (runId: string): RunId => `${runId}.restart` as RunId
 
 /** The real clock, for the engine's own housekeeping (see the cancellations' poll). */
 const liveClock = Clock.make()
@@ -751,9 +759,28 @@ export const make = <R>(
             return yield* new WorkflowNotFound({ name: original.workflow, reason: "register it with the engine to restart its runs" })
           }
           const now = yield* Clock.currentTimeMillis
-          const newId = makeRunId(now, yield* Effect.replicateEffect(Random.next, 6))
           const definition = restartOptions.definition ?? original.definition
-          yield* store.create(
+          // One restart per run, under an id made from the original's: a second restart (a
+          // double click, two operators) would do again what the first did from its step. The
+          // same restart asked again answers the run it started; another is refused, pointing
+          // at the restart (which can be restarted in turn). The id's key settles a race.
+          const newId = restartIdOf(runId)
+          const already = (existing: RunRecord): Effect.Effect<RunId, CannotRestart> =>
+            existing.restartOf?.runId === runId && existing.restartOf.from === from &&
+              existing.definition?.hash === definition?.hash
+              ? Effect.succeed(newId)
+              : Effect.fail(refuse(
+                `it was restarted already, as ${newId}${
+                  existing.restartOf !== undefined ? ` (from ${existing.restartOf.from})` : ""
+                }: restart that run instead, so that nothing is done twice`
+              ))
+          const readRestart = store.read(newId).pipe(
+            Effect.map(Option.some),
+            Effect.catchTag("RunNotFound", () => Effect.succeedNone)
+          )
+          const earlier = yield* readRestart
+          if (Option.isSome(earlier)) return yield* already(earlier.value)
+          const raced = yield* store.create(
             new RunRecord({
               id: newId,
               workflow: workflow.name,
@@ -766,7 +793,13 @@ export const make = <R>(
               owner,
               restartOf: { runId, from, reused }
             })
+          ).pipe(
+            Effect.as<Option.Option<RunRecord>>(Option.none()),
+            // Created meanwhile by another restart: that one stands.
+            Effect.catchTag("StoreError", (error) =>
+              Effect.flatMap(readRestart, (found) => Option.isSome(found) ? Effect.succeed(found) : Effect.fail(error)))
           )
+          if (Option.isSome(raced)) return yield* already(raced.value)
           yield* options.copySteps(runId, newId, reused)
           perRun.set(newId, workflow)
           yield* guarded(launch(newId))

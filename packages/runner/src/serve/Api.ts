@@ -358,6 +358,8 @@ export const RunDetail = Schema.Struct({
   })),
   /** Started again from a step of another run: that run, the step, the steps reused. */
   restartOf: Schema.optional(Schema.Struct({ runId: Schema.String, from: Schema.String, reused: Schema.Array(Schema.String) })),
+  /** Its restart, when it was restarted (a run is restarted once; restart that one in turn). */
+  restartedAs: Schema.optional(Schema.String),
   events: Schema.Array(StoredEvent)
 }).annotations({ identifier: "Run" })
 

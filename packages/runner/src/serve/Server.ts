@@ -17,7 +17,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type Engine, Redactor, Run, RunStore } from "@relais/core"
+import { Engine, Redactor, Run, RunStore } from "@relais/core"
 import { Cause, Clock, DateTime, Duration, Effect, Either, Layer, Option, Random, Redacted, Schema, Stream } from "effect"
 import * as Config from "../Config.js"
 import * as Targets from "../Targets.js"
@@ -319,7 +319,13 @@ const runsLayer = (options: Options) => {
         Effect.gen(function*() {
           const record = yield* runOf(options, path.id)
           const events = yield* options.store.events(path.id).pipe(Effect.mapError(storeProblem))
-          return detail(record, events, graphOf)
+          const restart = Engine.restartIdOf(record.id)
+          const restarted = yield* options.store.read(restart).pipe(
+            Effect.as(true),
+            Effect.catchTag("RunNotFound", () => Effect.succeed(false)),
+            Effect.mapError(storeProblem)
+          )
+          return { ...detail(record, events, graphOf), ...(restarted ? { restartedAs: restart } : {}) }
         }))
       .handleRaw("events", ({ headers, path }) =>
         Effect.gen(function*() {
