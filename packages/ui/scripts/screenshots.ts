@@ -2,7 +2,7 @@
  * Screenshots of the dashboard's pages for the README (docs/dashboard-*.png): a real
  * `relais serve` on 127.0.0.1 with a SQLite store in a temporary directory, runs seeded through
  * its API (a success, a compensated failure, a cancelled run, a restart), then each page in
- * Debian's Chromium, in French.
+ * Debian's Chromium, in French, with a search and a run's graph.
  *
  * run: cd packages/ui && npx tsx scripts/screenshots.ts   (after `npx -y pnpm@10.34.8 build`)
  */
@@ -82,6 +82,14 @@ const main = async () => {
     await shoot("#/runs", "runs", "table.runs tbody tr")
     await shoot(`#/runs/${failed}`, "run", ".undone")
     await shoot(`#/runs/${napping}`, "cancelled", "h1 [data-status]")
+    // A search by an input value, and a run's definition with its graph coloured by the run.
+    await shoot("#/runs?q=lea.martin", "search", "table.runs tbody tr")
+    await page.goto(`${server.url}/ui#/runs/${failed}`)
+    const definition = page.locator("section.definition")
+    await definition.locator("[data-node]").first().waitFor()
+    await definition.scrollIntoViewIfNeeded()
+    await definition.screenshot({ path: Path.join(docs, "dashboard-graph.png") })
+    console.log("docs/dashboard-graph.png")
     await shoot("#/workflows", "workflows", '[data-workflow="enrol"]')
     await shoot("#/webhooks", "webhooks", "h1")
   } finally {

@@ -155,7 +155,7 @@ export const Runs = () => {
       {page.state !== "ok" ? <Problem loaded={page} /> : (
         <>
           <p class="hint" aria-live="polite">
-            {t("runsCount", { count: page.value.runs.length })}
+            {page.value.runs.length === 1 ? t("runsCountOne") : t("runsCount", { count: page.value.runs.length })}
             {cursor === undefined ? ` · ${t("live")}` : ""}
           </p>
           {page.value.runs.length === 0 ? <p>{t("noRuns")}</p> : (
