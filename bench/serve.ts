@@ -21,23 +21,14 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Args from "./args.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
-const argv = process.argv.slice(2)
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(`--${name}`)
-  const value = at >= 0 ? Number(argv[at + 1]) : fallback
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name} takes a whole number, at least 1`)
-    process.exit(2)
-  }
-  return value
-}
-const onPg = argv.includes("--pg")
-const messages = option("messages", 1000)
-const concurrency = option("concurrency", 50)
-const starts = option("starts", 300)
-const finishedRuns = option("finished", 100)
+const onPg = Args.flag("pg")
+const messages = Args.count("messages", 1000)
+const concurrency = Args.count("concurrency", 50)
+const starts = Args.count("starts", 300)
+const finishedRuns = Args.count("finished", 100)
 const bin = Path.join(root, "packages/runner/dist/bin.js")
 if (!Fs.existsSync(bin)) {
   console.error(`${bin} does not exist: run pnpm build first`)

@@ -24,21 +24,12 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Args from "./args.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
-const argv = process.argv.slice(2)
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(`--${name}`)
-  const value = at >= 0 ? Number(argv[at + 1]) : fallback
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name} takes a whole number, at least 1`)
-    process.exit(2)
-  }
-  return value
-}
-const onPg = argv.includes("--pg")
-const runCount = option("runs", 10_000)
-const requests = option("requests", 20)
+const onPg = Args.flag("pg")
+const runCount = Args.count("runs", 10_000)
+const requests = Args.count("requests", 20)
 const goalMillis = 1000
 const bin = Path.join(root, "packages/runner/dist/bin.js")
 if (!Fs.existsSync(bin)) {
@@ -205,9 +196,10 @@ const main = async () => {
     const api = `${url}/api/v1`
     const sample = `learner${Math.floor(runCount * 0.37)}@cfa-example`
     const detailOf = (await get(`${api}/runs?status=failed&limit=1`)).body.runs[0].id as string
-    // Page 50's cursor, by walking the 49 pages before it.
+    // The last page's cursor (page 50 with 2,500 runs or more), by walking the pages before it.
+    const lastPage = Math.min(50, Math.ceil(runCount / 50))
     let page50 = ""
-    for (let page = 1; page < 50; page++) page50 = (await get(`${api}/runs${page50 === "" ? "" : `?cursor=${encodeURIComponent(page50)}`}`)).body.next
+    for (let page = 1; page < lastPage; page++) page50 = (await get(`${api}/runs${page50 === "" ? "" : `?cursor=${encodeURIComponent(page50)}`}`)).body.next
     const queries: ReadonlyArray<readonly [string, (n: number) => Promise<{ readonly millis: number; readonly runs: number }>]> = [
       ["first page (50)", async () => count(await get(`${api}/runs`))],
       ["status=failed", async () => count(await get(`${api}/runs?status=failed`))],
@@ -217,7 +209,7 @@ const main = async () => {
       [`q=${sample} (one run)`, async () => count(await get(`${api}/runs?q=${encodeURIComponent(sample)}`))],
       ["q=conv-2026 (every run)", async () => count(await get(`${api}/runs?q=conv-2026`))],
       ["q + status + trigger", async () => count(await get(`${api}/runs?q=cfa-example&status=failed&trigger=schedule`))],
-      ["page 50 (its cursor from page 49)", async () => count(await get(`${api}/runs?cursor=${encodeURIComponent(page50)}`))],
+      [`page ${lastPage} (its cursor from page ${lastPage - 1})`, async () => count(await get(`${api}/runs${page50 === "" ? "" : `?cursor=${encodeURIComponent(page50)}`}`))],
       ["run detail (events + graph)", async () => {
         const answer = await get(`${api}/runs/${detailOf}`)
         if (answer.body.definition?.graph === undefined) throw new Error("the detail has no graph")
