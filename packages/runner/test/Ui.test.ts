@@ -11,6 +11,7 @@ import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { child, stackTrace, tmpDir, writeFile } from "./harness/Cli.js"
 import { call, isProblem, kill, type Served, serve } from "./harness/Serve.js"
+import { greet, naps } from "./harness/Workflows.js"
 
 const LIMIT = 240_000
 
@@ -18,26 +19,6 @@ const sha256 = (text: string) => Crypto.createHash("sha256").update(text, "utf8"
 const runToken = `relais_ui-runner-${Crypto.randomBytes(16).toString("hex")}`
 const readToken = `relais_ui-reader-${Crypto.randomBytes(16).toString("hex")}`
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-
-const greet = `version: 1
-name: greet
-description: Say hello
-inputs:
-  who: { type: string, default: world }
-steps:
-  - id: hello
-    uses: core/set
-    with:
-      text: hello \${{ inputs.who }}
-`
-
-/** Thirty one-second naps: long enough to be cancelled from elsewhere. */
-const naps = `version: 1
-name: naps
-description: Sleep, step after step
-steps:
-${Array.from({ length: 30 }, (_, i) => `  - id: nap${i + 1}\n    uses: core/sleep\n    with: { for: 1s }`).join("\n")}
-`
 
 let dir: string
 let store: string
@@ -50,7 +31,7 @@ beforeAll(async () => {
   dir = tmpDir("relais-ui-")
   store = Path.join(dir, "store.db")
   writeFile(dir, "workflows/greet.yaml", greet)
-  writeFile(dir, "workflows/naps.yaml", naps)
+  writeFile(dir, "workflows/naps.yaml", naps(30))
   writeFile(
     dir,
     "tokens.yaml",

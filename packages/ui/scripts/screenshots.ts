@@ -10,21 +10,12 @@ import * as Path from "node:path"
 import { chromium } from "playwright-core"
 import { tmpDir, writeFile } from "../../runner/test/harness/Cli.js"
 import { call, kill, readEvents, serve } from "../../runner/test/harness/Serve.js"
+import { greet, naps } from "../../runner/test/harness/Workflows.js"
 
 const docs = Path.resolve(import.meta.dirname, "../../../docs")
 
 const workflows = {
-  "greet.yaml": `version: 1
-name: greet
-description: Say hello
-inputs:
-  who: { type: string, default: world }
-steps:
-  - id: hello
-    uses: core/set
-    with:
-      text: hello \${{ inputs.who }}
-`,
+  "greet.yaml": greet,
   "enrol.yaml": `version: 1
 name: enrol
 description: Create a convention, then fail to publish it, and undo the create
@@ -41,12 +32,7 @@ steps:
     uses: core/fail
     with: { message: "Campus Skills refused the contract (HTTP 422)" }
 `,
-  "naps.yaml": `version: 1
-name: naps
-description: Wait, step after step
-steps:
-${Array.from({ length: 20 }, (_, i) => `  - id: nap${i + 1}\n    uses: core/sleep\n    with: { for: 1s }`).join("\n")}
-`
+  "naps.yaml": naps(20)
 }
 
 const main = async () => {

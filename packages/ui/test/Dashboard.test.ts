@@ -17,6 +17,7 @@ import * as Path from "node:path"
 import { collect, ensureBundle, spawnChild, stackTrace, tmpDir, writeFile } from "../../runner/test/harness/Cli.js"
 import { parser } from "../src/Sse.js"
 import { call, isProblem, kill, readEvents, type Served, serve } from "../../runner/test/harness/Serve.js"
+import { greet, naps } from "../../runner/test/harness/Workflows.js"
 
 const LIMIT = 240_000
 const TOKEN = "relais-ui-test-token-7f3a91c2"
@@ -24,17 +25,7 @@ const TOKEN = "relais-ui-test-token-7f3a91c2"
 const READER = "relais-ui-reader-token-0b5e62aa"
 const CANARY = "canary-password-d41c7e9b"
 
-const ok = `version: 1
-name: greet
-description: Say hello
-inputs:
-  who: { type: string, default: world }
-steps:
-  - id: hello
-    uses: core/set
-    with:
-      text: hello \${{ inputs.who }}
-`
+const ok = greet
 
 const undo = `version: 1
 name: enrol
@@ -54,13 +45,7 @@ steps:
 `
 
 /** Thirty one-second naps, cancelled from the page between two of them. */
-const naps = `version: 1
-name: naps
-description: Sleep, step after step
-steps:
-${Array.from({ length: 30 }, (_, i) => `  - id: nap${i + 1}\n    uses: core/sleep\n    with: { for: 1s }`).join("\n")}
-`
-
+const napping = naps(30)
 /** A few short naps, to watch a run live. */
 const steady = `version: 1
 name: steady
@@ -171,7 +156,7 @@ beforeAll(async () => {
   dir = tmpDir("relais-ui-")
   writeFile(dir, "workflows/greet.yaml", ok)
   writeFile(dir, "workflows/enrol.yaml", undo)
-  writeFile(dir, "workflows/naps.yaml", naps)
+  writeFile(dir, "workflows/naps.yaml", napping)
   writeFile(dir, "workflows/steady.yaml", steady)
   writeFile(dir, "workflows/shapes.yaml", shapes)
   writeFile(dir, "workflows/late.yaml", late)
@@ -660,7 +645,7 @@ const freePort = () =>
 describe("an interrupted run", () => {
   it("offers to resume it, with a confirmation; relais ui on SQLite refuses and the page says why; relais serve then resumes it, and it restarts with the corrected file", async () => {
     const work = tmpDir("relais-ui-resume-")
-    writeFile(work, "workflows/naps.yaml", naps)
+    writeFile(work, "workflows/naps.yaml", napping)
     writeFile(work, "relais.config.yaml", `serve:\n  tokens:\n    - { name: ops, hash: "sha256:${sha256(TOKEN)}", scopes: [admin] }\n`)
     const store = Path.join(work, "store.db")
     // relais run, stopped by Ctrl-C during its second nap: the run is interrupted.
@@ -710,7 +695,7 @@ describe("an interrupted run", () => {
       looker.kill("SIGTERM")
       await collect(looker, LIMIT)
       // The file served from now on is a corrected one (another hash than the run's).
-      writeFile(work, "workflows/naps.yaml", naps.replace("description: Sleep, step after step", "description: Sleep, corrected"))
+      writeFile(work, "workflows/naps.yaml", napping.replace("description: Sleep, step after step", "description: Sleep, corrected"))
       resumed = await serve(["--workflows", "workflows", "--listen", `127.0.0.1:${port}`, "--store", store], { cwd: work })
       await resumed.waitForStderr(/run nap-int \(naps\) continues, execution 2/)
       await page.locator("h1 [data-status]").filter({ hasText: "en cours" }).waitFor({ timeout: 60_000 })

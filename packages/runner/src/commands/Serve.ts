@@ -72,6 +72,18 @@ const readPem = (file: string, what: string) =>
   })
 
 /**
+ * The `serve:` section of the configuration file (`relais serve`, `relais ui`), one setting at
+ * a time; undefined when the file or the setting is absent.
+ *
+ * @since 0.1.0
+ */
+export const serveSettings = (configFile: Option.Option<Config.ConfigFile>) => {
+  const settings = Option.flatMap(configFile, (c) => Option.fromNullable(c.serve))
+  return <K extends keyof Config.ServeSpec>(key: K): Config.ServeSpec[K] | undefined =>
+    Option.isSome(settings) ? settings.value[key] : undefined
+}
+
+/**
  * The certificate and key of `serve.tls`, read now (a missing file is refused before anything
  * is opened).
  *
@@ -123,9 +135,7 @@ export const handler = (flags: Flags) =>
     const output = yield* Output.Output
     const log = Workers.log
     const configFile = yield* Config.load(flags.config)
-    const settings = Option.flatMap(configFile, (c) => Option.fromNullable(c.serve))
-    const setting = <K extends keyof Config.ServeSpec>(key: K): Config.ServeSpec[K] | undefined =>
-      Option.isSome(settings) ? settings.value[key] : undefined
+    const setting = serveSettings(configFile)
 
     // Where, and for whom: refused before anything is opened.
     const listenText = Option.getOrElse(flags.listen, () => setting("listen") ?? `${defaultListen.host}:${defaultListen.port}`)

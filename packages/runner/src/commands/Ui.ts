@@ -70,9 +70,7 @@ export const handler = (flags: Flags) =>
     const output = yield* Output.Output
     const log = Workers.log
     const configFile = yield* Config.load(flags.config)
-    const settings = Option.flatMap(configFile, (c) => Option.fromNullable(c.serve))
-    const setting = <K extends keyof Config.ServeSpec>(key: K): Config.ServeSpec[K] | undefined =>
-      Option.isSome(settings) ? settings.value[key] : undefined
+    const setting = Serve.serveSettings(configFile)
 
     const listen = yield* Workers.parseAddress(
       Option.getOrElse(flags.listen, () => `${defaultListen.host}:${defaultListen.port}`),
