@@ -86,7 +86,9 @@ const until = (runId: string, done: (events: ReadonlyArray<Run.RunEvent>) => boo
 const Waiting = Schema.Struct({ firstPollAt: Schema.Number, deadlineMillis: Schema.Number })
 
 describe("wait-integrated: the deadline is the first poll's, across an engine restart", () => {
-  const wait = Steps.makeWaitIntegrated({ pollInterval: "100 millis", deadline: "5 seconds" })
+  // A deadline long enough for a busy machine to stop the engine and resume the run well before
+  // it: the state must still be there when the resumed execution is looked at.
+  const wait = Steps.makeWaitIntegrated({ pollInterval: "200 millis", deadline: "12 seconds" })
   const waitFlow = Workflow.make({
     name: "wait for C1",
     input: Schema.Struct({}),
@@ -108,12 +110,12 @@ describe("wait-integrated: the deadline is the first poll's, across an engine re
       const { recorded, runId } = yield* Effect.gen(function*() {
         const runId = yield* Engine.start(waitFlow, {})
         // Two polls: the wait has visibly started before the engine stops. Not more: on a busy
-        // machine ten polls could outlast the 5 s deadline, and the run would end (its state
+        // machine many polls could outlast the deadline, and the run would end (its state
         // removed) before the engine is stopped.
         yield* until(runId, (events) => ofTag(events, "AttemptFailed").length >= 2)
         return { runId, recorded: Option.getOrThrow(yield* loadWaiting(runId)) }
       }).pipe(Effect.provide(before))
-      expect(recorded.deadlineMillis).toBe(5000)
+      expect(recorded.deadlineMillis).toBe(12_000)
       yield* Scope.close(first, Exit.void)
 
       const { events, duringResume, record } = yield* Effect.gen(function*() {
@@ -132,13 +134,13 @@ describe("wait-integrated: the deadline is the first poll's, across an engine re
       expect(record.executions).toBe(2)
       expect(record.failure?.error).toMatchObject({ _tag: "IntegrationTimeout" })
 
-      // It ends at the recorded deadline: 5 s after the first poll of the first execution, and
-      // sooner than 5 s after the resume (a new deadline would have needed 5 s more).
+      // It ends at the recorded deadline: 12 s after the first poll of the first execution, and
+      // sooner than 12 s after the resume (a new deadline would have needed 12 s more).
       const resumedAt = ofTag(events, "RunStarted").find((e) => e.execution === 2)!.at
       const timedOut = ofTag(events, "AttemptFailed").at(-1)!
       expect(timedOut.error._tag).toBe("IntegrationTimeout")
-      expect(timedOut.at - recorded.firstPollAt).toBeGreaterThanOrEqual(5000)
-      expect(timedOut.at - resumedAt).toBeLessThan(5000)
+      expect(timedOut.at - recorded.firstPollAt).toBeGreaterThanOrEqual(12_000)
+      expect(timedOut.at - resumedAt).toBeLessThan(12_000)
       // Nothing is left in the store once the run has ended.
       const left = yield* loadWaiting(runId).pipe(Effect.provide(engineOn(db, sandbox, [])))
       expect(left).toEqual(Option.none())
