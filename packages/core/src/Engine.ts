@@ -748,6 +748,12 @@ export const layerPostgres = <R = never>(
         shared: {
           owner: Option.getOrElse(address, () => `client ${currentOwner()}`),
           pollInterval: options.pollInterval ?? Duration.millis(250),
+          // A moved run's previous worker interrupts it within entityTerminationTimeout; three
+          // heartbeat expirations more cover a busy machine's slow finalizers and write.
+          handoverLimit: Duration.sum(
+            Duration.decode(settings.entityTerminationTimeout),
+            Duration.times(Duration.decode(settings.shardLockExpiration), 3)
+          ),
           // A worker is alive while its heartbeat is fresh; a failed look-up counts as alive
           // (the run waits and asks again rather than risk executing a step twice at once).
           isAlive: (worker) =>

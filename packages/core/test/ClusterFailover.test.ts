@@ -458,9 +458,10 @@ describe.sequential("the PostgreSQL cluster with worker processes", () => {
       expect(records.map((r) => r.status)).toEqual(ids.map(() => "succeeded"))
       const log = entries(cluster)
       // A reconciled create happens once. Another step normally runs once. On a busy machine a
-      // step can outlive the time a moving shard (to a worker that joined) gives its runs; the
-      // shard's next worker then waits for the step's end (the run's handover) and does not
-      // execute it again. A step executed twice is said, and never twice at the same time.
+      // step can outlive the time a moving shard (to a worker that joined) gives its runs: it is
+      // interrupted there, and the shard's next worker waits until the run is let go (the run's
+      // handover, at most SharedOptions.handoverLimit) before executing it again. A step
+      // executed twice is said, and never twice at the same time.
       const twice: Array<string> = []
       for (const runId of ids) {
         for (const path of pathsOf(input.steps)) {

@@ -152,6 +152,13 @@ export interface SharedOptions {
    * waits until that worker has let it go, so that no step executes in two places at once.
    */
   readonly isAlive?: ((address: string) => Effect.Effect<boolean>) | undefined
+  /**
+   * How long a run waits at most for a live worker to let it go (`isAlive`). A worker whose
+   * shard moved interrupts the run's execution (its step in flight too) within the cluster's
+   * `entityTerminationTimeout`, then lets the run go; past this limit it is taken to have failed
+   * to say so (its write lost), and the run goes on here rather than wait for ever.
+   */
+  readonly handoverLimit?: Duration.DurationInput | undefined
 }
 
 export interface EngineOptions<R> {
@@ -377,13 +384,22 @@ export const make = <R>(
       }
       const held = (record: RunRecord) =>
         record.owner === previous && !isFinal(record.status) ? isAlive(previous) : Effect.succeed(false)
+      const limit = Duration.toMillis(Duration.decode(shared?.handoverLimit ?? Duration.seconds(30)))
       return Effect.gen(function*() {
         if (!(yield* held(stored))) return stored
         yield* Effect.logInfo(`run ${stored.id}: waiting for ${previous}, which still executes a step of it`)
+        // On the real clock: a test clock must not hold a run here.
+        const since = yield* Effect.withClock(Clock.currentTimeMillis, liveClock)
         for (;;) {
-          yield* Effect.sleep(pollMillis)
+          yield* Effect.withClock(Effect.sleep(pollMillis), liveClock)
           const latest = yield* runStore.read(stored.id)
           if (!(yield* held(latest))) return latest
+          if ((yield* Effect.withClock(Clock.currentTimeMillis, liveClock)) - since >= limit) {
+            yield* Effect.logWarning(
+              `run ${stored.id}: ${previous} did not let it go within ${Duration.format(Duration.millis(limit))}; it goes on here (its step in flight, if any, is reconciled)`
+            )
+            return latest
+          }
         }
       })
     }
