@@ -65,9 +65,13 @@ export const minimumLength = 4
  */
 export const make = (initial: ReadonlyArray<Redacted.Redacted<string> | string> = []): Service => {
   const secrets = new Set<string>()
+  // The secrets to look for, longest first (so that a secret containing another is masked
+  // whole): sorted again only when one is added, not for every string redacted.
+  let sorted: ReadonlyArray<string> | undefined
   const add = (secret: Redacted.Redacted<string> | string) => {
     const value = typeof secret === "string" ? secret : Redacted.value(secret)
     if (value.length === 0) return
+    sorted = undefined
     secrets.add(value)
     // The forms a secret takes on the wire, so a leaked header or URL is masked too.
     if (value.length >= minimumLength) {
@@ -80,8 +84,7 @@ export const make = (initial: ReadonlyArray<Redacted.Redacted<string> | string> 
 
   const redactText = (text: string): string => {
     let out = text
-    // Longest first, so a secret containing another is masked whole.
-    const sorted = [...secrets].filter((s) => s.length >= minimumLength).sort((a, b) => b.length - a.length)
+    sorted ??= [...secrets].filter((s) => s.length >= minimumLength).sort((a, b) => b.length - a.length)
     for (const secret of sorted) {
       if (out.includes(secret)) out = out.split(secret).join(mask)
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { Redactor } from "../src/index.js"
 
 describe("Redactor", () => {
@@ -20,6 +20,14 @@ describe("Redactor", () => {
     expect(out.message).toBe("401 for user:[redacted]")
     expect(value.message).toContain("s3cr3t") // the input is not mutated
   })
+
+  it("masks a secret registered after earlier redactions, the longer of two nested ones whole", () =>
+    Effect.gen(function*() {
+      const redactor = Redactor.make(["token-1234"])
+      expect(redactor.redactText("a token-1234 and a token-1234-extra")).toBe("a [redacted] and a [redacted]-extra")
+      yield* redactor.register("token-1234-extra")
+      expect(redactor.redactText("a token-1234 and a token-1234-extra")).toBe("a [redacted] and a [redacted]")
+    }).pipe(Effect.runSync))
 
   it("masks values under secret-named keys even when unregistered", () => {
     const out = Redactor.make().redact({ password: "hunter2", apiKey: "k", token: 12, name: "Dupont", Authorization: "Basic x" })
