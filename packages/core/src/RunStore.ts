@@ -350,12 +350,9 @@ const filterRecords = (records: ReadonlyArray<RunRecord>, query: Query | undefin
   const matching = records
     .filter((r) => query?.status === undefined || query.status.includes(r.status))
     .filter((r) => query?.workflow === undefined || r.workflow === query.workflow)
-    .filter((r) => query?.trigger === undefined || triggerOf(encodeRecord(r).input) === query.trigger)
-    .filter((r) => {
-      if (search === undefined) return true
-      const encoded = encodeRecord(r)
-      return searchTextOf(encoded.input, encoded.output).includes(search)
-    })
+    // A record's input and output are kept in their JSON form: what the columns are made of.
+    .filter((r) => query?.trigger === undefined || triggerOf(r.input) === query.trigger)
+    .filter((r) => search === undefined || searchTextOf(r.input, r.output).includes(search))
     .filter((r) => query?.since === undefined || r.createdAt >= query.since)
     .filter((r) => query?.until === undefined || r.createdAt < query.until)
     .filter((r) => query?.after === undefined || isAfter(r, query.after))
@@ -520,9 +517,14 @@ const derivedOfJson = (json: string): { readonly trigger: string; readonly searc
   } catch {
     return { trigger: "manual", search: "" }
   }
-  const record = isObject(parsed) ? parsed : {}
-  return { trigger: triggerOf(record.input), search: searchTextOf(record.input, record.output) }
+  return derivedOf(isObject(parsed) ? parsed : {})
 }
+
+/** The derived columns of a run, from its input and output as stored (JSON form, redacted). */
+const derivedOf = (record: { readonly input?: unknown; readonly output?: unknown }) => ({
+  trigger: triggerOf(record.input),
+  search: searchTextOf(record.input, record.output)
+})
 
 /** Events in one INSERT statement (4 parameters each: well under SQLite's and PostgreSQL's limits). */
 const eventsPerStatement = 500
@@ -662,8 +664,7 @@ export const makeSqlWith = (
       // What is stored, redacted: the search text is made of it, so a secret is never in it.
       const stored = redactor.redact(encodeRecord(record)) as { readonly input: unknown; readonly output?: unknown }
       const json = JSON.stringify(stored)
-      const trigger = triggerOf(stored.input)
-      const search = searchTextOf(stored.input, stored.output)
+      const { search, trigger } = derivedOf(stored)
       return (insert
         ? sql`INSERT INTO relais_runs (id, workflow, status, record, created_at, updated_at, trigger_kind, search_text)
             VALUES (${record.id}, ${record.workflow}, ${record.status}, ${json}, ${record.createdAt}, ${record.updatedAt}, ${trigger}, ${search})`

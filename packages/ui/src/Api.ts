@@ -80,18 +80,8 @@ export const get = <A>(path: string): Promise<A> => request<A>(path)
 /** A POST to the API (an action), with an optional JSON body. */
 export const post = <A>(path: string, body?: unknown): Promise<A> => request<A>(path, { method: "POST", body })
 
-export type RunStatus =
-  | "running"
-  | "compensating"
-  | "succeeded"
-  | "succeeded_with_failures"
-  | "failed"
-  | "compensated"
-  | "compensation_failed"
-  | "interrupted"
-  | "cancelled"
-
-export const runStatuses: ReadonlyArray<RunStatus> = [
+/** A run's statuses, as the API names them (core's `Run.RunStatus`). */
+export const runStatuses = [
   "running",
   "compensating",
   "succeeded",
@@ -101,7 +91,9 @@ export const runStatuses: ReadonlyArray<RunStatus> = [
   "compensation_failed",
   "interrupted",
   "cancelled"
-]
+] as const
+
+export type RunStatus = typeof runStatuses[number]
 
 /** Whether a run can still change (the run page refreshes it). */
 export const isLive = (status: RunStatus): boolean => status === "running" || status === "compensating"

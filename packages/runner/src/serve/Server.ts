@@ -128,7 +128,8 @@ const summary = (record: Run.RunRecord): Api.RunSummary => ({
   updatedAt: iso(record.updatedAt),
   ...(record.finishedAt !== undefined ? { finishedAt: iso(record.finishedAt) } : {}),
   executions: record.executions,
-  trigger: RunStore.triggerOf(encodeRecord(record).input),
+  // The input is kept in its JSON form: nothing to encode.
+  trigger: RunStore.triggerOf(record.input),
   ...(record.restartOf !== undefined ? { restartOf: { runId: record.restartOf.runId, from: record.restartOf.from } } : {})
 })
 
