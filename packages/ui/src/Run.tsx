@@ -155,63 +155,81 @@ const Confirm = (props: {
   </div>
 )
 
-/** Cancel, with a confirmation that says what it does and lets the user keep what was done. */
-const CancelAction = ({ id }: { readonly id: string }) => {
+/**
+ * An action's life on the page: its button opens a confirmation, confirming sends it, then the
+ * page says it was asked, or why the server refused.
+ */
+interface Action {
+  readonly open: boolean
+  readonly asked: boolean
+  readonly refused: ApiError | undefined
+  readonly ask: () => void
+  readonly back: () => void
+  readonly confirm: () => void
+}
+
+const useAction = <A,>(send: () => Promise<A>, onDone?: (answer: A) => void): Action => {
   const [open, setOpen] = useState(false)
-  const [keep, setKeep] = useState(false)
   const [asked, setAsked] = useState(false)
   const [refused, setRefused] = useState<ApiError | undefined>(undefined)
-  const confirm = () => {
-    post(`/runs/${encodeURIComponent(id)}/cancel${keep ? "?compensate=false" : ""}`).then(
-      () => setAsked(true),
-      (error: unknown) => setRefused(asApiError(error))
-    )
-    setOpen(false)
+  return {
+    open,
+    asked,
+    refused,
+    ask: () => {
+      setOpen(true)
+      setRefused(undefined)
+    },
+    back: () => setOpen(false),
+    confirm: () => {
+      send().then(
+        (answer) => {
+          setAsked(true)
+          onDone?.(answer)
+        },
+        (error: unknown) => setRefused(asApiError(error))
+      )
+      setOpen(false)
+    }
   }
+}
+
+/** Cancel, with a confirmation that says what it does and lets the user keep what was done. */
+const CancelAction = ({ id }: { readonly id: string }) => {
+  const [keep, setKeep] = useState(false)
+  const action = useAction(() => post(`/runs/${encodeURIComponent(id)}/cancel${keep ? "?compensate=false" : ""}`))
   return (
     <>
-      {!open && !asked && (
-        <button type="button" data-action="cancel" onClick={() => (setOpen(true), setRefused(undefined))}>{t("cancelRun")}</button>
+      {!action.open && !action.asked && (
+        <button type="button" data-action="cancel" onClick={action.ask}>{t("cancelRun")}</button>
       )}
-      {open && (
-        <Confirm name={t("cancelConfirm")} action="cancel" explain={t("cancelExplain")} back={t("cancelBack")} onConfirm={confirm} onBack={() => setOpen(false)}>
+      {action.open && (
+        <Confirm name={t("cancelConfirm")} action="cancel" explain={t("cancelExplain")} back={t("cancelBack")} onConfirm={action.confirm} onBack={action.back}>
           <label class="inline">
             <input type="checkbox" checked={keep} onChange={(e) => setKeep((e.currentTarget as HTMLInputElement).checked)} />
             {" "}{t("cancelKeep")}
           </label>
         </Confirm>
       )}
-      {asked && <p role="status">{t("cancelAsked")}</p>}
-      {refused !== undefined && <Refusal status={refused.status} detail={refused.detail} asked="cancel" />}
+      {action.asked && <p role="status">{t("cancelAsked")}</p>}
+      {action.refused !== undefined && <Refusal status={action.refused.status} detail={action.refused.detail} asked="cancel" />}
     </>
   )
 }
 
 /** Resume an interrupted run, after a confirmation; the page then follows it live. */
 const ResumeAction = ({ id, onResumed }: { readonly id: string; readonly onResumed: () => void }) => {
-  const [open, setOpen] = useState(false)
-  const [asked, setAsked] = useState(false)
-  const [refused, setRefused] = useState<ApiError | undefined>(undefined)
-  const confirm = () => {
-    post(`/runs/${encodeURIComponent(id)}/resume`).then(
-      () => {
-        setAsked(true)
-        onResumed()
-      },
-      (error: unknown) => setRefused(asApiError(error))
-    )
-    setOpen(false)
-  }
+  const action = useAction(() => post(`/runs/${encodeURIComponent(id)}/resume`), onResumed)
   return (
     <>
-      {!open && !asked && (
-        <button type="button" data-action="resume" onClick={() => (setOpen(true), setRefused(undefined))}>{t("resumeRun")}</button>
+      {!action.open && !action.asked && (
+        <button type="button" data-action="resume" onClick={action.ask}>{t("resumeRun")}</button>
       )}
-      {open && (
-        <Confirm name={t("resumeConfirm")} action="resume" explain={t("resumeExplain")} back={t("resumeBack")} onConfirm={confirm} onBack={() => setOpen(false)} />
+      {action.open && (
+        <Confirm name={t("resumeConfirm")} action="resume" explain={t("resumeExplain")} back={t("resumeBack")} onConfirm={action.confirm} onBack={action.back} />
       )}
-      {asked && <p role="status">{t("resumeAsked")}</p>}
-      {refused !== undefined && <Refusal status={refused.status} detail={refused.detail} asked="resume" />}
+      {action.asked && <p role="status">{t("resumeAsked")}</p>}
+      {action.refused !== undefined && <Refusal status={action.refused.status} detail={action.refused.detail} asked="resume" />}
     </>
   )
 }
@@ -227,32 +245,26 @@ const RestartAction = ({ run, events }: { readonly run: RunDetail; readonly even
   // it read the record again, from the events (the last step that failed).
   const failed = run.failure?.path ?? events.flatMap((e) => (e._tag === "StepFailed" ? [e.path] : [])).at(-1)
   const proposed = failed !== undefined && reached.includes(failed) ? failed : reached[0] ?? ""
-  const [open, setOpen] = useState(false)
   // Proposed until the user chooses (the proposal follows the run as it is read again).
   const [chosen, setChosen] = useState<string | undefined>(undefined)
   const from = chosen !== undefined && reached.includes(chosen) ? chosen : proposed
   const [definition, setDefinition] = useState<"original" | "served">("original")
-  const [refused, setRefused] = useState<ApiError | undefined>(undefined)
-  const workflows = useResource<{ readonly workflows: ReadonlyArray<WorkflowInfo> }>(open ? "/workflows" : undefined)
-  if (reached.length === 0) return null
+  const action: Action = useAction(
+    () => post<{ readonly runId: string }>(`/runs/${encodeURIComponent(run.id)}/restart`, differs ? { from, definition } : { from }),
+    (started: { readonly runId: string }) => {
+      location.hash = `#/runs/${encodeURIComponent(started.runId)}`
+    }
+  )
+  const workflows = useResource<{ readonly workflows: ReadonlyArray<WorkflowInfo> }>(action.open ? "/workflows" : undefined)
   const served = workflows.state === "ok" ? workflows.value.workflows.find((w) => w.name === run.workflow) : undefined
   const original = run.definition?.hash
-  const differs = served !== undefined && original !== undefined && served.hash !== original
-  const confirm = () => {
-    const body = differs ? { from, definition } : { from }
-    post<{ readonly runId: string }>(`/runs/${encodeURIComponent(run.id)}/restart`, body).then(
-      (started) => {
-        location.hash = `#/runs/${encodeURIComponent(started.runId)}`
-      },
-      (error: unknown) => setRefused(asApiError(error))
-    )
-    setOpen(false)
-  }
+  const differs: boolean = served !== undefined && original !== undefined && served.hash !== original
+  if (reached.length === 0) return null
   return (
     <>
-      {!open && <button type="button" data-action="restart" onClick={() => (setOpen(true), setRefused(undefined))}>{t("restartRun")}</button>}
-      {open && (
-        <Confirm name={t("restartConfirm")} action="restart" explain={t("restartExplain")} back={t("restartBack")} onConfirm={confirm} onBack={() => setOpen(false)}>
+      {!action.open && <button type="button" data-action="restart" onClick={action.ask}>{t("restartRun")}</button>}
+      {action.open && (
+        <Confirm name={t("restartConfirm")} action="restart" explain={t("restartExplain")} back={t("restartBack")} onConfirm={action.confirm} onBack={action.back}>
           <label>
             {t("restartFrom")}{" "}
             <select value={from} onChange={(e) => setChosen((e.currentTarget as HTMLSelectElement).value)}>
@@ -275,7 +287,7 @@ const RestartAction = ({ run, events }: { readonly run: RunDetail; readonly even
           )}
         </Confirm>
       )}
-      {refused !== undefined && <Refusal status={refused.status} detail={refused.detail} asked="restart" />}
+      {action.refused !== undefined && <Refusal status={action.refused.status} detail={action.refused.detail} asked="restart" />}
     </>
   )
 }
