@@ -2,13 +2,16 @@
  * `relais serve` on a PostgreSQL store (the embedded server of `@relais/testing`), beside a
  * separate `relais worker`: both execute runs; the runs the API starts finish whichever worker
  * executes them, their event streams (read from the store) follow them to their end, and an
- * Idempotency-Key gives one run. Both processes stop on SIGTERM with exit 0.
+ * Idempotency-Key gives one run. `relais ui` with a token on the same store hands cancel, restart
+ * and resume to the workers. Both processes stop on SIGTERM with exit 0.
  */
 import { Postgres } from "@relais/testing"
 import { type ChildProcess } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawnChild, stackTrace, tmpDir, writeFile } from "./harness/Cli.js"
-import { call, kill, pool, readEvents, type Served, serve } from "./harness/Serve.js"
+import * as Crypto from "node:crypto"
+import { call, isProblem, kill, pool, readEvents, type Served, serve } from "./harness/Serve.js"
+import { naps } from "./harness/Workflows.js"
 
 const LIMIT = 400_000
 
@@ -31,12 +34,22 @@ let pg: Postgres.Server
 let worker: ChildProcess | undefined
 let workerLog = ""
 let server: Served | undefined
+let ui: Served | undefined
+let store: string
+let dir: string
+const operator = `relais_pg-operator-${Crypto.randomBytes(16).toString("hex")}`
 
 beforeAll(async () => {
   pg = await Postgres.start()
-  const store = await pg.database()
-  const dir = tmpDir("relais-serve-pg-")
+  store = await pg.database()
+  dir = tmpDir("relais-serve-pg-")
   writeFile(dir, "workflows/nap.yaml", workflow)
+  writeFile(dir, "workflows/naps.yaml", naps(20))
+  writeFile(
+    dir,
+    "tokens.yaml",
+    `serve:\n  tokens:\n    - { name: operator, hash: "sha256:${Crypto.createHash("sha256").update(operator).digest("hex")}", scopes: [read, run] }\n`
+  )
   const [workerPort, servePort] = [await Postgres.freePort(), await Postgres.freePort()]
   worker = spawnChild(["worker", "--store", store, "--listen", `127.0.0.1:${workerPort}`], { cwd: dir })
   await new Promise<void>((resolve, reject) => {
@@ -52,6 +65,7 @@ beforeAll(async () => {
 }, LIMIT)
 
 afterAll(async () => {
+  await kill(ui)
   await kill(server)
   if (worker !== undefined && worker.exitCode === null && worker.signalCode === null) worker.kill("SIGKILL")
   await pg?.stop()
@@ -87,6 +101,34 @@ describe("relais serve on PostgreSQL with another worker", () => {
     const stream = await readEvents(`${api}/runs/${answers[0]!.json.runId}/events`)
     expect(stream.events.filter((e) => e.event === "RunStarted")).toHaveLength(1)
     expect((await call(`${server!.url}/ready`)).json.status).toBe("ready")
+  })
+
+  it("relais ui with a token on the same store: cancel, restart and resume go to the workers", async () => {
+    ui = await serve(["--store", store, "--listen", "127.0.0.1:0", "--config", "tokens.yaml"], { cwd: dir, command: "ui" })
+    const auth = { authorization: `Bearer ${operator}` }
+    const api = `${server!.url}/api/v1`
+    const here = `${ui.url}/api/v1`
+    // A long run, cancelled from relais ui: the worker executing it stops it.
+    const napping = (await call(`${api}/workflows/naps/runs`, { body: {} })).json.runId as string
+    const seen = await call(`${here}/runs/${napping}`, { headers: auth })
+    expect(seen.status).toBe(200)
+    // A run executing is not interrupted: resume reaches the engine's rule, not a refusal of relais ui.
+    const resumed = await call(`${here}/runs/${napping}/resume`, { method: "POST", headers: auth })
+    expect(isProblem(resumed, 409)).toBe(true)
+    expect(resumed.json.detail).toMatch(/is running: it is executing, not interrupted/)
+    expect((await call(`${here}/runs/${napping}/cancel`, { method: "POST", headers: auth })).status).toBe(202)
+    const stream = await readEvents(`${api}/runs/${napping}/events`)
+    expect(stream.events.at(-1)).toMatchObject({ event: "RunFinished", data: { status: "cancelled" } })
+    // A finished run restarted from its last step: the workers execute the new run.
+    const first = (await call(`${api}/workflows/nap/runs`, { body: { inputs: { n: 41 } } })).json.runId as string
+    await readEvents(`${api}/runs/${first}/events`)
+    const restarted = await call(`${here}/runs/${first}/restart`, { body: { from: "done" }, headers: auth })
+    expect(restarted.status).toBe(202)
+    const again = await readEvents(`${api}/runs/${restarted.json.runId}/events`)
+    expect(again.events.at(-1)).toMatchObject({ event: "RunFinished", data: { status: "succeeded" } })
+    expect(again.events.filter((e) => e.event === "StepReplayed").map((e) => e.data.path)).toEqual(["sleep"])
+    expect(ui.stderr()).not.toMatch(stackTrace)
+    expect(ui.stderr()).not.toContain(operator)
   })
 
   it("SIGTERM: serve and the worker drain and exit 0", async () => {

@@ -19,7 +19,7 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Engine, Plugin, ProviderKit, Redactor, RunStore } from "@relais/core"
-import { Context, Deferred, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Context, Deferred, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
@@ -82,6 +82,25 @@ export const serveSettings = (configFile: Option.Option<Config.ConfigFile>) => {
   return <K extends keyof Config.ServeSpec>(key: K): Config.ServeSpec[K] | undefined =>
     Option.isSome(settings) ? settings.value[key] : undefined
 }
+
+/**
+ * The API's resume: the run is resumed in the background (in `scope`), its end or failure said
+ * in the server's log, and the route answers at once.
+ *
+ * @since 0.1.0
+ */
+export const resumeInBackground = (
+  engine: Engine.Service,
+  scope: Scope.Scope,
+  say: (text: string) => Effect.Effect<void>
+) =>
+(runId: string): Effect.Effect<void> =>
+  engine.resume(runId).pipe(
+    Effect.flatMap((record) => say(`run ${runId} resumed: ${record.status}`)),
+    Effect.catchAll((error) => say(`run ${runId} could not be resumed: ${error.message}`)),
+    Effect.forkIn(scope),
+    Effect.asVoid
+  )
 
 /**
  * The certificate and key of `serve.tls`, read now (a missing file is refused before anything
@@ -289,13 +308,7 @@ export const handler = (flags: Flags) =>
       target: prepared.info,
       version,
       accepting: () => accepting,
-      resumeInBackground: (runId) =>
-        engine.resume(runId).pipe(
-          Effect.flatMap((record) => say(`run ${runId} resumed: ${record.status}`)),
-          Effect.catchAll((error) => say(`run ${runId} could not be resumed: ${error.message}`)),
-          Effect.forkIn(scope),
-          Effect.asVoid
-        ),
+      resumeInBackground: resumeInBackground(engine, scope, say),
       log: say,
       hooks: intake
     }

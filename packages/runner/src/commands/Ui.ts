@@ -123,6 +123,8 @@ export const handler = (flags: Flags) =>
     const options: Server.Options = {
       catalog: { directory: "", workflows: new Map(), rejected: [] },
       engine: opened.engine,
+      // On PostgreSQL a resumed run is executed by the workers; this process follows it.
+      resumeInBackground: opened.engine === undefined ? undefined : Serve.resumeInBackground(opened.engine, yield* Effect.scope, say),
       idle: opened.idle,
       openCaller: readingCaller,
       store: opened.store,
