@@ -7,6 +7,9 @@
 import * as Model from "./Model.js"
 import * as Source from "./Source.js"
 
+/** An expression as written: the source inside `${{ }}` when the whole text is one, else the text. */
+const expressionSource = (text: Model.Text) => text.template._tag === "Whole" ? text.template.source : text.raw
+
 const escape = (text: string) => text.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;")
 
 /**
@@ -22,7 +25,7 @@ export const mermaid = (model: Model.WorkflowModel): string => {
   const condition = (node: Model.Node) =>
     node.if === undefined
       ? ""
-      : `|"if ${escape(node.if.template._tag === "Whole" ? node.if.template.source : node.if.raw)}"|`
+      : `|"if ${escape(expressionSource(node.if))}"|`
 
   /** Draw nodes in sequence after `from`; returns the id the next node links from. */
   const sequence = (nodes: ReadonlyArray<Model.Node>, from: string, indent: string): string => {
@@ -62,7 +65,7 @@ export const mermaid = (model: Model.WorkflowModel): string => {
         return join
       }
       case "forEach": {
-        const source = node.over.template._tag === "Whole" ? node.over.template.source : node.over.raw
+        const source = expressionSource(node.over)
         const label = `for each ${node.as} in ${source}${node.concurrency > 1 ? `, ${node.concurrency} at a time` : ""}${node.onItemFailure !== "fail" ? `, on failure: ${node.onItemFailure}` : ""}`
         lines.push(`${indent}subgraph ${id} ["${escape(node.id)}: ${escape(label)}"]`)
         const entry = fresh("item")
@@ -127,8 +130,6 @@ export interface WorkflowGraph {
   readonly name: string
   readonly steps: ReadonlyArray<GraphNode>
 }
-
-const expressionSource = (text: Model.Text) => text.template._tag === "Whole" ? text.template.source : text.raw
 
 /**
  * A workflow's structure, for the dashboard (`mermaid` draws the same for a person).
