@@ -414,6 +414,14 @@ export const make = <R>(
 
     const body = (runId: string): Effect.Effect<Outcome, never, WorkflowInstance> =>
       Effect.gen(function*() {
+        // The run may come back to this process while its earlier execution here is still
+        // ending (its shard left and came back within the cluster's termination wait). That
+        // execution is this process, which `handover` does not wait for: wait for it here, so
+        // that no step executes twice at once.
+        if (executing.has(runId)) {
+          yield* Effect.logInfo(`run ${runId}: its earlier execution here is still ending; waiting for it`)
+          while (executing.has(runId)) yield* Effect.withClock(Effect.sleep(pollMillis), liveClock)
+        }
         stoppedByStore.delete(runId)
         // As stored: this process writes the run's record from this copy from now on, without
         // reading it again (it is the run's one executor; see `handover`).
