@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
+import { FailureSummary } from "./vitest.failures.js"
 
 /**
  * The vitest configuration every package uses (each package's vitest.config.ts re-exports it).
@@ -32,6 +33,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // The default output, and what failed written for the end of `pnpm test` (vitest.failures.ts).
+    reporters: ["default", new FailureSummary()],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     teardownTimeout: 60_000,
