@@ -147,6 +147,39 @@ describe("wait-integrated: the deadline is the first poll's, across an engine re
     }), 60_000)
 })
 
+describe("wait-integrated: a cancelled run stops waiting at once", () => {
+  // Ten minutes between two polls and an hour's deadline: only the cancellation ends this wait
+  // within the test's limit.
+  const wait = Steps.makeWaitIntegrated({ pollInterval: "10 minutes", deadline: "1 hour" })
+  const waitFlow = Workflow.make({
+    name: "wait for C1, long",
+    input: Schema.Struct({}),
+    output: Schema.Unknown,
+    run: () => Workflow.step(wait, { codes: ["C1"] }, { id: "integrated" })
+  })
+
+  it.scopedLive("the wait between two polls ends, no further poll is made, the run ends cancelled and its state is gone", () =>
+    Effect.gen(function*() {
+      const sandbox = yield* CampusSkillsSandbox.make({ contracts: [wire(1)], integration: "never" })
+      const db = tmpDb()
+      const { events, polls, record, state } = yield* Effect.gen(function*() {
+        const runId = yield* Engine.start(waitFlow, {})
+        yield* until(runId, (events) => ofTag(events, "RetryScheduled").length >= 1)
+        const polled = yield* sandbox.requests.count()
+        const record = yield* Engine.cancel(runId)
+        const state = yield* Effect.flatMap(RunStore.RunStore, (store) => store.loadState(runId, "integrated"))
+        return { record, events: yield* eventsOf(runId), polls: (yield* sandbox.requests.count()) - polled, state }
+      }).pipe(Effect.provide(engineOn(db, sandbox, [waitFlow])))
+      expect(record.status).toBe("cancelled")
+      expect(record.failure).toMatchObject({ path: "integrated", reason: "cancelled" })
+      expect(record.failure?.error.message).toBe("the run was cancelled while this step waited to try again: no further attempt was made")
+      expect(polls).toBe(0)
+      expect(ofTag(events, "AttemptFailed")).toHaveLength(1)
+      expect(ofTag(events, "StepFailed")).toMatchObject([{ path: "integrated", reason: "cancelled", attempts: 1 }])
+      expect(state).toEqual(Option.none())
+    }), 60_000)
+})
+
 class Boom extends Data.TaggedError("Boom")<{ readonly message: string }> {}
 
 describe("send-changes: stopped between the call and the journal", () => {

@@ -3,7 +3,7 @@
  * src/internal/timeout.ts); Workflow.test.ts covers them under a TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Either, Exit, Fiber, FiberRef, Layer, Schema } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, FiberRef, Layer, Schema, TestContext } from "effect"
 import { timeoutFail } from "../src/internal/timeout.js"
 import { Engine, Redactor, RetryPolicy, Run, RunStore, Step, Workflow } from "../src/index.js"
 
@@ -117,6 +117,50 @@ describe("step timeouts on the real clock", () => {
       expect(never).toBe(2)
       const huge = yield* timeoutFail(Effect.as(Effect.sleep(30), 3), { duration: Duration.days(60), onTimeout: () => "late" })
       expect(huge).toBe(3)
+    }))
+
+  it.live("a stop (a cancellation) interrupts the effect, waits for it, and fails with its error; on the real clock and a test clock", () =>
+    Effect.gen(function*() {
+      let fire: () => void = () => {}
+      let listening = 0
+      const stop = {
+        listen: (f: () => void) => {
+          listening += 1
+          fire = f
+          return () => {
+            listening -= 1
+          }
+        },
+        onStop: () => "stopped" as const
+      }
+      const log: Array<string> = []
+      const entered = yield* Deferred.make<void>()
+      const waiting = Effect.zipRight(Deferred.succeed(entered, undefined), Effect.never).pipe(
+        Effect.onInterrupt(() => Effect.zipRight(Effect.sleep(20), Effect.sync(() => log.push("cleaned up"))))
+      )
+      const fiber = yield* Effect.fork(Effect.either(timeoutFail(waiting, { duration: Duration.seconds(10), onTimeout: () => "late", stop })))
+      yield* Deferred.await(entered)
+      expect(listening).toBe(1)
+      fire()
+      expect(yield* Fiber.join(fiber)).toEqual(Either.left("stopped"))
+      expect(log).toEqual(["cleaned up"])
+      expect(listening).toBe(0)
+      // An effect that ends first keeps its outcome, and stops listening.
+      expect(yield* timeoutFail(Effect.succeed(4), { duration: Duration.seconds(10), onTimeout: () => "late", stop })).toBe(4)
+      expect(listening).toBe(0)
+      // With an infinite duration the stop still applies.
+      const endless = yield* Effect.fork(Effect.either(timeoutFail(Effect.never, { duration: Duration.infinity, onTimeout: () => "late", stop })))
+      yield* Effect.yieldNow()
+      fire()
+      expect(yield* Fiber.join(endless)).toEqual(Either.left("stopped"))
+      // Under a test clock (Effect.timeoutFail raced with the stop).
+      const tested = yield* Effect.fork(Effect.either(timeoutFail(Effect.never, { duration: Duration.seconds(10), onTimeout: () => "late", stop })).pipe(
+        Effect.provide(TestContext.TestContext)
+      ))
+      while (listening === 0) yield* Effect.yieldNow()
+      fire()
+      expect(yield* Fiber.join(tested)).toEqual(Either.left("stopped"))
+      expect(listening).toBe(0)
     }))
 
   it.live("a compensation past its timeout gives up with StepTimeout", () =>

@@ -173,7 +173,12 @@ export const applyLive = (
     case "StepFailed":
       return {
         state: { ...state, active: without(state.active, event.path), failed: state.failed + 1 },
-        lines: [`${style.red("✗")} ${event.path} ${style.red(Report.errorText(event.error))} ${style.dim(`(${event.reason}, ${event.attempts} attempt${event.attempts === 1 ? "" : "s"})`)}`]
+        lines: [
+          event.reason === "cancelled"
+            // Stopped by a cancellation while it waited: not the step's failure.
+            ? `${style.yellow("■")} ${event.path} ${style.yellow(`stopped: ${Report.errorText(event.error)}`)}`
+            : `${style.red("✗")} ${event.path} ${style.red(Report.errorText(event.error))} ${style.dim(`(${event.reason}, ${event.attempts} attempt${event.attempts === 1 ? "" : "s"})`)}`
+        ]
       }
     case "ItemFailed":
       return {

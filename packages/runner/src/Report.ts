@@ -273,7 +273,7 @@ export const eventLine = (event: Run.RunEvent): string | undefined => {
     case "StepSucceeded":
       return `step ${event.path} succeeded (${event.attempts} attempt${event.attempts === 1 ? "" : "s"}, ${formatMillis(event.durationMillis)})`
     case "StepFailed":
-      return `step ${event.path} failed (${event.reason}, ${event.attempts} attempt${event.attempts === 1 ? "" : "s"}, ${
+      return `step ${event.path} ${event.reason === "cancelled" ? "stopped" : "failed"} (${event.reason}, ${event.attempts} attempt${event.attempts === 1 ? "" : "s"}, ${
         formatMillis(event.durationMillis)
       }): ${errorText(event.error)}`
     case "ItemFailed":

@@ -1,7 +1,8 @@
 /**
  * `relais cancel` against child processes on SQLite: a run executing in another process (its
- * `relais run`) stops before its next step when asked from here; an interrupted run (no process
- * executes it) is continued here to that end; an ended run is refused.
+ * `relais run`) stops before its next step when asked from here, and at once when it waits (a
+ * sleep of an hour); an interrupted run (no process executes it) is continued here to that end;
+ * an ended run is refused.
  */
 import { describe, expect, it } from "vitest"
 import * as Fs from "node:fs"
@@ -32,13 +33,46 @@ describe("relais cancel", () => {
     expect(cancelled.stdout + cancelled.stderr).toMatch(/cancelled in .* \(run c-1\)/)
     expect(cancelled.code).toBe(0)
     const result = await ran
-    expect(result.stderr).toMatch(/step nap\d+ skipped: the run was cancelled/)
+    // The nap under way is stopped (or, if the request came between two, the next is skipped).
+    expect(result.stderr).toMatch(/step nap\d+ (skipped: the run was cancelled|stopped \(cancelled, 1 attempt, [^)]+\): the run was cancelled during this step)/)
     expect(result.stderr).toMatch(/run c-1 finished: cancelled/)
     // Not every nap ran: the run stopped where it was asked to.
     expect(result.stderr).not.toMatch(/step nap30 succeeded/)
     expect(result.code).toBe(1)
     const shown = await child(["runs", "show", "c-1", "--store", "s.db", "--json"], { cwd: dir })
     expect(shown.stdout).toMatch(/"status":"cancelled"/)
+    for (const out of [cancelled, result, shown]) expect(out.stderr).not.toMatch(stackTrace)
+    Fs.rmSync(dir, { recursive: true, force: true })
+  }, 240_000)
+
+  it("stops a run that waits (a sleep of an hour) at once, wherever it executes: the sleep is stopped, nothing after it starts", async () => {
+    const dir = tmpDir("relais-cancel-")
+    writeFile(dir, "wait.yaml", `version: 1
+name: wait
+steps:
+  - id: before
+    uses: core/set
+    with: { ready: true }
+  - id: wait
+    uses: core/sleep
+    with: { for: 1h }
+  - id: after
+    uses: core/set
+    with: { done: true }
+`)
+    const run = spawnChild(["run", "wait.yaml", "--store", "s.db", "--run-id", "c-3"], { cwd: dir })
+    const ran = collect(run, 180_000)
+    await waitForStderr(run, /step wait started/)
+    // Without the stop, this would wait for the hour (and the test's limit would end it).
+    const cancelled = await child(["cancel", "c-3", "--store", "s.db"], { cwd: dir })
+    expect(cancelled.code).toBe(0)
+    expect(cancelled.stdout + cancelled.stderr).toMatch(/cancelled in .* \(run c-3\)/)
+    const result = await ran
+    expect(result.stderr).toMatch(/step wait stopped \(cancelled, 1 attempt, [^)]+\): the run was cancelled during this step, which has nothing to undo: it was stopped at once/)
+    expect(result.stderr).not.toMatch(/step after started/)
+    expect(result.stderr).toMatch(/run c-3 finished: cancelled/)
+    const shown = await child(["runs", "show", "c-3", "--store", "s.db", "--json"], { cwd: dir })
+    expect(JSON.parse(shown.stdout).run).toMatchObject({ status: "cancelled", failure: { path: "wait", reason: "cancelled" } })
     for (const out of [cancelled, result, shown]) expect(out.stderr).not.toMatch(stackTrace)
     Fs.rmSync(dir, { recursive: true, force: true })
   }, 240_000)

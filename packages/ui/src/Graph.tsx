@@ -2,7 +2,7 @@
  * The workflow graph of a run (`definition.graph`) as nested boxes: the steps in order, the
  * branches of a parallel block side by side, a forEach or a group framed around its body, a
  * condition as a label. Each node says how far the run got with it, from the run's events: not
- * reached, running, succeeded, failed, undone, undoing failed, skipped or replayed, in words
+ * reached, running, succeeded, failed, stopped (by a cancellation), undone, undoing failed, skipped or replayed, in words
  * and an icon as well as a colour (a legend lists them).
  *
  * The events name invocations by path: a step `convention` in the forEach `contrats` runs as
@@ -17,6 +17,7 @@ export type NodeState =
   | "running"
   | "succeeded"
   | "failed"
+  | "stopped"
   | "compensated"
   | "compensationFailed"
   | "skipped"
@@ -27,6 +28,7 @@ const label: Record<NodeState, Key> = {
   running: "nodeRunning",
   succeeded: "nodeSucceeded",
   failed: "nodeFailed",
+  stopped: "nodeStopped",
   compensated: "nodeCompensated",
   compensationFailed: "nodeCompensationFailed",
   skipped: "nodeSkipped",
@@ -39,6 +41,7 @@ const icon: Record<NodeState, string> = {
   running: "◔",
   succeeded: "✓",
   failed: "✗",
+  stopped: "■",
   compensated: "↺",
   compensationFailed: "⚠",
   skipped: "⤼",
@@ -47,8 +50,9 @@ const icon: Record<NodeState, string> = {
 
 /** When several invocations (loop items) of one node differ, the one that matters most shows. */
 const weight: Record<NodeState, number> = {
-  compensationFailed: 7,
-  failed: 6,
+  compensationFailed: 8,
+  failed: 7,
+  stopped: 6,
   running: 5,
   compensated: 4,
   succeeded: 3,
@@ -85,7 +89,8 @@ export const invocationStates = (events: ReadonlyArray<RunEvent>): Map<string, N
         states.set(event.path, "succeeded")
         break
       case "StepFailed":
-        states.set(event.path, "failed")
+        // A cancellation stopped it while it waited: not the step's failure.
+        states.set(event.path, event.reason === "cancelled" ? "stopped" : "failed")
         break
       case "CompensationSucceeded":
         states.set(event.path, "compensated")
@@ -175,6 +180,7 @@ const legendStates: ReadonlyArray<NodeState> = [
   "running",
   "succeeded",
   "failed",
+  "stopped",
   "compensated",
   "compensationFailed",
   "skipped",

@@ -472,6 +472,7 @@ const StepItem = ({ step }: { readonly step: Timeline.StepView }) => (
       </ol>
     )}
     {step.outcome === "failed" && step.error !== undefined && <p class="step-error">{step.error.message}</p>}
+    {step.outcome === "stopped" && step.error !== undefined && <p class="step-stop">{step.error.message}</p>}
   </li>
 )
 

@@ -18,7 +18,7 @@ export interface StepView {
   readonly path: string
   readonly step: string
   readonly at: number
-  outcome: "running" | "succeeded" | "failed" | "replayed" | "skipped"
+  outcome: "running" | "succeeded" | "failed" | "stopped" | "replayed" | "skipped"
   attempts: Array<Attempt>
   durationMillis?: number
   error?: ErrorInfo
@@ -138,7 +138,8 @@ export const build = (events: ReadonlyArray<RunEvent>): Timeline => {
       }
       case "StepFailed": {
         const view = stepAt(event)
-        view.outcome = "failed"
+        // Stopped by a cancellation while it waited (a poll, a sleep, a retry's delay).
+        view.outcome = event.reason === "cancelled" ? "stopped" : "failed"
         view.durationMillis = event.durationMillis
         view.error = event.error
         break

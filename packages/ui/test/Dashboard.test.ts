@@ -97,6 +97,22 @@ steps:
     with: { x: 2 }
 `
 
+/** A sleep of an hour between two steps: cancelled from the page while it sleeps. */
+const vigil = `version: 1
+name: vigil
+description: Wait an hour, then note it
+steps:
+  - id: before
+    uses: core/set
+    with: { ready: true }
+  - id: wait
+    uses: core/sleep
+    with: { for: 1h }
+  - id: after
+    uses: core/set
+    with: { done: true }
+`
+
 /** A nap, then a failure: a run seen failing live. */
 const late = `version: 1
 name: late
@@ -160,6 +176,7 @@ beforeAll(async () => {
   writeFile(dir, "workflows/steady.yaml", steady)
   writeFile(dir, "workflows/shapes.yaml", shapes)
   writeFile(dir, "workflows/late.yaml", late)
+  writeFile(dir, "workflows/vigil.yaml", vigil)
   writeFile(
     dir,
     "relais.config.yaml",
@@ -274,27 +291,36 @@ describe("the dashboard in Chromium", () => {
     await context.close()
   }, LIMIT)
 
-  it("cancels a running run from its page, after a confirmation that says what it does", async () => {
-    const started = await call(`${api}/workflows/naps/runs`, { body: {}, headers: auth })
+  it("cancels a running run from its page, after a confirmation that says what it does: the sleep under way is stopped at once", async () => {
+    const started = await call(`${api}/workflows/vigil/runs`, { body: {}, headers: auth })
     expect(started.status).toBe(202)
     const runId: string = started.json.runId
     const context = await browser!.newContext({ locale: "fr-FR" })
     await context.addInitScript(`sessionStorage.setItem("relais.token", ${JSON.stringify(TOKEN)})`)
     const page = await context.newPage()
     await page.goto(`${server!.url}/ui#/runs/${runId}`)
+    await page.locator('[data-step="wait"]').waitFor()
     await page.getByRole("button", { name: "Annuler cette exécution…" }).click()
     const confirmation = page.getByRole("group", { name: "Annuler l'exécution" })
     await confirmation.waitFor()
-    expect(await confirmation.innerText()).toContain("ce qu'elle a fait est défait")
+    expect(await confirmation.innerText()).toContain("ce que l'exécution a fait est défait")
     expect(await confirmation.innerText()).toContain("portée « run »")
     expect(await seriousViolations(page)).toEqual([])
     await confirmation.getByRole("button", { name: "Annuler l'exécution" }).click()
     await page.getByRole("status").filter({ hasText: "Annulation demandée" }).waitFor()
-    // The page follows the run to its end: cancelled, the naps after the request skipped.
+    // The page follows the run to its end: cancelled, the hour's sleep stopped (long before its
+    // end: the test's limit is minutes), the step after it never started.
     await page.locator("h1 [data-status]").filter({ hasText: "annulée" }).waitFor({ timeout: 120_000 })
     const record = await call(`${api}/runs/${runId}`, { headers: auth })
     expect(record.json.status).toBe("cancelled")
-    expect(record.json.events.some((e: { event: { _tag: string; reason?: string } }) => e.event._tag === "StepSkipped" && e.event.reason === "the run was cancelled")).toBe(true)
+    expect(record.json.failure).toMatchObject({ path: "wait", reason: "cancelled" })
+    await page.locator('[data-step="wait"] .outcome').filter({ hasText: "stopped" }).waitFor()
+    expect(await page.locator('[data-step="wait"] .step-stop').innerText()).toContain("the run was cancelled during this step")
+    expect(await page.locator('[data-step="after"]').count()).toBe(0)
+    expect(await page.locator('[data-node="wait"] > .node-head [data-node-state]').getAttribute("data-node-state")).toBe("stopped")
+    expect(await page.locator('[data-node="wait"] > .node-head').innerText()).toContain("arrêtée (annulation)")
+    expect(await page.locator('[data-node="after"] > .node-head [data-node-state]').getAttribute("data-node-state")).toBe("notReached")
+    expect(await seriousViolations(page)).toEqual([])
     expect(await page.getByRole("button", { name: "Annuler cette exécution…" }).count()).toBe(0)
     await expectNoSecret(page)
     await context.close()

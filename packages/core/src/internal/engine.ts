@@ -50,6 +50,7 @@ import {
 import * as RunStore from "../RunStore.js"
 import type * as Workflow from "../Workflow.js"
 import { firstExecution } from "./activity.js"
+import * as Cancels from "./cancels.js"
 import * as Drain from "./drain.js"
 import { retry } from "./retry.js"
 import { currentOwner } from "./owner.js"
@@ -270,7 +271,7 @@ export const make = <R>(
     /** Runs this process created (started or restarted): `await` need not read them first. */
     const createdHere = new Set<string>()
     /** Runs asked to stop (`cancel`), here or through the store: whether to undo their steps. */
-    const cancels = new Map<string, boolean>()
+    const cancels = new Cancels.Cancels()
     // The store's health: a storage failure anywhere (the journal, the history) ends every wait.
     const health = Option.getOrElse(yield* Effect.serviceOption(StoreHealth), () => healthy)
     const storePath = Option.getOrUndefined(yield* Effect.serviceOption(StoreFile))?.filename
@@ -464,7 +465,7 @@ export const make = <R>(
           resumed: record.executions > 1,
           emit: publish,
           store: tracked,
-          cancelRequested: () => cancels.has(runId),
+          cancel: cancels.signal(runId),
           onStoreStop: (error) => {
             if (!stoppedByStore.has(runId)) stoppedByStore.set(runId, error)
           }
@@ -503,7 +504,7 @@ export const make = <R>(
           const failure = failureOf(result.cause)
           if (failure.reason === "cancelled") {
             // Cancelled: what it completed is undone, or left as it is when asked.
-            const compensate = cancels.get(runId) ?? true
+            const compensate = cancels.compensate(runId) ?? true
             if (compensate && frame.entries.length > 0) {
               current = yield* runStore.update(runId, (r) => new RunRecord({ ...r, status: "compensating" }, trusted), current)
               const undone = yield* context.compensate(frame.entries)
@@ -854,7 +855,7 @@ export const make = <R>(
       for (const [runId, { compensate }] of asked) {
         if (executing.has(runId) && !cancels.has(runId)) {
           cancels.set(runId, compensate)
-          yield* Effect.logInfo(`run ${runId}: cancelled; it stops before its next step`)
+          yield* Effect.logInfo(`run ${runId}: cancelled; it stops now if it waits, or else before its next step`)
         }
       }
     }).pipe(

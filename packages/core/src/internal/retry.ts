@@ -12,13 +12,15 @@
  */
 import { Effect, type Schedule } from "effect"
 
-export const retry = <A, E, R, B, R1>(
+export const retry = <A, E, R, B, R1, E2 = never>(
   self: Effect.Effect<A, E, R>,
-  schedule: Schedule.Schedule<B, E, R1>
-): Effect.Effect<A, E, R | R1> =>
+  schedule: Schedule.Schedule<B, E, R1>,
+  /** Wraps the retries (after the first failure only): e.g. to end their delays early. */
+  retrying?: (retries: Effect.Effect<A, E, R | R1>) => Effect.Effect<A, E | E2, R | R1>
+): Effect.Effect<A, E | E2, R | R1> =>
   Effect.catchAll(self, (first) => {
     let replay = true
-    return Effect.retry(
+    const retries = Effect.retry(
       Effect.suspend(() => {
         if (!replay) return self
         replay = false
@@ -26,4 +28,5 @@ export const retry = <A, E, R, B, R1>(
       }),
       schedule
     )
+    return retrying === undefined ? retries : retrying(retries)
   })

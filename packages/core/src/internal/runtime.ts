@@ -7,6 +7,7 @@
 import * as EWorkflow from "@effect/workflow/Workflow"
 import { WorkflowInstance } from "@effect/workflow/WorkflowEngine"
 import * as Activity from "./activity.js"
+import * as Cancels from "./cancels.js"
 import { retry } from "./retry.js"
 import { timeoutFail } from "./timeout.js"
 import {
@@ -145,9 +146,24 @@ const isStoreFailure = (error: unknown): boolean =>
   (error as { readonly _tag?: unknown })._tag === "StepStateError" &&
   (error as { readonly reason?: unknown }).reason === "store"
 
-/** The policy's schedule, except that a store failure is never retried. */
+/**
+ * The run was cancelled while the step waited: between two attempts (`between`: no attempt in
+ * flight, nothing called since the last one failed), or during an attempt of a step with nothing
+ * to undo that may run again (see `internal/cancels.ts`). Never retried.
+ */
+class StepCancelled extends Data.TaggedError("StepCancelled")<{ readonly between: boolean }> {
+  override get message() {
+    return this.between
+      ? "the run was cancelled while this step waited to try again: no further attempt was made"
+      : "the run was cancelled during this step, which has nothing to undo: it was stopped at once"
+  }
+}
+
+/** The policy's schedule, except that a store failure or a cancellation is never retried. */
 const retrySchedule = (policy: RetryPolicy.RetryPolicy) =>
-  RetryPolicy.toSchedule(policy).pipe(Schedule.whileInput((error: unknown) => !isStoreFailure(error)))
+  RetryPolicy.toSchedule(policy).pipe(
+    Schedule.whileInput((error: unknown) => !isStoreFailure(error) && !(error instanceof StepCancelled))
+  )
 
 /** A step (or compensation) stopped by a store failure: its activity suspends. */
 class StoppedByStore extends Data.TaggedError("StoppedByStore")<{}> {}
@@ -194,9 +210,13 @@ export const makeRunContext = (options: {
    * `isStoreFailure`). Called before the run suspends, with the store's error.
    */
   readonly onStoreStop?: ((error: StoreError) => void) | undefined
-  /** Whether the run was asked to stop (`Engine.cancel`): no step starts after that. */
-  readonly cancelRequested?: (() => boolean) | undefined
+  /**
+   * The run's cancellation (`Engine.cancel`): no step starts after it, no further attempt, and
+   * a waiting step is stopped (see `internal/cancels.ts`).
+   */
+  readonly cancel?: Cancels.CancelSignal | undefined
 }): RunContextService => {
+  const cancel = options.cancel ?? Cancels.never
   const usedPaths = new Set<string>()
   /** The last store failure under the state of each invocation, by path. */
   const storeFailures = new Map<string, StoreError>()
@@ -234,13 +254,20 @@ export const makeRunContext = (options: {
       let attempt = 0
       let attemptStarted = started
       const timeoutMillis = Duration.toMillis(step.timeout)
+      // A step with nothing to undo that may run again (a read, a poll, a sleep) is stopped in
+      // the middle of an attempt when the run is cancelled; any other attempt runs to its end.
+      const stoppable = step.idempotent && step.compensation === undefined
+      const stop = stoppable
+        ? { listen: cancel.listen, onStop: () => new StepCancelled({ between: false }) }
+        : undefined
       const withTimeout = <A, E2, R2>(effect: Effect.Effect<A, E2, R2>) =>
         effect.pipe(
           Effect.catchAllDefect((defect) => Effect.fail(new StepDefect({ message: defectMessage(defect) }))),
           (attemptEffect) =>
             timeoutFail(attemptEffect, {
               duration: step.timeout,
-              onTimeout: () => new StepTimeout({ step: step.name, attempt, timeoutMillis })
+              onTimeout: () => new StepTimeout({ step: step.name, attempt, timeoutMillis }),
+              stop
             })
         )
       const reconcile = (reconcile: NonNullable<typeof step.reconcile>) =>
@@ -259,12 +286,20 @@ export const makeRunContext = (options: {
         const output = yield* withTimeout(step.run(input))
         return { output, reconciled: false }
       })
+      /** Whether an attempt is under way (not waiting for the next one). */
+      let inFlight = false
+      /** Called once the attempt under way has ended and been reported (a cancellation waits for it). */
+      let whenIdle: (() => void) | undefined
       const once = Effect.suspend(() => {
+        // Cancelled since the last attempt failed: no further attempt.
+        if (attempt > 0 && cancel.requested()) return Effect.fail(new StepCancelled({ between: true }))
         attempt += 1
+        inFlight = true
         return Effect.provideService(body, Step.StepContext, stepContext(path, attempt))
       }).pipe(
         Effect.tapError((error) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          // A cancellation is not the attempt's failure: the step's StepFailed says it.
+          error instanceof StepCancelled ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
             emit({
               _tag: "AttemptFailed",
               ...base,
@@ -274,21 +309,45 @@ export const makeRunContext = (options: {
               retryable: attempt < step.retry.maxAttempts && RetryPolicy.isRetryable(step.retry, error) &&
                 !isStoreFailure(error)
             }))
-        )
+        ),
+        Effect.ensuring(Effect.sync(() => {
+          inFlight = false
+          const idle = whenIdle
+          whenIdle = undefined
+          idle?.()
+        }))
       )
       const schedule = retrySchedule(step.retry).pipe(
         Schedule.onDecision((decision, next) =>
           ScheduleDecision.isContinue(next)
-            ? emit({
+            // Whole, even when a cancellation ends the wait that follows.
+            ? Effect.uninterruptible(emit({
               _tag: "RetryScheduled",
               ...base,
               nextAttempt: decision.nextAttempt,
               delayMillis: decision.delayMillis
-            })
+            }))
             : Effect.void
         )
       )
-      const result = yield* Effect.either(retry(once, schedule))
+      // A cancellation ends the wait between two attempts at once. An attempt under way ends
+      // first (a stoppable one is stopped by its own listener, above), and is reported.
+      const betweenAttempts = <A, E2, R2>(retries: Effect.Effect<A, E2, R2>) =>
+        Effect.raceFirst(
+          retries,
+          Effect.async<never, StepCancelled>((resume) => {
+            const stopNow = () => resume(Effect.fail(new StepCancelled({ between: true })))
+            const unlisten = cancel.listen(() => {
+              if (!inFlight) stopNow()
+              else if (!stoppable) whenIdle = stopNow
+            })
+            return Effect.sync(() => {
+              unlisten()
+              whenIdle = undefined
+            })
+          })
+        )
+      const result = yield* Effect.either(retry(once, schedule, betweenAttempts))
       const finished = yield* Clock.currentTimeMillis
       if (Either.isLeft(result)) {
         const error: unknown = result.left
@@ -304,7 +363,9 @@ export const makeRunContext = (options: {
             return yield* succeed({ output: found.right.value, reconciled: true })
           }
         }
-        const reason: FailureReason = error instanceof StepDefect
+        const reason: FailureReason = error instanceof StepCancelled
+          ? "cancelled"
+          : error instanceof StepDefect
           ? "defect"
           : RetryPolicy.isRetryable(step.retry, error)
           ? "exhausted"
@@ -403,7 +464,7 @@ export const makeRunContext = (options: {
             executed = true
             // A cancelled run starts no step: it fails here, before anything is called, and its
             // completed steps are undone (or left, as asked) by the engine.
-            if (options.cancelRequested?.() === true) {
+            if (cancel.requested()) {
               return Effect.zipRight(
                 emit({ _tag: "StepSkipped", path, step: step.name, reason: "the run was cancelled" }),
                 Effect.fail(

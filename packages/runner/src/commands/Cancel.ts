@@ -94,7 +94,7 @@ export const handler = (flags: Flags) =>
       if (Run.isFinal(record.status)) return yield* new Errors.RunEnded({ runId: record.id, status: record.status })
       yield* store.requestCancel(record.id, compensate)
       if (record.status === "interrupted") return Option.none<Run.RunRecord>()
-      // Executing in another process: it stops the run before its next step.
+      // Executing in another process: it stops the run (at once if it waits, else before its next step).
       yield* Output.note(
         `asked ${record.owner === undefined ? "the process executing it" : Engine.describeOwner(record.owner)} to cancel run ${record.id}${
           compensate ? "" : " (nothing undone)"

@@ -412,7 +412,7 @@ const runsLayer = (options: Options) => {
             // Nobody executes it, and this server cannot: it would wait for ever.
             return yield* Effect.fail(Api.problem(409, `run ${record.id} is interrupted: no process executes it to stop it; relais cancel ${record.id} continues it to cancel it`))
           }
-          // Asked at once (written to the store); the run stops before its next step, wherever
+          // Asked at once (written to the store); the run stops (at once if it waits), wherever
           // it executes, and its undoing goes on in the background.
           yield* options.store.requestCancel(record.id, urlParams.compensate !== "false").pipe(Effect.mapError(storeProblem))
           // Without an engine the process that executes the run reads the request and stops it.
