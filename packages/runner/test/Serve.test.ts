@@ -156,7 +156,7 @@ describe("relais serve on SQLite", () => {
     expect(stream.events.at(-1)!.data.status).toBe("succeeded")
   })
 
-  it("cancel: the run stops before its next step and ends cancelled; an ended run is a conflict, an unknown one a 404", async () => {
+  it("cancel: the sleep under way is stopped, the step after it never starts, the run ends cancelled; an ended run is a conflict, an unknown one a 404", async () => {
     const started = await call(`${api}/workflows/nap/runs`, { body: {} })
     const runId: string = started.json.runId
     const until = async <A>(what: string, check: () => Promise<A | undefined>): Promise<A> => {
@@ -179,7 +179,10 @@ describe("relais serve on SQLite", () => {
       return ["running", "compensating"].includes(run.json.status) ? undefined : run.json
     })
     expect(final.status).toBe("cancelled")
-    expect(final.events.map((e: { event: { _tag: string; path?: string } }) => `${e.event._tag}${e.event.path ? ` ${e.event.path}` : ""}`)).toContain("StepSkipped done")
+    const seen = final.events.map((e: { event: { _tag: string; path?: string; reason?: string } }) => `${e.event._tag}${e.event.path ? ` ${e.event.path}` : ""}${e.event.reason ? ` (${e.event.reason})` : ""}`)
+    // The sleep was stopped where it was (or, had the request come after it, the next step skipped).
+    expect(seen.includes("StepFailed sleep (cancelled)") || seen.includes("StepSkipped done (the run was cancelled)"), seen.join(", ")).toBe(true)
+    expect(seen).not.toContain("StepStarted done")
     const again = await call(`${api}/runs/${runId}/cancel`, { method: "POST" })
     expect(isProblem(again, 409)).toBe(true)
     expect(again.json.detail).toMatch(/has ended \(cancelled\)/)
