@@ -48,7 +48,17 @@ export class FailureSummary implements Reporter {
         if (errors.length > 1) lines.push(`    (and ${errors.length - 1} more error(s))`)
       }
     }
-    for (const error of unhandled) lines.push("✗ an error outside every test", ...describeError(error))
+    // The same error outside the tests often comes many times (a worker's timeouts): once, counted.
+    const outside = new Map<string, { readonly error: (typeof unhandled)[number]; count: number }>()
+    for (const error of unhandled) {
+      const key = error.message ?? String(error)
+      const seen = outside.get(key)
+      if (seen === undefined) outside.set(key, { error, count: 1 })
+      else seen.count += 1
+    }
+    for (const { count, error } of outside.values()) {
+      lines.push(count === 1 ? "✗ an error outside every test" : `✗ ${count} errors outside every test`, ...describeError(error))
+    }
     const name = Path.relative(repoRoot, this.root)
     const target = Path.join(failuresDir, `${name.replaceAll(Path.sep, "-")}.txt`)
     if (lines.length === 0) {
