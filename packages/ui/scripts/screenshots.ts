@@ -7,10 +7,10 @@
  * run: cd packages/ui && npx tsx scripts/screenshots.ts   (after `npx -y pnpm@10.34.8 build`)
  */
 import * as Path from "node:path"
-import { chromium } from "playwright-core"
 import { tmpDir, writeFile } from "../../runner/test/harness/Cli.js"
 import { call, kill, readEvents, serve } from "../../runner/test/harness/Serve.js"
 import { greet, naps } from "../../runner/test/harness/Workflows.js"
+import { launchChromium } from "../test/harness/Browser.js"
 
 const docs = Path.resolve(import.meta.dirname, "../../../docs")
 
@@ -40,7 +40,7 @@ const main = async () => {
   for (const [name, text] of Object.entries(workflows)) writeFile(dir, `workflows/${name}`, text)
   const server = await serve(["--workflows", "workflows", "--listen", "127.0.0.1:0", "--store", "store.db"], { cwd: dir })
   const api = `${server.url}/api/v1`
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] })
+  const browser = await launchChromium()
   try {
     const start = async (workflow: string, inputs: Record<string, unknown> = {}) =>
       (await call(`${api}/workflows/${workflow}/runs`, { body: { inputs } })).json.runId as string

@@ -10,7 +10,8 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
-import { type Browser, chromium, type Page } from "playwright-core"
+import { type Browser, type Page } from "playwright-core"
+import { launchChromium } from "./harness/Browser.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Net from "node:net"
 import * as Path from "node:path"
@@ -184,7 +185,7 @@ beforeAll(async () => {
   )
   server = await serve(["--workflows", "workflows", "--listen", "127.0.0.1:0", "--store", "store.db"], { cwd: dir })
   api = `${server.url}/api/v1`
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] })
+  browser = await launchChromium()
 }, LIMIT)
 
 afterAll(async () => {

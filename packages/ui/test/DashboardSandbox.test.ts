@@ -23,7 +23,8 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Path from "node:path"
-import { type Browser, chromium, type Page } from "playwright-core"
+import { type Browser, type Page } from "playwright-core"
+import { launchChromium } from "./harness/Browser.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBundle, stackTrace, storeBytes, tmpDir, writeFile } from "../../runner/test/harness/Cli.js"
 import { call, kill, readEvents, type Served, serve } from "../../runner/test/harness/Serve.js"
@@ -147,7 +148,7 @@ serve:
   const withConvention = new Set(Convention!.map((c) => c.ApprenantId))
   learners = Apprenant!.filter((a) => !withConvention.has(a.Id)).map((a) => ({ id: a.Id, email: Mail!.find((m) => m.Id === a.MailId)!.Adresse }))
   expect(learners.length).toBeGreaterThanOrEqual(2)
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] })
+  browser = await launchChromium()
 }, LIMIT)
 
 afterAll(async () => {
