@@ -393,8 +393,9 @@ export const Run = ({ id }: { readonly id: string }) => {
         )}
       </dl>
       {run.failure !== undefined && (
-        <section aria-labelledby="failure-title" class="failure">
-          <h2 id="failure-title">{t("failure")}</h2>
+        <section aria-labelledby="failure-title" class={run.status === "cancelled" ? "failure cancelled" : "failure"}>
+          {/* A cancelled run did not fail: it was stopped there. */}
+          <h2 id="failure-title">{t(run.status === "cancelled" ? "stoppedWhere" : "failure")}</h2>
           <p>
             {run.failure.step !== undefined && <><strong>{run.failure.step}</strong>{" "}</>}
             {run.failure.path !== undefined && <><code>{run.failure.path}</code>{" "}</>}

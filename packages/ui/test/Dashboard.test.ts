@@ -317,6 +317,9 @@ describe("the dashboard in Chromium", () => {
     expect(record.json.failure).toMatchObject({ path: "wait", reason: "cancelled" })
     await page.locator('[data-step="wait"] .outcome').filter({ hasText: "stopped" }).waitFor()
     expect(await page.locator('[data-step="wait"] .step-stop').innerText()).toContain("the run was cancelled during this step")
+    // Where it was stopped, not "what failed".
+    await page.getByRole("heading", { name: "Où elle a été arrêtée" }).waitFor()
+    expect(await page.getByRole("heading", { name: "Ce qui a échoué" }).count()).toBe(0)
     expect(await page.locator('[data-step="after"]').count()).toBe(0)
     expect(await page.locator('[data-node="wait"] > .node-head [data-node-state]').getAttribute("data-node-state")).toBe("stopped")
     expect(await page.locator('[data-node="wait"] > .node-head').innerText()).toContain("arrêtée (annulation)")
