@@ -58,8 +58,11 @@ const reasonText: Record<Errors.FailureReason, string> = {
   invalid_input: "was given an invalid input (nothing was called)",
   invalid_output: "returned an output that does not match its schema",
   defect: "crashed (a bug in the step)",
-  cancelled: "did not start: the run was cancelled"
+  cancelled: "was stopped by the run's cancellation"
 }
+
+/** Whether a cancelled run's step was stopped while it waited (rather than before it started). */
+const stoppedDuring = (failure: Run.Failure): boolean => failure.error._tag === "StepCancelled"
 
 /**
  * Why a run failed, in one sentence.
@@ -193,7 +196,9 @@ export const outcomeLines = (record: Run.RunRecord, style: Style, options: Outco
           remaining.length > 0 ? `: ${remaining.length} step${remaining.length === 1 ? "" : "s"} left as ${remaining.length === 1 ? "it is" : "they are"}` : ""
         } ${style.dim(`(run ${record.id})`)}`
       )
-      if (record.failure?.step !== undefined) lines.push(`stopped before: ${record.failure.path ?? record.failure.step}`)
+      if (record.failure?.step !== undefined) {
+        lines.push(`${stoppedDuring(record.failure) ? "stopped during" : "stopped before"}: ${record.failure.path ?? record.failure.step}`)
+      }
       if (compensated.length === 0 && remaining.length === 0) lines.push("nothing had to be undone")
       break
     case "interrupted":
