@@ -70,6 +70,7 @@ steps:
     const result = await ran
     expect(result.stderr).toMatch(/step wait stopped \(cancelled, 1 attempt, [^)]+\): the run was cancelled during this step, which has nothing to undo: it was stopped at once/)
     expect(result.stderr).not.toMatch(/step after started/)
+    expect(result.stdout + result.stderr).toMatch(/stopped during: wait/)
     expect(result.stderr).toMatch(/run c-3 finished: cancelled/)
     const shown = await child(["runs", "show", "c-3", "--store", "s.db", "--json"], { cwd: dir })
     expect(JSON.parse(shown.stdout).run).toMatchObject({ status: "cancelled", failure: { path: "wait", reason: "cancelled" } })
