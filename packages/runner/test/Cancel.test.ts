@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { child, collect, spawnChild, tmpDir, waitForStderr, writeFile } from "./harness/Cli.js"
+import { vigil } from "./harness/Workflows.js"
 
 /** Thirty one-second naps: a cancel from another process lands between two of them. */
 const naps = `version: 1
@@ -47,19 +48,7 @@ describe("relais cancel", () => {
 
   it("stops a run that waits (a sleep of an hour) at once, wherever it executes: the sleep is stopped, nothing after it starts", async () => {
     const dir = tmpDir("relais-cancel-")
-    writeFile(dir, "wait.yaml", `version: 1
-name: wait
-steps:
-  - id: before
-    uses: core/set
-    with: { ready: true }
-  - id: wait
-    uses: core/sleep
-    with: { for: 1h }
-  - id: after
-    uses: core/set
-    with: { done: true }
-`)
+    writeFile(dir, "wait.yaml", vigil("wait"))
     const run = spawnChild(["run", "wait.yaml", "--store", "s.db", "--run-id", "c-3"], { cwd: dir })
     const ran = collect(run, 180_000)
     await waitForStderr(run, /step wait started/)

@@ -18,7 +18,7 @@ import * as Path from "node:path"
 import { collect, ensureBundle, spawnChild, stackTrace, tmpDir, writeFile } from "../../runner/test/harness/Cli.js"
 import { parser } from "../src/Sse.js"
 import { call, isProblem, kill, readEvents, type Served, serve } from "../../runner/test/harness/Serve.js"
-import { greet, naps } from "../../runner/test/harness/Workflows.js"
+import { greet, naps, vigil } from "../../runner/test/harness/Workflows.js"
 
 const LIMIT = 240_000
 const TOKEN = "relais-ui-test-token-7f3a91c2"
@@ -98,22 +98,6 @@ steps:
     with: { x: 2 }
 `
 
-/** A sleep of an hour between two steps: cancelled from the page while it sleeps. */
-const vigil = `version: 1
-name: vigil
-description: Wait an hour, then note it
-steps:
-  - id: before
-    uses: core/set
-    with: { ready: true }
-  - id: wait
-    uses: core/sleep
-    with: { for: 1h }
-  - id: after
-    uses: core/set
-    with: { done: true }
-`
-
 /** A nap, then a failure: a run seen failing live. */
 const late = `version: 1
 name: late
@@ -177,7 +161,7 @@ beforeAll(async () => {
   writeFile(dir, "workflows/steady.yaml", steady)
   writeFile(dir, "workflows/shapes.yaml", shapes)
   writeFile(dir, "workflows/late.yaml", late)
-  writeFile(dir, "workflows/vigil.yaml", vigil)
+  writeFile(dir, "workflows/vigil.yaml", vigil())
   writeFile(
     dir,
     "relais.config.yaml",
