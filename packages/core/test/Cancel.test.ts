@@ -98,9 +98,21 @@ const waitingWorkflow = (name: string, step: Step.Any) =>
       })
   })
 const watching = waitingWorkflow("watching", watch)
+/** A batch whose items go on when one fails: a cancellation still stops the run, not the item. */
+const batch = Workflow.make({
+  name: "batch",
+  input: Schema.Struct({}),
+  output: Schema.Unknown,
+  run: () =>
+    Workflow.forEach("items", ["a", "b", "c"], (name) =>
+      Effect.gen(function*() {
+        yield* Workflow.step(book, { name }, { id: "book" })
+        yield* Workflow.step(watch, {}, { id: "watch" })
+      }), { onItemFailure: "continue" })
+})
 const retrying = waitingWorkflow("retrying", retryLater)
 
-const memory = Engine.layerMemory({ workflows: [threeSteps, watching, retrying] }).pipe(Layer.provide(Redactor.layer))
+const memory = Engine.layerMemory({ workflows: [threeSteps, watching, retrying, batch] }).pipe(Layer.provide(Redactor.layer))
 
 /** Start `workflow` and return once its waiting step has made its first attempt. */
 const startWaiting = (workflow: typeof watching) =>
@@ -233,6 +245,17 @@ describe("Engine.cancel", () => {
         expect(events.find((e) => e._tag === "StepFailed")).toMatchObject({ path: "waiting", reason: "cancelled", attempts: 1 })
       }).pipe(Effect.provide(layer))
     }))
+
+  it.live("in a batch whose items go on after a failure, stops the run, not only the item: no later item starts", () =>
+    Effect.gen(function*() {
+      const engine = yield* Engine.Engine
+      const runId = yield* startWaiting(batch as unknown as typeof watching)
+      const record = yield* engine.cancel(runId)
+      expect(record.status).toBe("cancelled")
+      expect(waits).toEqual(["watch", "watch stopped"])
+      expect(calls).toEqual(["book a", "unbook a"])
+      expect(record.failure).toMatchObject({ path: "items[0]/watch", reason: "cancelled" })
+    }).pipe(Effect.provide(memory)))
 
   it.live("refuses a run that has ended, and an unknown one", () =>
     Effect.gen(function*() {
