@@ -257,6 +257,42 @@ describe("Engine.cancel", () => {
       expect(record.failure).toMatchObject({ path: "items[0]/watch", reason: "cancelled" })
     }).pipe(Effect.provide(memory)))
 
+  it.live("in parallel branches, stops the one that waits and lets the create in flight end, then undoes it", () =>
+    Effect.gen(function*() {
+      calls.length = 0
+      waits.length = 0
+      started = yield* Deferred.make<void>()
+      release = yield* Deferred.make<void>()
+      waiting = yield* Deferred.make<void>()
+      const both = Workflow.make({
+        name: "both",
+        input: Schema.Struct({}),
+        output: Schema.Unknown,
+        run: () =>
+          Workflow.parallel({
+            create: Workflow.step(book, { name: "wait" }, { id: "book" }),
+            poll: Workflow.step(watch, {}, { id: "watch" })
+          })
+      })
+      const layer = Engine.layerMemory({ workflows: [both] }).pipe(Layer.provide(Redactor.layer))
+      yield* Effect.gen(function*() {
+        const engine = yield* Engine.Engine
+        const runId = yield* engine.start(both, {})
+        // The create is in flight (held), the poll waits.
+        yield* Deferred.await(started!)
+        yield* Deferred.await(waiting!)
+        const cancelling = yield* Effect.fork(engine.cancel(runId))
+        // The poll is stopped at once; the create goes on until it ends by itself.
+        while (!waits.includes("watch stopped")) yield* Effect.sleep(10)
+        expect(calls).toEqual(["book wait"])
+        yield* Deferred.succeed(release!, undefined)
+        const record = yield* Fiber.join(cancelling)
+        expect(record.status).toBe("cancelled")
+        expect(calls).toEqual(["book wait", "unbook wait"])
+        expect(record.compensated?.map((c) => c.path)).toEqual(["create/book"])
+      }).pipe(Effect.provide(layer))
+    }))
+
   it.live("refuses a run that has ended, and an unknown one", () =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
