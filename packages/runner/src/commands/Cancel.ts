@@ -1,7 +1,8 @@
 /**
  * `relais cancel <runId>`: stop a running or waiting run wherever it executes, then undo what it
  * completed (`--no-compensate` leaves it as it is). No step of the run starts any more; a step
- * in flight finishes first. The run ends `cancelled`, with what was undone and what is left.
+ * that waits (a poll, a sleep, a retry's delay) is stopped at once, one that may have written
+ * something finishes first. The run ends `cancelled`, with what was undone and what is left.
  *
  * - On PostgreSQL the request is written to the store; the worker executing the run stops it.
  * - On SQLite, a run executing in another process (`relais serve`, `relais run`) is stopped by
