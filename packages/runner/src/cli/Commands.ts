@@ -196,9 +196,9 @@ export const cancel = Args.command({
   description: [
     "No step of the run starts any more. A step that waits (a poll, a sleep, a retry's delay) is",
     "stopped at once; one that may have written something (a create in flight) finishes first. Then",
-    "what it completed is undone by its compensations, and it ends cancelled. The process executing it stops it:",
-    "a worker, relais serve, or relais run; an interrupted run is continued here to that end, on",
-    "the target it started on (same flags as resume)."
+    "what it completed is undone by its compensations, and it ends cancelled. The process executing",
+    "it stops it: a worker, relais serve, or relais run; an interrupted run is continued here to",
+    "that end, on the target it started on (same flags as resume)."
   ],
   args: { runId: runIdArgument("The run to cancel (relais runs list --status running lists them)") },
   options: {
