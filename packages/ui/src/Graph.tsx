@@ -2,8 +2,8 @@
  * The workflow graph of a run (`definition.graph`) as nested boxes: the steps in order, the
  * branches of a parallel block side by side, a forEach or a group framed around its body, a
  * condition as a label. Each node says how far the run got with it, from the run's events: not
- * reached, running, succeeded, failed, stopped (by a cancellation), undone, undoing failed, skipped or replayed, in words
- * and an icon as well as a colour (a legend lists them).
+ * reached, running, succeeded, failed, stopped (by a cancellation), undone, undoing failed,
+ * skipped or replayed, in words and an icon as well as a colour (a legend lists them).
  *
  * The events name invocations by path: a step `convention` in the forEach `contrats` runs as
  * `contrats[0]/convention`, `contrats[1]/convention`...; groups and parallel blocks add nothing

@@ -65,12 +65,13 @@ export class Cancels {
           waiting = new Set()
           this.listeners.set(runId, waiting)
         }
-        const once = () => f()
-        waiting.add(once)
+        // An entry of its own, so that the same `f` listening twice is told twice and removed once.
+        const entry = () => f()
+        waiting.add(entry)
         return () => {
           const current = this.listeners.get(runId)
           if (current === undefined) return
-          current.delete(once)
+          current.delete(entry)
           if (current.size === 0) this.listeners.delete(runId)
         }
       }

@@ -10,7 +10,7 @@
  */
 import { type Browser, chromium } from "playwright-core"
 
-export const executablePath = "/usr/bin/chromium"
+const executablePath = "/usr/bin/chromium"
 
 export const launchChromium = (): Promise<Browser> =>
   chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-dev-shm-usage"] })
